@@ -1,0 +1,163 @@
+//! The cart's rules, as plain Rust shared by browser and server.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+
+/// No line holds more than this; larger orders are a conversation with the shop.
+pub const MAX_LINE_QUANTITY: u32 = 99;
+
+/// What the shopper saw when adding a variant. Names and prices are kept for showing the cart
+/// offline; the server re-prices every line before anything is charged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub variant_id: i64,
+    pub product_slug: String,
+    pub title: String,
+    pub variant_title: String,
+    pub unit_price: Money,
+    pub image_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    #[serde(flatten)]
+    pub item: CartItem,
+    pub quantity: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+}
+
+impl Cart {
+    /// Adds to the line for this variant, or starts one; quantities stop at the maximum.
+    pub fn add(&mut self, item: CartItem, quantity: u32) {
+        if quantity == 0 {
+            return;
+        }
+        match self.lines.iter_mut().find(|l| l.item.variant_id == item.variant_id) {
+            Some(line) => {
+                line.quantity = line.quantity.saturating_add(quantity).min(MAX_LINE_QUANTITY);
+                // The newest snapshot is the best offline guess of name and price.
+                line.item = item;
+            }
+            None => self.lines.push(CartLine {
+                item,
+                quantity: quantity.min(MAX_LINE_QUANTITY),
+            }),
+        }
+    }
+
+    /// Sets a line's quantity; zero removes the line.
+    pub fn set_quantity(&mut self, variant_id: i64, quantity: u32) {
+        if quantity == 0 {
+            return self.remove(variant_id);
+        }
+        if let Some(line) = self.lines.iter_mut().find(|l| l.item.variant_id == variant_id) {
+            line.quantity = quantity.min(MAX_LINE_QUANTITY);
+        }
+    }
+
+    pub fn remove(&mut self, variant_id: i64) {
+        self.lines.retain(|l| l.item.variant_id != variant_id);
+    }
+
+    pub fn item_count(&self) -> u32 {
+        self.lines.iter().map(|l| l.quantity).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The subtotal at the prices last seen, or `None` if lines disagree on currency (or the sum
+    /// overflows). Only an estimate: checkout asks the server.
+    pub fn estimated_subtotal(&self) -> Option<Money> {
+        let first = self.lines.first()?;
+        self.lines.iter().try_fold(Money::zero(first.item.unit_price.currency), |sum, line| {
+            sum.checked_add(line.item.unit_price.times(line.quantity).ok()?).ok()
+        })
+    }
+
+    /// Repairs a cart read from storage: merges duplicate variants, drops empty lines and clamps
+    /// quantities, since storage can be edited by hand or written by an older version.
+    pub fn normalised(self) -> Cart {
+        let mut clean = Cart::default();
+        for line in self.lines {
+            clean.add(line.item, line.quantity);
+        }
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn item(variant_id: i64, cents: i64) -> CartItem {
+        CartItem {
+            variant_id,
+            product_slug: format!("p{variant_id}"),
+            title: format!("Product {variant_id}"),
+            variant_title: "M".into(),
+            unit_price: Money::new(cents, Currency::EUR),
+            image_url: None,
+        }
+    }
+
+    #[test]
+    fn adding_the_same_variant_twice_adds_to_one_line() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 1);
+        cart.add(item(1, 500), 2);
+        cart.add(item(2, 300), 1);
+        assert_eq!(cart.lines.len(), 2);
+        assert_eq!(cart.item_count(), 4);
+        assert_eq!(cart.estimated_subtotal(), Some(Money::new(1800, Currency::EUR)));
+    }
+
+    #[test]
+    fn quantities_stop_at_the_maximum() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 90);
+        cart.add(item(1, 500), 90);
+        assert_eq!(cart.item_count(), MAX_LINE_QUANTITY);
+        cart.set_quantity(1, 1000);
+        assert_eq!(cart.item_count(), MAX_LINE_QUANTITY);
+    }
+
+    #[test]
+    fn quantity_zero_removes_the_line() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 1);
+        cart.set_quantity(1, 0);
+        assert!(cart.is_empty());
+        cart.add(item(1, 500), 0);
+        assert!(cart.is_empty());
+    }
+
+    #[test]
+    fn mixed_currencies_have_no_subtotal() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 1);
+        let mut dollars = item(2, 500);
+        dollars.unit_price = Money::new(500, Currency::USD);
+        cart.add(dollars, 1);
+        assert_eq!(cart.estimated_subtotal(), None);
+    }
+
+    #[test]
+    fn a_stored_cart_is_repaired_on_load() {
+        let stored = r#"{"lines":[
+            {"variant_id":1,"product_slug":"a","title":"A","variant_title":"","unit_price":{"amount":100,"currency":"EUR"},"image_url":null,"quantity":2},
+            {"variant_id":1,"product_slug":"a","title":"A","variant_title":"","unit_price":{"amount":100,"currency":"EUR"},"image_url":null,"quantity":3},
+            {"variant_id":2,"product_slug":"b","title":"B","variant_title":"","unit_price":{"amount":100,"currency":"EUR"},"image_url":null,"quantity":0}
+        ]}"#;
+        let cart = serde_json::from_str::<Cart>(stored).unwrap().normalised();
+        assert_eq!(cart.lines.len(), 1);
+        assert_eq!(cart.item_count(), 5);
+    }
+}

@@ -1,0 +1,202 @@
+//! Storefront pages of the catalog: the home page and the product page.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+
+use super::{featured_products, product_by_slug, Product, ProductCard};
+use crate::cart::{AddToCartButton, CartItem};
+use crate::components::NotFound;
+use crate::error::AppError;
+
+/// Cards above the fold load eagerly; the rest wait until the shopper scrolls.
+const EAGER_IMAGES: usize = 4;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let products = Resource::new(|| (), |_| featured_products());
+    view! {
+        <Title text="Shop"/>
+        <section class="hero">
+            <h1>"Good things, made to last"</h1>
+            <p>"Clothing, bags and homeware from small workshops. Free returns within 30 days."</p>
+        </section>
+        <section aria-labelledby="new-in">
+            <h2 id="new-in">"New in"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
+                {move || Suspend::new(async move {
+                    match products.await {
+                        Ok(cards) => view! { <ProductGrid cards/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
+    view! {
+        <ul class="product-grid">
+            {cards
+                .into_iter()
+                .enumerate()
+                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES}/></li> })
+                .collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
+    let href = format!("/products/{}", card.slug);
+    let item = card.variant_buyable.then(|| CartItem {
+        variant_id: card.variant_id,
+        product_slug: card.slug.clone(),
+        title: card.title.clone(),
+        variant_title: card.variant_title.clone(),
+        unit_price: card.price,
+        image_url: card.image.as_ref().map(|i| i.url.clone()),
+    });
+    view! {
+        <article class="product-card" data-testid="product-card">
+            <a href=href class="product-link">
+                {card.image.map(|image| view! {
+                    <img
+                        src=image.url
+                        alt=image.alt
+                        width=image.width
+                        height=image.height
+                        loading=if eager { "eager" } else { "lazy" }
+                        decoding="async"
+                    />
+                })}
+                <h3 class="product-title">{card.title}</h3>
+            </a>
+            <p class="price">
+                <span class="amount">{card.price.to_string()}</span>
+                {card.compare_at.map(|was| view! { <s class="compare-at">{was.to_string()}</s> })}
+            </p>
+            <AddToCartButton item/>
+        </article>
+    }
+}
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let product = Resource::new(slug, product_by_slug);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(product) => view! { <ProductDetail product/> }.into_any(),
+                    Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProductDetail(product: Product) -> impl IntoView {
+    let query = use_query_map();
+    let variants = StoredValue::new(product.variants.clone());
+    // The chosen variant lives in the URL (`?variant=…`), so it can be shared and survives reloads.
+    let selected = Memo::new(move |_| {
+        let wanted = query.read().get("variant").and_then(|v| v.parse::<i64>().ok());
+        variants.with_value(|all| {
+            wanted
+                .and_then(|id| all.iter().find(|v| v.id == id))
+                .or_else(|| all.iter().find(|v| v.can_buy()))
+                .or(all.first())
+                .cloned()
+        })
+    });
+    let slug = product.slug.clone();
+    let title = product.title.clone();
+    let first_image = product.images.first().cloned();
+    let image = move || {
+        selected
+            .get()
+            .and_then(|v| v.image_url)
+            .or_else(|| first_image.as_ref().map(|i| i.url.clone()))
+    };
+    let item = {
+        let slug = slug.clone();
+        let title = title.clone();
+        Signal::derive(move || {
+            selected.get().filter(|v| v.can_buy()).map(|v| CartItem {
+                variant_id: v.id,
+                product_slug: slug.clone(),
+                title: title.clone(),
+                variant_title: v.title.clone(),
+                unit_price: v.price,
+                image_url: v.image_url.clone(),
+            })
+        })
+    };
+    let navigate = use_navigate();
+    let path = format!("/products/{slug}");
+    let choose = move |ev: leptos::ev::Event| {
+        let id = event_target_value(&ev);
+        navigate(
+            &format!("{path}?variant={id}"),
+            NavigateOptions { replace: true, scroll: false, ..Default::default() },
+        );
+    };
+    let summary: String = product.description.lines().next().unwrap_or_default().chars().take(160).collect();
+
+    view! {
+        <Title text=title.clone()/>
+        <Meta name="description" content=summary/>
+        <article class="product-detail">
+            <div class="product-media">
+                <img
+                    src=image
+                    alt=product.images.first().map(|i| i.alt.clone()).unwrap_or_else(|| title.clone())
+                    width=600
+                    height=600
+                    data-testid="product-image"
+                />
+            </div>
+            <div class="product-info">
+                <p class="vendor">{product.vendor.clone()}</p>
+                <h1>{title.clone()}</h1>
+                <p class="price" data-testid="product-price">
+                    {move || selected.get().map(|v| v.price.to_string())}
+                    {move || selected.get().and_then(|v| v.compare_at).map(|was| view! { <s class="compare-at">{was.to_string()}</s> })}
+                </p>
+                <p class="availability" data-testid="availability">
+                    {move || match selected.get() {
+                        Some(v) if v.available > 5 => "In stock".to_string(),
+                        Some(v) if v.available > 0 => format!("Only {} left", v.available),
+                        Some(v) if v.backorder => "Available to order".to_string(),
+                        _ => "Sold out".to_string(),
+                    }}
+                </p>
+                <form method="get" action=format!("/products/{slug}") class="variant-picker">
+                    <label for="variant">{product.option_names.join(" / ")}</label>
+                    <select id="variant" name="variant" on:change=choose>
+                        {product.variants.iter().map(|v| {
+                            let id = v.id;
+                            let label = if v.can_buy() { v.title.clone() } else { format!("{} (sold out)", v.title) };
+                            view! {
+                                <option value=id.to_string() selected=move || selected.get().map(|s| s.id) == Some(id)>
+                                    {label}
+                                </option>
+                            }
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="no-js-only">"Choose"</button>
+                </form>
+                <AddToCartButton item/>
+                <div class="description" inner_html=product.description_html.clone()></div>
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,324 @@
+//! Catalog SQL. Every query here runs unchanged on SQLite and Postgres.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{Image, Product, ProductCard, Variant};
+use crate::db::{now_epoch, Db};
+use crate::money::{Currency, Money};
+
+/// Units that can be sold now: never negative, even if reserved briefly exceeds on hand.
+const AVAILABLE: &str = "CASE WHEN v.on_hand > v.reserved THEN v.on_hand - v.reserved ELSE 0 END";
+
+fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
+    let currency = Currency::parse(currency).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Money::new(amount, currency))
+}
+
+/// The newest active products, each with its cheapest buyable variant (or cheapest, if none can
+/// be bought) and first image, in one query.
+pub async fn newest_product_cards(db: &Db, limit: i64) -> Result<Vec<ProductCard>, sqlx::Error> {
+    let sql = format!(
+        "SELECT p.slug, p.title, v.id AS variant_id, v.option1, v.option2, v.option3,
+                v.price_amount, v.compare_at_amount, v.currency,
+                CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END
+                    AS variant_buyable,
+                i.url, i.alt, i.width, i.height,
+                (SELECT CAST(COALESCE(SUM({AVAILABLE}), 0) AS BIGINT)
+                   FROM variants v WHERE v.product_id = p.id) AS available
+           FROM products p
+           JOIN variants v ON v.id = (
+                SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id
+                 ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow'
+                               THEN 0 ELSE 1 END,
+                          v2.price_amount, v2.position, v2.id
+                 LIMIT 1)
+           LEFT JOIN product_images i ON i.id = (
+                SELECT i2.id FROM product_images i2 WHERE i2.product_id = p.id
+                 ORDER BY i2.position, i2.id LIMIT 1)
+          WHERE p.status = 'active'
+          ORDER BY p.created_at DESC, p.id DESC
+          LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            let currency: String = row.try_get("currency")?;
+            let compare_at: Option<i64> = row.try_get("compare_at_amount")?;
+            let url: Option<String> = row.try_get("url")?;
+            Ok(ProductCard {
+                slug: row.try_get("slug")?,
+                title: row.try_get("title")?,
+                variant_id: row.try_get("variant_id")?,
+                variant_title: option_values(row).join(" / "),
+                price: money(row.try_get("price_amount")?, &currency)?,
+                compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
+                image: match url {
+                    Some(url) => Some(Image {
+                        url,
+                        alt: row.try_get("alt")?,
+                        width: row.try_get("width")?,
+                        height: row.try_get("height")?,
+                    }),
+                    None => None,
+                },
+                available: row.try_get("available")?,
+                variant_buyable: row.try_get::<i64, _>("variant_buyable")? == 1,
+            })
+        })
+        .collect()
+}
+
+fn option_values(row: &sqlx::any::AnyRow) -> Vec<String> {
+    ["option1", "option2", "option3"]
+        .iter()
+        .filter_map(|column| row.try_get::<Option<String>, _>(*column).ok().flatten())
+        .collect()
+}
+
+/// One active product with its variants and images: three queries whatever its size.
+pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT id, slug, title, description_md, vendor, product_type
+           FROM products WHERE slug = $1 AND status = 'active'",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let product_id: i64 = row.try_get("id")?;
+
+    let variant_sql = format!(
+        "SELECT v.id, v.sku, v.option1, v.option2, v.option3, v.price_amount,
+                v.compare_at_amount, v.currency, v.backorder, {AVAILABLE} AS available,
+                (SELECT i.url FROM product_images i WHERE i.variant_id = v.id
+                  ORDER BY i.position, i.id LIMIT 1) AS image_url
+           FROM variants v WHERE v.product_id = $1 ORDER BY v.position, v.id"
+    );
+    let variants = sqlx::query(&variant_sql)
+        .bind(product_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|v| {
+            let currency: String = v.try_get("currency")?;
+            let compare_at: Option<i64> = v.try_get("compare_at_amount")?;
+            let options = option_values(v);
+            Ok(Variant {
+                id: v.try_get("id")?,
+                sku: v.try_get("sku")?,
+                title: options.join(" / "),
+                options,
+                price: money(v.try_get("price_amount")?, &currency)?,
+                compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
+                available: v.try_get("available")?,
+                backorder: v.try_get::<String, _>("backorder")? == "allow",
+                image_url: v.try_get("image_url")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
+    // Option names, images and tags in one round trip would need a UNION of unlike rows;
+    // two small indexed queries are clearer.
+    let option_names = sqlx::query_scalar::<_, String>(
+        "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(product_id)
+    .fetch_all(db.pool())
+    .await?;
+    let images = sqlx::query(
+        "SELECT url, alt, width, height FROM product_images
+          WHERE product_id = $1 ORDER BY position, id",
+    )
+    .bind(product_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|i| {
+        Ok(Image {
+            url: i.try_get("url")?,
+            alt: i.try_get("alt")?,
+            width: i.try_get("width")?,
+            height: i.try_get("height")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let tags = sqlx::query_scalar::<_, String>(
+        "SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag",
+    )
+    .bind(product_id)
+    .fetch_all(db.pool())
+    .await?;
+
+    let description: String = row.try_get("description_md")?;
+    Ok(Some(Product {
+        slug: row.try_get("slug")?,
+        title: row.try_get("title")?,
+        description_html: super::markdown::render_markdown(&description),
+        description,
+        vendor: row.try_get("vendor")?,
+        product_type: row.try_get("product_type")?,
+        tags,
+        option_names,
+        variants,
+        images,
+    }))
+}
+
+/// A product to be written to the catalog, already validated by its caller.
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    pub slug: String,
+    pub title: String,
+    pub description_md: String,
+    pub vendor: String,
+    pub product_type: String,
+    pub status: &'static str,
+    pub tags: Vec<String>,
+    pub option_names: Vec<String>,
+    pub variants: Vec<NewVariant>,
+    pub images: Vec<NewImage>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewVariant {
+    pub sku: String,
+    pub options: Vec<String>,
+    pub price: Money,
+    pub compare_at: Option<Money>,
+    pub weight_grams: i64,
+    pub on_hand: i64,
+    pub allow_backorder: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewImage {
+    pub url: String,
+    pub alt: String,
+    pub width: i64,
+    pub height: i64,
+    /// Index into `NewProduct::variants` of the variant this picture shows.
+    pub variant: Option<usize>,
+}
+
+/// Writes a product with its options, variants, images and tags inside the caller's transaction,
+/// so a failure part-way leaves nothing behind. Returns the new product's id.
+pub async fn insert_product(
+    tx: &mut Transaction<'static, Any>,
+    product: &NewProduct,
+    created_at: i64,
+) -> Result<i64, sqlx::Error> {
+    let product_id: i64 = sqlx::query_scalar(
+        "INSERT INTO products (slug, title, description_md, vendor, product_type, status,
+                               created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(&product.slug)
+    .bind(&product.title)
+    .bind(&product.description_md)
+    .bind(&product.vendor)
+    .bind(&product.product_type)
+    .bind(product.status)
+    .bind(created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+
+    for tag in &product.tags {
+        sqlx::query("INSERT INTO product_tags (product_id, tag) VALUES ($1, $2)")
+            .bind(product_id)
+            .bind(tag)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (index, name) in product.option_names.iter().enumerate() {
+        sqlx::query("INSERT INTO product_options (product_id, position, name) VALUES ($1, $2, $3)")
+            .bind(product_id)
+            .bind(index as i64 + 1)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut variant_ids = Vec::with_capacity(product.variants.len());
+    for (position, variant) in product.variants.iter().enumerate() {
+        let option = |i: usize| variant.options.get(i).cloned();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO variants (product_id, position, sku, option1, option2, option3,
+                                   price_amount, compare_at_amount, currency, weight_grams,
+                                   on_hand, backorder)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(product_id)
+        .bind(position as i64)
+        .bind(&variant.sku)
+        .bind(option(0))
+        .bind(option(1))
+        .bind(option(2))
+        .bind(variant.price.amount)
+        .bind(variant.compare_at.map(|m| m.amount))
+        .bind(variant.price.currency.code().to_string())
+        .bind(variant.weight_grams)
+        .bind(variant.on_hand)
+        .bind(if variant.allow_backorder { "allow" } else { "deny" })
+        .fetch_one(&mut **tx)
+        .await?;
+        variant_ids.push(id);
+    }
+    for (position, image) in product.images.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(product_id)
+        .bind(image.variant.and_then(|i| variant_ids.get(i).copied()))
+        .bind(position as i64)
+        .bind(&image.url)
+        .bind(&image.alt)
+        .bind(image.width)
+        .bind(image.height)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(product_id)
+}
+
+/// A manual collection with its products in the given order.
+pub async fn insert_collection(
+    tx: &mut Transaction<'static, Any>,
+    slug: &str,
+    title: &str,
+    description_md: &str,
+    featured: bool,
+    product_ids: &[i64],
+) -> Result<i64, sqlx::Error> {
+    let now = now_epoch();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO collections (slug, title, description_md, featured, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(slug)
+    .bind(title)
+    .bind(description_md)
+    .bind(i64::from(featured))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (position, product_id) in product_ids.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO collection_products (collection_id, product_id, position)
+             VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(product_id)
+        .bind(position as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub async fn count_products(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM products")
+        .fetch_one(db.pool())
+        .await
+}

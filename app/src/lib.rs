@@ -1,0 +1,99 @@
+//! Kassa's shared leptos crate: every page, component and server function.
+//! Compiled to WASM with `hydrate` (the browser) and natively with `ssr` (the server).
+
+pub mod cart;
+pub mod catalog;
+pub mod components;
+pub mod error;
+pub mod money;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <link rel="stylesheet" id="kassa" href=stylesheet_href(&options)/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The stylesheet's address, with the content hash cargo-leptos put in its name for release
+/// builds (listed in `hash.txt` beside the server binary), so it can be cached for a year.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    let base = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    #[cfg(feature = "ssr")]
+    if options.hash_files {
+        static CSS_HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let hash = CSS_HASH.get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            let hashes = std::fs::read_to_string(exe.parent()?.join(&*options.hash_file)).ok()?;
+            hashes.lines().find_map(|line| {
+                let (kind, hash) = line.split_once(':')?;
+                (kind.trim() == "css").then(|| hash.trim().to_string())
+            })
+        });
+        if let Some(hash) = hash {
+            return format!("{base}.{hash}.css");
+        }
+    }
+    format!("{base}.css")
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    cart::provide_cart();
+    mark_hydrated();
+
+    view! {
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Kassa".to_string() } else { format!("{title} · Kassa") }
+        }/>
+        <Meta name="description" content="Kassa: an open-source shop."/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Router>
+            <components::Header/>
+            <main id="main">
+                // Catalog pages wait for their data so the HTML is complete without JavaScript
+                // and for search engines.
+                <Routes fallback=components::NotFound>
+                    <Route path=path!("") view=catalog::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=cart::CartPage/>
+                </Routes>
+            </main>
+            <components::Footer/>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the WASM has taken over, so tests (and CSS) can tell an
+/// interactive page from server HTML.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,209 @@
+//! Money: integer minor units plus an ISO 4217 currency. No floats anywhere.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An ISO 4217 currency code such as `EUR`, always three upper-case ASCII letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("'{0}' is not an ISO 4217 currency code (three letters such as EUR)")]
+    BadCurrency(String),
+    #[error("cannot combine amounts in {0} and {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount is too large")]
+    Overflow,
+}
+
+impl Currency {
+    pub const EUR: Currency = Currency(*b"EUR");
+    pub const USD: Currency = Currency(*b"USD");
+
+    pub fn parse(code: &str) -> Result<Currency, MoneyError> {
+        let bytes = code.trim().as_bytes();
+        match bytes {
+            [a, b, c] if bytes.iter().all(u8::is_ascii_alphabetic) => Ok(Currency([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => Err(MoneyError::BadCurrency(code.to_string())),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        // Only ever built from ASCII letters, so this cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point (ISO 4217 exponent).
+    pub fn minor_digits(&self) -> u32 {
+        match self.code() {
+            "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "XAF" | "XOF" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+            _ => 2,
+        }
+    }
+
+    fn symbol(&self) -> Option<&'static str> {
+        match self.code() {
+            "EUR" => Some("€"),
+            "USD" => Some("$"),
+            "GBP" => Some("£"),
+            "JPY" => Some("¥"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Currency::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount of money in minor units (cents for EUR) of one currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: Currency) -> Money {
+        Money { amount, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Money {
+        Money::new(0, currency)
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        self.amount
+            .checked_add(other.amount)
+            .map(|amount| Money::new(amount, self.currency))
+            .ok_or(MoneyError::Overflow)
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.checked_add(Money::new(
+            other.amount.checked_neg().ok_or(MoneyError::Overflow)?,
+            other.currency,
+        ))
+    }
+
+    pub fn times(self, quantity: u32) -> Result<Money, MoneyError> {
+        self.amount
+            .checked_mul(i64::from(quantity))
+            .map(|amount| Money::new(amount, self.currency))
+            .ok_or(MoneyError::Overflow)
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount < 0
+    }
+}
+
+impl fmt::Display for Money {
+    /// `€24.90`, `-$3.00`, `¥1200`, `12.500 KWD`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.currency.minor_digits();
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        let number = if digits == 0 {
+            abs.to_string()
+        } else {
+            let scale = 10u64.pow(digits);
+            format!(
+                "{}.{:0width$}",
+                abs / scale,
+                abs % scale,
+                width = digits as usize
+            )
+        };
+        match self.currency.symbol() {
+            Some(symbol) => write!(f, "{sign}{symbol}{number}"),
+            None => write!(f, "{sign}{number} {}", self.currency),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes_are_three_letters_and_normalised() {
+        assert_eq!(Currency::parse("eur").unwrap(), Currency::EUR);
+        assert!(Currency::parse("EURO").is_err());
+        assert!(Currency::parse("E1R").is_err());
+        assert!(Currency::parse("").is_err());
+    }
+
+    #[test]
+    fn formats_with_the_currency_exponent() {
+        assert_eq!(Money::new(2490, Currency::EUR).to_string(), "€24.90");
+        assert_eq!(Money::new(5, Currency::USD).to_string(), "$0.05");
+        assert_eq!(Money::new(-300, Currency::USD).to_string(), "-$3.00");
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::new(1200, yen).to_string(), "¥1200");
+        let dinar = Currency::parse("KWD").unwrap();
+        assert_eq!(Money::new(12500, dinar).to_string(), "12.500 KWD");
+        let franc = Currency::parse("CHF").unwrap();
+        assert_eq!(Money::new(1000, franc).to_string(), "10.00 CHF");
+    }
+
+    #[test]
+    fn adding_different_currencies_is_an_error() {
+        let eur = Money::new(100, Currency::EUR);
+        let usd = Money::new(100, Currency::USD);
+        assert_eq!(
+            eur.checked_add(usd),
+            Err(MoneyError::CurrencyMismatch(Currency::EUR, Currency::USD))
+        );
+        assert_eq!(
+            eur.checked_add(eur).unwrap(),
+            Money::new(200, Currency::EUR)
+        );
+        assert_eq!(eur.checked_sub(eur).unwrap(), Money::zero(Currency::EUR));
+    }
+
+    #[test]
+    fn multiplication_by_quantity_detects_overflow() {
+        assert_eq!(
+            Money::new(250, Currency::EUR).times(3).unwrap().amount,
+            750
+        );
+        assert_eq!(
+            Money::new(i64::MAX / 2, Currency::EUR).times(3),
+            Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn serialises_as_amount_and_currency() {
+        let json = serde_json::to_string(&Money::new(1999, Currency::EUR)).unwrap();
+        assert_eq!(json, r#"{"amount":1999,"currency":"EUR"}"#);
+        let back: Money = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, Money::new(1999, Currency::EUR));
+        assert!(serde_json::from_str::<Money>(r#"{"amount":1,"currency":"EURO"}"#).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+import { test, expect, type Page } from "@playwright/test";
+
+/** The WASM has hydrated the page once `<body data-hydrated>` is set. */
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the home page lists products from the server-rendered HTML", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.getByRole("heading", { name: "Everyday Organic Tee" })).toBeVisible();
+    await expect(page.getByTestId("product-card")).toHaveCount(48);
+    await expect(page.getByTestId("product-card").first()).toContainText("€");
+  });
+
+  test("a product page is readable and links work", async ({ page }) => {
+    await page.goto("/");
+    await page.getByRole("link", { name: /Ridge Fleece Hoodie/ }).click();
+    await expect(page).toHaveURL(/\/products\/ridge-fleece-hoodie$/);
+    await expect(page.getByRole("heading", { level: 1, name: "Ridge Fleece Hoodie" })).toBeVisible();
+    await expect(page.getByTestId("product-price")).toHaveText("€79.00");
+  });
+
+  test("an unknown page answers 404", async ({ page }) => {
+    const response = await page.goto("/no-such-page");
+    expect(response?.status()).toBe(404);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  });
+});
+
+test.describe("with JavaScript", () => {
+  test("adding to the cart updates the header count, and it survives a reload", async ({ page }) => {
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+
+    await page.goto("/");
+    await hydrated(page);
+    const count = page.getByTestId("cart-count");
+    await expect(count).toHaveText("0");
+
+    const card = (name: string) => page.getByTestId("product-card").filter({ hasText: name });
+    await card("Everyday Organic Tee").getByRole("button").click();
+    await expect(count).toHaveText("1");
+    await card("Stoneware Mug").getByRole("button").click();
+    await card("Stoneware Mug").getByRole("button").click();
+    await expect(count).toHaveText("3");
+
+    await page.reload();
+    await hydrated(page);
+    await expect(count).toHaveText("3");
+
+    await page.goto("/cart");
+    await hydrated(page);
+    await expect(page.getByTestId("cart-line")).toHaveCount(2);
+    expect(errors, "no errors in the console (hydration mismatches show up here)").toEqual([]);
+  });
+
+  test("the cart page edits quantities and the count follows", async ({ page }) => {
+    await page.goto("/products/stoneware-mug");
+    await hydrated(page);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await page.goto("/cart");
+    await hydrated(page);
+    const count = page.getByTestId("cart-count");
+    await expect(count).toHaveText("1");
+    await page.getByRole("button", { name: "One more" }).click();
+    await expect(page.getByTestId("line-quantity")).toHaveText("2");
+    await expect(count).toHaveText("2");
+    await page.getByRole("button", { name: "Remove" }).click();
+    await expect(page.getByText("Your cart is empty")).toBeVisible();
+    await expect(count).toHaveText("0");
+  });
+
+  test("two tabs stay in step", async ({ context }) => {
+    const first = await context.newPage();
+    const second = await context.newPage();
+    await first.goto("/");
+    await second.goto("/cart");
+    await hydrated(first);
+    await hydrated(second);
+    await first.getByRole("button", { name: "Add to cart" }).first().click();
+    await expect(second.getByTestId("cart-count")).toHaveText("1");
+    await expect(second.getByTestId("cart-line")).toHaveCount(1);
+  });
+
+  test("choosing a variant changes the URL, price and picture without a reload", async ({ page }) => {
+    await page.goto("/products/mountain-dawn-print");
+    await hydrated(page);
+    await expect(page.getByTestId("product-price")).toHaveText("€35.00");
+    const select = page.getByLabel("Colour / Size");
+    const large = select.locator("option", { hasText: "Sky / A2" });
+    const value = await large.getAttribute("value");
+    await select.selectOption(value!);
+    await expect(page).toHaveURL(new RegExp(`variant=${value}$`));
+    await expect(page.getByTestId("product-price")).toHaveText("€52.50");
+    await expect(page.getByTestId("product-image")).toHaveAttribute("src", "/demo/poster-sky.svg");
+  });
+});

@@ -1,0 +1,194 @@
+//! Settings, read from the environment (and a `.env` file, loaded by `main`).
+//!
+//! Every setting has a documented default; a bad value is reported as one line that names it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `KASSA_ADDR`: where the server listens.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`; by default an SQLite file in the data dir.
+    pub database_url: DatabaseUrl,
+    /// `KASSA_DATA_DIR`: the SQLite file and uploads live here.
+    pub data_dir: PathBuf,
+    /// `KASSA_PUBLIC_URL`: the address shoppers use, for links in emails, sitemaps and feeds.
+    pub public_url: String,
+    /// `KASSA_SITE_ROOT`: the built site (WASM, JS, CSS, public files) from cargo-leptos.
+    pub site_root: PathBuf,
+}
+
+/// The database URL, which may carry a password: `Debug` shows it redacted.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&app::db::redact_url(&self.0))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+fn invalid(name: &'static str, value: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: app::db::redact_url(value),
+        reason: reason.to_string(),
+    }
+}
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any source of variables, so tests need not touch the process
+    /// environment.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        // cargo-leptos sets LEPTOS_SITE_ADDR / LEPTOS_SITE_ROOT when it runs the server.
+        let addr_value = var("KASSA_ADDR")
+            .or_else(|| var("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| DEFAULT_ADDR.to_string());
+        let addr: SocketAddr = addr_value.parse().map_err(|_| {
+            invalid("KASSA_ADDR", &addr_value, "expected an address and port such as 127.0.0.1:3000")
+        })?;
+
+        let data_dir = PathBuf::from(var("KASSA_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+
+        let database_url = match var("DATABASE_URL") {
+            Some(url) => {
+                app::db::Backend::from_url(&url)
+                    .map_err(|e| invalid("DATABASE_URL", &url, e))?;
+                url
+            }
+            None => format!("sqlite://{}", data_dir.join("kassa.db").display()),
+        };
+
+        let public_url = match var("KASSA_PUBLIC_URL") {
+            Some(url) => {
+                let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                    && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+                if !ok {
+                    return Err(invalid(
+                        "KASSA_PUBLIC_URL",
+                        &url,
+                        "expected an absolute http(s) URL such as https://shop.example.com",
+                    ));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+            None => format!("http://{addr}"),
+        };
+
+        let site_root = PathBuf::from(
+            var("KASSA_SITE_ROOT")
+                .or_else(|| var("LEPTOS_SITE_ROOT"))
+                .unwrap_or_else(|| DEFAULT_SITE_ROOT.into()),
+        );
+
+        Ok(Settings {
+            addr,
+            database_url: DatabaseUrl(database_url),
+            data_dir,
+            public_url,
+            site_root,
+        })
+    }
+
+    /// Creates the data directory if needed and proves it is writable, so a misconfigured
+    /// deployment fails at start rather than on the first upload or write.
+    pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
+        let shown = self.data_dir.display().to_string();
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| invalid("KASSA_DATA_DIR", &shown, format!("cannot create it: {e}")))?;
+        let probe = self.data_dir.join(".kassa-write-test");
+        std::fs::write(&probe, b"ok")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| invalid("KASSA_DATA_DIR", &shown, format!("not writable: {e}")))?;
+        Ok(())
+    }
+
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+
+    pub fn site_root(&self) -> &Path {
+        &self.site_root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.database_url.expose(), "sqlite://./data/kassa.db");
+        assert_eq!(s.public_url, "http://127.0.0.1:3000");
+        assert_eq!(s.site_root, PathBuf::from("target/site"));
+    }
+
+    #[test]
+    fn a_bad_address_names_the_setting() {
+        let error = settings(&[("KASSA_ADDR", "localhost")]).unwrap_err().to_string();
+        assert!(error.starts_with("KASSA_ADDR=\"localhost\" is not valid"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_database_url_names_the_setting_and_hides_the_password() {
+        let error = settings(&[("DATABASE_URL", "mysql://root:hunter2@db/shop")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("DATABASE_URL="), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn the_public_url_must_be_absolute() {
+        assert!(settings(&[("KASSA_PUBLIC_URL", "shop.example.com")]).is_err());
+        let s = settings(&[("KASSA_PUBLIC_URL", "https://shop.example.com/")]).unwrap();
+        assert_eq!(s.public_url, "https://shop.example.com");
+    }
+
+    #[test]
+    fn the_data_dir_moves_the_default_database() {
+        let s = settings(&[("KASSA_DATA_DIR", "/var/lib/kassa")]).unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite:///var/lib/kassa/kassa.db");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let s = settings(&[("DATABASE_URL", "postgres://kassa:s3cret@db/kassa")]).unwrap();
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,58 @@
+//! HTTP concerns shared by every route: caching of static files.
+
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+
+/// Built assets under `/pkg/` carry a content hash in their names when built for release, so
+/// they can be cached for a year; other static files (images, favicon) for a day; pages are
+/// revalidated on every visit because prices and stock change.
+pub async fn cache_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    if response.headers().contains_key(header::CACHE_CONTROL) || !response.status().is_success() {
+        return response;
+    }
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let value = if is_page || path.starts_with("/api/") || path == "/healthz" {
+        "no-cache"
+    } else if path.starts_with("/pkg/") && is_hashed_asset(&path) {
+        "public, max-age=31536000, immutable"
+    } else if path.starts_with("/pkg/") {
+        "public, max-age=0, must-revalidate"
+    } else {
+        "public, max-age=86400"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+/// `kassa.9f3c2a1b.wasm` is hashed; `kassa.wasm` is not.
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[parts.len() - 2].len() >= 8
+        && parts[parts.len() - 2].chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn recognises_content_hashed_file_names() {
+        assert!(is_hashed_asset("/pkg/kassa.Xb3k0PqZ9aLm.wasm"));
+        assert!(!is_hashed_asset("/pkg/kassa.wasm"));
+        assert!(!is_hashed_asset("/pkg/kassa_bg.wasm"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The Kassa server: configuration, the axum application around the leptos app, and the CLI's
+//! commands. `main.rs` only parses arguments and calls into here; tests build the same app.
+
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::{build_router, open_database, AppState};

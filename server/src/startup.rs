@@ -1,0 +1,122 @@
+//! Builds the application from settings: database, router, and the server loop.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::{extract::FromRef, middleware, routing::get, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{
+    compression::{CompressionLayer, CompressionLevel},
+    trace::TraceLayer,
+};
+
+use app::db::Db;
+use app::{shell, App};
+
+use crate::config::Settings;
+use crate::{health, http};
+
+/// Everything a handler or server function may need, cloned cheaply per request.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+}
+
+/// Connects to the configured database and brings its schema up to date.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    if settings.uses_sqlite() {
+        settings.prepare_data_dir()?;
+    }
+    let db = Db::connect(settings.database_url.expose())
+        .await
+        .context("DATABASE_URL")?;
+    db.migrate().await.context("database migrations")?;
+    Ok(db)
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let hash_files = hash_file_exists();
+    LeptosOptions::builder()
+        .output_name("kassa")
+        .site_root(settings.site_root().display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .env(match std::env::var("LEPTOS_ENV").as_deref() {
+            Ok("DEV") | Ok("dev") | Ok("development") => leptos::config::Env::DEV,
+            _ => leptos::config::Env::PROD,
+        })
+        .hash_files(hash_files)
+        .build()
+}
+
+/// cargo-leptos writes `hash.txt` next to the server binary when it builds hashed assets.
+fn hash_file_exists() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|path| path.exists())
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let db = state.db.clone();
+    let context = move || provide_context(db.clone());
+    let options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(middleware::from_fn(http::cache_headers))
+        // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
+    let state = AppState { leptos_options: leptos_options(settings), db: db.clone() };
+    let router = build_router(state);
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("KASSA_ADDR={}: cannot listen", settings.addr))?;
+    tracing::info!(
+        address = %settings.addr,
+        public_url = %settings.public_url,
+        database = ?settings.database_url,
+        "Kassa is serving on http://{}", settings.addr
+    );
+    println!("Kassa is running at http://{}", settings.addr);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server")?;
+    tracing::info!("shutting down: closing the database");
+    tokio::time::timeout(Duration::from_secs(10), db.close()).await.ok();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,139 @@
+//! `spawn_app`: the same application `kassa serve` builds, on a random port and a fresh database.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use app::db::Db;
+use kassa::{config::Settings, startup};
+use sqlx::Connection;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per database for each listed `async fn name(Backend)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub database_url: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A new, empty database for one test; its URL.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("kassa.db").display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    }
+}
+
+async fn fresh_postgres_database() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let admin_url = std::env::var("TEST_POSTGRES_URL").expect(
+        "TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts a throwaway PostgreSQL, \
+         or point it at a server where the user may create databases",
+    );
+    let name = format!(
+        "kassa_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("cannot connect to TEST_POSTGRES_URL");
+    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("cannot create a test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("TEST_POSTGRES_URL has no database name");
+    format!("{base}/{name}")
+}
+
+pub struct Options {
+    pub seed_demo: bool,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Options { seed_demo: true }).await
+}
+
+pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(backend, data_dir.path()).await;
+    let site_root = repo_root().join("public");
+    let vars = [
+        ("DATABASE_URL", database_url.clone()),
+        ("KASSA_DATA_DIR", data_dir.path().display().to_string()),
+        ("KASSA_ADDR", "127.0.0.1:0".to_string()),
+        ("KASSA_SITE_ROOT", site_root.display().to_string()),
+    ];
+    let settings = Settings::from_lookup(|name| {
+        vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    })
+    .expect("test settings");
+    let db = startup::open_database(&settings).await.expect("open database");
+    if options.seed_demo {
+        app::catalog::demo::seed_demo_catalog(&db).await.expect("seed demo catalog");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let router = startup::build_router(startup::AppState {
+        leptos_options: startup::leptos_options(&settings),
+        db: db.clone(),
+    });
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("server");
+    });
+    TestApp {
+        address,
+        db,
+        database_url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        data_dir,
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: a real server on a random port over a fresh SQLite file or a fresh
+//! Postgres database per test. One binary keeps link times down.
+
+mod helpers;
+
+mod cli;
+mod health;
+mod storefront;

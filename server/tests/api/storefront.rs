@@ -1,0 +1,76 @@
+use crate::helpers::{spawn_app, Backend};
+use crate::on_both_databases;
+
+async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    // Readable without JavaScript: names, prices and links are in the HTML itself.
+    assert!(html.contains("Everyday Organic Tee"), "product name missing");
+    assert!(html.contains("€24.00"), "price missing");
+    assert!(html.contains(r#"href="/products/everyday-organic-tee""#), "product link missing");
+    assert!(html.contains(r#"data-testid="cart-count""#));
+    let cards = html.matches(r#"data-testid="product-card""#).count();
+    assert_eq!(cards, app::catalog::HOME_PAGE_SIZE as usize);
+}
+
+async fn a_product_page_shows_its_variants(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.get("/products/ridge-fleece-hoodie").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<h1>Ridge Fleece Hoodie</h1>"), "{html}");
+    assert!(html.contains("Forest / XS"));
+    assert!(html.contains("€79.00"));
+    // Markdown is rendered on the server.
+    assert!(html.contains("<strong>Care:</strong>"));
+}
+
+async fn unknown_addresses_get_a_real_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/no-such-page", "/products/no-such-product"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Page not found"), "{path}");
+    }
+}
+
+async fn archived_products_are_not_shown(backend: Backend) {
+    let app = spawn_app(backend).await;
+    sqlx::query("UPDATE products SET status = 'archived' WHERE slug = $1")
+        .bind("everyday-organic-tee")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.get("/products/everyday-organic-tee").await.status(), 404);
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(!html.contains("Everyday Organic Tee"));
+}
+
+async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.get("/demo/mug-cream.svg").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=86400");
+
+    let response = app
+        .client
+        .get(format!("{}/", app.address))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "br");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+}
+
+on_both_databases!(
+    the_home_page_is_server_rendered_with_products,
+    a_product_page_shows_its_variants,
+    unknown_addresses_get_a_real_404,
+    archived_products_are_not_shown,
+    static_files_are_cached_and_pages_are_compressed,
+);
