@@ -5,8 +5,8 @@
 //! search), the difference lives in a small function that matches on [`Backend`].
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::AnyPool;
 use sqlx::migrate::Migrator;
+use sqlx::AnyPool;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -28,6 +28,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend behind a connection, for the few statements whose SQL differs.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        match conn.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
     pub fn from_url(url: &str) -> Result<Backend, DbError> {
         let scheme = url.split(':').next().unwrap_or_default();
         match scheme {
@@ -155,9 +163,18 @@ mod tests {
 
     #[test]
     fn the_backend_comes_from_the_url_scheme() {
-        assert_eq!(Backend::from_url("sqlite://data/kassa.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("sqlite://data/kassa.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         assert!(matches!(
             Backend::from_url("mysql://u@h/db"),
             Err(DbError::UnsupportedScheme(s)) if s == "mysql"
@@ -170,6 +187,9 @@ mod tests {
             redact_url("postgres://shop:s3cret@db.example:5432/kassa"),
             "postgres://shop:***@db.example:5432/kassa"
         );
-        assert_eq!(redact_url("sqlite://data/kassa.db"), "sqlite://data/kassa.db");
+        assert_eq!(
+            redact_url("sqlite://data/kassa.db"),
+            "sqlite://data/kassa.db"
+        );
     }
 }

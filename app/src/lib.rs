@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Kassa's shared leptos crate: every page, component and server function.
 //! Compiled to WASM with `hydrate` (the browser) and natively with `ssr` (the server).
 
@@ -10,8 +11,14 @@ pub mod money;
 #[cfg(feature = "ssr")]
 pub mod db;
 
+/// The address shoppers use (`KASSA_PUBLIC_URL`), without a trailing slash: for canonical
+/// links, sitemaps and emails.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct SiteUrl(pub String);
+
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -69,7 +76,6 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| {
             if title.is_empty() { "Kassa".to_string() } else { format!("{title} · Kassa") }
         }/>
-        <Meta name="description" content="Kassa: an open-source shop."/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <components::Header/>
@@ -78,7 +84,9 @@ pub fn App() -> impl IntoView {
                 // and for search engines.
                 <Routes fallback=components::NotFound>
                     <Route path=path!("") view=catalog::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/collections/:slug") view=catalog::CollectionPage ssr=SsrMode::Async/>
                     <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=catalog::SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=cart::CartPage/>
                 </Routes>
             </main>

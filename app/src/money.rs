@@ -188,10 +188,7 @@ mod tests {
 
     #[test]
     fn multiplication_by_quantity_detects_overflow() {
-        assert_eq!(
-            Money::new(250, Currency::EUR).times(3).unwrap().amount,
-            750
-        );
+        assert_eq!(Money::new(250, Currency::EUR).times(3).unwrap().amount, 750);
         assert_eq!(
             Money::new(i64::MAX / 2, Currency::EUR).times(3),
             Err(MoneyError::Overflow)

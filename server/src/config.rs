@@ -70,15 +70,19 @@ impl Settings {
             .or_else(|| var("LEPTOS_SITE_ADDR"))
             .unwrap_or_else(|| DEFAULT_ADDR.to_string());
         let addr: SocketAddr = addr_value.parse().map_err(|_| {
-            invalid("KASSA_ADDR", &addr_value, "expected an address and port such as 127.0.0.1:3000")
+            invalid(
+                "KASSA_ADDR",
+                &addr_value,
+                "expected an address and port such as 127.0.0.1:3000",
+            )
         })?;
 
-        let data_dir = PathBuf::from(var("KASSA_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+        let data_dir =
+            PathBuf::from(var("KASSA_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
 
         let database_url = match var("DATABASE_URL") {
             Some(url) => {
-                app::db::Backend::from_url(&url)
-                    .map_err(|e| invalid("DATABASE_URL", &url, e))?;
+                app::db::Backend::from_url(&url).map_err(|e| invalid("DATABASE_URL", &url, e))?;
                 url
             }
             None => format!("sqlite://{}", data_dir.join("kassa.db").display()),
@@ -143,8 +147,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -160,8 +166,13 @@ mod tests {
 
     #[test]
     fn a_bad_address_names_the_setting() {
-        let error = settings(&[("KASSA_ADDR", "localhost")]).unwrap_err().to_string();
-        assert!(error.starts_with("KASSA_ADDR=\"localhost\" is not valid"), "{error}");
+        let error = settings(&[("KASSA_ADDR", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("KASSA_ADDR=\"localhost\" is not valid"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use app::db::Db;
 
 pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Value>) {
     match db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "database": "ok" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "database": "ok" })),
+        ),
         Err(error) => {
             tracing::warn!(%error, "health check failed");
             (

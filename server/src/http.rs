@@ -40,9 +40,12 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let parts: Vec<&str> = name.split('.').collect();
+    // cargo-leptos hashes are 22 characters of URL-safe base64.
     parts.len() >= 3
-        && parts[parts.len() - 2].len() >= 8
-        && parts[parts.len() - 2].chars().all(|c| c.is_ascii_alphanumeric())
+        && parts[parts.len() - 2].len() >= 16
+        && parts[parts.len() - 2]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
@@ -51,7 +54,8 @@ mod tests {
 
     #[test]
     fn recognises_content_hashed_file_names() {
-        assert!(is_hashed_asset("/pkg/kassa.Xb3k0PqZ9aLm.wasm"));
+        assert!(is_hashed_asset("/pkg/kassa.gkvSEifAkBGQjxCFNHyRxQ.wasm"));
+        assert!(is_hashed_asset("/pkg/kassa.-t78OmUVrGMfFCwWBUnAKg.css"));
         assert!(!is_hashed_asset("/pkg/kassa.wasm"));
         assert!(!is_hashed_asset("/pkg/kassa_bg.wasm"));
     }

@@ -43,14 +43,20 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("kassa: cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve { no_demo: false }), settings)) {
+    match runtime.block_on(run(
+        cli.command.unwrap_or(Command::Serve { no_demo: false }),
+        settings,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // `{:#}` keeps the whole cause chain on one line.

@@ -12,7 +12,7 @@ use tower_http::{
 };
 
 use app::db::Db;
-use app::{shell, App};
+use app::{shell, App, SiteUrl};
 
 use crate::config::Settings;
 use crate::{health, http};
@@ -22,6 +22,7 @@ use crate::{health, http};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    pub site_url: SiteUrl,
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -62,13 +63,24 @@ fn hash_file_exists() -> bool {
 pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let db = state.db.clone();
-    let context = move || provide_context(db.clone());
+    let site_url = state.site_url.clone();
+    let context = move || {
+        provide_context(db.clone());
+        provide_context(site_url.clone());
+    };
     let options = state.leptos_options.clone();
 
     Router::new()
         .route("/healthz", get(health::healthz))
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .merge(app::catalog::api::routes())
+        .merge(app::catalog::seo::routes())
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(middleware::from_fn(http::cache_headers))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
@@ -78,7 +90,11 @@ pub fn build_router(state: AppState) -> Router {
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
-    let state = AppState { leptos_options: leptos_options(settings), db: db.clone() };
+    let state = AppState {
+        leptos_options: leptos_options(settings),
+        db: db.clone(),
+        site_url: SiteUrl(settings.public_url.clone()),
+    };
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -95,7 +111,9 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         .await
         .context("server")?;
     tracing::info!("shutting down: closing the database");
-    tokio::time::timeout(Duration::from_secs(10), db.close()).await.ok();
+    tokio::time::timeout(Duration::from_secs(10), db.close())
+        .await
+        .ok();
     Ok(())
 }
 

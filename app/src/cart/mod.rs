@@ -22,7 +22,9 @@ impl CartStore {
     pub fn get() -> CartStore {
         use_context::<CartStore>().unwrap_or_else(|| {
             // Only reachable if a component is rendered outside `App`: degrade to an empty cart.
-            CartStore { cart: RwSignal::new(Cart::default()) }
+            CartStore {
+                cart: RwSignal::new(Cart::default()),
+            }
         })
     }
 

@@ -37,9 +37,16 @@ impl Cart {
         if quantity == 0 {
             return;
         }
-        match self.lines.iter_mut().find(|l| l.item.variant_id == item.variant_id) {
+        match self
+            .lines
+            .iter_mut()
+            .find(|l| l.item.variant_id == item.variant_id)
+        {
             Some(line) => {
-                line.quantity = line.quantity.saturating_add(quantity).min(MAX_LINE_QUANTITY);
+                line.quantity = line
+                    .quantity
+                    .saturating_add(quantity)
+                    .min(MAX_LINE_QUANTITY);
                 // The newest snapshot is the best offline guess of name and price.
                 line.item = item;
             }
@@ -55,7 +62,11 @@ impl Cart {
         if quantity == 0 {
             return self.remove(variant_id);
         }
-        if let Some(line) = self.lines.iter_mut().find(|l| l.item.variant_id == variant_id) {
+        if let Some(line) = self
+            .lines
+            .iter_mut()
+            .find(|l| l.item.variant_id == variant_id)
+        {
             line.quantity = quantity.min(MAX_LINE_QUANTITY);
         }
     }
@@ -76,9 +87,12 @@ impl Cart {
     /// overflows). Only an estimate: checkout asks the server.
     pub fn estimated_subtotal(&self) -> Option<Money> {
         let first = self.lines.first()?;
-        self.lines.iter().try_fold(Money::zero(first.item.unit_price.currency), |sum, line| {
-            sum.checked_add(line.item.unit_price.times(line.quantity).ok()?).ok()
-        })
+        self.lines
+            .iter()
+            .try_fold(Money::zero(first.item.unit_price.currency), |sum, line| {
+                sum.checked_add(line.item.unit_price.times(line.quantity).ok()?)
+                    .ok()
+            })
     }
 
     /// Repairs a cart read from storage: merges duplicate variants, drops empty lines and clamps
@@ -116,7 +130,10 @@ mod tests {
         cart.add(item(2, 300), 1);
         assert_eq!(cart.lines.len(), 2);
         assert_eq!(cart.item_count(), 4);
-        assert_eq!(cart.estimated_subtotal(), Some(Money::new(1800, Currency::EUR)));
+        assert_eq!(
+            cart.estimated_subtotal(),
+            Some(Money::new(1800, Currency::EUR))
+        );
     }
 
     #[test]

@@ -19,21 +19,111 @@ struct Kind {
 const APPAREL_SIZES: &[&str] = &["XS", "S", "M", "L", "XL"];
 const ONE_SIZE: &[&str] = &[];
 
-const TEE: Kind = Kind { picture: "tee", product_type: "T-shirt", sizes: APPAREL_SIZES, weight_grams: 180, care: "Machine wash at 30 °C, inside out. Do not tumble dry." };
-const HOODIE: Kind = Kind { picture: "hoodie", product_type: "Hoodie", sizes: APPAREL_SIZES, weight_grams: 620, care: "Machine wash at 30 °C. Dry flat to keep its shape." };
-const SWEATER: Kind = Kind { picture: "sweater", product_type: "Sweater", sizes: APPAREL_SIZES, weight_grams: 480, care: "Hand wash cold or use the wool cycle. Dry flat." };
-const CAP: Kind = Kind { picture: "cap", product_type: "Cap", sizes: ONE_SIZE, weight_grams: 90, care: "Spot clean with a damp cloth." };
-const BEANIE: Kind = Kind { picture: "beanie", product_type: "Beanie", sizes: ONE_SIZE, weight_grams: 80, care: "Hand wash cold. Dry flat." };
-const TOTE: Kind = Kind { picture: "tote", product_type: "Bag", sizes: ONE_SIZE, weight_grams: 220, care: "Machine wash at 30 °C." };
-const BACKPACK: Kind = Kind { picture: "backpack", product_type: "Bag", sizes: ONE_SIZE, weight_grams: 850, care: "Wipe clean; reproof the canvas once a year." };
-const MUG: Kind = Kind { picture: "mug", product_type: "Mug", sizes: ONE_SIZE, weight_grams: 380, care: "Dishwasher and microwave safe." };
-const BOTTLE: Kind = Kind { picture: "bottle", product_type: "Bottle", sizes: ONE_SIZE, weight_grams: 340, care: "Hand wash. Keeps drinks cold for 24 hours, hot for 12." };
-const NOTEBOOK: Kind = Kind { picture: "notebook", product_type: "Notebook", sizes: ONE_SIZE, weight_grams: 260, care: "192 pages of 100 g/m² paper that takes fountain pens." };
-const POSTER: Kind = Kind { picture: "poster", product_type: "Print", sizes: &["A3", "A2"], weight_grams: 150, care: "Giclée print on 230 g/m² matte paper; frame not included." };
-const SOCKS: Kind = Kind { picture: "socks", product_type: "Socks", sizes: &["36–40", "41–46"], weight_grams: 70, care: "Machine wash at 40 °C." };
-const SCARF: Kind = Kind { picture: "scarf", product_type: "Scarf", sizes: ONE_SIZE, weight_grams: 160, care: "Hand wash cold. Dry flat." };
-const CANDLE: Kind = Kind { picture: "candle", product_type: "Candle", sizes: ONE_SIZE, weight_grams: 420, care: "Burns for about 45 hours. Trim the wick before lighting." };
-const POT: Kind = Kind { picture: "pot", product_type: "Planter", sizes: &["Small", "Large"], weight_grams: 900, care: "Frost-proof stoneware with a drainage hole." };
+const TEE: Kind = Kind {
+    picture: "tee",
+    product_type: "T-shirt",
+    sizes: APPAREL_SIZES,
+    weight_grams: 180,
+    care: "Machine wash at 30 °C, inside out. Do not tumble dry.",
+};
+const HOODIE: Kind = Kind {
+    picture: "hoodie",
+    product_type: "Hoodie",
+    sizes: APPAREL_SIZES,
+    weight_grams: 620,
+    care: "Machine wash at 30 °C. Dry flat to keep its shape.",
+};
+const SWEATER: Kind = Kind {
+    picture: "sweater",
+    product_type: "Sweater",
+    sizes: APPAREL_SIZES,
+    weight_grams: 480,
+    care: "Hand wash cold or use the wool cycle. Dry flat.",
+};
+const CAP: Kind = Kind {
+    picture: "cap",
+    product_type: "Cap",
+    sizes: ONE_SIZE,
+    weight_grams: 90,
+    care: "Spot clean with a damp cloth.",
+};
+const BEANIE: Kind = Kind {
+    picture: "beanie",
+    product_type: "Beanie",
+    sizes: ONE_SIZE,
+    weight_grams: 80,
+    care: "Hand wash cold. Dry flat.",
+};
+const TOTE: Kind = Kind {
+    picture: "tote",
+    product_type: "Bag",
+    sizes: ONE_SIZE,
+    weight_grams: 220,
+    care: "Machine wash at 30 °C.",
+};
+const BACKPACK: Kind = Kind {
+    picture: "backpack",
+    product_type: "Bag",
+    sizes: ONE_SIZE,
+    weight_grams: 850,
+    care: "Wipe clean; reproof the canvas once a year.",
+};
+const MUG: Kind = Kind {
+    picture: "mug",
+    product_type: "Mug",
+    sizes: ONE_SIZE,
+    weight_grams: 380,
+    care: "Dishwasher and microwave safe.",
+};
+const BOTTLE: Kind = Kind {
+    picture: "bottle",
+    product_type: "Bottle",
+    sizes: ONE_SIZE,
+    weight_grams: 340,
+    care: "Hand wash. Keeps drinks cold for 24 hours, hot for 12.",
+};
+const NOTEBOOK: Kind = Kind {
+    picture: "notebook",
+    product_type: "Notebook",
+    sizes: ONE_SIZE,
+    weight_grams: 260,
+    care: "192 pages of 100 g/m² paper that takes fountain pens.",
+};
+const POSTER: Kind = Kind {
+    picture: "poster",
+    product_type: "Print",
+    sizes: &["A3", "A2"],
+    weight_grams: 150,
+    care: "Giclée print on 230 g/m² matte paper; frame not included.",
+};
+const SOCKS: Kind = Kind {
+    picture: "socks",
+    product_type: "Socks",
+    sizes: &["36–40", "41–46"],
+    weight_grams: 70,
+    care: "Machine wash at 40 °C.",
+};
+const SCARF: Kind = Kind {
+    picture: "scarf",
+    product_type: "Scarf",
+    sizes: ONE_SIZE,
+    weight_grams: 160,
+    care: "Hand wash cold. Dry flat.",
+};
+const CANDLE: Kind = Kind {
+    picture: "candle",
+    product_type: "Candle",
+    sizes: ONE_SIZE,
+    weight_grams: 420,
+    care: "Burns for about 45 hours. Trim the wick before lighting.",
+};
+const POT: Kind = Kind {
+    picture: "pot",
+    product_type: "Planter",
+    sizes: &["Small", "Large"],
+    weight_grams: 900,
+    care: "Frost-proof stoneware with a drainage hole.",
+};
 
 struct DemoProduct {
     title: &'static str,
@@ -54,7 +144,15 @@ const fn p(
     blurb: &'static str,
     tags: &'static [&'static str],
 ) -> DemoProduct {
-    DemoProduct { title, kind, colours, price, compare_at: None, blurb, tags }
+    DemoProduct {
+        title,
+        kind,
+        colours,
+        price,
+        compare_at: None,
+        blurb,
+        tags,
+    }
 }
 
 const fn sale(mut product: DemoProduct, compare_at: i64) -> DemoProduct {
@@ -120,6 +218,51 @@ const PRODUCTS: &[DemoProduct] = &[
     p("Hanging Planter", &POT, &["mustard", "olive"], 2600, "Ceramic bowl with a cotton macramé hanger.", &["home", "plants"]),
     p("Sunday Market Tee", &TEE, &["terracotta", "olive"], 2500, "A soft everyday tee in plant-dyed cotton.", &["organic", "new"]),
     p("Harbour Fleece Vest Hoodie", &HOODIE, &["slate", "cream"], 7200, "A sleeveless fleece hoodie for mild trail days.", &["outdoor"]),
+    p("Lighthouse Graphic Tee", &TEE, &["white", "sky"], 2800, "A hand-drawn lighthouse screen printed with water-based inks.", &["art", "new"]),
+    p("Wildflower Tee", &TEE, &["cream", "rose", "sage"], 2800, "Pressed-flower print on soft organic cotton.", &["organic", "summer"]),
+    sale(p("Ringer Tee", &TEE, &["white", "navy"], 2200, "A retro ringer with contrast collar and cuffs.", &["classic"]), 2900),
+    p("Heavyweight Pocket Tee", &TEE, &["black", "olive", "sand"], 3400, "A 240 g/m² jersey that gets better every wash.", &["bestseller"]),
+    p("Linen Blend Tee", &TEE, &["sand", "sky", "white"], 3600, "Cool linen and cotton for the hottest days.", &["summer"]),
+    p("Long Sleeve Henley", &TEE, &["charcoal", "rust", "cream"], 3900, "Three-button placket, waffle knit, long sleeves.", &["classic"]),
+    p("Night Swim Tee", &TEE, &["navy", "black"], 2600, "A quiet wave print glowing faintly in the dark.", &["art", "new"]),
+    p("Harbour Hooded Sweat", &HOODIE, &["navy", "cream"], 7400, "Heavy French terry with a drawstring hood.", &["classic"]),
+    p("Storm Shell Hoodie", &HOODIE, &["black", "olive"], 9900, "A water-resistant hoodie for drizzle and wind.", &["outdoor", "new"]),
+    p("Recycled Fleece Pullover", &HOODIE, &["sage", "mustard"], 6900, "Made from 30 recycled bottles, pilling-resistant.", &["recycled", "outdoor"]),
+    p("Cable Knit Cardigan", &SWEATER, &["cream", "forest"], 10900, "Horn buttons, deep pockets, a classic cable.", &["wool", "classic"]),
+    p("Mohair Blend Sweater", &SWEATER, &["rose", "sky"], 9400, "Airy mohair blend that is warm and light.", &["wool", "new"]),
+    sale(p("Everyday Crew Sweatshirt", &SWEATER, &["charcoal", "sand", "navy"], 4900, "Loopback cotton crew, the one you wear all week.", &["bestseller"]), 5900),
+    p("Corduroy Cap", &CAP, &["rust", "olive"], 2600, "Fine-wale corduroy with a leather strap.", &["classic"]),
+    p("Sun Bucket Hat", &CAP, &["sand", "sky"], 2900, "Packable cotton bucket hat with UPF 50.", &["summer", "outdoor"]),
+    p("Fisherman Beanie", &BEANIE, &["slate", "terracotta"], 2700, "A shallow fit that sits above the ears.", &["classic"]),
+    p("Recycled Wool Beanie", &BEANIE, &["forest", "black"], 2500, "Spun from reclaimed wool offcuts.", &["recycled", "wool"]),
+    p("Canvas Weekender", &BACKPACK, &["sand", "navy"], 13900, "A 40-litre holdall with a shoe compartment.", &["outdoor", "gift"]),
+    p("Cycling Pannier Pack", &BACKPACK, &["black", "mustard"], 12400, "Clips onto a rack; carries like a backpack.", &["outdoor", "new"]),
+    p("Crossbody Sling", &TOTE, &["black", "sage", "terracotta"], 3900, "Small sling for phone, keys and a paperback.", &["new"]),
+    p("Grocery Net Bag", &TOTE, &["cream", "olive"], 1200, "Organic cotton mesh that folds into a pocket.", &["organic"]),
+    p("Pour-Over Mug Set", &MUG, &["white", "charcoal"], 3900, "A dripper and a mug that fit each other.", &["home", "gift"]),
+    p("Tall Latte Glass", &MUG, &["white"], 1600, "Heat-proof glass, 400 ml, for layered drinks.", &["home"]),
+    p("Tea Cup and Saucer", &MUG, &["rose", "sky", "sage"], 2400, "Fine porcelain with a hand-painted rim.", &["home", "gift"]),
+    p("Kids' Bottle 400 ml", &BOTTLE, &["rose", "mustard", "sky"], 2200, "Spill-proof straw lid, fits small hands.", &["outdoor"]),
+    p("Coffee Tumbler", &BOTTLE, &["black", "cream"], 2900, "Fits under espresso machines and cup holders.", &["home", "bestseller"]),
+    p("Sketchbook A4", &NOTEBOOK, &["black", "cream"], 2200, "Heavy 150 g/m² paper for pencil, ink and markers.", &["stationery", "art"]),
+    p("Recipe Journal", &NOTEBOOK, &["terracotta", "sage"], 2400, "Index tabs, a conversion table and wipe-clean covers.", &["stationery", "home", "gift"]),
+    p("Travel Journal", &NOTEBOOK, &["navy", "sand"], 2600, "Pocket for tickets, maps pages and a pen loop.", &["stationery", "outdoor"]),
+    p("Botanical Study Print", &POSTER, &["sage", "cream"], 3500, "A 19th-century style plate of wild herbs.", &["art", "home"]),
+    p("City Lights Print", &POSTER, &["navy", "mustard"], 3900, "A night skyline in two colours.", &["art", "new"]),
+    sale(p("Tidal Print", &POSTER, &["sky", "slate"], 2900, "Tide tables turned into a wave pattern.", &["art"]), 3500),
+    p("No-Show Sneaker Socks", &SOCKS, &["white", "black"], 1000, "A silicone heel grip keeps them in place.", &["bestseller"]),
+    p("Striped Crew Socks", &SOCKS, &["navy", "rust", "mustard"], 1400, "Bold stripes in soft combed cotton.", &["new"]),
+    p("Trail Running Socks", &SOCKS, &["slate", "forest"], 1700, "Thin, quick-drying, blister-free.", &["outdoor"]),
+    p("Tartan Wool Scarf", &SCARF, &["forest", "rust"], 5900, "A traditional tartan woven in the Borders.", &["wool", "classic", "gift"]),
+    p("Cotton Bandana", &SCARF, &["navy", "rust", "sage"], 1400, "Paisley print on soft washed cotton.", &["summer"]),
+    p("Winter Pine Candle", &CANDLE, &["forest"], 3200, "Pine needles, fir balsam and cold air.", &["home", "gift"]),
+    p("Lavender Field Candle", &CANDLE, &["rose", "white"], 2900, "Lavender, clary sage and clean cotton.", &["home"]),
+    p("Travel Tin Candle Trio", &CANDLE, &["sand"], 2400, "Three 20-hour tins of our bestselling scents.", &["home", "gift", "bestseller"]),
+    p("Self-Watering Planter", &POT, &["white", "charcoal"], 3900, "A hidden reservoir waters for two weeks.", &["home", "plants", "new"]),
+    p("Herb Garden Trio", &POT, &["terracotta", "cream"], 3400, "Three small pots on a drip tray, for a windowsill.", &["home", "plants", "gift"]),
+    sale(p("Tall Floor Planter", &POT, &["slate", "sand"], 5900, "A tall cylinder for trees and large palms.", &["home", "plants"]), 7400),
+    p("Plant Mister", &BOTTLE, &["sage", "white"], 1800, "A fine-mist sprayer in frosted glass.", &["home", "plants"]),
+    p("Desk Notepad", &NOTEBOOK, &["mustard", "slate"], 900, "A tear-off pad of 100 sheets for daily lists.", &["stationery"]),
 ];
 
 fn slugify(title: &str) -> String {
@@ -146,7 +289,8 @@ fn title_case(colour: &str) -> String {
 /// demo (and tests on it) are the same on every machine.
 fn demo_stock(product: usize, variant: usize) -> i64 {
     let n = (product * 31 + variant * 17 + 7) % 53;
-    if n % 11 == 0 {
+    // Every seventeenth product is sold out entirely, the rest now and then per variant.
+    if product % 17 == 9 || n.is_multiple_of(11) {
         0
     } else {
         n as i64 + 3
@@ -184,7 +328,11 @@ fn demo_product(index: usize, demo: &DemoProduct) -> NewProduct {
                 sku.push_str(&size.replace('–', "").to_ascii_uppercase());
             }
             // Larger sizes of prints and planters cost more.
-            let step = if kind.sizes.len() == 2 { size_index as i64 * demo.price / 2 } else { 0 };
+            let step = if kind.sizes.len() == 2 {
+                size_index as i64 * demo.price / 2
+            } else {
+                0
+            };
             variants.push(NewVariant {
                 sku: format!("{sku}-{index:03}"),
                 options,
@@ -199,7 +347,11 @@ fn demo_product(index: usize, demo: &DemoProduct) -> NewProduct {
     let description_md = format!(
         "{}\n\nAvailable in {}.\n\n**Care:** {}",
         demo.blurb,
-        demo.colours.iter().map(|c| title_case(c)).collect::<Vec<_>>().join(", "),
+        demo.colours
+            .iter()
+            .map(|c| title_case(c))
+            .collect::<Vec<_>>()
+            .join(", "),
         kind.care
     );
     NewProduct {
@@ -237,28 +389,70 @@ pub async fn seed_demo_catalog(db: &Db) -> Result<usize, sqlx::Error> {
     for (index, demo) in PRODUCTS.iter().enumerate() {
         // An hour apart, newest first, so "new in" follows the order above.
         let created_at = now - index as i64 * 3600;
-        ids.push((insert_product(&mut tx, &demo_product(index, demo), created_at).await?, demo));
+        ids.push((
+            insert_product(&mut tx, &demo_product(index, demo), created_at).await?,
+            demo,
+        ));
     }
     let pick = |pred: &dyn Fn(&DemoProduct) -> bool| -> Vec<i64> {
-        ids.iter().filter(|(_, d)| pred(d)).map(|(id, _)| *id).collect()
+        ids.iter()
+            .filter(|(_, d)| pred(d))
+            .map(|(id, _)| *id)
+            .collect()
     };
     let is_type = |types: &'static [&'static str]| {
         move |d: &DemoProduct| types.contains(&d.kind.product_type)
     };
     let collections: [(&str, &str, &str, bool, Vec<i64>); 7] = [
-        ("apparel", "Apparel", "Tees, hoodies and knits made to be worn for years.", true,
-            pick(&is_type(&["T-shirt", "Hoodie", "Sweater"]))),
-        ("accessories", "Accessories", "Caps, beanies, scarves, socks and bags.", true,
-            pick(&is_type(&["Cap", "Beanie", "Scarf", "Socks", "Bag"]))),
-        ("home", "Home", "Mugs, candles, prints and planters.", true,
-            pick(&is_type(&["Mug", "Candle", "Print", "Planter", "Bottle"]))),
-        ("stationery", "Stationery", "Notebooks and planners for pen people.", false,
-            pick(&is_type(&["Notebook"]))),
-        ("outdoor", "Outdoor", "Kit for the trail and the campsite.", true,
-            pick(&|d| d.tags.contains(&"outdoor"))),
-        ("bestsellers", "Bestsellers", "What other shoppers keep coming back for.", true,
-            pick(&|d| d.tags.contains(&"bestseller"))),
-        ("sale", "Sale", "Reduced while stocks last.", false, pick(&|d| d.compare_at.is_some())),
+        (
+            "apparel",
+            "Apparel",
+            "Tees, hoodies and knits made to be worn for years.",
+            true,
+            pick(&is_type(&["T-shirt", "Hoodie", "Sweater"])),
+        ),
+        (
+            "accessories",
+            "Accessories",
+            "Caps, beanies, scarves, socks and bags.",
+            true,
+            pick(&is_type(&["Cap", "Beanie", "Scarf", "Socks", "Bag"])),
+        ),
+        (
+            "home",
+            "Home",
+            "Mugs, candles, prints and planters.",
+            true,
+            pick(&is_type(&["Mug", "Candle", "Print", "Planter", "Bottle"])),
+        ),
+        (
+            "stationery",
+            "Stationery",
+            "Notebooks and planners for pen people.",
+            false,
+            pick(&is_type(&["Notebook"])),
+        ),
+        (
+            "outdoor",
+            "Outdoor",
+            "Kit for the trail and the campsite.",
+            true,
+            pick(&|d| d.tags.contains(&"outdoor")),
+        ),
+        (
+            "bestsellers",
+            "Bestsellers",
+            "What other shoppers keep coming back for.",
+            true,
+            pick(&|d| d.tags.contains(&"bestseller")),
+        ),
+        (
+            "sale",
+            "Sale",
+            "Reduced while stocks last.",
+            false,
+            pick(&|d| d.compare_at.is_some()),
+        ),
     ];
     for (slug, title, description, featured, members) in &collections {
         insert_collection(&mut tx, slug, title, description, *featured, members).await?;
@@ -274,14 +468,26 @@ mod tests {
 
     #[test]
     fn the_demo_catalog_has_at_least_fifty_products_with_unique_slugs_and_skus() {
-        assert!(PRODUCTS.len() >= 50, "only {} demo products", PRODUCTS.len());
-        let products: Vec<NewProduct> =
-            PRODUCTS.iter().enumerate().map(|(i, d)| demo_product(i, d)).collect();
+        assert!(
+            PRODUCTS.len() >= 100,
+            "only {} demo products",
+            PRODUCTS.len()
+        );
+        let products: Vec<NewProduct> = PRODUCTS
+            .iter()
+            .enumerate()
+            .map(|(i, d)| demo_product(i, d))
+            .collect();
         let slugs: HashSet<_> = products.iter().map(|p| p.slug.clone()).collect();
         assert_eq!(slugs.len(), products.len());
-        let skus: Vec<_> = products.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.clone())).collect();
+        let skus: Vec<_> = products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| v.sku.clone()))
+            .collect();
         assert_eq!(skus.iter().collect::<HashSet<_>>().len(), skus.len());
-        assert!(products.iter().all(|p| !p.variants.is_empty() && !p.images.is_empty()));
+        assert!(products
+            .iter()
+            .all(|p| !p.variants.is_empty() && !p.images.is_empty()));
     }
 
     #[test]

@@ -1,13 +1,23 @@
 //! The product catalog: what the shop sells, as shoppers see it.
 
-mod pages;
+#[cfg(feature = "ssr")]
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod demo;
 #[cfg(feature = "ssr")]
+pub mod listing;
+#[cfg(feature = "ssr")]
 pub mod markdown;
+mod pages;
+pub mod query;
+#[cfg(feature = "ssr")]
+pub mod seo;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+mod browse;
+
+pub use browse::{CollectionPage, SearchPage};
 pub use pages::{HomePage, ProductPage};
 
 use leptos::prelude::*;
@@ -15,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::money::Money;
+use query::ProductList;
 
 /// A picture with the size the browser needs to reserve space before it loads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +70,10 @@ pub struct Variant {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub slug: String,
+    /// The absolute canonical address of the product page.
+    pub url: String,
+    /// schema.org `Product` with its offers, for search engines (JSON, safe inside `<script>`).
+    pub json_ld: String,
     pub title: String,
     /// The Markdown source, as staff wrote it.
     pub description: String,
@@ -84,13 +99,101 @@ pub const HOME_PAGE_SIZE: i64 = 48;
 #[server(endpoint = "catalog/featured-products")]
 pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    Ok(ssr::newest_product_cards(&db, HOME_PAGE_SIZE).await?)
+    let query = query::ProductQuery {
+        sort: query::Sort::Newest,
+        limit: HOME_PAGE_SIZE,
+        ..Default::default()
+    };
+    let list = listing::list_products(&db, &query)
+        .await?
+        .ok_or(AppError::Internal)?;
+    Ok(list.items)
 }
 
 #[server(endpoint = "catalog/product")]
 pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    ssr::product_by_slug(&db, &slug)
+    let mut product = ssr::product_by_slug(&db, &slug)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))
+        .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
+    let base = use_context::<crate::SiteUrl>()
+        .map(|s| s.0)
+        .unwrap_or_default();
+    product.url = format!("{base}/products/{}", product.slug);
+    product.json_ld = seo::product_json_ld(&product, &base);
+    Ok(product)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionSummary {
+    pub slug: String,
+    pub title: String,
+    pub description_html: String,
+    pub image: Option<Image>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionPageData {
+    pub collection: CollectionSummary,
+    /// The absolute canonical address of the collection's first page.
+    pub url: String,
+    /// Option names with the values found in this collection, for its filters.
+    pub facets: Vec<(String, Vec<String>)>,
+    pub products: ProductList,
+}
+
+#[server(endpoint = "catalog/featured-collections")]
+pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> {
+    let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    Ok(ssr::collections(&db, true).await?)
+}
+
+/// `query` is the page address's query string (`min=10&option=Size:M&…`): passed whole, so the
+/// server function's signature stays stable as filters are added.
+#[server(endpoint = "catalog/collection")]
+pub async fn collection_page(slug: String, query: String) -> Result<CollectionPageData, AppError> {
+    let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    let query = query::ListingParams::from_query_string(&query)
+        .map_err(AppError::BadRequest)?
+        .parse(Some(slug.clone()), query::PAGE_SIZE)
+        .map_err(AppError::BadRequest)?;
+    let not_found = || AppError::NotFound(format!("The collection '{slug}'"));
+    let collection = ssr::collection_by_slug(&db, &slug)
+        .await?
+        .ok_or_else(not_found)?;
+    let products = listing::list_products(&db, &query)
+        .await?
+        .ok_or_else(not_found)?;
+    let facets = listing::option_facets(&db, &slug).await?;
+    let base = use_context::<crate::SiteUrl>()
+        .map(|s| s.0)
+        .unwrap_or_default();
+    let url = format!("{base}/collections/{slug}");
+    Ok(CollectionPageData {
+        collection,
+        url,
+        facets,
+        products,
+    })
+}
+
+#[server(endpoint = "catalog/search")]
+pub async fn search_products(query: String) -> Result<ProductList, AppError> {
+    let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    let params = query::ListingParams::from_query_string(&query).map_err(AppError::BadRequest)?;
+    if params.q.is_none() {
+        return Ok(ProductList {
+            items: vec![],
+            next_cursor: None,
+        });
+    }
+    let query = params
+        .parse(None, query::PAGE_SIZE)
+        .map_err(AppError::BadRequest)?;
+    Ok(listing::list_products(&db, &query)
+        .await?
+        .unwrap_or(ProductList {
+            items: vec![],
+            next_cursor: None,
+        }))
 }

@@ -1,11 +1,14 @@
 //! Storefront pages of the catalog: the home page and the product page.
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
 
-use super::{featured_products, product_by_slug, Product, ProductCard};
+use super::{
+    featured_collections, featured_products, product_by_slug, CollectionSummary, Product,
+    ProductCard,
+};
 use crate::cart::{AddToCartButton, CartItem};
 use crate::components::NotFound;
 use crate::error::AppError;
@@ -16,11 +19,23 @@ const EAGER_IMAGES: usize = 4;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let products = Resource::new(|| (), |_| featured_products());
+    let collections = Resource::new(|| (), |_| featured_collections());
     view! {
         <Title text="Shop"/>
+        <Meta name="description" content="Clothing, bags and homeware from small workshops, made to last."/>
+        <Meta property="og:type" content="website"/>
+        <Meta property="og:title" content="Kassa"/>
         <section class="hero">
             <h1>"Good things, made to last"</h1>
             <p>"Clothing, bags and homeware from small workshops. Free returns within 30 days."</p>
+        </section>
+        <section aria-labelledby="collections">
+            <h2 id="collections">"Shop by collection"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    collections.await.map(|list| view! { <CollectionList collections=list/> })
+                })}
+            </Suspense>
         </section>
         <section aria-labelledby="new-in">
             <h2 id="new-in">"New in"</h2>
@@ -37,7 +52,25 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
+fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
+    view! {
+        <ul class="collection-list">
+            {collections.into_iter().map(|c| view! {
+                <li>
+                    <a href=format!("/collections/{}", c.slug) class="collection-tile">
+                        {c.image.map(|i| view! {
+                            <img src=i.url alt="" width=i.width height=i.height loading="lazy" decoding="async"/>
+                        })}
+                        <span>{c.title}</span>
+                    </a>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+pub(super) fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
     view! {
         <ul class="product-grid">
             {cards
@@ -108,7 +141,10 @@ fn ProductDetail(product: Product) -> impl IntoView {
     let variants = StoredValue::new(product.variants.clone());
     // The chosen variant lives in the URL (`?variant=…`), so it can be shared and survives reloads.
     let selected = Memo::new(move |_| {
-        let wanted = query.read().get("variant").and_then(|v| v.parse::<i64>().ok());
+        let wanted = query
+            .read()
+            .get("variant")
+            .and_then(|v| v.parse::<i64>().ok());
         variants.with_value(|all| {
             wanted
                 .and_then(|id| all.iter().find(|v| v.id == id))
@@ -120,10 +156,20 @@ fn ProductDetail(product: Product) -> impl IntoView {
     let slug = product.slug.clone();
     let title = product.title.clone();
     let first_image = product.images.first().cloned();
+    // A picture is usually bound to one variant of a colour; it shows that colour in every size.
     let image = move || {
-        selected
-            .get()
-            .and_then(|v| v.image_url)
+        let chosen = selected.get();
+        chosen
+            .as_ref()
+            .and_then(|v| v.image_url.clone())
+            .or_else(|| {
+                let colour = chosen.as_ref()?.options.first()?.clone();
+                variants.with_value(|all| {
+                    all.iter()
+                        .filter(|v| v.options.first() == Some(&colour))
+                        .find_map(|v| v.image_url.clone())
+                })
+            })
             .or_else(|| first_image.as_ref().map(|i| i.url.clone()))
     };
     let item = {
@@ -146,14 +192,43 @@ fn ProductDetail(product: Product) -> impl IntoView {
         let id = event_target_value(&ev);
         navigate(
             &format!("{path}?variant={id}"),
-            NavigateOptions { replace: true, scroll: false, ..Default::default() },
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
         );
     };
-    let summary: String = product.description.lines().next().unwrap_or_default().chars().take(160).collect();
+    let summary: String = product
+        .description
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(160)
+        .collect();
 
+    let og_image = product
+        .images
+        .first()
+        .map(|i| i.url.clone())
+        .unwrap_or_default();
+    let site = product
+        .url
+        .split("/products/")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     view! {
         <Title text=title.clone()/>
-        <Meta name="description" content=summary/>
+        <Meta name="description" content=summary.clone()/>
+        <Link rel="canonical" href=product.url.clone()/>
+        <Meta property="og:type" content="product"/>
+        <Meta property="og:title" content=title.clone()/>
+        <Meta property="og:description" content=summary/>
+        <Meta property="og:url" content=product.url.clone()/>
+        <Meta property="og:image" content=format!("{site}{og_image}")/>
+        <script type="application/ld+json" inner_html=product.json_ld.clone()></script>
         <article class="product-detail">
             <div class="product-media">
                 <img

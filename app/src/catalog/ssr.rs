@@ -1,9 +1,10 @@
 //! Catalog SQL. Every query here runs unchanged on SQLite and Postgres.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Image, Product, ProductCard, Variant};
-use crate::db::{now_epoch, Db};
+use super::{CollectionSummary, Image, Product, ProductCard, Variant};
+use crate::db::{now_epoch, Backend, Db};
 use crate::money::{Currency, Money};
 
 /// Units that can be sold now: never negative, even if reserved briefly exceeds on hand.
@@ -14,61 +15,33 @@ fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
     Ok(Money::new(amount, currency))
 }
 
-/// The newest active products, each with its cheapest buyable variant (or cheapest, if none can
-/// be bought) and first image, in one query.
-pub async fn newest_product_cards(db: &Db, limit: i64) -> Result<Vec<ProductCard>, sqlx::Error> {
-    let sql = format!(
-        "SELECT p.slug, p.title, v.id AS variant_id, v.option1, v.option2, v.option3,
-                v.price_amount, v.compare_at_amount, v.currency,
-                CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END
-                    AS variant_buyable,
-                i.url, i.alt, i.width, i.height,
-                (SELECT CAST(COALESCE(SUM({AVAILABLE}), 0) AS BIGINT)
-                   FROM variants v WHERE v.product_id = p.id) AS available
-           FROM products p
-           JOIN variants v ON v.id = (
-                SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id
-                 ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow'
-                               THEN 0 ELSE 1 END,
-                          v2.price_amount, v2.position, v2.id
-                 LIMIT 1)
-           LEFT JOIN product_images i ON i.id = (
-                SELECT i2.id FROM product_images i2 WHERE i2.product_id = p.id
-                 ORDER BY i2.position, i2.id LIMIT 1)
-          WHERE p.status = 'active'
-          ORDER BY p.created_at DESC, p.id DESC
-          LIMIT $1"
-    );
-    let rows = sqlx::query(&sql).bind(limit).fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|row| {
-            let currency: String = row.try_get("currency")?;
-            let compare_at: Option<i64> = row.try_get("compare_at_amount")?;
-            let url: Option<String> = row.try_get("url")?;
-            Ok(ProductCard {
-                slug: row.try_get("slug")?,
-                title: row.try_get("title")?,
-                variant_id: row.try_get("variant_id")?,
-                variant_title: option_values(row).join(" / "),
-                price: money(row.try_get("price_amount")?, &currency)?,
-                compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
-                image: match url {
-                    Some(url) => Some(Image {
-                        url,
-                        alt: row.try_get("alt")?,
-                        width: row.try_get("width")?,
-                        height: row.try_get("height")?,
-                    }),
-                    None => None,
-                },
-                available: row.try_get("available")?,
-                variant_buyable: row.try_get::<i64, _>("variant_buyable")? == 1,
-            })
-        })
-        .collect()
+/// A product card from a row selected with `listing::CARD_COLUMNS`.
+pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
+    let currency: String = row.try_get("currency")?;
+    let compare_at: Option<i64> = row.try_get("compare_at_amount")?;
+    let url: Option<String> = row.try_get("url")?;
+    Ok(ProductCard {
+        slug: row.try_get("slug")?,
+        title: row.try_get("title")?,
+        variant_id: row.try_get("variant_id")?,
+        variant_buyable: row.try_get::<i64, _>("variant_buyable")? == 1,
+        variant_title: option_values(row).join(" / "),
+        price: money(row.try_get("price_amount")?, &currency)?,
+        compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
+        image: match url {
+            Some(url) => Some(Image {
+                url,
+                alt: row.try_get("alt")?,
+                width: row.try_get("width")?,
+                height: row.try_get("height")?,
+            }),
+            None => None,
+        },
+        available: row.try_get("available")?,
+    })
 }
 
-fn option_values(row: &sqlx::any::AnyRow) -> Vec<String> {
+fn option_values(row: &AnyRow) -> Vec<String> {
     ["option1", "option2", "option3"]
         .iter()
         .filter_map(|column| row.try_get::<Option<String>, _>(*column).ok().flatten())
@@ -153,6 +126,8 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
 
     let description: String = row.try_get("description_md")?;
     Ok(Some(Product {
+        url: String::new(),
+        json_ld: String::new(),
         slug: row.try_get("slug")?,
         title: row.try_get("title")?,
         description_html: super::markdown::render_markdown(&description),
@@ -259,7 +234,11 @@ pub async fn insert_product(
         .bind(variant.price.currency.code().to_string())
         .bind(variant.weight_grams)
         .bind(variant.on_hand)
-        .bind(if variant.allow_backorder { "allow" } else { "deny" })
+        .bind(if variant.allow_backorder {
+            "allow"
+        } else {
+            "deny"
+        })
         .fetch_one(&mut **tx)
         .await?;
         variant_ids.push(id);
@@ -279,7 +258,48 @@ pub async fn insert_product(
         .execute(&mut **tx)
         .await?;
     }
+    refresh_search_document(tx, product_id).await?;
     Ok(product_id)
+}
+
+/// Rewrites a product's full-text search entry from its current title, description, tags and
+/// SKUs. Call inside the transaction that changed any of them.
+pub async fn refresh_search_document(
+    tx: &mut Transaction<'static, Any>,
+    product_id: i64,
+) -> Result<(), sqlx::Error> {
+    match Backend::of(tx) {
+        Backend::Sqlite => {
+            sqlx::query("DELETE FROM product_search WHERE rowid = $1")
+                .bind(product_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO product_search (rowid, title, description, tags, skus)
+                 SELECT p.id, p.title, p.description_md,
+                        COALESCE((SELECT group_concat(tag, ' ') FROM product_tags WHERE product_id = p.id), ''),
+                        COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id), '')
+                   FROM products p WHERE p.id = $1",
+            )
+            .bind(product_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "UPDATE products p SET search_vector =
+                        setweight(to_tsvector('simple', p.title), 'A')
+                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
+                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id), '')), 'B')
+                     || setweight(to_tsvector('simple', p.description_md), 'C')
+                  WHERE p.id = $1",
+            )
+            .bind(product_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A manual collection with its products in the given order.
@@ -321,4 +341,60 @@ pub async fn count_products(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM products")
         .fetch_one(db.pool())
         .await
+}
+
+/// Collections in title order (only the featured ones if asked), each with the first picture
+/// of its first product.
+pub async fn collections(
+    db: &Db,
+    featured_only: bool,
+) -> Result<Vec<CollectionSummary>, sqlx::Error> {
+    let sql =
+        format!("{COLLECTION_SELECT} WHERE ($1 = 0 OR c.featured = 1) ORDER BY c.title, c.id");
+    let rows = sqlx::query(&sql)
+        .bind(i64::from(featured_only))
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(collection_from_row).collect()
+}
+
+pub async fn collection_by_slug(
+    db: &Db,
+    slug: &str,
+) -> Result<Option<CollectionSummary>, sqlx::Error> {
+    let sql = format!("{COLLECTION_SELECT} WHERE c.slug = $1");
+    let row = sqlx::query(&sql)
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(collection_from_row).transpose()
+}
+
+const COLLECTION_SELECT: &str = "
+    SELECT c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height
+      FROM collections c
+      LEFT JOIN product_images i ON i.id = (
+           SELECT i2.id FROM collection_products cp
+             JOIN products p ON p.id = cp.product_id AND p.status = 'active'
+             JOIN product_images i2 ON i2.product_id = p.id
+            WHERE cp.collection_id = c.id
+            ORDER BY cp.position, i2.position, i2.id LIMIT 1)";
+
+fn collection_from_row(row: &AnyRow) -> Result<CollectionSummary, sqlx::Error> {
+    let description: String = row.try_get("description_md")?;
+    let url: Option<String> = row.try_get("url")?;
+    Ok(CollectionSummary {
+        slug: row.try_get("slug")?,
+        title: row.try_get("title")?,
+        description_html: super::markdown::render_markdown(&description),
+        image: match url {
+            Some(url) => Some(Image {
+                url,
+                alt: row.try_get("alt")?,
+                width: row.try_get("width")?,
+                height: row.try_get("height")?,
+            }),
+            None => None,
+        },
+    })
 }

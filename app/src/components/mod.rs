@@ -12,8 +12,15 @@ pub fn Header() -> impl IntoView {
         <header class="site-header">
             <a class="brand" href="/">"Kassa"</a>
             <nav aria-label="Main">
-                <a href="/">"Shop"</a>
+                <a href="/collections/apparel">"Apparel"</a>
+                <a href="/collections/accessories">"Accessories"</a>
+                <a href="/collections/home">"Home"</a>
+                <a href="/collections/sale">"Sale"</a>
             </nav>
+            <form class="header-search" action="/search" method="get" role="search">
+                <label for="header-q" class="visually-hidden">"Search products"</label>
+                <input id="header-q" type="search" name="q" placeholder="Search"/>
+            </form>
             <CartCount/>
         </header>
     }

@@ -20,14 +20,21 @@ fn kassa(args: &[&str], env: &[(&str, &str)]) -> Output {
 fn one_line_error(output: &Output) -> String {
     assert!(!output.status.success(), "expected a failure");
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-    assert_eq!(stderr.lines().count(), 1, "expected one line, got:\n{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "expected one line, got:\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
 }
 
 #[test]
 fn a_wrong_database_url_is_one_line_naming_the_setting() {
-    let output = kassa(&["migrate"], &[("DATABASE_URL", "mysql://root:hunter2@localhost/shop")]);
+    let output = kassa(
+        &["migrate"],
+        &[("DATABASE_URL", "mysql://root:hunter2@localhost/shop")],
+    );
     let error = one_line_error(&output);
     assert!(error.contains("DATABASE_URL"), "{error}");
     assert!(!error.contains("hunter2"), "password leaked: {error}");
@@ -50,7 +57,10 @@ fn an_unwritable_data_directory_is_one_line_naming_the_setting() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     let data_dir = file.join("data");
-    let output = kassa(&["migrate"], &[("KASSA_DATA_DIR", data_dir.to_str().unwrap())]);
+    let output = kassa(
+        &["migrate"],
+        &[("KASSA_DATA_DIR", data_dir.to_str().unwrap())],
+    );
     let error = one_line_error(&output);
     assert!(error.contains("KASSA_DATA_DIR"), "{error}");
 }
@@ -60,7 +70,10 @@ fn a_bad_address_is_one_line_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let output = kassa(
         &["serve"],
-        &[("KASSA_ADDR", "not-an-address"), ("KASSA_DATA_DIR", dir.path().to_str().unwrap())],
+        &[
+            ("KASSA_ADDR", "not-an-address"),
+            ("KASSA_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
     );
     let error = one_line_error(&output);
     assert!(error.starts_with("kassa: KASSA_ADDR="), "{error}");
@@ -72,12 +85,24 @@ async fn migrate_and_seed_demo_commands_work(backend: Backend) {
     let env = [("DATABASE_URL", url.as_str())];
 
     let output = kassa(&["migrate"], &env);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let output = kassa(&["migrate"], &env);
-    assert!(output.status.success(), "migrate twice: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "migrate twice: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let output = kassa(&["seed-demo"], &env);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("demo products"));
 
     // Seeding twice would duplicate the catalog: refused, and the catalog is unchanged.
@@ -92,7 +117,11 @@ async fn migrate_and_seed_demo_commands_work(backend: Backend) {
 on_both_databases!(migrate_and_seed_demo_commands_work);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -116,20 +145,35 @@ async fn serve_seeds_an_empty_database_answers_and_stops_cleanly_on_sigterm() {
         if let Ok(response) = client.get(format!("http://{addr}/")).send().await {
             break response.text().await.unwrap();
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(html.contains("Everyday Organic Tee"), "the demo catalog was not seeded");
-    assert!(dir.path().join("kassa.db").exists(), "the SQLite file lives in the data dir");
+    assert!(
+        html.contains("Everyday Organic Tee"),
+        "the demo catalog was not seeded"
+    );
+    assert!(
+        dir.path().join("kassa.db").exists(),
+        "the SQLite file lives in the data dir"
+    );
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "server ignored SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "server ignored SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");

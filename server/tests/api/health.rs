@@ -18,9 +18,19 @@ async fn healthz_checks_the_database(backend: Backend) {
 
 async fn migrations_create_the_catalog_schema_and_are_idempotent(backend: Backend) {
     let app = spawn_app_with(backend, Options { seed_demo: false }).await;
-    app.db.migrate().await.expect("running migrations twice is a no-op");
-    for table in ["products", "variants", "product_images", "product_options", "product_tags",
-                  "collections", "collection_products"] {
+    app.db
+        .migrate()
+        .await
+        .expect("running migrations twice is a no-op");
+    for table in [
+        "products",
+        "variants",
+        "product_images",
+        "product_options",
+        "product_tags",
+        "collections",
+        "collection_products",
+    ] {
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(app.db.pool())
             .await
@@ -31,10 +41,14 @@ async fn migrations_create_the_catalog_schema_and_are_idempotent(backend: Backen
 
 async fn stock_can_never_go_negative(backend: Backend) {
     let app = spawn_app(backend).await;
-    let result = sqlx::query("UPDATE variants SET on_hand = -1 WHERE id = (SELECT MIN(id) FROM variants)")
-        .execute(app.db.pool())
-        .await;
-    assert!(result.is_err(), "the CHECK constraint must reject negative stock");
+    let result =
+        sqlx::query("UPDATE variants SET on_hand = -1 WHERE id = (SELECT MIN(id) FROM variants)")
+            .execute(app.db.pool())
+            .await;
+    assert!(
+        result.is_err(),
+        "the CHECK constraint must reject negative stock"
+    );
 }
 
 async fn the_demo_seed_fills_the_catalog(backend: Backend) {
@@ -58,9 +72,15 @@ async fn the_demo_seed_fills_the_catalog(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(without_images, 0);
-    let variants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM variants").fetch_one(app.db.pool()).await.unwrap();
+    let variants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM variants")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert!(variants > products, "products have several variants");
-    let collections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM collections").fetch_one(app.db.pool()).await.unwrap();
+    let collections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM collections")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert!(collections >= 5);
 }
 

@@ -39,12 +39,19 @@ macro_rules! on_both_databases {
 pub struct TestApp {
     pub address: String,
     pub db: Db,
-    pub database_url: String,
     pub client: reqwest::Client,
-    pub data_dir: tempfile::TempDir,
+    /// Holds the temporary data directory for the test's lifetime.
+    pub _data_dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -87,7 +94,9 @@ async fn fresh_postgres_database() -> String {
     sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("cannot create a test database");
-    let (base, _) = admin_url.rsplit_once('/').expect("TEST_POSTGRES_URL has no database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL has no database name");
     format!("{base}/{name}")
 }
 
@@ -110,18 +119,27 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         ("KASSA_SITE_ROOT", site_root.display().to_string()),
     ];
     let settings = Settings::from_lookup(|name| {
-        vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
     })
     .expect("test settings");
-    let db = startup::open_database(&settings).await.expect("open database");
+    let db = startup::open_database(&settings)
+        .await
+        .expect("open database");
     if options.seed_demo {
-        app::catalog::demo::seed_demo_catalog(&db).await.expect("seed demo catalog");
+        app::catalog::demo::seed_demo_catalog(&db)
+            .await
+            .expect("seed demo catalog");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let router = startup::build_router(startup::AppState {
         leptos_options: startup::leptos_options(&settings),
         db: db.clone(),
+        site_url: app::SiteUrl(settings.public_url.clone()),
     });
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");
@@ -129,11 +147,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     TestApp {
         address,
         db,
-        database_url,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        data_dir,
+        _data_dir: data_dir,
     }
 }

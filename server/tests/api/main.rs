@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod catalog_api;
 mod cli;
+mod collections;
 mod health;
 mod storefront;

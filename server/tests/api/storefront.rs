@@ -7,9 +7,15 @@ async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     // Readable without JavaScript: names, prices and links are in the HTML itself.
-    assert!(html.contains("Everyday Organic Tee"), "product name missing");
+    assert!(
+        html.contains("Everyday Organic Tee"),
+        "product name missing"
+    );
     assert!(html.contains("€24.00"), "price missing");
-    assert!(html.contains(r#"href="/products/everyday-organic-tee""#), "product link missing");
+    assert!(
+        html.contains(r#"href="/products/everyday-organic-tee""#),
+        "product link missing"
+    );
     assert!(html.contains(r#"data-testid="cart-count""#));
     let cards = html.matches(r#"data-testid="product-card""#).count();
     assert_eq!(cards, app::catalog::HOME_PAGE_SIZE as usize);
@@ -25,6 +31,58 @@ async fn a_product_page_shows_its_variants(backend: Backend) {
     assert!(html.contains("€79.00"));
     // Markdown is rendered on the server.
     assert!(html.contains("<strong>Care:</strong>"));
+}
+
+async fn a_product_page_tells_search_engines_what_it_sells(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let html = app
+        .get("/products/ridge-fleece-hoodie")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<title>Ridge Fleece Hoodie · Kassa</title>"),
+        "title"
+    );
+    assert!(
+        html.contains(
+            r#"<link href="http://127.0.0.1:0/products/ridge-fleece-hoodie" rel="canonical">"#
+        ),
+        "canonical"
+    );
+    assert!(
+        html.contains(r#"<meta property="og:title" content="Ridge Fleece Hoodie""#),
+        "og:title"
+    );
+    assert!(
+        html.contains(
+            r#"<meta property="og:image" content="http://127.0.0.1:0/demo/hoodie-forest.svg""#
+        ),
+        "og:image"
+    );
+    assert!(
+        html.contains(r#"<meta name="description" content="Brushed-back fleece"#),
+        "description"
+    );
+    assert_eq!(
+        html.matches(r#"<meta name="description""#).count(),
+        1,
+        "one description"
+    );
+
+    let start = html
+        .find(r#"<script type="application/ld+json">"#)
+        .expect("JSON-LD")
+        + 35;
+    let end = start + html[start..].find("</script>").unwrap();
+    let json: serde_json::Value = serde_json::from_str(&html[start..end]).expect("valid JSON-LD");
+    assert_eq!(json["@type"], "Product");
+    assert_eq!(json["name"], "Ridge Fleece Hoodie");
+    let offers = json["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 15);
+    assert_eq!(offers[0]["price"], "79.00");
+    assert_eq!(offers[0]["priceCurrency"], "EUR");
 }
 
 async fn unknown_addresses_get_a_real_404(backend: Backend) {
@@ -44,7 +102,10 @@ async fn archived_products_are_not_shown(backend: Backend) {
         .execute(app.db.pool())
         .await
         .unwrap();
-    assert_eq!(app.get("/products/everyday-organic-tee").await.status(), 404);
+    assert_eq!(
+        app.get("/products/everyday-organic-tee").await.status(),
+        404
+    );
     let html = app.get("/").await.text().await.unwrap();
     assert!(!html.contains("Everyday Organic Tee"));
 }
@@ -70,6 +131,7 @@ async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
 on_both_databases!(
     the_home_page_is_server_rendered_with_products,
     a_product_page_shows_its_variants,
+    a_product_page_tells_search_engines_what_it_sells,
     unknown_addresses_get_a_real_404,
     archived_products_are_not_shown,
     static_files_are_cached_and_pages_are_compressed,

@@ -1,0 +1,224 @@
+//! Browsing the catalog: collection pages with filters, sorting and pages, and search.
+//! Filters are a plain GET form, so they work without JavaScript; with it, the router swaps
+//! the results in place.
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, Title};
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
+
+use super::pages::ProductGrid;
+use super::query::{ListingParams, ProductList, Sort};
+use super::{collection_page, search_products, CollectionPageData};
+use crate::components::NotFound;
+use crate::error::AppError;
+
+fn listing_params(map: &ParamsMap) -> ListingParams {
+    const KEYS: [&str; 7] = ["q", "min", "max", "option", "in_stock", "sort", "cursor"];
+    let pairs: Vec<(&str, String)> = KEYS
+        .iter()
+        .flat_map(|key| {
+            map.get_all(key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |v| (*key, v))
+        })
+        .collect();
+    ListingParams::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+#[component]
+pub fn CollectionPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            (
+                params.read().get("slug").unwrap_or_default(),
+                listing_params(&query.read()).query_string(),
+            )
+        },
+        |(slug, listing)| collection_page(slug, listing),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => view! { <CollectionView data listing=listing_params(&query.read_untracked())/> }.into_any(),
+                    Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+                    Err(error) => view! { <ListingError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ListingError(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
+            response.set_status(status);
+        }
+    }
+    view! {
+        <section class="listing-error">
+            <p class="error" role="alert">{error.to_string()}</p>
+            <p><a href="?">"Clear the filters"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl IntoView {
+    let CollectionPageData {
+        collection,
+        url,
+        facets,
+        products,
+    } = data;
+    let path = format!("/collections/{}", collection.slug);
+    let summary = html_to_summary(&collection.description_html);
+    view! {
+        <Title text=collection.title.clone()/>
+        <Meta name="description" content=summary.clone()/>
+        <Link rel="canonical" href=url.clone()/>
+        <Meta property="og:type" content="website"/>
+        <Meta property="og:title" content=collection.title.clone()/>
+        <Meta property="og:description" content=summary/>
+        <Meta property="og:url" content=url/>
+        <header class="listing-header">
+            <h1>{collection.title.clone()}</h1>
+            <div class="collection-description" inner_html=collection.description_html.clone()></div>
+        </header>
+        <div class="listing">
+            <FilterForm action=path.clone() listing=listing.clone() facets/>
+            <div class="listing-results">
+                <Results products listing path/>
+            </div>
+        </div>
+    }
+}
+
+/// The first sentence-ish of an HTML description, as plain text for meta tags.
+fn html_to_summary(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(160)
+        .collect()
+}
+
+#[component]
+fn FilterForm(
+    action: String,
+    listing: ListingParams,
+    facets: Vec<(String, Vec<String>)>,
+) -> impl IntoView {
+    let sort = listing.sort.clone().unwrap_or_default();
+    view! {
+        <Form method="GET" action=action.clone() noscroll=true>
+            <fieldset class="filters">
+                <legend>"Filter and sort"</legend>
+                <div class="price-range">
+                    <label>"Price from (€)" <input type="number" name="min" min="0" step="0.01" inputmode="decimal" value=listing.min.clone().unwrap_or_default()/></label>
+                    <label>"to (€)" <input type="number" name="max" min="0" step="0.01" inputmode="decimal" value=listing.max.clone().unwrap_or_default()/></label>
+                </div>
+                {facets.into_iter().map(|(name, values)| {
+                    let chosen = listing.options.iter()
+                        .find_map(|o| o.split_once(':').filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()));
+                    let id = format!("option-{}", name.to_lowercase());
+                    view! {
+                        <label for=id.clone()>{name.clone()}</label>
+                        <select id=id name="option">
+                            <option value="">"Any"</option>
+                            {values.into_iter().map(|value| {
+                                let selected = chosen.as_deref() == Some(value.as_str());
+                                view! { <option value=format!("{name}:{value}") selected=selected>{value.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                }).collect_view()}
+                <label class="checkbox"><input type="checkbox" name="in_stock" value="1" checked=listing.in_stock/>" In stock only"</label>
+                <label for="sort">"Sort by"</label>
+                <select id="sort" name="sort">
+                    {Sort::ALL.iter().map(|(s, label)| view! {
+                        <option value=s.as_str() selected=sort == s.as_str()>{*label}</option>
+                    }).collect_view()}
+                </select>
+                <div class="filter-actions">
+                    <button type="submit">"Apply"</button>
+                    <a href=action>"Clear"</a>
+                </div>
+            </fieldset>
+        </Form>
+    }
+}
+
+#[component]
+fn Results(products: ProductList, listing: ListingParams, path: String) -> impl IntoView {
+    let next = products
+        .next_cursor
+        .as_deref()
+        .map(|cursor| format!("{path}?{}", listing.to_query_string(Some(cursor))));
+    let first = listing
+        .cursor
+        .is_some()
+        .then(|| format!("{path}?{}", listing.to_query_string(None)));
+    let empty = products.items.is_empty();
+    view! {
+        {empty.then(|| view! { <p class="no-results">"No products match. Try fewer filters."</p> })}
+        <ProductGrid cards=products.items/>
+        <nav class="pagination" aria-label="Pages">
+            {first.map(|href| view! { <a href=href>"← First page"</a> })}
+            {next.map(|href| view! { <a href=href rel="next" data-testid="next-page">"Next page →"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let results = Resource::new(
+        move || listing_params(&query.read()).query_string(),
+        search_products,
+    );
+    let text = move || query.read().get("q").unwrap_or_default();
+    view! {
+        <Title text=move || if text().is_empty() { "Search".to_string() } else { format!("Search: {}", text()) }/>
+        <Meta name="robots" content="noindex"/>
+        <h1>"Search"</h1>
+        <Form method="GET" action="/search">
+            <div class="search-form" role="search">
+                <label for="search-q" class="visually-hidden">"Search products"</label>
+                <input id="search-q" type="search" name="q" value=text placeholder="Search products, tags or SKUs"/>
+                <button type="submit">"Search"</button>
+            </div>
+        </Form>
+        <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
+            {move || Suspend::new(async move {
+                let listing = listing_params(&query.read_untracked());
+                match results.await {
+                    Ok(list) if listing.q.is_none() => { let _ = list; view! { <p>"Type a word to search the shop."</p> }.into_any() }
+                    Ok(list) => view! { <Results products=list listing path="/search".to_string()/> }.into_any(),
+                    Err(error) => view! { <ListingError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,387 @@
+//! The SQL behind collection pages, search and the product API: one query per page, whatever
+//! the filters, built from parsed [`ProductQuery`] values only.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
+use super::ssr::card_from_row;
+use crate::db::{Backend, Db};
+
+/// A statement being built with numbered `$n` placeholders (which both databases accept) and
+/// the values to bind to them, in order.
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Sql {
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        self.args
+            .iter()
+            .fold(sqlx::query(&self.text), |q, arg| match arg {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(s) => q.bind(s.as_str()),
+            })
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_string())
+    }
+}
+
+/// Per-product figures over all its variants.
+const PRODUCT_STATS: &str = "
+    SELECT product_id,
+           MIN(price_amount) AS min_price,
+           CAST(SUM(CASE WHEN on_hand > reserved THEN on_hand - reserved ELSE 0 END) AS BIGINT)
+               AS available,
+           MAX(CASE WHEN on_hand > reserved OR backorder = 'allow' THEN 1 ELSE 0 END) AS buyable
+      FROM variants GROUP BY product_id";
+
+/// The card columns shared with the home page: see `ssr::card_from_row`.
+pub(crate) const CARD_COLUMNS: &str = "
+    p.id, p.slug, p.title, p.created_at, v.id AS variant_id, v.option1, v.option2, v.option3,
+    v.price_amount, v.compare_at_amount, v.currency,
+    CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END AS variant_buyable,
+    i.url, i.alt, i.width, i.height, st.min_price, st.available";
+
+/// Joins each product to its cheapest buyable variant (or cheapest, if none can be bought)
+/// and its first image.
+pub(crate) const CARD_JOINS: &str = "
+    JOIN variants v ON v.id = (
+         SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id
+          ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
+                   v2.price_amount, v2.position, v2.id
+          LIMIT 1)
+    LEFT JOIN product_images i ON i.id = (
+         SELECT i2.id FROM product_images i2 WHERE i2.product_id = p.id
+          ORDER BY i2.position, i2.id LIMIT 1)";
+
+/// How one sort orders rows and where the next page starts.
+struct Order {
+    /// The SQL expression of the sort key.
+    key: &'static str,
+    descending: bool,
+    text_key: bool,
+}
+
+fn order_for(query: &ProductQuery) -> Option<Order> {
+    let (key, descending, text_key) = match query.sort {
+        // Relevance is paged by offset (see below).
+        Sort::Featured if query.text.is_some() => return None,
+        Sort::Featured if query.collection.is_some() => ("cp.position", false, false),
+        Sort::Featured | Sort::Newest => ("p.created_at", true, false),
+        Sort::PriceAsc => ("st.min_price", false, false),
+        Sort::PriceDesc => ("st.min_price", true, false),
+        Sort::Name => ("p.title", false, true),
+    };
+    Some(Order {
+        key,
+        descending,
+        text_key,
+    })
+}
+
+/// A search expression in the dialect's full-text syntax, from plain words only: every word
+/// must match, as a prefix.
+fn full_text_query(backend: Backend, terms: &[String]) -> String {
+    match backend {
+        Backend::Sqlite => terms
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        Backend::Postgres => terms
+            .iter()
+            .map(|t| format!("{t}:*"))
+            .collect::<Vec<_>>()
+            .join(" & "),
+    }
+}
+
+/// The search join, where the dialects differ: FTS5 with bm25 on SQLite, a weighted tsvector
+/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both.
+fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
+    match backend {
+        Backend::Sqlite => {
+            sql.push(
+                " JOIN (SELECT rowid AS product_id, bm25(product_search, 10.0, 1.0, 4.0, 4.0) AS rank
+                          FROM product_search WHERE product_search MATCH ",
+            )
+            .bind(fts)
+            .push(") s ON s.product_id = p.id");
+        }
+        Backend::Postgres => {
+            sql.push(
+                " JOIN (SELECT id AS product_id, -ts_rank_cd(search_vector, q) AS rank
+                          FROM products, to_tsquery('simple', ",
+            )
+            .bind(fts)
+            .push(") q WHERE search_vector @@ q) s ON s.product_id = p.id");
+        }
+    }
+}
+
+/// One page of products matching `query`. Unknown collection: `Ok(None)`.
+pub async fn list_products(
+    db: &Db,
+    query: &ProductQuery,
+) -> Result<Option<ProductList>, ListError> {
+    let mut sql = Sql::default();
+    sql.push("SELECT ").push(CARD_COLUMNS);
+    let order = order_for(query);
+    if let Some(order) = &order {
+        sql.push(", ").push(order.key).push(" AS sort_key");
+    }
+    sql.push(" FROM products p JOIN (")
+        .push(PRODUCT_STATS)
+        .push(") st ON st.product_id = p.id");
+    sql.push(CARD_JOINS);
+
+    if let Some(slug) = &query.collection {
+        let collection_id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+                .bind(slug.as_str())
+                .fetch_optional(db.pool())
+                .await?;
+        let Some(collection_id) = collection_id else {
+            return Ok(None);
+        };
+        sql.push(" JOIN collection_products cp ON cp.product_id = p.id AND cp.collection_id = ")
+            .bind(collection_id);
+    }
+    if let Some(text) = &query.text {
+        let terms = search_terms(text);
+        if terms.is_empty() {
+            return Ok(Some(ProductList {
+                items: vec![],
+                next_cursor: None,
+            }));
+        }
+        push_search_join(
+            &mut sql,
+            db.backend(),
+            full_text_query(db.backend(), &terms),
+        );
+    }
+
+    sql.push(" WHERE p.status = 'active'");
+    if let Some(min) = query.min_price {
+        sql.push(" AND st.min_price >= ").bind(min);
+    }
+    if let Some(max) = query.max_price {
+        sql.push(" AND st.min_price <= ").bind(max);
+    }
+    if query.in_stock_only {
+        sql.push(" AND st.buyable = 1");
+    }
+    for (name, value) in &query.options {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM variants fv JOIN product_options fo ON fo.product_id = fv.product_id
+                           WHERE fv.product_id = p.id AND LOWER(fo.name) = LOWER(",
+        )
+        .bind(name.as_str())
+        .push(") AND CASE fo.position WHEN 1 THEN fv.option1 WHEN 2 THEN fv.option2 ELSE fv.option3 END = ")
+        .bind(value.as_str())
+        .push(")");
+    }
+
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(ListError::BadCursor)?;
+    let mut offset = 0;
+    match (&order, cursor) {
+        (Some(order), Some(cursor)) => {
+            let (op, id_op) = if order.descending {
+                ("<", "<")
+            } else {
+                (">", ">")
+            };
+            sql.push(" AND (")
+                .push(order.key)
+                .push(" ")
+                .push(op)
+                .push(" ");
+            let id = match cursor {
+                Cursor::Int { key, id } if !order.text_key => {
+                    sql.bind(key);
+                    sql.push(" OR (").push(order.key).push(" = ").bind(key);
+                    id
+                }
+                Cursor::Text { key, id } if order.text_key => {
+                    sql.bind(key.clone());
+                    sql.push(" OR (").push(order.key).push(" = ").bind(key);
+                    id
+                }
+                _ => {
+                    return Err(ListError::BadCursor(
+                        "cursor belongs to another sort order".into(),
+                    ))
+                }
+            };
+            sql.push(" AND p.id ")
+                .push(id_op)
+                .push(" ")
+                .bind(id)
+                .push("))");
+        }
+        (None, Some(Cursor::Int { key, id: 0 })) if key >= 0 => offset = key,
+        (None, Some(_)) => {
+            return Err(ListError::BadCursor(
+                "cursor belongs to another sort order".into(),
+            ))
+        }
+        (_, None) => {}
+    }
+
+    match &order {
+        Some(order) => {
+            let direction = if order.descending { "DESC" } else { "ASC" };
+            sql.push(&format!(
+                " ORDER BY {} {direction}, p.id {direction}",
+                order.key
+            ));
+        }
+        None => {
+            sql.push(" ORDER BY s.rank, p.id");
+        }
+    }
+    // One more than asked tells whether there is a next page.
+    sql.push(" LIMIT ").bind(query.limit + 1);
+    if offset > 0 {
+        sql.push(" OFFSET ").bind(offset);
+    }
+
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let has_more = rows.len() as i64 > query.limit;
+    let rows = &rows[..rows.len().min(query.limit as usize)];
+    let next_cursor = match (has_more, rows.last(), &order) {
+        (true, Some(last), Some(order)) => Some(cursor_after(last, order)?.encode()),
+        (true, Some(_), None) => Some(
+            Cursor::Int {
+                key: offset + query.limit,
+                id: 0,
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    let items = rows
+        .iter()
+        .map(card_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(ProductList { items, next_cursor }))
+}
+
+fn cursor_after(row: &AnyRow, order: &Order) -> Result<Cursor, sqlx::Error> {
+    let id: i64 = row.try_get("id")?;
+    Ok(if order.text_key {
+        Cursor::Text {
+            key: row.try_get("sort_key")?,
+            id,
+        }
+    } else {
+        Cursor::Int {
+            key: row.try_get("sort_key")?,
+            id,
+        }
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("{0}")]
+    BadCursor(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ListError> for crate::error::AppError {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::BadCursor(message) => crate::error::AppError::BadRequest(message),
+            ListError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// The option values that occur among a collection's active products, for its filters:
+/// `[("Colour", ["Black", …]), ("Size", ["S", …])]`.
+pub async fn option_facets(
+    db: &Db,
+    collection_slug: &str,
+) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT o.name,
+                CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END AS value
+           FROM collections c
+           JOIN collection_products cp ON cp.collection_id = c.id
+           JOIN products p ON p.id = cp.product_id AND p.status = 'active'
+           JOIN product_options o ON o.product_id = p.id
+           JOIN variants v ON v.product_id = p.id
+          WHERE c.slug = $1
+          ORDER BY o.name",
+    )
+    .bind(collection_slug)
+    .fetch_all(db.pool())
+    .await?;
+    let mut facets: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let name: String = row.try_get("name")?;
+        let Some(value) = row.try_get::<Option<String>, _>("value")? else {
+            continue;
+        };
+        match facets.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value),
+            None => facets.push((name, vec![value])),
+        }
+    }
+    for (_, values) in &mut facets {
+        values.sort_by(|a, b| size_rank(a).cmp(&size_rank(b)).then_with(|| a.cmp(b)));
+    }
+    Ok(facets)
+}
+
+/// Clothing sizes read best in size order, not alphabetically.
+fn size_rank(value: &str) -> usize {
+    ["XXS", "XS", "S", "M", "L", "XL", "XXL"]
+        .iter()
+        .position(|s| *s == value)
+        .unwrap_or(usize::MAX)
+}

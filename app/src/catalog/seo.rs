@@ -1,0 +1,156 @@
+//! What search engines read besides the pages: `/sitemap.xml` and `/robots.txt`.
+
+use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::SiteUrl;
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: axum::extract::FromRef<S>,
+    SiteUrl: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/sitemap.xml", get(sitemap))
+        .route("/robots.txt", get(robots))
+}
+
+async fn robots(State(SiteUrl(base)): State<SiteUrl>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!(
+            "User-agent: *\nDisallow: /cart\nDisallow: /checkout\nDisallow: /admin\nDisallow: /api/\n\
+             Disallow: /search\n\nSitemap: {base}/sitemap.xml\n"
+        ),
+    )
+}
+
+/// Every active product and every collection, with when it last changed.
+async fn sitemap(
+    State(db): State<Db>,
+    State(SiteUrl(base)): State<SiteUrl>,
+) -> Result<impl IntoResponse, super::api::ApiError> {
+    let rows = sqlx::query(
+        "SELECT '/products/' || slug AS path, updated_at FROM products WHERE status = 'active'
+         UNION ALL
+         SELECT '/collections/' || slug AS path, updated_at FROM collections
+         ORDER BY path",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut xml = String::with_capacity(128 + rows.len() * 120);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    xml.push_str(&format!("  <url><loc>{}/</loc></url>\n", escape_xml(&base)));
+    for row in rows {
+        let path: String = row.try_get("path")?;
+        let updated_at: i64 = row.try_get("updated_at")?;
+        xml.push_str(&format!(
+            "  <url><loc>{}{}</loc><lastmod>{}</lastmod></url>\n",
+            escape_xml(&base),
+            escape_xml(&path),
+            iso_date(updated_at)
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    ))
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// schema.org `Product` with one `Offer` per variant, so search engines can show price and
+/// availability. Escaped so it cannot close the `<script>` element it is embedded in.
+pub fn product_json_ld(product: &super::Product, base: &str) -> String {
+    let offers: Vec<serde_json::Value> = product
+        .variants
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "@type": "Offer",
+                "sku": v.sku,
+                "name": v.title,
+                "price": decimal(v.price),
+                "priceCurrency": v.price.currency.code(),
+                "availability": if v.can_buy() { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+                "url": format!("{}?variant={}", product.url, v.id),
+            })
+        })
+        .collect();
+    let description: String = product.description.chars().take(500).collect();
+    let json = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.title,
+        "description": description,
+        "url": product.url,
+        "image": product.images.iter().map(|i| format!("{base}{}", i.url)).collect::<Vec<_>>(),
+        "brand": { "@type": "Brand", "name": product.vendor },
+        "offers": offers,
+    });
+    json.to_string().replace("</", "<\\/")
+}
+
+/// `24.90` from 2490 cents: schema.org wants a decimal string, and we never use floats.
+fn decimal(money: crate::money::Money) -> String {
+    let digits = money.currency.minor_digits();
+    if digits == 0 {
+        return money.amount.to_string();
+    }
+    let scale = 10i64.pow(digits);
+    let sign = if money.amount < 0 { "-" } else { "" };
+    let abs = money.amount.abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = digits as usize
+    )
+}
+
+/// `YYYY-MM-DD` from Unix seconds (the civil-from-days algorithm; no date crate needed).
+pub fn iso_date(epoch_seconds: i64) -> String {
+    let days = epoch_seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal, iso_date};
+    use crate::money::{Currency, Money};
+
+    #[test]
+    fn offer_prices_are_decimal_strings() {
+        assert_eq!(decimal(Money::new(2490, Currency::EUR)), "24.90");
+        assert_eq!(decimal(Money::new(5, Currency::EUR)), "0.05");
+        assert_eq!(
+            decimal(Money::new(1200, Currency::parse("JPY").unwrap())),
+            "1200"
+        );
+    }
+
+    #[test]
+    fn dates_are_iso_8601() {
+        assert_eq!(iso_date(0), "1970-01-01");
+        assert_eq!(iso_date(951_782_400), "2000-02-29");
+        assert_eq!(iso_date(1_795_564_800 + 86_399), "2026-11-25");
+    }
+}

@@ -1,0 +1,89 @@
+import { test, expect, type Page } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+const titles = (page: Page) => page.locator(".product-title");
+
+async function prices(page: Page): Promise<number[]> {
+  const texts = await page.locator(".product-card .price .amount").allTextContents();
+  return texts.map((t) => Math.round(Number(t.replace(/[^0-9.]/g, "")) * 100));
+}
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "with JavaScript" : "without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+
+    test("browse a collection, filter by price and size, sort by price", async ({ page }) => {
+      await page.goto("/");
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Apparel" }).click();
+      await expect(page).toHaveURL(/\/collections\/apparel$/);
+      await expect(page.getByRole("heading", { level: 1, name: "Apparel" })).toBeVisible();
+      if (javaScriptEnabled) await hydrated(page);
+
+      await page.getByLabel("Price from (€)").fill("30");
+      await page.getByLabel("to (€)").fill("80");
+      await page.getByLabel("Size").selectOption("Size:XL");
+      await page.getByLabel("Sort by").selectOption("price-asc");
+      await page.getByRole("button", { name: "Apply" }).click();
+
+      await expect(page).toHaveURL(/min=30.*max=80.*option=Size%3AXL.*sort=price-asc/);
+      await expect(titles(page).first()).toBeVisible();
+      const shown = await prices(page);
+      expect(shown.length).toBeGreaterThan(2);
+      // Card prices are those of a buyable variant, at least the product's lowest.
+      for (const p of shown) expect(p).toBeGreaterThanOrEqual(3000);
+      await expect(titles(page)).not.toContainText(["Everyday Organic Tee"]);
+    });
+
+    test("page through a collection", async ({ page }) => {
+      await page.goto("/collections/home?sort=name");
+      const first = await titles(page).allTextContents();
+      expect(first).toHaveLength(24);
+      expect([...first].sort((a, b) => a.localeCompare(b))).toEqual(first);
+      await page.getByTestId("next-page").click();
+      await expect(page).toHaveURL(/cursor=/);
+      await expect(page.getByRole("link", { name: "← First page" })).toBeVisible();
+      const second = await titles(page).allTextContents();
+      expect(second.length).toBeGreaterThan(0);
+      for (const title of second) expect(first).not.toContain(title);
+    });
+
+    test("search from the header", async ({ page }) => {
+      await page.goto("/");
+      if (javaScriptEnabled) await hydrated(page);
+      await page.getByRole("searchbox", { name: "Search products" }).first().fill("merino");
+      await page.getByRole("searchbox", { name: "Search products" }).first().press("Enter");
+      await expect(page).toHaveURL(/\/search\?q=merino/);
+      await expect(titles(page).first()).toBeVisible();
+      const found = await titles(page).allTextContents();
+      expect(found).toContain("Merino Rib Beanie");
+      expect(found).toContain("Merino Hiking Socks");
+      expect(found).not.toContain("Stoneware Mug");
+    });
+
+    test("open a product from a collection and read it", async ({ page }) => {
+      await page.goto("/collections/home");
+      await page.getByRole("link", { name: /Stoneware Mug/ }).click();
+      await expect(page).toHaveURL(/\/products\/stoneware-mug$/);
+      await expect(page.getByRole("heading", { level: 1, name: "Stoneware Mug" })).toBeVisible();
+      await expect(page.getByTestId("product-price")).toHaveText("€18.00");
+      await expect(page.locator(".description strong")).toHaveText("Care:");
+    });
+  });
+}
+
+test("without JavaScript the variant picker still works through its form", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/products/mountain-dawn-print");
+  await expect(page.getByTestId("product-price")).toHaveText("€35.00");
+  const select = page.getByLabel("Colour / Size");
+  const value = await select.locator("option", { hasText: "Sky / A2" }).getAttribute("value");
+  await select.selectOption(value!);
+  await page.getByRole("button", { name: "Choose" }).click();
+  await expect(page).toHaveURL(new RegExp(`variant=${value}`));
+  await expect(page.getByTestId("product-price")).toHaveText("€52.50");
+  await context.close();
+});

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Catalog benchmark: requests per second and p50/p99 latency for the collection page (24
+# products) and the product page, against the release server, with a bare axum handler
+# measured in the same run as the ceiling. Load comes from wrk on loopback; bounded in time.
+#
+#   scripts/bench-catalog.sh [seconds per run, default 10] [connections, default 50]
+source "$(dirname "$0")/lib.sh"
+
+DURATION="${1:-10}"
+CONNECTIONS="${2:-50}"
+KASSA_PORT=3301
+BARE_PORT=3302
+
+if ! command -v wrk >/dev/null; then
+  step "Installing wrk from Debian"
+  as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q wrk
+fi
+[ -x target/release/kassa ] || build_release
+step "Building the bare axum baseline"
+cargo build --release -p kassa --example bare_axum -q
+
+DATA="$(mktemp -d)"
+cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$DATA"; }
+PIDS=()
+trap cleanup EXIT
+RUST_LOG=warn KASSA_ADDR="127.0.0.1:$KASSA_PORT" KASSA_DATA_DIR="$DATA" target/release/kassa serve >/dev/null 2>&1 &
+PIDS+=($!)
+target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" &
+PIDS+=($!)
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$KASSA_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$BARE_PORT/" >/dev/null && break
+  sleep 0.1
+done
+
+# Prints "rps p50_ms p99_ms" for one URL.
+measure() {
+  local out
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1")"
+  local rps p50 p99
+  rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
+  p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
+  p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+to_ms() {
+  python3 -c "import sys; v=sys.argv[1]; u=v.lstrip('0123456789.'); n=float(v[:len(v)-len(u)]); print(round(n*{'us':0.001,'ms':1,'s':1000}[u],2))" "$1"
+}
+
+step "Measuring (${DURATION}s each, $CONNECTIONS connections, 2 wrk threads)"
+read -r bare_rps bare_p50 bare_p99 < <(measure "http://127.0.0.1:$BARE_PORT/")
+read -r coll_rps coll_p50 coll_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home")
+read -r prod_rps prod_p50 prod_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/products/ridge-fleece-hoodie")
+products="$(curl -fs "http://127.0.0.1:$KASSA_PORT/collections/home" | grep -o 'data-testid="product-card"' | wc -l)"
+
+printf '\n%-34s %10s %9s %9s %9s\n' "page" "req/s" "p50 ms" "p99 ms" "vs bare"
+printf '%-34s %10s %9s %9s %9s\n' "bare axum handler (ceiling)" "$bare_rps" "$bare_p50" "$bare_p99" "1.00"
+printf '%-34s %10s %9s %9s %9.2f\n' "collection page ($products products)" "$coll_rps" "$coll_p50" "$coll_p99" "$(python3 -c "print($coll_rps/$bare_rps)")"
+printf '%-34s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$prod_p50" "$prod_p99" "$(python3 -c "print($prod_rps/$bare_rps)")"

@@ -1,0 +1,307 @@
+//! The public JSON API, `/api/v1`, on both databases.
+
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::on_both_databases;
+
+fn assert_variant_shape(variant: &Value) {
+    assert!(variant["id"].is_i64(), "{variant}");
+    assert!(variant["sku"].is_string(), "{variant}");
+    assert!(variant["price"]["amount"].is_i64(), "{variant}");
+    assert_eq!(
+        variant["price"]["currency"].as_str().unwrap().len(),
+        3,
+        "{variant}"
+    );
+    assert!(variant["available"].is_i64(), "{variant}");
+}
+
+/// Follows `next_cursor` to the end; returns every slug in order.
+async fn all_slugs(app: &TestApp, first: &str) -> Vec<String> {
+    all_items(app, first)
+        .await
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Follows `next_cursor` to the end; returns every product in order.
+async fn all_items(app: &TestApp, first: &str) -> Vec<Value> {
+    let mut slugs = Vec::new();
+    let mut path = first.to_string();
+    loop {
+        let (status, body) = app.json(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let page = if body["products"].is_object() {
+            &body["products"]
+        } else {
+            &body
+        };
+        for item in page["items"].as_array().unwrap() {
+            slugs.push(item.clone());
+            for variant in item["variants"].as_array().unwrap() {
+                assert_variant_shape(variant);
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                let sep = if first.contains('?') { '&' } else { '?' };
+                path = format!("{first}{sep}cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    slugs
+}
+
+async fn products_are_listed_in_pages_that_cover_the_catalog_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let slugs = all_slugs(&app, "/api/v1/products?limit=7").await;
+    let count = app::catalog::demo::demo_product_count();
+    assert_eq!(slugs.len(), count);
+    let mut unique = slugs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), count, "a product appeared twice across pages");
+
+    for sort in ["price-asc", "price-desc", "name", "newest"] {
+        let sorted = all_slugs(&app, &format!("/api/v1/products?limit=9&sort={sort}")).await;
+        assert_eq!(sorted.len(), count, "{sort}");
+    }
+}
+
+async fn prices_sort_in_order_across_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut prices = Vec::new();
+    let mut path = "/api/v1/products?limit=10&sort=price-asc".to_string();
+    loop {
+        let (_, body) = app.json(&path).await;
+        for item in body["items"].as_array().unwrap() {
+            prices.push(item["price"]["amount"].as_i64().unwrap());
+        }
+        match body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/products?limit=10&sort=price-asc&cursor={c}"),
+            None => break,
+        }
+    }
+    // The card price is the cheapest *buyable* variant, the sort key the cheapest of all, so
+    // compare the sort key through a product's lowest variant price.
+    let (_, body) = app.json("/api/v1/products?limit=100&sort=price-asc").await;
+    let lowest: Vec<i64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["price"]["amount"].as_i64().unwrap())
+                .min()
+                .unwrap()
+        })
+        .collect();
+    assert!(lowest.windows(2).all(|w| w[0] <= w[1]), "{lowest:?}");
+    assert_eq!(prices.len(), app::catalog::demo::demo_product_count());
+}
+
+async fn a_product_has_variants_and_images(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, body) = app.json("/api/v1/products/ridge-fleece-hoodie").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["title"], "Ridge Fleece Hoodie");
+    assert_eq!(body["options"], serde_json::json!(["Colour", "Size"]));
+    let variants = body["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 15, "3 colours × 5 sizes");
+    variants.iter().for_each(assert_variant_shape);
+    assert_eq!(
+        variants[0]["price"],
+        serde_json::json!({"amount": 7900, "currency": "EUR"})
+    );
+    assert_eq!(body["images"].as_array().unwrap().len(), 3);
+    assert!(body["description_html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>Care:</strong>"));
+}
+
+async fn search_finds_by_title_tag_and_sku(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, body) = app.json("/api/v1/products?q=merino%20beanie").await;
+    let first = &body["items"][0];
+    assert_eq!(first["slug"], "merino-rib-beanie", "{body}");
+
+    // Prefix matching: "lambs" finds lambswool products.
+    let (_, body) = app.json("/api/v1/products?q=lambs").await;
+    let slugs: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect();
+    assert!(slugs.contains(&"nordic-lambswool-sweater"), "{slugs:?}");
+
+    // By SKU.
+    let (_, product) = app.json("/api/v1/products/stoneware-mug").await;
+    let sku = product["variants"][0]["sku"].as_str().unwrap().to_string();
+    let (_, body) = app.json(&format!("/api/v1/products?q={sku}")).await;
+    assert_eq!(body["items"][0]["slug"], "stoneware-mug", "{sku}: {body}");
+
+    // Title matches rank above description matches.
+    let (_, body) = app.json("/api/v1/products?q=candle").await;
+    let slugs: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        slugs.len() >= 4 && slugs[..4].iter().all(|s| s.ends_with("candle")),
+        "{slugs:?}"
+    );
+
+    let (status, body) = app.json("/api/v1/products?q=zzzxxyq").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"].as_array().unwrap().len(), 0);
+
+    // Full-text syntax in the input is only text.
+    let (status, _) = app
+        .json("/api/v1/products?q=%22mug%22%20OR%20*%20NEAR(")
+        .await;
+    assert_eq!(status, 200);
+}
+
+async fn collections_list_and_page_through_their_products(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, body) = app.json("/api/v1/collections").await;
+    assert_eq!(status, 200);
+    let slugs: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        slugs.contains(&"apparel") && slugs.contains(&"sale"),
+        "{slugs:?}"
+    );
+
+    let (status, body) = app.json("/api/v1/collections/sale").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["title"], "Sale");
+    for item in body["products"]["items"].as_array().unwrap() {
+        assert!(
+            item["compare_at"].is_object(),
+            "everything on sale has a compare-at price: {item}"
+        );
+    }
+    let in_collection = all_slugs(&app, "/api/v1/collections/apparel?limit=5").await;
+    let via_filter = all_slugs(
+        &app,
+        "/api/v1/products?collection=apparel&limit=100&sort=featured",
+    )
+    .await;
+    assert_eq!(in_collection, via_filter);
+    assert!(in_collection.len() > 10);
+}
+
+async fn bad_input_gets_a_json_error_with_a_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (path, status) in [
+        ("/api/v1/products/no-such-product", 404),
+        ("/api/v1/collections/no-such-collection", 404),
+        ("/api/v1/products?collection=no-such-collection", 404),
+        ("/api/v1/products?limit=0", 400),
+        ("/api/v1/products?limit=1000", 400),
+        ("/api/v1/products?limit=ten", 400),
+        ("/api/v1/products?cursor=not-a-cursor", 400),
+        ("/api/v1/products?sort=random", 400),
+        ("/api/v1/products?min=cheap", 400),
+        ("/api/v1/products?min=50&max=10", 400),
+    ] {
+        let (got, body) = app.json(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"]["status"], status, "{path}: {body}");
+        assert!(
+            !body["error"]["message"].as_str().unwrap().is_empty(),
+            "{path}"
+        );
+    }
+    // A cursor from one sort order cannot be used with another.
+    let (_, body) = app.json("/api/v1/products?limit=2&sort=name").await;
+    let cursor = body["next_cursor"].as_str().unwrap();
+    let (status, _) = app
+        .json(&format!(
+            "/api/v1/products?limit=2&sort=price-asc&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(status, 400);
+}
+
+async fn filters_narrow_the_list(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, body) = app.json("/api/v1/products?limit=100&min=50&max=80").await;
+    for item in body["items"].as_array().unwrap() {
+        let lowest = item["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["price"]["amount"].as_i64().unwrap())
+            .min()
+            .unwrap();
+        assert!((5000..=8000).contains(&lowest), "{item}");
+    }
+    let (_, body) = app
+        .json("/api/v1/products?limit=100&option=Size:XL&option=Colour:Forest")
+        .await;
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        assert!(
+            item["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["options"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&Value::from("XL"))),
+            "{item}"
+        );
+    }
+    let all = all_items(&app, "/api/v1/products?limit=40").await;
+    let in_stock = all_items(&app, "/api/v1/products?limit=40&in_stock=1").await;
+    let sold_out = all.iter().filter(|i| i["available"] == 0).count();
+    assert!(sold_out > 0, "the demo has sold-out products");
+    assert_eq!(in_stock.len(), all.len() - sold_out);
+    assert!(in_stock
+        .iter()
+        .all(|i| i["available"].as_i64().unwrap() > 0));
+}
+
+async fn the_openapi_document_describes_every_route(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, doc) = app.json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/products",
+        "/api/v1/products/{slug}",
+        "/api/v1/collections",
+        "/api/v1/collections/{slug}",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+    }
+}
+
+on_both_databases!(
+    products_are_listed_in_pages_that_cover_the_catalog_once,
+    prices_sort_in_order_across_pages,
+    a_product_has_variants_and_images,
+    search_finds_by_title_tag_and_sku,
+    collections_list_and_page_through_their_products,
+    bad_input_gets_a_json_error_with_a_message,
+    filters_narrow_the_list,
+    the_openapi_document_describes_every_route,
+);

@@ -1,0 +1,106 @@
+//! Pages cost a constant number of SQL statements, however many products, variants or images
+//! they show: no query per row (N+1). A test binary of its own, because it counts every
+//! statement the process runs through a global tracing subscriber.
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use helpers::{spawn_app, Backend};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::{layer::Context, layer::SubscriberExt, Layer, Registry};
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts sqlx's per-statement log events.
+struct CountStatements;
+
+impl<S: Subscriber> Layer<S> for CountStatements {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut statement = StatementText(String::new());
+        event.record(&mut statement);
+        // Per-connection set-up (SQLite PRAGMAs) happens whenever the pool opens a connection,
+        // not because of the page.
+        if !statement
+            .0
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("PRAGMA")
+        {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+struct StatementText(String);
+
+impl tracing::field::Visit for StatementText {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "summary" || field.name() == "db.statement" {
+            self.0.push_str(value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" || field.name() == "db.statement" {
+            self.0.push_str(format!("{value:?}").trim_matches('"'));
+        }
+    }
+}
+
+async fn statements_for(app: &helpers::TestApp, path: &str) -> usize {
+    // Warm up first, so opening a pooled connection (and its PRAGMAs) is not counted.
+    assert_eq!(app.get(path).await.status(), 200, "{path}");
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    assert_eq!(app.get(path).await.status(), 200, "{path}");
+    STATEMENTS.load(Ordering::SeqCst) - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_run_a_constant_number_of_statements() {
+    tracing::subscriber::set_global_default(Registry::default().with(CountStatements))
+        .expect("no other subscriber");
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(backend).await;
+
+        // A product with 15 variants and 3 images costs what one with 1 variant does.
+        let big = statements_for(&app, "/products/ridge-fleece-hoodie").await;
+        let small = statements_for(&app, "/products/terracotta-classic-pot").await;
+        assert_eq!(
+            big, small,
+            "{backend:?}: product page statements depend on its size"
+        );
+        assert!(big <= 5, "{backend:?}: {big} statements for a product page");
+
+        // A full page of 24 products costs what a page of a few does.
+        let full = statements_for(&app, "/collections/home").await;
+        let few = statements_for(&app, "/collections/stationery").await;
+        assert_eq!(
+            full, few,
+            "{backend:?}: collection page statements depend on its size"
+        );
+        assert!(
+            full <= 4,
+            "{backend:?}: {full} statements for a collection page"
+        );
+
+        let home = statements_for(&app, "/").await;
+        assert!(
+            home <= 3,
+            "{backend:?}: {home} statements for the home page"
+        );
+
+        let api_full = statements_for(&app, "/api/v1/products?limit=50").await;
+        let api_few = statements_for(&app, "/api/v1/products?limit=2").await;
+        assert_eq!(
+            api_full, api_few,
+            "{backend:?}: API statements depend on page size"
+        );
+        println!("{backend:?}: product {big}, collection {full}, home {home}, API list {api_full}");
+    }
+}
