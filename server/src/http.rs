@@ -23,7 +23,8 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("text/html"));
     let value = if is_page || path.starts_with("/api/") || path == "/healthz" {
         "no-cache"
-    } else if path.starts_with("/pkg/") && is_hashed_asset(&path) {
+    } else if path.starts_with("/media/") || (path.starts_with("/pkg/") && is_hashed_asset(&path)) {
+        // Media names are derived from their content, so they never change either.
         "public, max-age=31536000, immutable"
     } else if path.starts_with("/pkg/") {
         "public, max-age=0, must-revalidate"

@@ -1,9 +1,14 @@
 //! `kassa`: the shop server and its maintenance commands.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use anyhow::Context;
+use app::catalog::{csv_io, media::MediaStore};
+use app::money::Currency;
+use indicatif::{ProgressBar, ProgressStyle};
 use kassa::{config::Settings, startup, telemetry};
 
 #[derive(Parser)]
@@ -25,6 +30,22 @@ enum Command {
     Migrate,
     /// Add the demo catalog (products, variants, images, collections) to an empty database.
     SeedDemo,
+    /// Import products from a CSV file (Shopify-like columns); all of the file or nothing.
+    Import {
+        /// The CSV file. Picture file names in it are relative to its folder.
+        file: PathBuf,
+        /// Replace products whose handle already exists instead of refusing the file.
+        #[arg(long)]
+        replace: bool,
+        /// Currency of prices without a "Variant Currency" column.
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// Export every product to a CSV file that `kassa import` reads back.
+    Export {
+        /// Where to write; `-` for standard output.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,6 +100,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let count = app::catalog::demo::seed_demo_catalog(&db).await?;
             println!("added {count} demo products");
         }
+        Command::Import {
+            file,
+            replace,
+            currency,
+        } => import(&db, &settings, &file, replace, &currency).await?,
+        Command::Export { file } => {
+            let count = if file.as_os_str() == "-" {
+                csv_io::export_products(&db, std::io::stdout().lock()).await?
+            } else {
+                let out = std::fs::File::create(&file)
+                    .with_context(|| format!("cannot create {}", file.display()))?;
+                csv_io::export_products(&db, std::io::BufWriter::new(out)).await?
+            };
+            eprintln!("exported {count} products");
+        }
         Command::Serve { no_demo } => {
             if !no_demo && app::catalog::ssr::count_products(&db).await? == 0 {
                 let count = app::catalog::demo::seed_demo_catalog(&db).await?;
@@ -88,4 +124,58 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks the whole file, prints every problem with its line and column, and writes only a
+/// clean file, in one transaction.
+async fn import(
+    db: &app::db::Db,
+    settings: &Settings,
+    file: &std::path::Path,
+    replace: bool,
+    currency: &str,
+) -> anyhow::Result<()> {
+    let currency = Currency::parse(currency).map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
+    let products = match csv_io::parse_products(std::io::BufReader::new(input), base_dir, currency)
+    {
+        Ok(products) => products,
+        Err(errors) => return Err(report(file, errors)),
+    };
+    let bar = ProgressBar::new(products.len() as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} products")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("importing");
+    let media = MediaStore::new(&settings.data_dir);
+    let result = csv_io::import_products(db, products, &media, replace, |done| {
+        bar.set_position(done as u64)
+    })
+    .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(count) => {
+            println!("imported {count} products from {}", file.display());
+            Ok(())
+        }
+        Err(csv_io::ImportError::Invalid(errors)) => Err(report(file, errors)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn report(file: &std::path::Path, errors: Vec<csv_io::LineError>) -> anyhow::Error {
+    for error in errors.iter().take(100) {
+        eprintln!("{}: {error}", file.display());
+    }
+    if errors.len() > 100 {
+        eprintln!("… and {} more", errors.len() - 100);
+    }
+    anyhow::anyhow!(
+        "{}: {} problem(s); nothing was imported",
+        file.display(),
+        errors.len()
+    )
 }

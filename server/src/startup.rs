@@ -8,9 +8,11 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel},
+    services::ServeDir,
     trace::TraceLayer,
 };
 
+use app::catalog::media::MediaStore;
 use app::db::Db;
 use app::{shell, App, SiteUrl};
 
@@ -23,6 +25,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub site_url: SiteUrl,
+    pub media: MediaStore,
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -74,6 +77,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .merge(app::catalog::api::routes())
         .merge(app::catalog::seo::routes())
+        .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -94,6 +98,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         leptos_options: leptos_options(settings),
         db: db.clone(),
         site_url: SiteUrl(settings.public_url.clone()),
+        media: MediaStore::new(&settings.data_dir),
     };
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(settings.addr)

@@ -12,10 +12,10 @@ use axum::{
 use serde::Serialize;
 use sqlx::Row;
 
-use super::listing::{list_products, CARD_COLUMNS};
+use super::listing::list_products;
 use super::query::{ListingParams, ProductQuery, Sort, MAX_PAGE_SIZE, PAGE_SIZE};
 use super::ssr::{collection_by_slug, collections, product_by_slug};
-use super::{CollectionSummary, Image, Product, ProductCard};
+use super::{CollectionSummary, Image, Product, ProductCard, Variant};
 use crate::db::Db;
 use crate::money::{Currency, Money};
 
@@ -93,19 +93,6 @@ impl IntoResponse for ApiError {
 }
 
 #[derive(Serialize)]
-pub struct ApiVariant {
-    pub id: i64,
-    pub sku: String,
-    pub title: String,
-    pub options: Vec<String>,
-    pub price: Money,
-    pub compare_at: Option<Money>,
-    /// Units that can be bought now.
-    pub available: i64,
-    pub backorder: bool,
-}
-
-#[derive(Serialize)]
 pub struct ApiProductSummary {
     pub slug: String,
     pub title: String,
@@ -115,7 +102,7 @@ pub struct ApiProductSummary {
     pub compare_at: Option<Money>,
     pub image: Option<Image>,
     pub available: i64,
-    pub variants: Vec<ApiVariant>,
+    pub variants: Vec<Variant>,
 }
 
 #[derive(Serialize)]
@@ -135,7 +122,7 @@ pub struct ApiProduct {
     pub product_type: String,
     pub tags: Vec<String>,
     pub options: Vec<String>,
-    pub variants: Vec<ApiVariant>,
+    pub variants: Vec<Variant>,
     pub images: Vec<Image>,
 }
 
@@ -262,27 +249,13 @@ fn api_product(product: Product) -> ApiProduct {
         product_type: product.product_type,
         tags: product.tags,
         options: product.option_names,
-        variants: product
-            .variants
-            .into_iter()
-            .map(|v| ApiVariant {
-                id: v.id,
-                sku: v.sku,
-                title: v.title,
-                options: v.options,
-                price: v.price,
-                compare_at: v.compare_at,
-                available: v.available,
-                backorder: v.backorder,
-            })
-            .collect(),
+        variants: product.variants,
         images: product.images,
     }
 }
 
 /// Cards with their variants, loaded for the whole page in one query (no query per product).
 async fn summaries(db: &Db, cards: Vec<ProductCard>) -> Result<Vec<ApiProductSummary>, ApiError> {
-    let _ = CARD_COLUMNS;
     if cards.is_empty() {
         return Ok(vec![]);
     }
@@ -301,17 +274,14 @@ async fn summaries(db: &Db, cards: Vec<ProductCard>) -> Result<Vec<ApiProductSum
         .fold(sqlx::query(&sql), |q, card| q.bind(card.slug.as_str()))
         .fetch_all(db.pool())
         .await?;
-    let mut variants: Vec<(String, ApiVariant)> = Vec::with_capacity(rows.len());
+    let mut variants: Vec<(String, Variant)> = Vec::with_capacity(rows.len());
     for row in &rows {
         let currency = Currency::parse(&row.try_get::<String, _>("currency")?)
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let options: Vec<String> = ["option1", "option2", "option3"]
-            .iter()
-            .filter_map(|c| row.try_get::<Option<String>, _>(*c).ok().flatten())
-            .collect();
+        let options = super::ssr::option_values(row);
         variants.push((
             row.try_get("slug")?,
-            ApiVariant {
+            Variant {
                 id: row.try_get("id")?,
                 sku: row.try_get("sku")?,
                 title: options.join(" / "),
@@ -322,6 +292,7 @@ async fn summaries(db: &Db, cards: Vec<ProductCard>) -> Result<Vec<ApiProductSum
                     .map(|a| Money::new(a, currency)),
                 available: row.try_get("available")?,
                 backorder: row.try_get::<String, _>("backorder")? == "allow",
+                image_url: None,
             },
         ));
     }

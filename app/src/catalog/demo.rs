@@ -312,6 +312,7 @@ fn demo_product(index: usize, demo: &DemoProduct) -> NewProduct {
             alt: format!("{} in {}", demo.title, colour),
             width: 600,
             height: 600,
+            srcset: None,
             variant: Some(variants.len()),
         });
         let sizes: Vec<Option<&str>> = if kind.sizes.is_empty() {

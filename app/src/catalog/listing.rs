@@ -76,7 +76,7 @@ pub(crate) const CARD_COLUMNS: &str = "
     p.id, p.slug, p.title, p.created_at, v.id AS variant_id, v.option1, v.option2, v.option3,
     v.price_amount, v.compare_at_amount, v.currency,
     CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END AS variant_buyable,
-    i.url, i.alt, i.width, i.height, st.min_price, st.available";
+    i.url, i.alt, i.width, i.height, i.srcset, st.min_price, st.available";
 
 /// Joins each product to its cheapest buyable variant (or cheapest, if none can be bought)
 /// and its first image.

@@ -3,11 +3,15 @@
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod csv_io;
+#[cfg(feature = "ssr")]
 pub mod demo;
 #[cfg(feature = "ssr")]
 pub mod listing;
 #[cfg(feature = "ssr")]
 pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod media;
 mod pages;
 pub mod query;
 #[cfg(feature = "ssr")]
@@ -34,6 +38,8 @@ pub struct Image {
     pub alt: String,
     pub width: i64,
     pub height: i64,
+    /// Smaller copies for `srcset` ("url 320w, …"), for pictures from the media pipeline.
+    pub srcset: Option<String>,
 }
 
 /// A product as it appears in a grid: enough to show it and put its default variant in the cart.

@@ -59,7 +59,7 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
                 <li>
                     <a href=format!("/collections/{}", c.slug) class="collection-tile">
                         {c.image.map(|i| view! {
-                            <img src=i.url alt="" width=i.width height=i.height loading="lazy" decoding="async"/>
+                            <img src=i.url srcset=i.srcset sizes="(min-width: 700px) 16vw, 45vw" alt="" width=i.width height=i.height loading="lazy" decoding="async"/>
                         })}
                         <span>{c.title}</span>
                     </a>
@@ -99,6 +99,8 @@ fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
                 {card.image.map(|image| view! {
                     <img
                         src=image.url
+                        srcset=image.srcset
+                        sizes="(min-width: 700px) 25vw, 50vw"
                         alt=image.alt
                         width=image.width
                         height=image.height
@@ -155,11 +157,11 @@ fn ProductDetail(product: Product) -> impl IntoView {
     });
     let slug = product.slug.clone();
     let title = product.title.clone();
-    let first_image = product.images.first().cloned();
     // A picture is usually bound to one variant of a colour; it shows that colour in every size.
-    let image = move || {
+    let images = StoredValue::new(product.images.clone());
+    let image = Memo::new(move |_| {
         let chosen = selected.get();
-        chosen
+        let url = chosen
             .as_ref()
             .and_then(|v| v.image_url.clone())
             .or_else(|| {
@@ -169,9 +171,13 @@ fn ProductDetail(product: Product) -> impl IntoView {
                         .filter(|v| v.options.first() == Some(&colour))
                         .find_map(|v| v.image_url.clone())
                 })
-            })
-            .or_else(|| first_image.as_ref().map(|i| i.url.clone()))
-    };
+            });
+        images.with_value(|all| {
+            url.and_then(|url| all.iter().find(|i| i.url == url))
+                .or(all.first())
+                .cloned()
+        })
+    });
     let item = {
         let slug = slug.clone();
         let title = title.clone();
@@ -232,10 +238,12 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <article class="product-detail">
             <div class="product-media">
                 <img
-                    src=image
-                    alt=product.images.first().map(|i| i.alt.clone()).unwrap_or_else(|| title.clone())
-                    width=600
-                    height=600
+                    src=move || image.get().map(|i| i.url)
+                    srcset=move || image.get().and_then(|i| i.srcset)
+                    sizes="(min-width: 800px) 50vw, 100vw"
+                    alt=move || image.get().map(|i| i.alt).unwrap_or_default()
+                    width=move || image.get().map(|i| i.width).unwrap_or(600)
+                    height=move || image.get().map(|i| i.height).unwrap_or(600)
                     data-testid="product-image"
                 />
             </div>

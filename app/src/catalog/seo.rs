@@ -101,7 +101,7 @@ pub fn product_json_ld(product: &super::Product, base: &str) -> String {
 }
 
 /// `24.90` from 2490 cents: schema.org wants a decimal string, and we never use floats.
-fn decimal(money: crate::money::Money) -> String {
+pub(crate) fn decimal(money: crate::money::Money) -> String {
     let digits = money.currency.minor_digits();
     if digits == 0 {
         return money.amount.to_string();

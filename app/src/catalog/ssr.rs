@@ -19,7 +19,6 @@ fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
 pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
     let currency: String = row.try_get("currency")?;
     let compare_at: Option<i64> = row.try_get("compare_at_amount")?;
-    let url: Option<String> = row.try_get("url")?;
     Ok(ProductCard {
         slug: row.try_get("slug")?,
         title: row.try_get("title")?,
@@ -28,20 +27,26 @@ pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
         variant_title: option_values(row).join(" / "),
         price: money(row.try_get("price_amount")?, &currency)?,
         compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
-        image: match url {
-            Some(url) => Some(Image {
-                url,
-                alt: row.try_get("alt")?,
-                width: row.try_get("width")?,
-                height: row.try_get("height")?,
-            }),
-            None => None,
-        },
+        image: image_from_row(row)?,
         available: row.try_get("available")?,
     })
 }
 
-fn option_values(row: &AnyRow) -> Vec<String> {
+/// The picture in a row's `url`, `alt`, `width`, `height` and `srcset` columns, if it has one.
+fn image_from_row(row: &AnyRow) -> Result<Option<Image>, sqlx::Error> {
+    let Some(url) = row.try_get::<Option<String>, _>("url")? else {
+        return Ok(None);
+    };
+    Ok(Some(Image {
+        url,
+        alt: row.try_get("alt")?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+        srcset: row.try_get("srcset")?,
+    }))
+}
+
+pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
     ["option1", "option2", "option3"]
         .iter()
         .filter_map(|column| row.try_get::<Option<String>, _>(*column).ok().flatten())
@@ -101,21 +106,14 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
     .fetch_all(db.pool())
     .await?;
     let images = sqlx::query(
-        "SELECT url, alt, width, height FROM product_images
+        "SELECT url, alt, width, height, srcset FROM product_images
           WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(product_id)
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|i| {
-        Ok(Image {
-            url: i.try_get("url")?,
-            alt: i.try_get("alt")?,
-            width: i.try_get("width")?,
-            height: i.try_get("height")?,
-        })
-    })
+    .filter_map(|i| image_from_row(i).transpose())
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let tags = sqlx::query_scalar::<_, String>(
         "SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag",
@@ -173,6 +171,7 @@ pub struct NewImage {
     pub alt: String,
     pub width: i64,
     pub height: i64,
+    pub srcset: Option<String>,
     /// Index into `NewProduct::variants` of the variant this picture shows.
     pub variant: Option<usize>,
 }
@@ -245,8 +244,9 @@ pub async fn insert_product(
     }
     for (position, image) in product.images.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height,
+                                         srcset)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(product_id)
         .bind(image.variant.and_then(|i| variant_ids.get(i).copied()))
@@ -255,6 +255,7 @@ pub async fn insert_product(
         .bind(&image.alt)
         .bind(image.width)
         .bind(image.height)
+        .bind(image.srcset.as_deref())
         .execute(&mut **tx)
         .await?;
     }
@@ -371,7 +372,7 @@ pub async fn collection_by_slug(
 }
 
 const COLLECTION_SELECT: &str = "
-    SELECT c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height
+    SELECT c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height, i.srcset
       FROM collections c
       LEFT JOIN product_images i ON i.id = (
            SELECT i2.id FROM collection_products cp
@@ -382,19 +383,10 @@ const COLLECTION_SELECT: &str = "
 
 fn collection_from_row(row: &AnyRow) -> Result<CollectionSummary, sqlx::Error> {
     let description: String = row.try_get("description_md")?;
-    let url: Option<String> = row.try_get("url")?;
     Ok(CollectionSummary {
         slug: row.try_get("slug")?,
         title: row.try_get("title")?,
         description_html: super::markdown::render_markdown(&description),
-        image: match url {
-            Some(url) => Some(Image {
-                url,
-                alt: row.try_get("alt")?,
-                width: row.try_get("width")?,
-                height: row.try_get("height")?,
-            }),
-            None => None,
-        },
+        image: image_from_row(row)?,
     })
 }

@@ -140,6 +140,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         leptos_options: startup::leptos_options(&settings),
         db: db.clone(),
         site_url: app::SiteUrl(settings.public_url.clone()),
+        media: app::catalog::media::MediaStore::new(&settings.data_dir),
     });
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");

@@ -7,4 +7,5 @@ mod catalog_api;
 mod cli;
 mod collections;
 mod health;
+mod import_export;
 mod storefront;

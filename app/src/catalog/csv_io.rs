@@ -1,0 +1,1081 @@
+//! Product CSV import and export, in columns close to Shopify's product CSV so a shop can move
+//! its catalog over: one row per variant, the product's own fields on its first row, and extra
+//! rows for pictures beyond the number of variants.
+//!
+//! Import checks the whole file first and reports every problem with its line and column; only
+//! a clean file is written, in one transaction, so a file is imported entirely or not at all.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sqlx::Row as _;
+
+use super::media::MediaStore;
+use super::query::parse_price;
+use super::ssr::{insert_product, NewImage, NewProduct, NewVariant};
+use crate::db::{now_epoch, Db};
+use crate::money::{Currency, Money};
+
+/// The columns `export` writes, in order. Import also accepts Shopify's `Body (HTML)` and
+/// ignores columns it does not know.
+pub const COLUMNS: [&str; 30] = [
+    "Handle",
+    "Title",
+    "Body (Markdown)",
+    "Vendor",
+    "Type",
+    "Tags",
+    "Status",
+    "SEO Title",
+    "SEO Description",
+    "Collections",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Currency",
+    "Variant Image",
+    "Image Src",
+    "Image Position",
+    "Image Alt Text",
+    "Image Width",
+    "Image Height",
+    "Image Srcset",
+];
+
+/// Pictures named by a site address (or an absolute URL) without their size get this one.
+const DEFAULT_IMAGE_SIZE: i64 = 1000;
+
+/// A problem at a place in the file, said so a person can fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(column) => write!(
+                f,
+                "line {}, column \"{column}\": {}",
+                self.line, self.message
+            ),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// Where a picture comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    /// Already served somewhere: a site path such as `/demo/mug.svg`, or an absolute URL.
+    Address {
+        url: String,
+        width: i64,
+        height: i64,
+        srcset: Option<String>,
+    },
+    /// A file beside the CSV, to be resized into the media store.
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportImage {
+    pub source: ImageSource,
+    pub alt: String,
+    pub variant: Option<usize>,
+}
+
+/// A product read from the file, checked but not yet written.
+#[derive(Clone, Debug)]
+pub struct ImportProduct {
+    pub line: u64,
+    pub product: NewProduct,
+    pub images: Vec<ImportImage>,
+    pub collections: Vec<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+}
+
+struct CsvRow<'a> {
+    line: u64,
+    record: &'a csv::StringRecord,
+    columns: &'a HashMap<String, usize>,
+}
+
+impl CsvRow<'_> {
+    fn get(&self, column: &str) -> &str {
+        self.columns
+            .get(&column.to_ascii_lowercase())
+            .and_then(|i| self.record.get(*i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+
+    fn error(&self, column: &str, message: impl Into<String>) -> LineError {
+        LineError {
+            line: self.line,
+            column: Some(column.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+fn valid_handle(handle: &str) -> bool {
+    !handle.is_empty()
+        && handle.len() <= 200
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !handle.starts_with('-')
+        && !handle.ends_with('-')
+}
+
+/// Reads and checks a whole file. `base_dir` resolves picture file names.
+pub fn parse_products(
+    input: impl Read,
+    base_dir: &Path,
+    default_currency: Currency,
+) -> Result<Vec<ImportProduct>, Vec<LineError>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            vec![LineError {
+                line: 1,
+                column: None,
+                message: format!("cannot read the header row: {e}"),
+            }]
+        })?
+        .clone();
+    let columns: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.trim().to_ascii_lowercase(), i))
+        .collect();
+    let mut errors = Vec::new();
+    for required in ["Handle", "Title", "Variant SKU", "Variant Price"] {
+        if !columns.contains_key(&required.to_ascii_lowercase()) {
+            errors.push(LineError {
+                line: 1,
+                column: Some(required.into()),
+                message: "this column is missing".into(),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut products: Vec<ImportProduct> = Vec::new();
+    let mut by_handle: HashMap<String, usize> = HashMap::new();
+    let mut skus: HashMap<String, u64> = HashMap::new();
+    let mut with_errors: HashSet<usize> = HashSet::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index as u64 + 2;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                errors.push(LineError {
+                    line,
+                    column: None,
+                    message: format!("not valid CSV: {e}"),
+                });
+                continue;
+            }
+        };
+        if record.iter().all(|field| field.trim().is_empty()) {
+            continue;
+        }
+        let row = CsvRow {
+            line,
+            record: &record,
+            columns: &columns,
+        };
+        let handle = row.get("Handle").to_string();
+        if !valid_handle(&handle) {
+            errors.push(row.error(
+                "Handle",
+                format!("'{handle}' is not a handle: use lower-case letters, digits and hyphens"),
+            ));
+            continue;
+        }
+        let position = match by_handle.get(&handle) {
+            Some(position) => *position,
+            None => match start_product(&row, &handle) {
+                Ok(product) => {
+                    by_handle.insert(handle.clone(), products.len());
+                    products.push(product);
+                    products.len() - 1
+                }
+                Err(mut e) => {
+                    errors.append(&mut e);
+                    continue;
+                }
+            },
+        };
+        if let Err(mut e) = add_row(
+            &mut products[position],
+            &row,
+            base_dir,
+            default_currency,
+            &mut skus,
+        ) {
+            errors.append(&mut e);
+            with_errors.insert(position);
+        }
+    }
+    for (position, product) in products.iter().enumerate() {
+        // A product whose variant rows were all wrong has been reported already.
+        if product.product.variants.is_empty() && !with_errors.contains(&position) {
+            errors.push(LineError {
+                line: product.line,
+                column: None,
+                message: format!("product '{}' has no variant rows", product.product.slug),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(products)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+fn start_product(row: &CsvRow<'_>, handle: &str) -> Result<ImportProduct, Vec<LineError>> {
+    let mut errors = Vec::new();
+    let title = row.get("Title");
+    if title.is_empty() {
+        errors.push(row.error("Title", "a product's first row needs a title"));
+    }
+    let status = match row.get("Status").to_ascii_lowercase().as_str() {
+        "" | "active" => "active",
+        "draft" => "draft",
+        "archived" => "archived",
+        other => {
+            errors.push(row.error(
+                "Status",
+                format!("'{other}' is not one of active, draft, archived"),
+            ));
+            "draft"
+        }
+    };
+    let body = match (row.get("Body (Markdown)"), row.get("Body (HTML)")) {
+        ("", html) => html_to_text(html),
+        (markdown, _) => markdown.to_string(),
+    };
+    let option_names: Vec<String> = ["Option1 Name", "Option2 Name", "Option3 Name"]
+        .iter()
+        .map(|c| row.get(c).to_string())
+        .take_while(|n| !n.is_empty())
+        .collect();
+    let mut tags: Vec<String> = row
+        .get("Tags")
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let collections = row
+        .get("Collections")
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>();
+    for slug in &collections {
+        if !valid_handle(slug) {
+            errors.push(row.error(
+                "Collections",
+                format!("'{slug}' is not a collection handle"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let text = |c: &str| Some(row.get(c).to_string()).filter(|s| !s.is_empty());
+    Ok(ImportProduct {
+        line: row.line,
+        product: NewProduct {
+            slug: handle.to_string(),
+            title: title.to_string(),
+            description_md: body,
+            vendor: row.get("Vendor").to_string(),
+            product_type: row.get("Type").to_string(),
+            status,
+            tags,
+            option_names,
+            variants: Vec::new(),
+            images: Vec::new(),
+        },
+        images: Vec::new(),
+        collections,
+        seo_title: text("SEO Title"),
+        seo_description: text("SEO Description"),
+    })
+}
+
+fn add_row(
+    product: &mut ImportProduct,
+    row: &CsvRow<'_>,
+    base_dir: &Path,
+    default_currency: Currency,
+    skus: &mut HashMap<String, u64>,
+) -> Result<(), Vec<LineError>> {
+    let mut errors = Vec::new();
+    let is_variant = !row.get("Variant SKU").is_empty() || !row.get("Variant Price").is_empty();
+    if is_variant {
+        match parse_variant(product, row, default_currency) {
+            Ok(variant) => {
+                if let Some(first) = skus.insert(variant.sku.clone(), row.line) {
+                    errors.push(row.error(
+                        "Variant SKU",
+                        format!("SKU '{}' is already used on line {first}", variant.sku),
+                    ));
+                }
+                let same = product
+                    .product
+                    .variants
+                    .iter()
+                    .any(|v| v.options == variant.options);
+                if same && !variant.options.is_empty() {
+                    errors.push(row.error(
+                        "Option1 Value",
+                        format!(
+                            "another variant of '{}' has the options {}",
+                            product.product.slug,
+                            variant.options.join(" / ")
+                        ),
+                    ));
+                }
+                product.product.variants.push(variant);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    let src = row.get("Image Src");
+    if !src.is_empty() && !product.images.iter().any(|i| image_key(&i.source) == src) {
+        match image_source(row, src, "Image Src", base_dir) {
+            Ok(source) => product.images.push(ImportImage {
+                source,
+                alt: row.get("Image Alt Text").to_string(),
+                variant: None,
+            }),
+            Err(e) => errors.push(e),
+        }
+    }
+    let variant_image = row.get("Variant Image");
+    if is_variant && !variant_image.is_empty() && errors.is_empty() {
+        let variant = product.product.variants.len() - 1;
+        match product
+            .images
+            .iter_mut()
+            .find(|i| image_key(&i.source) == variant_image)
+        {
+            Some(image) if image.variant.is_none() => image.variant = Some(variant),
+            Some(_) => {}
+            None => match image_source(row, variant_image, "Variant Image", base_dir) {
+                Ok(source) => product.images.push(ImportImage {
+                    source,
+                    alt: String::new(),
+                    variant: Some(variant),
+                }),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
+    if !is_variant && src.is_empty() {
+        errors.push(row.error("Variant SKU", "the row has neither a variant nor a picture"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_variant(
+    product: &ImportProduct,
+    row: &CsvRow<'_>,
+    default_currency: Currency,
+) -> Result<NewVariant, Vec<LineError>> {
+    let mut errors = Vec::new();
+    let sku = row.get("Variant SKU");
+    if sku.is_empty() {
+        errors.push(row.error("Variant SKU", "every variant needs a SKU"));
+    } else if sku.len() > 64 || sku.chars().any(char::is_whitespace) {
+        errors.push(row.error(
+            "Variant SKU",
+            format!("'{sku}' is not a SKU: at most 64 characters, no spaces"),
+        ));
+    }
+    let currency = match row.get("Variant Currency") {
+        "" => default_currency,
+        code => Currency::parse(code).unwrap_or_else(|e| {
+            errors.push(row.error("Variant Currency", e.to_string()));
+            default_currency
+        }),
+    };
+    let mut money = |column: &str, required: bool| -> Option<Money> {
+        match row.get(column) {
+            "" if required => {
+                errors.push(row.error(column, "every variant needs a price"));
+                None
+            }
+            "" => None,
+            value => match parse_price(value) {
+                Ok(amount) => Some(Money::new(amount, currency)),
+                Err(message) => {
+                    errors.push(row.error(column, message));
+                    None
+                }
+            },
+        }
+    };
+    let price = money("Variant Price", true);
+    let compare_at = money("Variant Compare At Price", false);
+    let mut whole = |column: &str| -> i64 {
+        match row.get(column) {
+            "" => 0,
+            value => value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .unwrap_or_else(|| {
+                    errors.push(row.error(
+                        column,
+                        format!("'{value}' is not a whole number of zero or more"),
+                    ));
+                    0
+                }),
+        }
+    };
+    let weight_grams = whole("Variant Grams");
+    let on_hand = whole("Variant Inventory Qty");
+    let allow_backorder = match row
+        .get("Variant Inventory Policy")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "" | "deny" => false,
+        "continue" | "allow" => true,
+        other => {
+            errors.push(row.error(
+                "Variant Inventory Policy",
+                format!("'{other}' is not deny or continue"),
+            ));
+            false
+        }
+    };
+    let names = product.product.option_names.len();
+    let options: Vec<String> = ["Option1 Value", "Option2 Value", "Option3 Value"]
+        .iter()
+        .map(|c| row.get(c).to_string())
+        .take_while(|v| !v.is_empty())
+        .collect();
+    if options.len() != names {
+        errors.push(row.error(
+            "Option1 Value",
+            format!(
+                "the product has {names} option name(s) but this variant has {} value(s)",
+                options.len()
+            ),
+        ));
+    }
+    match price {
+        Some(price) if errors.is_empty() => Ok(NewVariant {
+            sku: sku.to_string(),
+            options,
+            price,
+            compare_at,
+            weight_grams,
+            on_hand,
+            allow_backorder,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn image_key(source: &ImageSource) -> String {
+    match source {
+        ImageSource::Address { url, .. } => url.clone(),
+        ImageSource::File(path) => path.display().to_string(),
+    }
+}
+
+fn image_source(
+    row: &CsvRow<'_>,
+    value: &str,
+    column: &str,
+    base_dir: &Path,
+) -> Result<ImageSource, LineError> {
+    if value.starts_with('/') && !value.starts_with("//")
+        || value.starts_with("https://")
+        || value.starts_with("http://")
+    {
+        let size = |c: &str| row.get(c).parse::<i64>().ok().filter(|n| *n > 0);
+        let srcset = Some(row.get("Image Srcset").to_string()).filter(|s| !s.is_empty());
+        return Ok(ImageSource::Address {
+            url: value.to_string(),
+            width: size("Image Width").unwrap_or(DEFAULT_IMAGE_SIZE),
+            height: size("Image Height").unwrap_or(DEFAULT_IMAGE_SIZE),
+            srcset,
+        });
+    }
+    let path = base_dir.join(value);
+    if path.is_file() {
+        Ok(ImageSource::File(path))
+    } else {
+        Err(row.error(
+            column,
+            format!("'{value}' is neither a site address, a URL nor a file next to the CSV"),
+        ))
+    }
+}
+
+/// Shopify bodies are HTML; Kassa keeps Markdown and drops raw HTML, so keep the text.
+fn html_to_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut tag = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                tag.clear();
+            }
+            (true, '>') => {
+                in_tag = false;
+                let name = tag
+                    .trim_start_matches('/')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if matches!(
+                    name.as_str(),
+                    "p" | "br" | "div" | "li" | "h1" | "h2" | "h3" | "h4" | "ul" | "ol"
+                ) {
+                    text.push_str("\n\n");
+                }
+            }
+            (true, c) => tag.push(c),
+            (false, c) => text.push(c),
+        }
+    }
+    let text = text
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ");
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} problem(s) in the file", .0.len())]
+    Invalid(Vec<LineError>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Writes checked products in one transaction. Existing products with the same handle are an
+/// error unless `replace`, which replaces them (their variants, pictures and tags) whole.
+/// `progress` is called after each product.
+pub async fn import_products(
+    db: &Db,
+    products: Vec<ImportProduct>,
+    media: &MediaStore,
+    replace: bool,
+    mut progress: impl FnMut(usize),
+) -> Result<usize, ImportError> {
+    let mut errors = Vec::new();
+    // Pictures are processed before the transaction: slow work must not hold the write lock.
+    // Files are content-addressed, so a failed import leaves only harmless unused files.
+    let mut prepared = Vec::with_capacity(products.len());
+    for mut item in products {
+        for image in std::mem::take(&mut item.images) {
+            let new_image = match &image.source {
+                ImageSource::Address {
+                    url,
+                    width,
+                    height,
+                    srcset,
+                } => Some(NewImage {
+                    url: url.clone(),
+                    alt: image.alt.clone(),
+                    width: *width,
+                    height: *height,
+                    srcset: srcset.clone(),
+                    variant: image.variant,
+                }),
+                ImageSource::File(path) => match std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| media.store(&bytes).map_err(|e| e.to_string()))
+                {
+                    Ok(stored) => Some(NewImage {
+                        url: stored.url,
+                        alt: image.alt.clone(),
+                        width: stored.width,
+                        height: stored.height,
+                        srcset: Some(stored.srcset),
+                        variant: image.variant,
+                    }),
+                    Err(message) => {
+                        errors.push(LineError {
+                            line: item.line,
+                            column: Some("Image Src".into()),
+                            message: format!("{}: {message}", path.display()),
+                        });
+                        None
+                    }
+                },
+            };
+            item.product.images.extend(new_image);
+        }
+        prepared.push(item);
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Invalid(errors));
+    }
+
+    let mut tx = db.pool().begin().await?;
+    let handles: Vec<&str> = prepared.iter().map(|p| p.product.slug.as_str()).collect();
+    let existing: HashSet<String> =
+        select_in(&mut tx, "SELECT slug FROM products WHERE slug IN", &handles)
+            .await?
+            .into_iter()
+            .collect();
+    for item in &prepared {
+        if existing.contains(&item.product.slug) && !replace {
+            errors.push(LineError {
+                line: item.line,
+                column: Some("Handle".into()),
+                message: format!(
+                    "product '{}' already exists (import with --replace to overwrite it)",
+                    item.product.slug
+                ),
+            });
+        }
+    }
+    if replace {
+        for slug in &existing {
+            sqlx::query("DELETE FROM products WHERE slug = $1")
+                .bind(slug)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let skus: Vec<&str> = prepared
+        .iter()
+        .flat_map(|p| p.product.variants.iter().map(|v| v.sku.as_str()))
+        .collect();
+    let taken: HashSet<String> = select_in(&mut tx, "SELECT sku FROM variants WHERE sku IN", &skus)
+        .await?
+        .into_iter()
+        .collect();
+    for item in &prepared {
+        for variant in &item.product.variants {
+            if taken.contains(&variant.sku) {
+                errors.push(LineError {
+                    line: item.line,
+                    column: Some("Variant SKU".into()),
+                    message: format!("SKU '{}' belongs to another product", variant.sku),
+                });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Err(ImportError::Invalid(errors));
+    }
+
+    let now = now_epoch();
+    let mut collection_ids: HashMap<String, i64> = HashMap::new();
+    for (index, item) in prepared.iter().enumerate() {
+        // Earlier rows are newer, so the shop's "newest" order follows the file.
+        let product_id = insert_product(&mut tx, &item.product, now - index as i64).await?;
+        if item.seo_title.is_some() || item.seo_description.is_some() {
+            sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
+                .bind(item.seo_title.as_deref())
+                .bind(item.seo_description.as_deref())
+                .bind(product_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for slug in &item.collections {
+            let collection_id = match collection_ids.get(slug) {
+                Some(id) => *id,
+                None => {
+                    let id = collection_for(&mut tx, slug, now).await?;
+                    collection_ids.insert(slug.clone(), id);
+                    id
+                }
+            };
+            sqlx::query(
+                "INSERT INTO collection_products (collection_id, product_id, position)
+                 SELECT $1, $2, COALESCE(MAX(position) + 1, 0) FROM collection_products WHERE collection_id = $1",
+            )
+            .bind(collection_id).bind(product_id).execute(&mut *tx).await?;
+        }
+        progress(index + 1);
+    }
+    tx.commit().await?;
+    Ok(prepared.len())
+}
+
+async fn select_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    sql: &str,
+    values: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut found = Vec::new();
+    // Chunks keep the number of bound parameters under every backend's limit.
+    for chunk in values.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{sql} ({})", placeholders.join(", "));
+        let rows = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, v| q.bind(*v))
+            .fetch_all(&mut **tx)
+            .await?;
+        for row in rows {
+            found.push(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(found)
+}
+
+/// The collection with this handle, created (titled from its handle) if it does not exist.
+async fn collection_for(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    slug: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM collections WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(id);
+    }
+    let title: String = slug
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    sqlx::query_scalar("INSERT INTO collections (slug, title, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
+        .bind(slug).bind(title).bind(now).fetch_one(&mut **tx).await
+}
+
+/// Writes every product (all statuses) to `out`, in the order of their handles. Returns how
+/// many products were written.
+pub async fn export_products(db: &Db, out: impl std::io::Write) -> Result<usize, ExportError> {
+    let pool = db.pool();
+    let products = sqlx::query(
+        "SELECT id, slug, title, description_md, vendor, product_type, status, seo_title, seo_description
+           FROM products ORDER BY created_at DESC, id",
+    )
+    .fetch_all(pool).await?;
+    let variants = sqlx::query(
+        "SELECT id, product_id, sku, option1, option2, option3, price_amount, compare_at_amount,
+                currency, weight_grams, on_hand, backorder
+           FROM variants ORDER BY product_id, position, id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let images = sqlx::query(
+        "SELECT product_id, variant_id, url, alt, width, height, srcset FROM product_images ORDER BY product_id, position, id",
+    )
+    .fetch_all(pool).await?;
+    let options =
+        sqlx::query("SELECT product_id, name FROM product_options ORDER BY product_id, position")
+            .fetch_all(pool)
+            .await?;
+    let tags = sqlx::query("SELECT product_id, tag FROM product_tags ORDER BY product_id, tag")
+        .fetch_all(pool)
+        .await?;
+    let memberships = sqlx::query(
+        "SELECT cp.product_id, c.slug FROM collection_products cp JOIN collections c ON c.id = cp.collection_id
+          ORDER BY cp.product_id, c.slug",
+    )
+    .fetch_all(pool).await?;
+
+    fn group(
+        rows: &[sqlx::any::AnyRow],
+    ) -> Result<HashMap<i64, Vec<&sqlx::any::AnyRow>>, sqlx::Error> {
+        let mut map: HashMap<i64, Vec<&sqlx::any::AnyRow>> = HashMap::new();
+        for row in rows {
+            map.entry(row.try_get("product_id")?).or_default().push(row);
+        }
+        Ok(map)
+    }
+    let (variants, images, options, tags, memberships) = (
+        group(&variants)?,
+        group(&images)?,
+        group(&options)?,
+        group(&tags)?,
+        group(&memberships)?,
+    );
+    let empty = Vec::new();
+
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(COLUMNS)?;
+    for product in &products {
+        let id: i64 = product.try_get("id")?;
+        let own_variants = variants.get(&id).unwrap_or(&empty);
+        let own_images = images.get(&id).unwrap_or(&empty);
+        let names: Vec<String> = options
+            .get(&id)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|r| r.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        let tag_list: Vec<String> = tags
+            .get(&id)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|r| r.try_get("tag"))
+            .collect::<Result<_, _>>()?;
+        let collection_list: Vec<String> = memberships
+            .get(&id)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|r| r.try_get("slug"))
+            .collect::<Result<_, _>>()?;
+        let slug: String = product.try_get("slug")?;
+        for i in 0..own_variants.len().max(own_images.len()) {
+            let mut record = vec![String::new(); COLUMNS.len()];
+            let mut set = |column: &str, value: String| {
+                if let Some(index) = COLUMNS.iter().position(|c| *c == column) {
+                    record[index] = value;
+                }
+            };
+            set("Handle", slug.clone());
+            if i == 0 {
+                set("Title", product.try_get("title")?);
+                set("Body (Markdown)", product.try_get("description_md")?);
+                set("Vendor", product.try_get("vendor")?);
+                set("Type", product.try_get("product_type")?);
+                set("Tags", tag_list.join(", "));
+                set("Status", product.try_get("status")?);
+                set(
+                    "SEO Title",
+                    product
+                        .try_get::<Option<String>, _>("seo_title")?
+                        .unwrap_or_default(),
+                );
+                set(
+                    "SEO Description",
+                    product
+                        .try_get::<Option<String>, _>("seo_description")?
+                        .unwrap_or_default(),
+                );
+                set("Collections", collection_list.join(", "));
+                for (n, name) in names.iter().enumerate() {
+                    set(&format!("Option{} Name", n + 1), name.clone());
+                }
+            }
+            if let Some(variant) = own_variants.get(i) {
+                let currency: String = variant.try_get("currency")?;
+                let currency =
+                    Currency::parse(&currency).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                for n in 0..names.len() {
+                    set(
+                        &format!("Option{} Value", n + 1),
+                        variant
+                            .try_get::<Option<String>, _>(format!("option{}", n + 1).as_str())?
+                            .unwrap_or_default(),
+                    );
+                }
+                set("Variant SKU", variant.try_get("sku")?);
+                set(
+                    "Variant Grams",
+                    variant.try_get::<i64, _>("weight_grams")?.to_string(),
+                );
+                set(
+                    "Variant Inventory Qty",
+                    variant.try_get::<i64, _>("on_hand")?.to_string(),
+                );
+                let policy: String = variant.try_get("backorder")?;
+                set(
+                    "Variant Inventory Policy",
+                    if policy == "allow" {
+                        "continue"
+                    } else {
+                        "deny"
+                    }
+                    .to_string(),
+                );
+                set(
+                    "Variant Price",
+                    super::seo::decimal(Money::new(variant.try_get("price_amount")?, currency)),
+                );
+                if let Some(amount) = variant.try_get::<Option<i64>, _>("compare_at_amount")? {
+                    set(
+                        "Variant Compare At Price",
+                        super::seo::decimal(Money::new(amount, currency)),
+                    );
+                }
+                set("Variant Currency", currency.code().to_string());
+                let variant_id: i64 = variant.try_get("id")?;
+                for image in own_images {
+                    if image.try_get::<Option<i64>, _>("variant_id")? == Some(variant_id) {
+                        set("Variant Image", image.try_get("url")?);
+                        break;
+                    }
+                }
+            }
+            if let Some(image) = own_images.get(i) {
+                set("Image Src", image.try_get("url")?);
+                set("Image Position", (i + 1).to_string());
+                set("Image Alt Text", image.try_get("alt")?);
+                set("Image Width", image.try_get::<i64, _>("width")?.to_string());
+                set(
+                    "Image Height",
+                    image.try_get::<i64, _>("height")?.to_string(),
+                );
+                set(
+                    "Image Srcset",
+                    image
+                        .try_get::<Option<String>, _>("srcset")?
+                        .unwrap_or_default(),
+                );
+            }
+            writer.write_record(&record)?;
+        }
+    }
+    writer.flush().map_err(csv::Error::from)?;
+    Ok(products.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("cannot write the file: {0}")]
+    Write(#[from] csv::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "Handle,Title,Body (Markdown),Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Image Src\n";
+
+    fn parse(body: &str) -> Result<Vec<ImportProduct>, Vec<LineError>> {
+        parse_products(
+            format!("{HEADER}{body}").as_bytes(),
+            Path::new("."),
+            Currency::EUR,
+        )
+    }
+
+    #[test]
+    fn rows_of_one_handle_become_one_product_with_variants() {
+        let products = parse(
+            "mug,Mug,Nice,Colour,Blue,MUG-B,12.50,3,/demo/mug-sky.svg\n\
+             mug,,,,Red,MUG-R,12.50,0,\n\
+             cap,Cap,,,,CAP-1,20,1,\n",
+        )
+        .unwrap();
+        assert_eq!(products.len(), 2);
+        let mug = &products[0].product;
+        assert_eq!(mug.variants.len(), 2);
+        assert_eq!(mug.variants[1].options, vec!["Red"]);
+        assert_eq!(mug.variants[0].price, Money::new(1250, Currency::EUR));
+        assert_eq!(products[0].images.len(), 1);
+        assert!(products[1].product.option_names.is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_column() {
+        let errors = parse(
+            "Bad Handle,X,,,,S1,1,,\n\
+             mug,Mug,,Colour,Blue,MUG-B,twelve,,\n\
+             mug,,,,Red,MUG-B,3,-1,\n\
+             cap,,,,,CAP,1,,\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.contains(&"line 2, column \"Handle\": 'Bad Handle' is not a handle: use lower-case letters, digits and hyphens".to_string()), "{text:#?}");
+        assert!(text.iter().any(|e| e.starts_with("line 3, column \"Variant Price\": 'twelve' is not a price")), "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("line 4, column \"Variant Inventory Qty\"")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("line 5, column \"Title\"")),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_skus_and_option_mismatches_are_caught() {
+        let errors = parse(
+            "mug,Mug,,Colour,Blue,SAME,1,,\n\
+             cup,Cup,,,,SAME,1,,\n\
+             tea,Tea,,Colour,,TEA-1,1,,\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|e| e.contains("SKU 'SAME' is already used on line 2")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("line 4") && e.contains("option name(s)")),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        let errors = parse_products(
+            "Handle,Title\nx,X\n".as_bytes(),
+            Path::new("."),
+            Currency::EUR,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "line 1, column \"Variant SKU\": this column is missing"
+        );
+    }
+
+    #[test]
+    fn shopify_html_bodies_keep_their_text() {
+        assert_eq!(
+            html_to_text("<p>Soft &amp; warm.</p><ul><li>Wool</li></ul>"),
+            "Soft & warm.\n\nWool"
+        );
+    }
+}
