@@ -1,10 +1,9 @@
 //! Browsing the catalog: collection pages with filters, sorting and pages, and search.
-//! Filters are a plain GET form, so they work without JavaScript; with it, the router swaps
-//! the results in place.
+//! Filters are a plain GET form: a new server-rendered page per choice, with or without
+//! JavaScript (and no form-handling code in the WASM); links between pages are routed in place.
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 
@@ -131,8 +130,9 @@ fn FilterForm(
     facets: Vec<(String, Vec<String>)>,
 ) -> impl IntoView {
     let sort = listing.sort.clone().unwrap_or_default();
+    let form_action = action.clone();
     view! {
-        <Form method="GET" action=action.clone() noscroll=true>
+        <form method="get" action=form_action>
             <fieldset class="filters">
                 <legend>"Filter and sort"</legend>
                 <div class="price-range">
@@ -166,7 +166,7 @@ fn FilterForm(
                     <a href=action>"Clear"</a>
                 </div>
             </fieldset>
-        </Form>
+        </form>
     }
 }
 
@@ -203,13 +203,13 @@ pub fn SearchPage() -> impl IntoView {
         <Title text=move || if text().is_empty() { "Search".to_string() } else { format!("Search: {}", text()) }/>
         <Meta name="robots" content="noindex"/>
         <h1>"Search"</h1>
-        <Form method="GET" action="/search">
+        <form method="get" action="/search">
             <div class="search-form" role="search">
                 <label for="search-q" class="visually-hidden">"Search products"</label>
                 <input id="search-q" type="search" name="q" value=text placeholder="Search products, tags or SKUs"/>
                 <button type="submit">"Search"</button>
             </div>
-        </Form>
+        </form>
         <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
             {move || Suspend::new(async move {
                 let listing = listing_params(&query.read_untracked());

@@ -25,6 +25,8 @@ pub use browse::{CollectionPage, SearchPage};
 pub use pages::{HomePage, ProductPage};
 
 use leptos::prelude::*;
+// Arguments travel as JSON: the WASM already carries a JSON codec for results.
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -102,7 +104,7 @@ impl Variant {
 /// How many products the home page shows.
 pub const HOME_PAGE_SIZE: i64 = 48;
 
-#[server(endpoint = "catalog/featured-products")]
+#[server(endpoint = "catalog/featured-products", input = Json)]
 pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let query = query::ProductQuery {
@@ -116,7 +118,7 @@ pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
     Ok(list.items)
 }
 
-#[server(endpoint = "catalog/product")]
+#[server(endpoint = "catalog/product", input = Json)]
 pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let mut product = ssr::product_by_slug(&db, &slug)
@@ -148,7 +150,7 @@ pub struct CollectionPageData {
     pub products: ProductList,
 }
 
-#[server(endpoint = "catalog/featured-collections")]
+#[server(endpoint = "catalog/featured-collections", input = Json)]
 pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     Ok(ssr::collections(&db, true).await?)
@@ -156,7 +158,7 @@ pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> 
 
 /// `query` is the page address's query string (`min=10&option=Size:M&…`): passed whole, so the
 /// server function's signature stays stable as filters are added.
-#[server(endpoint = "catalog/collection")]
+#[server(endpoint = "catalog/collection", input = Json)]
 pub async fn collection_page(slug: String, query: String) -> Result<CollectionPageData, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let query = query::ListingParams::from_query_string(&query)
@@ -183,7 +185,7 @@ pub async fn collection_page(slug: String, query: String) -> Result<CollectionPa
     })
 }
 
-#[server(endpoint = "catalog/search")]
+#[server(endpoint = "catalog/search", input = Json)]
 pub async fn search_products(query: String) -> Result<ProductList, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let params = query::ListingParams::from_query_string(&query).map_err(AppError::BadRequest)?;

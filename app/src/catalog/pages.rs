@@ -105,6 +105,7 @@ fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
                         width=image.width
                         height=image.height
                         loading=if eager { "eager" } else { "lazy" }
+                        fetchpriority=if eager { "high" } else { "auto" }
                         decoding="async"
                     />
                 })}
@@ -244,6 +245,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
                     alt=move || image.get().map(|i| i.alt).unwrap_or_default()
                     width=move || image.get().map(|i| i.width).unwrap_or(600)
                     height=move || image.get().map(|i| i.height).unwrap_or(600)
+                    fetchpriority="high"
                     data-testid="product-image"
                 />
             </div>
