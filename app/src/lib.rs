@@ -1,6 +1,8 @@
 #![recursion_limit = "256"]
 //! Kassa's shared leptos crate: every page, component and server function.
-//! Compiled to WASM with `hydrate` (the browser) and natively with `ssr` (the server).
+//! Compiled natively with `ssr` (the server renders every page) and to WASM with `hydrate`,
+//! which carries only the interactive islands (`#[island]`): the cart, the add buttons and the
+//! product buy box.
 
 pub mod cart;
 pub mod catalog;
@@ -34,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <link rel="stylesheet" id="kassa" href=stylesheet_href(&options)/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -69,8 +71,6 @@ fn stylesheet_href(options: &LeptosOptions) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    cart::provide_cart();
-    mark_hydrated();
 
     view! {
         <Title formatter=|title: String| {
@@ -95,13 +95,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Sets `data-hydrated` on `<body>` once the WASM has taken over, so tests (and CSS) can tell an
-/// interactive page from server HTML.
-fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+/// The browser entry point: hydrate every island on the page. Pages are rendered on the server;
+/// only islands (the cart, add buttons, the product buy box) ship code to the browser.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
 }

@@ -89,7 +89,11 @@ test.describe("with JavaScript", () => {
   });
 
   test("choosing a variant changes the URL, price and picture without a reload", async ({ page }) => {
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
     await page.goto("/products/mountain-dawn-print");
+    // A marker that a reload would wipe out.
+    await page.evaluate(() => ((window as any).sameDocument = true));
     await hydrated(page);
     await expect(page.getByTestId("product-price")).toHaveText("€35.00");
     const select = page.getByLabel("Colour / Size");
@@ -99,5 +103,11 @@ test.describe("with JavaScript", () => {
     await expect(page).toHaveURL(new RegExp(`variant=${value}$`));
     await expect(page.getByTestId("product-price")).toHaveText("€52.50");
     await expect(page.getByTestId("product-image")).toHaveAttribute("src", "/demo/poster-sky.svg");
+    expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect(page.getByTestId("cart-count")).toHaveText("1");
+    await page.goto("/cart");
+    await expect(page.getByTestId("cart-line")).toContainText("Sky / A2");
+    expect(errors).toEqual([]);
   });
 });

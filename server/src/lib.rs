@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The Kassa server: configuration, the axum application around the leptos app, and the CLI's
 //! commands. `main.rs` only parses arguments and calls into here; tests build the same app.
 

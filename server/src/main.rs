@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! `kassa`: the shop server and its maintenance commands.
 
 use std::path::PathBuf;

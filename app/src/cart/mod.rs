@@ -1,31 +1,65 @@
 //! The shopper's cart. It lives in the browser (localStorage), so it survives reloads, closed
 //! tabs and lost connections; the server re-prices it at checkout and never trusts its prices.
+//!
+//! Pages are server-rendered with interactive islands; every island on a page (the header
+//! count, the add buttons, the cart page) shares one cart per browser tab through [`CartStore`].
 
 mod model;
 mod view;
 
 pub use model::{Cart, CartItem, CartLine, MAX_LINE_QUANTITY};
-pub use view::{AddToCartButton, CartCount, CartPage};
+pub use view::{AddButton, AddToCartButton, CartCount, CartPage};
 
 use leptos::prelude::*;
 
 /// The localStorage key; the version changes if the stored shape ever does.
 pub const STORAGE_KEY: &str = "kassa.cart.v1";
 
-/// The cart shared by every component, provided once by `App`.
+/// The cart shared by every island on the page.
 #[derive(Clone, Copy)]
 pub struct CartStore {
     cart: RwSignal<Cart>,
 }
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// One cart per tab, created by the first island that asks for it.
+    static BROWSER_CART: CartStore = CartStore::open_in_browser();
+}
+
 impl CartStore {
+    /// The tab's cart in the browser. On the server, where islands only render their first
+    /// state, an empty cart (the saved one is in the browser's storage, not here).
     pub fn get() -> CartStore {
-        use_context::<CartStore>().unwrap_or_else(|| {
-            // Only reachable if a component is rendered outside `App`: degrade to an empty cart.
+        #[cfg(feature = "hydrate")]
+        {
+            BROWSER_CART.with(|store| *store)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
             CartStore {
                 cart: RwSignal::new(Cart::default()),
             }
-        })
+        }
+    }
+
+    /// Starts empty, like the server's HTML, and loads the saved cart once the islands have
+    /// hydrated (reading it earlier would make the first render differ from the server's).
+    /// Follows changes made in other tabs through the `storage` event.
+    #[cfg(feature = "hydrate")]
+    fn open_in_browser() -> CartStore {
+        let cart = RwSignal::new(Cart::default());
+        // The island script hydrates islands one by one, yielding to microtasks between them,
+        // so wait for a macrotask: by then every island has hydrated from the server's HTML.
+        set_timeout(move || cart.set(storage::load()), std::time::Duration::ZERO);
+        let listener = window_event_listener(leptos::ev::storage, move |event| {
+            if event.key().as_deref() == Some(STORAGE_KEY) {
+                cart.set(storage::load());
+            }
+        });
+        // The listener lives as long as the tab.
+        std::mem::forget(listener);
+        CartStore { cart }
     }
 
     pub fn cart(&self) -> ReadSignal<Cart> {
@@ -53,24 +87,6 @@ impl CartStore {
         self.cart.update(f);
         #[cfg(feature = "hydrate")]
         storage::save(&self.cart.get_untracked());
-    }
-}
-
-/// Creates the cart and, in the browser, loads the saved one once hydration is done (reading
-/// localStorage earlier would make the first render differ from the server's HTML) and follows
-/// changes made in other tabs.
-pub fn provide_cart() {
-    let cart = RwSignal::new(Cart::default());
-    provide_context(CartStore { cart });
-    #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| cart.set(storage::load()));
-        let listener = window_event_listener(leptos::ev::storage, move |event| {
-            if event.key().as_deref() == Some(STORAGE_KEY) {
-                cart.set(storage::load());
-            }
-        });
-        on_cleanup(move || listener.remove());
     }
 }
 

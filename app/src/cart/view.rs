@@ -5,10 +5,17 @@ use leptos_meta::Title;
 
 use super::{CartItem, CartStore, MAX_LINE_QUANTITY};
 
-/// The header link to the cart with the number of items in it.
-#[component]
+/// The header link to the cart with the number of items in it. Every page has it, so it also
+/// marks `<body data-hydrated>` once the page is interactive (for tests, and for CSS that hides
+/// the no-JavaScript fallbacks).
+#[island]
 pub fn CartCount() -> impl IntoView {
     let count = CartStore::get().item_count();
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <a href="/cart" class="cart-link">
             "Cart "
@@ -18,9 +25,15 @@ pub fn CartCount() -> impl IntoView {
     }
 }
 
+/// The add button as an island of its own, for server-rendered product cards.
+#[island]
+pub fn AddToCartButton(item: Option<CartItem>) -> impl IntoView {
+    view! { <AddButton item=Signal::stored(item)/> }
+}
+
 /// Adds one unit of `item` to the cart; disabled and labelled "Sold out" when there is none.
 #[component]
-pub fn AddToCartButton(#[prop(into)] item: Signal<Option<CartItem>>) -> impl IntoView {
+pub fn AddButton(#[prop(into)] item: Signal<Option<CartItem>>) -> impl IntoView {
     let store = CartStore::get();
     let (added, set_added) = signal(false);
     let add = move |_| {
@@ -47,10 +60,18 @@ pub fn AddToCartButton(#[prop(into)] item: Signal<Option<CartItem>>) -> impl Int
 
 #[component]
 pub fn CartPage() -> impl IntoView {
+    view! {
+        <Title text="Cart"/>
+        <CartContents/>
+    }
+}
+
+/// The cart's lines, editable: rendered empty on the server, filled from the browser's storage.
+#[island]
+fn CartContents() -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();
     view! {
-        <Title text="Cart"/>
         <section class="cart-page">
             <h1>"Your cart"</h1>
             <Show

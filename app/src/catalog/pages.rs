@@ -2,14 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{
     featured_collections, featured_products, product_by_slug, CollectionSummary, Product,
     ProductCard,
 };
-use crate::cart::{AddToCartButton, CartItem};
+use crate::cart::{AddButton, AddToCartButton, CartItem};
 use crate::components::NotFound;
 use crate::error::AppError;
 
@@ -140,72 +139,14 @@ pub fn ProductPage() -> impl IntoView {
 
 #[component]
 fn ProductDetail(product: Product) -> impl IntoView {
+    // The chosen variant lives in the URL (`?variant=…`), so it can be shared and survives
+    // reloads; the server renders it, the buy box island keeps it in step.
     let query = use_query_map();
-    let variants = StoredValue::new(product.variants.clone());
-    // The chosen variant lives in the URL (`?variant=…`), so it can be shared and survives reloads.
-    let selected = Memo::new(move |_| {
-        let wanted = query
-            .read()
-            .get("variant")
-            .and_then(|v| v.parse::<i64>().ok());
-        variants.with_value(|all| {
-            wanted
-                .and_then(|id| all.iter().find(|v| v.id == id))
-                .or_else(|| all.iter().find(|v| v.can_buy()))
-                .or(all.first())
-                .cloned()
-        })
-    });
-    let slug = product.slug.clone();
+    let chosen = query
+        .read_untracked()
+        .get("variant")
+        .and_then(|v| v.parse::<i64>().ok());
     let title = product.title.clone();
-    // A picture is usually bound to one variant of a colour; it shows that colour in every size.
-    let images = StoredValue::new(product.images.clone());
-    let image = Memo::new(move |_| {
-        let chosen = selected.get();
-        let url = chosen
-            .as_ref()
-            .and_then(|v| v.image_url.clone())
-            .or_else(|| {
-                let colour = chosen.as_ref()?.options.first()?.clone();
-                variants.with_value(|all| {
-                    all.iter()
-                        .filter(|v| v.options.first() == Some(&colour))
-                        .find_map(|v| v.image_url.clone())
-                })
-            });
-        images.with_value(|all| {
-            url.and_then(|url| all.iter().find(|i| i.url == url))
-                .or(all.first())
-                .cloned()
-        })
-    });
-    let item = {
-        let slug = slug.clone();
-        let title = title.clone();
-        Signal::derive(move || {
-            selected.get().filter(|v| v.can_buy()).map(|v| CartItem {
-                variant_id: v.id,
-                product_slug: slug.clone(),
-                title: title.clone(),
-                variant_title: v.title.clone(),
-                unit_price: v.price,
-                image_url: v.image_url.clone(),
-            })
-        })
-    };
-    let navigate = use_navigate();
-    let path = format!("/products/{slug}");
-    let choose = move |ev: leptos::ev::Event| {
-        let id = event_target_value(&ev);
-        navigate(
-            &format!("{path}?variant={id}"),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
-    };
     let summary: String = product
         .description
         .lines()
@@ -214,7 +155,6 @@ fn ProductDetail(product: Product) -> impl IntoView {
         .chars()
         .take(160)
         .collect();
-
     let og_image = product
         .images
         .first()
@@ -237,51 +177,146 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <Meta property="og:image" content=format!("{site}{og_image}")/>
         <script type="application/ld+json" inner_html=product.json_ld.clone()></script>
         <article class="product-detail">
-            <div class="product-media">
-                <img
-                    src=move || image.get().map(|i| i.url)
-                    srcset=move || image.get().and_then(|i| i.srcset)
-                    sizes="(min-width: 800px) 50vw, 100vw"
-                    alt=move || image.get().map(|i| i.alt).unwrap_or_default()
-                    width=move || image.get().map(|i| i.width).unwrap_or(600)
-                    height=move || image.get().map(|i| i.height).unwrap_or(600)
-                    fetchpriority="high"
-                    data-testid="product-image"
-                />
-            </div>
-            <div class="product-info">
+            <BuyBox
+                slug=product.slug.clone()
+                title=title.clone()
+                option_label=product.option_names.join(" / ")
+                variants=product.variants.clone()
+                images=product.images.clone()
+                chosen
+            >
                 <p class="vendor">{product.vendor.clone()}</p>
                 <h1>{title.clone()}</h1>
-                <p class="price" data-testid="product-price">
-                    {move || selected.get().map(|v| v.price.to_string())}
-                    {move || selected.get().and_then(|v| v.compare_at).map(|was| view! { <s class="compare-at">{was.to_string()}</s> })}
-                </p>
-                <p class="availability" data-testid="availability">
-                    {move || match selected.get() {
-                        Some(v) if v.available > 5 => "In stock".to_string(),
-                        Some(v) if v.available > 0 => format!("Only {} left", v.available),
-                        Some(v) if v.backorder => "Available to order".to_string(),
-                        _ => "Sold out".to_string(),
-                    }}
-                </p>
-                <form method="get" action=format!("/products/{slug}") class="variant-picker">
-                    <label for="variant">{product.option_names.join(" / ")}</label>
-                    <select id="variant" name="variant" on:change=choose>
-                        {product.variants.iter().map(|v| {
-                            let id = v.id;
-                            let label = if v.can_buy() { v.title.clone() } else { format!("{} (sold out)", v.title) };
-                            view! {
-                                <option value=id.to_string() selected=move || selected.get().map(|s| s.id) == Some(id)>
-                                    {label}
-                                </option>
-                            }
-                        }).collect_view()}
-                    </select>
-                    <button type="submit" class="no-js-only">"Choose"</button>
-                </form>
-                <AddToCartButton item/>
-                <div class="description" inner_html=product.description_html.clone()></div>
-            </div>
+            </BuyBox>
+            <div class="description" inner_html=product.description_html.clone()></div>
         </article>
+    }
+}
+
+/// The interactive part of a product page: picture, price, availability, variant picker and
+/// the add button. Choosing a variant changes them and the address without a reload. Without
+/// JavaScript the picker is an ordinary form that reloads the page with `?variant=`.
+#[island]
+fn BuyBox(
+    slug: String,
+    title: String,
+    option_label: String,
+    variants: Vec<super::Variant>,
+    images: Vec<super::Image>,
+    chosen: Option<i64>,
+    children: Children,
+) -> impl IntoView {
+    let variants = StoredValue::new(variants);
+    let images = StoredValue::new(images);
+    let chosen = RwSignal::new(chosen);
+    let selected = Memo::new(move |_| {
+        variants.with_value(|all| {
+            chosen
+                .get()
+                .and_then(|id| all.iter().find(|v| v.id == id))
+                .or_else(|| all.iter().find(|v| v.can_buy()))
+                .or(all.first())
+                .cloned()
+        })
+    });
+    // A picture is usually bound to one variant of a colour; it shows that colour in every size.
+    let image = Memo::new(move |_| {
+        let variant = selected.get();
+        let url = variant
+            .as_ref()
+            .and_then(|v| v.image_url.clone())
+            .or_else(|| {
+                let colour = variant.as_ref()?.options.first()?.clone();
+                variants.with_value(|all| {
+                    all.iter()
+                        .filter(|v| v.options.first() == Some(&colour))
+                        .find_map(|v| v.image_url.clone())
+                })
+            });
+        images.with_value(|all| {
+            url.and_then(|url| all.iter().find(|i| i.url == url))
+                .or(all.first())
+                .cloned()
+        })
+    });
+    let item = {
+        let slug = slug.clone();
+        Signal::derive(move || {
+            selected.get().filter(|v| v.can_buy()).map(|v| CartItem {
+                variant_id: v.id,
+                product_slug: slug.clone(),
+                title: title.clone(),
+                variant_title: v.title.clone(),
+                unit_price: v.price,
+                image_url: image.get_untracked().map(|i| i.url).or(v.image_url.clone()),
+            })
+        })
+    };
+    let choose = move |ev: leptos::ev::Event| {
+        let id = event_target_value(&ev).parse::<i64>().ok();
+        chosen.set(id);
+        #[cfg(feature = "hydrate")]
+        if let (Some(id), Ok(history)) = (id, window().history()) {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("?variant={id}")),
+            );
+        }
+    };
+    let options = variants.with_value(|all| {
+        all.iter()
+            .map(|v| {
+                let id = v.id;
+                let label = if v.can_buy() {
+                    v.title.clone()
+                } else {
+                    format!("{} (sold out)", v.title)
+                };
+                view! {
+                    <option value=id.to_string() selected=move || selected.with(|s| s.as_ref().map(|s| s.id) == Some(id))>
+                        {label}
+                    </option>
+                }
+            })
+            .collect_view()
+    });
+
+    view! {
+        <div class="product-media">
+            <img
+                src=move || image.get().map(|i| i.url)
+                srcset=move || image.get().and_then(|i| i.srcset)
+                sizes="(min-width: 800px) 50vw, 100vw"
+                alt=move || image.get().map(|i| i.alt).unwrap_or_default()
+                width=move || image.get().map(|i| i.width).unwrap_or(600)
+                height=move || image.get().map(|i| i.height).unwrap_or(600)
+                fetchpriority="high"
+                data-testid="product-image"
+            />
+        </div>
+        <div class="product-info">
+            {children()}
+            <p class="price" data-testid="product-price">
+                {move || selected.get().map(|v| v.price.to_string())}
+                {move || selected.get().and_then(|v| v.compare_at).map(|was| view! { <s class="compare-at">{was.to_string()}</s> })}
+            </p>
+            <p class="availability" data-testid="availability">
+                {move || match selected.get() {
+                    Some(v) if v.available > 5 => "In stock".to_string(),
+                    Some(v) if v.available > 0 => format!("Only {} left", v.available),
+                    Some(v) if v.backorder => "Available to order".to_string(),
+                    _ => "Sold out".to_string(),
+                }}
+            </p>
+            <form method="get" action=format!("/products/{slug}") class="variant-picker">
+                <label for="variant">{option_label}</label>
+                <select id="variant" name="variant" on:change=choose>
+                    {options}
+                </select>
+                <button type="submit" class="no-js-only">"Choose"</button>
+            </form>
+            <AddButton item/>
+        </div>
     }
 }
