@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Catalog benchmark: requests per second and p50/p99 latency for the collection page (24
-# products) and the product page, against the release server, with a bare axum handler
-# measured in the same run as the ceiling. Load comes from wrk on loopback; bounded in time.
+# products) and the product page, against the release server (with its default one-second page
+# cache, and again with the cache off), with a bare axum handler measured in the same run as the
+# ceiling. Load comes from wrk on loopback; every run is bounded in time.
 #
 #   scripts/bench-catalog.sh [seconds per run, default 10] [connections, default 50]
 source "$(dirname "$0")/lib.sh"
@@ -10,6 +11,8 @@ DURATION="${1:-10}"
 CONNECTIONS="${2:-50}"
 KASSA_PORT=3301
 BARE_PORT=3302
+# The same server with the page cache off: what rendering a page from the database costs.
+COLD_PORT=3303
 
 if ! command -v wrk >/dev/null; then
   step "Installing wrk from Debian"
@@ -25,10 +28,13 @@ PIDS=()
 trap cleanup EXIT
 RUST_LOG=warn KASSA_ADDR="127.0.0.1:$KASSA_PORT" KASSA_DATA_DIR="$DATA" target/release/kassa serve >/dev/null 2>&1 &
 PIDS+=($!)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$KASSA_PORT/healthz" >/dev/null && break; sleep 0.1; done
+RUST_LOG=warn KASSA_PAGE_CACHE_MS=0 KASSA_ADDR="127.0.0.1:$COLD_PORT" KASSA_DATA_DIR="$DATA" target/release/kassa serve >/dev/null 2>&1 &
+PIDS+=($!)
 target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" &
 PIDS+=($!)
 for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$KASSA_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$BARE_PORT/" >/dev/null && break
+  curl -fs "http://127.0.0.1:$COLD_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$BARE_PORT/" >/dev/null && break
   sleep 0.1
 done
 
@@ -50,9 +56,13 @@ step "Measuring (${DURATION}s each, $CONNECTIONS connections, 2 wrk threads)"
 read -r bare_rps bare_p50 bare_p99 < <(measure "http://127.0.0.1:$BARE_PORT/")
 read -r coll_rps coll_p50 coll_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home")
 read -r prod_rps prod_p50 prod_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/products/ridge-fleece-hoodie")
+read -r cold_coll_rps cold_coll_p50 cold_coll_p99 < <(measure "http://127.0.0.1:$COLD_PORT/collections/home")
+read -r cold_prod_rps cold_prod_p50 cold_prod_p99 < <(measure "http://127.0.0.1:$COLD_PORT/products/ridge-fleece-hoodie")
 products="$(curl -fs "http://127.0.0.1:$KASSA_PORT/collections/home" | grep -o 'data-testid="product-card"' | wc -l)"
 
 printf '\n%-34s %10s %9s %9s %9s\n' "page" "req/s" "p50 ms" "p99 ms" "vs bare"
 printf '%-34s %10s %9s %9s %9s\n' "bare axum handler (ceiling)" "$bare_rps" "$bare_p50" "$bare_p99" "1.00"
 printf '%-34s %10s %9s %9s %9.2f\n' "collection page ($products products)" "$coll_rps" "$coll_p50" "$coll_p99" "$(python3 -c "print($coll_rps/$bare_rps)")"
 printf '%-34s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$prod_p50" "$prod_p99" "$(python3 -c "print($prod_rps/$bare_rps)")"
+printf '%-34s %10s %9s %9s %9.2f\n' "collection page, cache off" "$cold_coll_rps" "$cold_coll_p50" "$cold_coll_p99" "$(python3 -c "print($cold_coll_rps/$bare_rps)")"
+printf '%-34s %10s %9s %9s %9.2f\n' "product page, cache off" "$cold_prod_rps" "$cold_prod_p50" "$cold_prod_p99" "$(python3 -c "print($cold_prod_rps/$bare_rps)")"

@@ -17,6 +17,8 @@ pub struct Settings {
     pub public_url: String,
     /// `KASSA_SITE_ROOT`: the built site (WASM, JS, CSS, public files) from cargo-leptos.
     pub site_root: PathBuf,
+    /// `KASSA_PAGE_CACHE_MS`: how long a rendered catalog page may be served again (0: never).
+    pub page_cache_ttl: std::time::Duration,
 }
 
 /// The database URL, which may carry a password: `Debug` shows it redacted.
@@ -56,6 +58,7 @@ fn invalid(name: &'static str, value: &str, reason: impl ToString) -> ConfigErro
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_PAGE_CACHE_MS: u64 = 1000;
 
 impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
@@ -110,8 +113,24 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_SITE_ROOT.into()),
         );
 
+        let cache_value =
+            var("KASSA_PAGE_CACHE_MS").unwrap_or_else(|| DEFAULT_PAGE_CACHE_MS.to_string());
+        let page_cache_ttl = cache_value
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= 3_600_000)
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| {
+                invalid(
+                    "KASSA_PAGE_CACHE_MS",
+                    &cache_value,
+                    "expected milliseconds from 0 to 3600000",
+                )
+            })?;
+
         Ok(Settings {
             addr,
+            page_cache_ttl,
             database_url: DatabaseUrl(database_url),
             data_dir,
             public_url,
@@ -162,6 +181,17 @@ mod tests {
         assert_eq!(s.database_url.expose(), "sqlite://./data/kassa.db");
         assert_eq!(s.public_url, "http://127.0.0.1:3000");
         assert_eq!(s.site_root, PathBuf::from("target/site"));
+        assert_eq!(s.page_cache_ttl, std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_bad_cache_time_names_the_setting() {
+        let error = settings(&[("KASSA_PAGE_CACHE_MS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("KASSA_PAGE_CACHE_MS="), "{error}");
+        let s = settings(&[("KASSA_PAGE_CACHE_MS", "0")]).unwrap();
+        assert!(s.page_cache_ttl.is_zero());
     }
 
     #[test]

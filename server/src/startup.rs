@@ -17,6 +17,7 @@ use app::db::Db;
 use app::{shell, App, SiteUrl};
 
 use crate::config::Settings;
+use crate::page_cache::{self, PageCache};
 use crate::{health, http};
 
 /// Everything a handler or server function may need, cloned cheaply per request.
@@ -26,6 +27,7 @@ pub struct AppState {
     pub db: Db,
     pub site_url: SiteUrl,
     pub media: MediaStore,
+    pub page_cache: PageCache,
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -72,6 +74,7 @@ pub fn build_router(state: AppState) -> Router {
         provide_context(site_url.clone());
     };
     let options = state.leptos_options.clone();
+    let page_cache = state.page_cache.clone();
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -88,6 +91,11 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(http::cache_headers))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        // Outside compression, so a cached page is stored compressed, once per encoding.
+        .layer(middleware::from_fn_with_state(
+            page_cache,
+            page_cache::serve_cached,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -99,6 +107,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         db: db.clone(),
         site_url: SiteUrl(settings.public_url.clone()),
         media: MediaStore::new(&settings.data_dir),
+        page_cache: PageCache::new(settings.page_cache_ttl),
     };
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(settings.addr)

@@ -2,7 +2,14 @@ use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
 use crate::on_both_databases;
 
 async fn healthz_checks_the_database(backend: Backend) {
-    let app = spawn_app_with(backend, Options { seed_demo: false }).await;
+    let app = spawn_app_with(
+        backend,
+        Options {
+            seed_demo: false,
+            ..Options::default()
+        },
+    )
+    .await;
 
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
@@ -17,7 +24,14 @@ async fn healthz_checks_the_database(backend: Backend) {
 }
 
 async fn migrations_create_the_catalog_schema_and_are_idempotent(backend: Backend) {
-    let app = spawn_app_with(backend, Options { seed_demo: false }).await;
+    let app = spawn_app_with(
+        backend,
+        Options {
+            seed_demo: false,
+            ..Options::default()
+        },
+    )
+    .await;
     app.db
         .migrate()
         .await

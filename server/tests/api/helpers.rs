@@ -102,10 +102,20 @@ async fn fresh_postgres_database() -> String {
 
 pub struct Options {
     pub seed_demo: bool,
+    pub page_cache_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            seed_demo: true,
+            page_cache_ms: 0,
+        }
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, Options { seed_demo: true }).await
+    spawn_app_with(backend, Options::default()).await
 }
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
@@ -117,6 +127,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         ("KASSA_DATA_DIR", data_dir.path().display().to_string()),
         ("KASSA_ADDR", "127.0.0.1:0".to_string()),
         ("KASSA_SITE_ROOT", site_root.display().to_string()),
+        // Tests change the database behind the server's back and expect to see it at once.
+        ("KASSA_PAGE_CACHE_MS", options.page_cache_ms.to_string()),
     ];
     let settings = Settings::from_lookup(|name| {
         vars.iter()
@@ -141,6 +153,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         db: db.clone(),
         site_url: app::SiteUrl(settings.public_url.clone()),
         media: app::catalog::media::MediaStore::new(&settings.data_dir),
+        page_cache: kassa::page_cache::PageCache::new(settings.page_cache_ttl),
     });
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");

@@ -1,4 +1,4 @@
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
 use crate::on_both_databases;
 
 async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
@@ -128,7 +128,73 @@ async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
     assert_eq!(response.headers()["cache-control"], "no-cache");
 }
 
+async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            page_cache_ms: 60_000,
+            ..Options::default()
+        },
+    )
+    .await;
+    let get = |path: &'static str, encoding: &'static str| {
+        let request = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("accept-encoding", encoding);
+        async move {
+            let response = request.send().await.unwrap();
+            let outcome = response
+                .headers()
+                .get("x-kassa-cache")
+                .map(|v| v.to_str().unwrap().to_string());
+            let content_encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string());
+            (response.status().as_u16(), outcome, content_encoding)
+        }
+    };
+    assert_eq!(
+        get("/products/stoneware-mug", "br").await,
+        (200, Some("miss".into()), Some("br".into()))
+    );
+    assert_eq!(
+        get("/products/stoneware-mug", "gzip, br").await,
+        (200, Some("hit".into()), Some("br".into()))
+    );
+    // Each encoding is cached on its own.
+    assert_eq!(
+        get("/products/stoneware-mug", "gzip").await,
+        (200, Some("miss".into()), Some("gzip".into()))
+    );
+    assert_eq!(
+        get("/products/stoneware-mug", "identity").await.1,
+        Some("miss".into())
+    );
+
+    // While cached, a change in the database is not seen…
+    sqlx::query("UPDATE products SET status = 'archived' WHERE slug = 'stoneware-mug'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(get("/products/stoneware-mug", "br").await.0, 200);
+    // …but shoppers with cookies, the API and the cart are never served from the cache.
+    let response = app
+        .client
+        .get(format!("{}/products/stoneware-mug", app.address))
+        .header("cookie", "a=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().get("x-kassa-cache").is_none());
+    assert_eq!(get("/api/v1/products/stoneware-mug", "br").await.1, None);
+    assert_eq!(get("/cart", "br").await.1, None);
+}
+
 on_both_databases!(
+    catalog_pages_are_served_from_the_page_cache,
     the_home_page_is_server_rendered_with_products,
     a_product_page_shows_its_variants,
     a_product_page_tells_search_engines_what_it_sells,
