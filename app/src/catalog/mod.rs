@@ -88,6 +88,9 @@ pub struct Product {
     /// The description rendered and sanitised on the server.
     pub description_html: String,
     pub vendor: String,
+    /// What search engines show instead of the title and the description's first line.
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
     pub product_type: String,
     pub tags: Vec<String>,
     pub option_names: Vec<String>,

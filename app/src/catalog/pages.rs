@@ -147,14 +147,17 @@ fn ProductDetail(product: Product) -> impl IntoView {
         .get("variant")
         .and_then(|v| v.parse::<i64>().ok());
     let title = product.title.clone();
-    let summary: String = product
-        .description
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(160)
-        .collect();
+    let page_title = product.seo_title.clone().unwrap_or_else(|| title.clone());
+    let summary: String = product.seo_description.clone().unwrap_or_else(|| {
+        product
+            .description
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(160)
+            .collect()
+    });
     let og_image = product
         .images
         .first()
@@ -167,7 +170,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
         .unwrap_or_default()
         .to_string();
     view! {
-        <Title text=title.clone()/>
+        <Title text=page_title/>
         <Meta name="description" content=summary.clone()/>
         <Link rel="canonical" href=product.url.clone()/>
         <Meta property="og:type" content="product"/>

@@ -56,7 +56,7 @@ pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
 /// One active product with its variants and images: three queries whatever its size.
 pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT id, slug, title, description_md, vendor, product_type
+        "SELECT id, slug, title, description_md, vendor, product_type, seo_title, seo_description
            FROM products WHERE slug = $1 AND status = 'active'",
     )
     .bind(slug)
@@ -131,6 +131,8 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
         description_html: super::markdown::render_markdown(&description),
         description,
         vendor: row.try_get("vendor")?,
+        seo_title: row.try_get("seo_title")?,
+        seo_description: row.try_get("seo_description")?,
         product_type: row.try_get("product_type")?,
         tags,
         option_names,

@@ -83,6 +83,30 @@ async fn a_product_page_tells_search_engines_what_it_sells(backend: Backend) {
     assert_eq!(offers.len(), 15);
     assert_eq!(offers[0]["price"], "79.00");
     assert_eq!(offers[0]["priceCurrency"], "EUR");
+
+    // Staff can give search engines a title and description of their own.
+    sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE slug = $3")
+        .bind("Warm fleece hoodie for hiking")
+        .bind("A fleece hoodie that keeps you warm on the trail.")
+        .bind("ridge-fleece-hoodie")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let html = app
+        .get("/products/ridge-fleece-hoodie")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<title>Warm fleece hoodie for hiking · Kassa</title>"),
+        "seo title"
+    );
+    assert!(html.contains(r#"<meta name="description" content="A fleece hoodie that keeps you warm on the trail.">"#), "seo description");
+    assert!(
+        html.contains("<h1>Ridge Fleece Hoodie</h1>"),
+        "the page itself keeps its title"
+    );
 }
 
 async fn unknown_addresses_get_a_real_404(backend: Backend) {
