@@ -1,15 +1,8 @@
-use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
+use crate::helpers::{spawn_app, spawn_empty_app, Backend};
 use crate::on_both_databases;
 
 async fn healthz_checks_the_database(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_empty_app(backend).await;
 
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
@@ -24,14 +17,7 @@ async fn healthz_checks_the_database(backend: Backend) {
 }
 
 async fn migrations_create_the_catalog_schema_and_are_idempotent(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_empty_app(backend).await;
     app.db
         .migrate()
         .await

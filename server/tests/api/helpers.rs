@@ -118,6 +118,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
 }
 
+/// An app over an empty database: schema, no catalog.
+pub async fn spawn_empty_app(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            seed_demo: false,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(backend, data_dir.path()).await;

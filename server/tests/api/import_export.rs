@@ -6,7 +6,7 @@ use app::catalog::csv_io::{export_products, import_products, parse_products, Imp
 use app::catalog::media::MediaStore;
 use app::money::Currency;
 
-use crate::helpers::{fresh_database, spawn_app, spawn_app_with, Backend, Options};
+use crate::helpers::{fresh_database, spawn_app, spawn_empty_app, Backend};
 use crate::on_both_databases;
 
 async fn export(db: &app::db::Db) -> String {
@@ -35,14 +35,7 @@ async fn an_exported_catalog_imports_back_to_the_same_catalog(backend: Backend) 
     let first = export(&source.db).await;
     assert_eq!(first.lines().next().unwrap().split(',').count(), 30);
 
-    let target = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let target = spawn_empty_app(backend).await;
     let count = import(&target, &first, false).await.expect("import");
     assert_eq!(count, app::catalog::demo::demo_product_count());
     let second = export(&target.db).await;
@@ -68,14 +61,7 @@ async fn an_exported_catalog_imports_back_to_the_same_catalog(backend: Backend) 
 const HEADER: &str = "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Image Src\n";
 
 async fn a_file_with_one_bad_line_imports_nothing(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_empty_app(backend).await;
     let csv = format!(
         "{HEADER}\
          mug,Mug,Colour,Blue,MUG-B,12.50,3,\n\
@@ -97,14 +83,7 @@ async fn a_file_with_one_bad_line_imports_nothing(backend: Backend) {
 }
 
 async fn existing_handles_and_skus_are_refused_unless_replacing(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_empty_app(backend).await;
     let csv = format!("{HEADER}mug,Mug,,,MUG-1,12,3,\n");
     import(&app, &csv, false).await.unwrap();
 
@@ -141,14 +120,7 @@ async fn existing_handles_and_skus_are_refused_unless_replacing(backend: Backend
 }
 
 async fn picture_files_are_resized_into_several_widths(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            seed_demo: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_empty_app(backend).await;
     let picture = image::RgbImage::from_fn(1200, 800, |x, y| {
         image::Rgb([(x / 5) as u8, (y / 4) as u8, 120])
     });
