@@ -5,6 +5,16 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 
+/// The slugs of a list answer's items, in order.
+fn slugs_of(body: &Value) -> Vec<&str> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect()
+}
+
 fn assert_variant_shape(variant: &Value) {
     assert!(variant["id"].is_i64(), "{variant}");
     assert!(variant["sku"].is_string(), "{variant}");
@@ -134,12 +144,7 @@ async fn search_finds_by_title_tag_and_sku(backend: Backend) {
 
     // Prefix matching: "lambs" finds lambswool products.
     let (_, body) = app.json("/api/v1/products?q=lambs").await;
-    let slugs: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["slug"].as_str().unwrap())
-        .collect();
+    let slugs = slugs_of(&body);
     assert!(slugs.contains(&"nordic-lambswool-sweater"), "{slugs:?}");
 
     // By SKU.
@@ -150,12 +155,7 @@ async fn search_finds_by_title_tag_and_sku(backend: Backend) {
 
     // Title matches rank above description matches.
     let (_, body) = app.json("/api/v1/products?q=candle").await;
-    let slugs: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["slug"].as_str().unwrap())
-        .collect();
+    let slugs = slugs_of(&body);
     assert!(
         slugs.len() >= 4 && slugs[..4].iter().all(|s| s.ends_with("candle")),
         "{slugs:?}"
