@@ -6,12 +6,17 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod components;
 pub mod error;
 pub mod money;
+pub mod orders;
+pub mod payments;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod write_queue;
 
 /// The address shoppers use (`KASSA_PUBLIC_URL`), without a trailing slash: for canonical
 /// links, sitemaps and emails.

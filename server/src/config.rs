@@ -19,6 +19,35 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// `KASSA_PAGE_CACHE_MS`: how long a rendered catalog page may be served again (0: never).
     pub page_cache_ttl: std::time::Duration,
+    /// `KASSA_PAYMENT_GATEWAY`: `test` (default, offline) or `stripe` (needs `STRIPE_SECRET_KEY`,
+    /// `STRIPE_PUBLISHABLE_KEY`, `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE` for a local stub).
+    pub payments: PaymentSettings,
+    /// `KASSA_SMTP_URL` (`smtps://user:password@host`): emails in the outbox are sent when set.
+    pub smtp_url: Option<Secret>,
+    /// `KASSA_MAIL_FROM`: the sender of the shop's emails.
+    pub mail_from: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum PaymentSettings {
+    Test,
+    Stripe(app::payments::stripe_gateway::StripeConfig),
+}
+
+/// A value that must never reach a log: `Debug` prints stars.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// The database URL, which may carry a password: `Debug` shows it redacted.
@@ -128,9 +157,63 @@ impl Settings {
                 )
             })?;
 
+        let payments = match var("KASSA_PAYMENT_GATEWAY").as_deref().unwrap_or("test") {
+            "test" => PaymentSettings::Test,
+            "stripe" => {
+                let required = |name: &'static str| {
+                    var(name).ok_or_else(|| {
+                        invalid(name, "", "required when KASSA_PAYMENT_GATEWAY=stripe")
+                    })
+                };
+                PaymentSettings::Stripe(app::payments::stripe_gateway::StripeConfig {
+                    secret_key: required("STRIPE_SECRET_KEY")?,
+                    publishable_key: required("STRIPE_PUBLISHABLE_KEY")?,
+                    webhook_secret: required("STRIPE_WEBHOOK_SECRET")?,
+                    api_base: match var("STRIPE_API_BASE") {
+                        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                            Some(url)
+                        }
+                        Some(url) => {
+                            return Err(invalid(
+                                "STRIPE_API_BASE",
+                                &url,
+                                "expected an http(s) URL such as http://127.0.0.1:12111/",
+                            ))
+                        }
+                        None => None,
+                    },
+                })
+            }
+            other => {
+                return Err(invalid(
+                    "KASSA_PAYMENT_GATEWAY",
+                    other,
+                    "expected 'test' or 'stripe'",
+                ))
+            }
+        };
+
+        let smtp_url = match var("KASSA_SMTP_URL") {
+            Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                Some(Secret(url))
+            }
+            Some(url) => {
+                return Err(invalid(
+                    "KASSA_SMTP_URL",
+                    &url,
+                    "expected smtp://… or smtps://user:password@host",
+                ))
+            }
+            None => None,
+        };
+        let mail_from = var("KASSA_MAIL_FROM").unwrap_or_else(|| "Kassa <shop@localhost>".into());
+
         Ok(Settings {
             addr,
             page_cache_ttl,
+            payments,
+            smtp_url,
+            mail_from,
             database_url: DatabaseUrl(database_url),
             data_dir,
             public_url,
@@ -225,6 +308,27 @@ mod tests {
     fn the_data_dir_moves_the_default_database() {
         let s = settings(&[("KASSA_DATA_DIR", "/var/lib/kassa")]).unwrap();
         assert_eq!(s.database_url.expose(), "sqlite:///var/lib/kassa/kassa.db");
+    }
+
+    #[test]
+    fn stripe_needs_its_keys_and_never_shows_them() {
+        let error = settings(&[("KASSA_PAYMENT_GATEWAY", "stripe")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("STRIPE_SECRET_KEY="), "{error}");
+        let s = settings(&[
+            ("KASSA_PAYMENT_GATEWAY", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_test_hidden"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_hidden"),
+            ("KASSA_SMTP_URL", "smtps://shop:mailpass@mail.example"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        for secret in ["sk_test_hidden", "whsec_hidden", "mailpass"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(settings(&[("KASSA_PAYMENT_GATEWAY", "paypal")]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod mailer;
 pub mod page_cache;
 pub mod startup;
 pub mod telemetry;

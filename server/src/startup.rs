@@ -13,12 +13,15 @@ use tower_http::{
 };
 
 use app::catalog::media::MediaStore;
+use app::checkout::service::Checkout;
 use app::db::Db;
+use app::payments::gateway::Gateway;
+use app::payments::stripe_gateway::StripeGateway;
 use app::{shell, App, SiteUrl};
 
-use crate::config::Settings;
+use crate::config::{PaymentSettings, Settings};
 use crate::page_cache::{self, PageCache};
-use crate::{health, http};
+use crate::{health, http, mailer};
 
 /// Everything a handler or server function may need, cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -28,6 +31,27 @@ pub struct AppState {
     pub site_url: SiteUrl,
     pub media: MediaStore,
     pub page_cache: PageCache,
+    pub checkout: Checkout,
+}
+
+impl AppState {
+    /// The state for these settings over an open database.
+    pub fn new(settings: &Settings, db: Db) -> AppState {
+        let gateway = match &settings.payments {
+            PaymentSettings::Test => Gateway::Test,
+            PaymentSettings::Stripe(config) => {
+                Gateway::Stripe(Box::new(StripeGateway::new(config)))
+            }
+        };
+        AppState {
+            leptos_options: leptos_options(settings),
+            checkout: Checkout::new(db.clone(), gateway, settings.public_url.clone()),
+            db,
+            site_url: SiteUrl(settings.public_url.clone()),
+            media: MediaStore::new(&settings.data_dir),
+            page_cache: PageCache::new(settings.page_cache_ttl),
+        }
+    }
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -69,9 +93,11 @@ pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let db = state.db.clone();
     let site_url = state.site_url.clone();
+    let checkout = state.checkout.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(site_url.clone());
+        provide_context(checkout.clone());
     };
     let options = state.leptos_options.clone();
     let page_cache = state.page_cache.clone();
@@ -80,6 +106,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .merge(app::catalog::api::routes())
         .merge(app::catalog::seo::routes())
+        .merge(app::checkout::api::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -102,13 +129,14 @@ pub fn build_router(state: AppState) -> Router {
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
-    let state = AppState {
-        leptos_options: leptos_options(settings),
-        db: db.clone(),
-        site_url: SiteUrl(settings.public_url.clone()),
-        media: MediaStore::new(&settings.data_dir),
-        page_cache: PageCache::new(settings.page_cache_ttl),
-    };
+    let state = AppState::new(settings, db.clone());
+    app::checkout::jobs::spawn(state.checkout.clone(), Duration::from_secs(30));
+    match &settings.smtp_url {
+        Some(url) => {
+            mailer::spawn(db.clone(), url.expose(), &settings.mail_from)?;
+        }
+        None => tracing::info!("KASSA_SMTP_URL is not set: emails wait in the outbox table"),
+    }
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

@@ -39,6 +39,7 @@ macro_rules! on_both_databases {
 pub struct TestApp {
     pub address: String,
     pub db: Db,
+    pub checkout: app::checkout::service::Checkout,
     pub client: reqwest::Client,
     /// Holds the temporary data directory for the test's lifetime.
     pub _data_dir: tempfile::TempDir,
@@ -47,6 +48,26 @@ pub struct TestApp {
 impl TestApp {
     pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    /// POSTs JSON, with extra headers; the status and the JSON answer (`Null` if none).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request failed");
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(serde_json::Value::Null);
         (status, body)
@@ -103,6 +124,8 @@ async fn fresh_postgres_database() -> String {
 pub struct Options {
     pub seed_demo: bool,
     pub page_cache_ms: u64,
+    /// More settings, as environment variables (`KASSA_PAYMENT_GATEWAY`, …).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -110,6 +133,7 @@ impl Default for Options {
         Options {
             seed_demo: true,
             page_cache_ms: 0,
+            env: Vec::new(),
         }
     }
 }
@@ -134,7 +158,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(backend, data_dir.path()).await;
     let site_root = repo_root().join("public");
-    let vars = [
+    let mut vars = vec![
         ("DATABASE_URL", database_url.clone()),
         ("KASSA_DATA_DIR", data_dir.path().display().to_string()),
         ("KASSA_ADDR", "127.0.0.1:0".to_string()),
@@ -142,6 +166,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         // Tests change the database behind the server's back and expect to see it at once.
         ("KASSA_PAGE_CACHE_MS", options.page_cache_ms.to_string()),
     ];
+    vars.extend(options.env.iter().cloned());
     let settings = Settings::from_lookup(|name| {
         vars.iter()
             .find(|(k, _)| *k == name)
@@ -160,19 +185,16 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let router = startup::build_router(startup::AppState {
-        leptos_options: startup::leptos_options(&settings),
-        db: db.clone(),
-        site_url: app::SiteUrl(settings.public_url.clone()),
-        media: app::catalog::media::MediaStore::new(&settings.data_dir),
-        page_cache: kassa::page_cache::PageCache::new(settings.page_cache_ttl),
-    });
+    let state = startup::AppState::new(&settings, db.clone());
+    let checkout = state.checkout.clone();
+    let router = startup::build_router(state);
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");
     });
     TestApp {
         address,
         db,
+        checkout,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

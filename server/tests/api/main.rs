@@ -4,6 +4,7 @@
 mod helpers;
 
 mod catalog_api;
+mod checkout;
 mod cli;
 mod collections;
 mod health;

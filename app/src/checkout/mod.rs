@@ -1,0 +1,370 @@
+//! Quotes and checkout: the server re-prices the browser's cart (prices, stock, shipping, tax),
+//! takes the shopper's address, reserves stock without ever overselling and hands the payment
+//! to the configured gateway. Placing an order is idempotent on the client's key.
+
+pub mod address;
+pub mod pricing;
+mod view;
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+pub use view::{CheckoutPage, OfflineNotice};
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+use crate::orders::{OrderDetails, OrderSummary};
+use crate::payments::{NextAction, PaymentChoice};
+use address::{Address, FieldError};
+use pricing::ShippingOption;
+
+/// A cart longer than this is refused; bigger orders are a conversation with the shop.
+pub const MAX_LINES: usize = 100;
+
+/// One line the shopper wants. Prices are never read from the client: any it sends are ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRequest {
+    pub variant_id: i64,
+    pub quantity: u32,
+    /// The unit price the shopper last saw, if the client sends it: used only to say "the price
+    /// changed", never to price anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_price: Option<Money>,
+}
+
+/// Where the goods go, as far as a quote needs to know (a full address is accepted too).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub country: String,
+    #[serde(default)]
+    pub region: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRequest {
+    pub lines: Vec<LineRequest>,
+    #[serde(default)]
+    pub shipping_address: Option<Destination>,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    PriceChanged,
+    LimitedStock,
+    Unavailable,
+}
+
+/// Something about a line that changed since the shopper added it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub variant_id: i64,
+    pub kind: NoticeKind,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteLine {
+    pub variant_id: i64,
+    pub product_slug: String,
+    pub title: String,
+    pub variant_title: String,
+    pub image_url: Option<String>,
+    pub unit_price: Money,
+    /// What can be bought now: the request, lowered to the stock left.
+    pub quantity: u32,
+    pub line_total: Money,
+    pub tax: Money,
+}
+
+/// The cart priced by the server, with what changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub lines: Vec<QuoteLine>,
+    pub subtotal: Money,
+    /// Unknown until there is an address to ship to.
+    pub shipping: Option<Money>,
+    pub tax: Money,
+    pub total: Money,
+    pub prices_include_tax: bool,
+    /// "incl. 19 % MwSt." or "plus 7.25 % Sales tax", for the summary.
+    pub tax_label: String,
+    /// The rounding rule, stated for the shopper.
+    pub rounding: String,
+    pub shipping_options: Vec<ShippingOption>,
+    pub shipping_method: Option<String>,
+    pub notices: Vec<Notice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    pub email: String,
+    pub shipping_address: Address,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+    pub lines: Vec<LineRequest>,
+    pub payment: PaymentChoice,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutResponse {
+    pub order: OrderSummary,
+    /// The order's page, reachable by whoever holds the link (the unguessable token is in it).
+    pub order_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextAction>,
+}
+
+/// A variant the shop cannot supply in the quantity asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortage {
+    pub variant_id: i64,
+    pub sku: String,
+    pub title: String,
+    pub requested: u32,
+    pub available: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("please correct the highlighted fields")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{}", shortage_message(.0))]
+    OutOfStock(Vec<Shortage>),
+    #[error("{message}")]
+    Declined {
+        message: String,
+        order: OrderSummary,
+        order_url: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    PaymentUnavailable(String),
+    /// Details go to the server log, never to the shopper.
+    #[error("something went wrong on our side; please try again in a moment")]
+    Internal,
+    #[error("could not reach the shop: {0}")]
+    Transport(String),
+}
+
+fn shortage_message(shortages: &[Shortage]) -> String {
+    let parts: Vec<String> = shortages
+        .iter()
+        .map(|s| match s.available {
+            0 => format!("{} is sold out", s.title),
+            n => format!(
+                "only {n} of {} left (you asked for {})",
+                s.title, s.requested
+            ),
+        })
+        .collect();
+    format!("Not enough stock: {}.", parts.join("; "))
+}
+
+impl CheckoutError {
+    pub fn status(&self) -> u16 {
+        match self {
+            CheckoutError::Invalid(_) => 422,
+            CheckoutError::BadRequest(_) => 400,
+            CheckoutError::OutOfStock(_) | CheckoutError::Conflict(_) => 409,
+            CheckoutError::Declined { .. } => 402,
+            CheckoutError::NotFound(_) => 404,
+            CheckoutError::PaymentUnavailable(_) => 503,
+            CheckoutError::Internal => 500,
+            CheckoutError::Transport(_) => 502,
+        }
+    }
+
+    pub fn field(field: &str, message: &str) -> CheckoutError {
+        CheckoutError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl FromServerFnError for CheckoutError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        CheckoutError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for CheckoutError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error in checkout");
+        CheckoutError::Internal
+    }
+}
+
+/// The lines as the server works with them: quantities checked, a variant asked for twice
+/// merged, sorted by variant (the order stock rows are locked in, so checkouts cannot deadlock).
+pub fn normalise_lines(lines: &[LineRequest]) -> Result<Vec<(i64, u32)>, CheckoutError> {
+    if lines.is_empty() {
+        return Err(CheckoutError::field("lines", "The cart is empty."));
+    }
+    if lines.len() > MAX_LINES {
+        return Err(CheckoutError::field(
+            "lines",
+            &format!("A cart holds at most {MAX_LINES} lines."),
+        ));
+    }
+    let max = crate::cart::MAX_LINE_QUANTITY;
+    let mut errors = Vec::new();
+    let mut merged: Vec<(i64, u32)> = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if line.variant_id <= 0 {
+            errors.push(FieldError::new(
+                format!("lines[{index}].variant_id"),
+                "This is not a product variant.",
+            ));
+        }
+        if line.quantity == 0 || line.quantity > max {
+            errors.push(FieldError::new(
+                format!("lines[{index}].quantity"),
+                format!("Choose a quantity from 1 to {max}."),
+            ));
+        }
+        match merged.iter_mut().find(|(id, _)| *id == line.variant_id) {
+            Some((_, quantity)) => *quantity = quantity.saturating_add(line.quantity),
+            None => merged.push((line.variant_id, line.quantity)),
+        }
+    }
+    if errors.is_empty() {
+        if let Some((id, _)) = merged.iter().find(|(_, q)| *q > max) {
+            errors.push(FieldError::new(
+                "lines",
+                format!("Variant {id} appears more than once, over {max} in all."),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CheckoutError::Invalid(errors));
+    }
+    merged.sort_unstable_by_key(|(id, _)| *id);
+    Ok(merged)
+}
+
+/// Re-prices the cart (the cart page and checkout call this; also `POST /api/v1/cart/quote`).
+#[server(endpoint = "cart/quote", input = server_fn::codec::Json)]
+pub async fn quote_cart(request: QuoteRequest) -> Result<Quote, CheckoutError> {
+    let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
+    checkout.quote(request).await
+}
+
+/// Places the order. The browser makes one key per attempt and sends it again on a retry, so
+/// a double click or a lost answer never makes a second order.
+#[server(endpoint = "checkout/place-order", input = server_fn::codec::Json)]
+pub async fn place_order(
+    request: CheckoutRequest,
+    idempotency_key: String,
+) -> Result<CheckoutResponse, CheckoutError> {
+    let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
+    let placed = checkout.place_order(request, &idempotency_key).await?;
+    Ok(placed.response)
+}
+
+/// The test gateway's authentication step: the shopper completes (or fails) it.
+#[server(endpoint = "checkout/confirm-test-payment", input = server_fn::codec::Json)]
+pub async fn confirm_test_payment(
+    access_token: String,
+    approve: bool,
+) -> Result<OrderSummary, CheckoutError> {
+    let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
+    checkout.confirm_test_payment(&access_token, approve).await
+}
+
+/// The order behind an order link. After Stripe sends the shopper back, `payment_intent` asks
+/// the gateway where the payment stands first (whichever of return and webhook comes first wins).
+#[server(endpoint = "orders/by-token", input = server_fn::codec::Json)]
+pub async fn order_by_token(
+    access_token: String,
+    returned_from_payment: bool,
+) -> Result<OrderDetails, CheckoutError> {
+    let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
+    if returned_from_payment {
+        checkout.refresh_payment(&access_token).await?;
+    }
+    checkout.order_by_token(&access_token).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(variant_id: i64, quantity: u32) -> LineRequest {
+        LineRequest {
+            variant_id,
+            quantity,
+            seen_price: None,
+        }
+    }
+
+    #[test]
+    fn lines_are_merged_and_sorted_by_variant() {
+        let lines = normalise_lines(&[line(9, 1), line(3, 2), line(9, 2)]).unwrap();
+        assert_eq!(lines, vec![(3, 2), (9, 3)]);
+    }
+
+    #[test]
+    fn bad_quantities_name_their_line() {
+        let CheckoutError::Invalid(errors) =
+            normalise_lines(&[line(1, 1), line(2, 0)]).unwrap_err()
+        else {
+            panic!("expected field errors");
+        };
+        assert_eq!(errors[0].field, "lines[1].quantity");
+        assert!(normalise_lines(&[line(1, 100)]).is_err());
+        assert!(normalise_lines(&[line(1, 60), line(1, 60)]).is_err());
+        assert!(normalise_lines(&[]).is_err());
+    }
+
+    #[test]
+    fn prices_sent_by_a_client_are_only_a_wish() {
+        // A price in the request parses, but nothing but the notice can read it.
+        let request: LineRequest = serde_json::from_str(
+            r#"{"variant_id":1,"quantity":1,"price":1,"unit_price":{"amount":1,"currency":"EUR"}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.seen_price, None);
+    }
+
+    #[test]
+    fn shortages_read_as_a_sentence() {
+        let error = CheckoutError::OutOfStock(vec![
+            Shortage {
+                variant_id: 1,
+                sku: "A".into(),
+                title: "Mug".into(),
+                requested: 3,
+                available: 2,
+            },
+            Shortage {
+                variant_id: 2,
+                sku: "B".into(),
+                title: "Cap".into(),
+                requested: 1,
+                available: 0,
+            },
+        ]);
+        assert_eq!(
+            error.to_string(),
+            "Not enough stock: only 2 of Mug left (you asked for 3); Cap is sold out."
+        );
+        assert_eq!(error.status(), 409);
+    }
+}

@@ -1,0 +1,1447 @@
+//! Checkout on the server: quotes, placing orders, settling payments.
+//!
+//! Placing an order, for a one-line cart paid by the test gateway, is seven statements in one
+//! transaction: read the variants (locked, in id order, on Postgres), insert the order (claiming
+//! the idempotency key), take the stock with a conditional update per line, insert the lines, the
+//! ledger entries, the payment and the confirmation email. On SQLite the transaction is a
+//! savepoint in a group commit (see [`crate::write_queue`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+use tokio::sync::RwLock;
+
+use super::address::{validate_address, validate_email, Address, FieldError};
+use super::pricing::{self, LineAmount, ShippingRate, ShippingZone, ShopRules, TaxRate};
+use super::{
+    normalise_lines, CheckoutError, CheckoutRequest, CheckoutResponse, Notice, NoticeKind, Quote,
+    QuoteLine, QuoteRequest, Shortage,
+};
+use crate::db::{now_epoch, Backend, Db};
+use crate::money::{Currency, Money};
+use crate::orders::{order_id, order_number, OrderDetails, OrderLine, OrderStatus, OrderSummary};
+use crate::payments::gateway::{ChargeOutcome, Gateway, GatewayError};
+use crate::payments::stripe_gateway::IntentStatus;
+use crate::payments::NextAction;
+use crate::write_queue::{JobFuture, WriteQueue};
+
+/// Shop rules change rarely (staff edit them); reading them once every few seconds keeps them
+/// out of every checkout's statement count.
+const RULES_TTL: Duration = Duration::from_secs(5);
+
+/// The checkout service, shared by server functions, the API and background jobs.
+#[derive(Clone, Debug)]
+pub struct Checkout(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    writes: WriteQueue,
+    gateway: Gateway,
+    site_url: String,
+    rules: RwLock<Option<(Instant, Arc<ShopRules>)>>,
+}
+
+/// The order as placed, and whether this answer repeats an earlier one (same idempotency key).
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub response: CheckoutResponse,
+    pub replayed: bool,
+}
+
+/// A variant as checkout reads it.
+#[derive(Clone, Debug)]
+struct VariantRow {
+    id: i64,
+    sku: String,
+    title: String,
+    variant_title: String,
+    slug: String,
+    image_url: Option<String>,
+    price: i64,
+    currency: String,
+    on_hand: i64,
+    reserved: i64,
+    allow_backorder: bool,
+    active: bool,
+}
+
+impl VariantRow {
+    fn available(&self) -> i64 {
+        (self.on_hand - self.reserved).max(0)
+    }
+
+    fn display_title(&self) -> String {
+        if self.variant_title.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} ({})", self.title, self.variant_title)
+        }
+    }
+}
+
+/// How one line takes its stock: units from the shelf, and units sold on backorder.
+#[derive(Clone, Copy, Debug)]
+struct Take {
+    variant_id: i64,
+    quantity: u32,
+    from_stock: i64,
+    backordered: i64,
+}
+
+impl Checkout {
+    pub fn new(db: Db, gateway: Gateway, site_url: impl Into<String>) -> Checkout {
+        let writes = WriteQueue::start(&db);
+        Checkout(Arc::new(Inner {
+            db,
+            writes,
+            gateway,
+            site_url: site_url.into(),
+            rules: RwLock::new(None),
+        }))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.0.gateway
+    }
+
+    pub fn writes(&self) -> &WriteQueue {
+        &self.0.writes
+    }
+
+    pub fn order_url(&self, access_token: &str) -> String {
+        format!("{}/orders/{access_token}", self.0.site_url)
+    }
+
+    /// The shop's pricing rules, read at most every few seconds.
+    pub async fn rules(&self) -> Result<Arc<ShopRules>, sqlx::Error> {
+        if let Some((read_at, rules)) = self.0.rules.read().await.as_ref() {
+            if read_at.elapsed() < RULES_TTL {
+                return Ok(rules.clone());
+            }
+        }
+        let rules = Arc::new(load_rules(&self.0.db).await?);
+        *self.0.rules.write().await = Some((Instant::now(), rules.clone()));
+        Ok(rules)
+    }
+
+    /// Forgets the cached rules (after staff change them).
+    pub async fn forget_rules(&self) {
+        *self.0.rules.write().await = None;
+    }
+
+    pub async fn quote(&self, request: QuoteRequest) -> Result<Quote, CheckoutError> {
+        let lines = normalise_lines(&request.lines)?;
+        let rules = self.rules().await?;
+        let mut conn = self.0.db.pool().acquire().await?;
+        let rows = read_variants(&mut conn, &lines, true, false).await?;
+        drop(conn);
+
+        let mut notices = Vec::new();
+        let mut quoted = Vec::new();
+        for (variant_id, wanted) in &lines {
+            let seen = request
+                .lines
+                .iter()
+                .find(|l| l.variant_id == *variant_id)
+                .and_then(|l| l.seen_price);
+            let Some(row) = rows.iter().find(|r| r.id == *variant_id && r.active) else {
+                notices.push(Notice {
+                    variant_id: *variant_id,
+                    kind: NoticeKind::Unavailable,
+                    message: "This item is no longer available.".into(),
+                });
+                continue;
+            };
+            if row.currency != rules.currency.code() {
+                notices.push(Notice {
+                    variant_id: row.id,
+                    kind: NoticeKind::Unavailable,
+                    message: format!("{} cannot be bought in {}.", row.title, rules.currency),
+                });
+                continue;
+            }
+            let mut quantity = *wanted;
+            if !row.allow_backorder && row.available() < *wanted as i64 {
+                quantity = row.available() as u32;
+                let (kind, message) = if quantity == 0 {
+                    (
+                        NoticeKind::Unavailable,
+                        format!("{} is sold out.", row.display_title()),
+                    )
+                } else {
+                    (
+                        NoticeKind::LimitedStock,
+                        format!("Only {quantity} left of {}.", row.display_title()),
+                    )
+                };
+                notices.push(Notice {
+                    variant_id: row.id,
+                    kind,
+                    message,
+                });
+            }
+            if let Some(seen) = seen {
+                if seen.amount != row.price || seen.currency.code() != row.currency {
+                    let now = Money::new(row.price, rules.currency);
+                    notices.push(Notice {
+                        variant_id: row.id,
+                        kind: NoticeKind::PriceChanged,
+                        message: format!(
+                            "The price of {} changed from {seen} to {now}.",
+                            row.display_title()
+                        ),
+                    });
+                }
+            }
+            if quantity > 0 {
+                quoted.push((row.clone(), quantity));
+            }
+        }
+
+        let amounts: Vec<LineAmount> = quoted
+            .iter()
+            .map(|(row, quantity)| LineAmount {
+                unit_price: row.price,
+                quantity: *quantity,
+            })
+            .collect();
+        let goods = pricing::totals(&amounts, 0, 0, true)
+            .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?
+            .subtotal;
+        let destination = request
+            .shipping_address
+            .as_ref()
+            .filter(|d| !d.country.trim().is_empty());
+        let (country, region) = destination
+            .map(|d| {
+                (
+                    d.country.trim().to_ascii_uppercase(),
+                    d.region.trim().to_string(),
+                )
+            })
+            .unwrap_or_default();
+        let options = if destination.is_some() {
+            rules.shipping_options(&country, goods)
+        } else {
+            Vec::new()
+        };
+        let chosen = match &request.shipping_method {
+            Some(code) => options.iter().find(|o| &o.code == code).or(options.first()),
+            None => options.first(),
+        };
+        let shipping = chosen.map(|o| o.price.amount).unwrap_or(0);
+        let rate = if destination.is_some() {
+            rules.tax_rate(&country, &region)
+        } else {
+            // Before an address is known, show the tax of the shop's home market: the first rate.
+            rules.tax_rates.first().map(|r| r.rate_bp).unwrap_or(0)
+        };
+        let totals = pricing::totals(&amounts, shipping, rate, rules.prices_include_tax)
+            .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?;
+        let currency = rules.currency;
+        let lines = quoted
+            .iter()
+            .zip(&totals.lines)
+            .map(|((row, quantity), (line_total, tax))| QuoteLine {
+                variant_id: row.id,
+                product_slug: row.slug.clone(),
+                title: row.title.clone(),
+                variant_title: row.variant_title.clone(),
+                image_url: row.image_url.clone(),
+                unit_price: Money::new(row.price, currency),
+                quantity: *quantity,
+                line_total: Money::new(*line_total, currency),
+                tax: Money::new(*tax, currency),
+            })
+            .collect();
+        Ok(Quote {
+            lines,
+            subtotal: Money::new(totals.subtotal, currency),
+            shipping: chosen.map(|o| o.price),
+            tax: Money::new(totals.tax, currency),
+            total: Money::new(totals.total, currency),
+            prices_include_tax: rules.prices_include_tax,
+            tax_label: tax_label(&rules, rate, &country, &region),
+            rounding:
+                "Tax is worked out per line and on shipping, each rounded half up to the cent."
+                    .into(),
+            shipping_method: chosen.map(|o| o.code.clone()),
+            shipping_options: options,
+            notices,
+        })
+    }
+
+    /// Places an order for `request`, once per idempotency key.
+    pub async fn place_order(
+        &self,
+        request: CheckoutRequest,
+        idempotency_key: &str,
+    ) -> Result<Placed, CheckoutError> {
+        let key = check_idempotency_key(idempotency_key)?;
+        let valid = validate_request(&request, self.0.gateway.name())?;
+        let rules = self.rules().await?;
+        let request_hash = fingerprint(&valid);
+        let access_token = random_token();
+        let outcome = self
+            .0
+            .gateway
+            .decide_offline(valid.token.as_deref(), &access_token[..16])
+            .map_err(|error| match error {
+                GatewayError::UnknownTestToken(_) => {
+                    CheckoutError::field("payment.token", &error.to_string())
+                }
+                other => CheckoutError::PaymentUnavailable(other.to_string()),
+            })?;
+        let order = NewOrder {
+            valid,
+            key,
+            request_hash,
+            access_token,
+            outcome,
+            rules,
+            now: now_epoch(),
+            site_url: self.0.site_url.clone(),
+        };
+        let placed = self
+            .0
+            .writes
+            .run(
+                move |conn| -> JobFuture<'_, Result<PlacedRow, CheckoutError>> {
+                    Box::pin(insert_order(conn, order))
+                },
+            )
+            .await?;
+        self.answer(placed).await
+    }
+
+    /// Turns a placed (or found) order into the checkout's answer, starting the Stripe payment
+    /// when one is due.
+    async fn answer(&self, placed: PlacedRow) -> Result<Placed, CheckoutError> {
+        let summary = OrderSummary {
+            number: order_number(placed.id),
+            status: placed.status,
+            total: placed.total,
+        };
+        let order_url = self.order_url(&placed.access_token);
+        let next_action = match placed.status {
+            OrderStatus::PaymentFailed => {
+                return Err(CheckoutError::Declined {
+                    message: placed
+                        .decline_message
+                        .unwrap_or_else(|| "Your card was declined.".into()),
+                    order: summary,
+                    order_url,
+                })
+            }
+            OrderStatus::PendingPayment => Some(self.next_action(&placed).await?),
+            _ => None,
+        };
+        Ok(Placed {
+            response: CheckoutResponse {
+                order: summary,
+                order_url,
+                next_action,
+            },
+            replayed: placed.replayed,
+        })
+    }
+
+    async fn next_action(&self, placed: &PlacedRow) -> Result<NextAction, CheckoutError> {
+        match &self.0.gateway {
+            Gateway::Test => Ok(NextAction::ConfirmTestPayment),
+            Gateway::Stripe(stripe) => {
+                // Same key, same intent: asking again after a lost answer is safe.
+                let intent = stripe
+                    .create_intent(placed.id, placed.total, &placed.email)
+                    .await
+                    .map_err(|error| {
+                        tracing::warn!(%error, order = placed.id, "could not start a Stripe payment");
+                        CheckoutError::PaymentUnavailable(
+                            "The payment provider cannot be reached right now; nothing was \
+                             charged. Please try again in a moment."
+                                .into(),
+                        )
+                    })?;
+                if placed.payment_ref.as_deref() != Some(intent.id.as_str()) {
+                    let (id, reference) = (placed.id, intent.id.clone());
+                    self.0
+                        .writes
+                        .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+                            Box::pin(async move {
+                                sqlx::query("UPDATE orders SET payment_ref = $1 WHERE id = $2")
+                                    .bind(reference)
+                                    .bind(id)
+                                    .execute(&mut *conn)
+                                    .await?;
+                                Ok(())
+                            })
+                        })
+                        .await?;
+                }
+                Ok(NextAction::StripePaymentElement {
+                    client_secret: intent.client_secret,
+                    publishable_key: stripe.publishable_key.clone(),
+                })
+            }
+        }
+    }
+
+    /// The test gateway's authentication step, completed or failed by the shopper.
+    pub async fn confirm_test_payment(
+        &self,
+        access_token: &str,
+        approve: bool,
+    ) -> Result<OrderSummary, CheckoutError> {
+        if !matches!(self.0.gateway, Gateway::Test) {
+            return Err(CheckoutError::BadRequest(
+                "This shop does not use the test gateway.".into(),
+            ));
+        }
+        let order = self.find_by_token(access_token).await?;
+        if order.status == OrderStatus::PendingPayment {
+            let settlement = if approve {
+                Settlement::Paid {
+                    reference: order.payment_ref.clone().unwrap_or_default(),
+                }
+            } else {
+                Settlement::Release {
+                    status: OrderStatus::PaymentFailed,
+                    reason: "The card's authentication failed.".into(),
+                }
+            };
+            self.settle(order.id, settlement, None).await?;
+        }
+        let order = self.find_by_token(access_token).await?;
+        match order.status {
+            OrderStatus::Expired => Err(CheckoutError::Conflict(
+                "This order expired before the payment was confirmed; nothing was charged.".into(),
+            )),
+            _ => Ok(OrderSummary {
+                number: order_number(order.id),
+                status: order.status,
+                total: order.total,
+            }),
+        }
+    }
+
+    /// Asks the gateway where a pending payment stands and settles the order if it is done
+    /// (the shopper's return from Stripe; the webhook may have been first, which is fine).
+    pub async fn refresh_payment(&self, access_token: &str) -> Result<(), CheckoutError> {
+        let order = self.find_by_token(access_token).await?;
+        if order.status != OrderStatus::PendingPayment {
+            return Ok(());
+        }
+        let Some(reference) = order.payment_ref.filter(|_| order.gateway == "stripe") else {
+            return Ok(());
+        };
+        match self.0.gateway.status(&reference).await {
+            Ok(IntentStatus::Succeeded) => {
+                self.settle(order.id, Settlement::Paid { reference }, None)
+                    .await?;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not ask Stripe about a payment"),
+        }
+        Ok(())
+    }
+
+    /// Moves a pending order forward exactly once: paid (the reservation becomes a sale) or
+    /// released (the reservation goes back). `event` is a webhook event id, recorded in the same
+    /// transaction so a replay is a no-op. Returns whether anything changed.
+    pub async fn settle(
+        &self,
+        order_id: i64,
+        settlement: Settlement,
+        event: Option<WebhookEvent>,
+    ) -> Result<bool, sqlx::Error> {
+        let site_url = self.0.site_url.clone();
+        self.0
+            .writes
+            .run(move |conn| -> JobFuture<'_, Result<bool, sqlx::Error>> {
+                Box::pin(settle_order(conn, order_id, settlement, event, site_url))
+            })
+            .await
+    }
+
+    pub async fn order_by_token(&self, access_token: &str) -> Result<OrderDetails, CheckoutError> {
+        let order = self.find_by_token(access_token).await?;
+        self.details(order).await
+    }
+
+    /// The order behind a number, for whoever holds its access token (the API).
+    pub async fn order_by_number(
+        &self,
+        number: &str,
+        access_token: &str,
+    ) -> Result<OrderDetails, CheckoutError> {
+        let not_found = || CheckoutError::NotFound(format!("Order {number}"));
+        let id = order_id(number).ok_or_else(not_found)?;
+        let order = self
+            .find_by_token(access_token)
+            .await
+            .map_err(|_| not_found())?;
+        if order.id != id {
+            return Err(not_found());
+        }
+        self.details(order).await
+    }
+
+    async fn find_by_token(&self, access_token: &str) -> Result<OrderRow, CheckoutError> {
+        let not_found = || CheckoutError::NotFound("This order".into());
+        if access_token.len() != 32 || !access_token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE access_token = $1"))
+            .bind(access_token)
+            .fetch_optional(self.0.db.pool())
+            .await?
+            .ok_or_else(not_found)?;
+        order_from_row(&row)
+    }
+
+    async fn details(&self, order: OrderRow) -> Result<OrderDetails, CheckoutError> {
+        let lines = sqlx::query(
+            "SELECT sku, title, variant_title, quantity, backordered_quantity, unit_price_amount, \
+             total_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(order.id)
+        .fetch_all(self.0.db.pool())
+        .await?;
+        let currency = order.total.currency;
+        let lines = lines
+            .iter()
+            .map(|row| OrderLine {
+                sku: row.get("sku"),
+                title: row.get("title"),
+                variant_title: row.get("variant_title"),
+                quantity: row.get::<i64, _>("quantity") as u32,
+                backordered: row.get::<i64, _>("backordered_quantity") as u32,
+                unit_price: Money::new(row.get("unit_price_amount"), currency),
+                total: Money::new(row.get("total_amount"), currency),
+            })
+            .collect();
+        let next_action = if order.status == OrderStatus::PendingPayment {
+            match &self.0.gateway {
+                Gateway::Test => Some(NextAction::ConfirmTestPayment),
+                // The order page offers the Payment Element again when the shopper left it.
+                Gateway::Stripe(_) => None,
+            }
+        } else {
+            None
+        };
+        let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
+        Ok(OrderDetails {
+            number: order_number(order.id),
+            status: order.status,
+            email: order.email,
+            created_at: order.created_at,
+            lines,
+            subtotal: Money::new(order.subtotal, currency),
+            shipping: Money::new(order.shipping, currency),
+            tax: Money::new(order.tax, currency),
+            total: order.total,
+            prices_include_tax: order.prices_include_tax,
+            shipping_method: order.shipping_name,
+            shipping_address: address,
+            reserved_until: order.reserved_until,
+            next_action,
+        })
+    }
+}
+
+/// A webhook delivery, recorded with the change it causes.
+#[derive(Clone, Debug)]
+pub struct WebhookEvent {
+    pub id: String,
+    pub gateway: &'static str,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Settlement {
+    Paid { reference: String },
+    Release { status: OrderStatus, reason: String },
+}
+
+/// The columns every order read needs.
+const ORDER_COLUMNS: &str = "SELECT id, access_token, email, status, currency, subtotal_amount, \
+     shipping_amount, tax_amount, total_amount, prices_include_tax, shipping_name, address_json, \
+     gateway, payment_ref, reserved_until, created_at FROM orders";
+
+#[derive(Clone, Debug)]
+struct OrderRow {
+    id: i64,
+    email: String,
+    status: OrderStatus,
+    subtotal: i64,
+    shipping: i64,
+    tax: i64,
+    total: Money,
+    prices_include_tax: bool,
+    shipping_name: String,
+    address_json: String,
+    gateway: String,
+    payment_ref: Option<String>,
+    reserved_until: Option<i64>,
+    created_at: i64,
+}
+
+fn order_from_row(row: &sqlx::any::AnyRow) -> Result<OrderRow, CheckoutError> {
+    let status: String = row.get("status");
+    let currency: String = row.get("currency");
+    let currency = Currency::parse(&currency).map_err(|_| CheckoutError::Internal)?;
+    Ok(OrderRow {
+        id: row.get("id"),
+        email: row.get("email"),
+        status: OrderStatus::parse(&status).ok_or(CheckoutError::Internal)?,
+        subtotal: row.get("subtotal_amount"),
+        shipping: row.get("shipping_amount"),
+        tax: row.get("tax_amount"),
+        total: Money::new(row.get("total_amount"), currency),
+        prices_include_tax: row.get::<i64, _>("prices_include_tax") != 0,
+        shipping_name: row.get("shipping_name"),
+        address_json: row.get("address_json"),
+        gateway: row.get("gateway"),
+        payment_ref: row.get("payment_ref"),
+        reserved_until: row.get("reserved_until"),
+        created_at: row.get("created_at"),
+    })
+}
+
+fn tax_label(rules: &ShopRules, rate_bp: u32, country: &str, region: &str) -> String {
+    let name = rules
+        .tax_rates
+        .iter()
+        .find(|r| r.country == country && r.region.eq_ignore_ascii_case(region))
+        .or_else(|| {
+            rules
+                .tax_rates
+                .iter()
+                .find(|r| r.country == country && r.region.is_empty())
+        })
+        .or(rules.tax_rates.first())
+        .map(|r| r.name.as_str())
+        .unwrap_or("tax");
+    let percent = if rate_bp.is_multiple_of(100) {
+        format!("{}", rate_bp / 100)
+    } else {
+        format!("{}.{:02}", rate_bp / 100, rate_bp % 100)
+            .trim_end_matches('0')
+            .to_string()
+    };
+    if rules.prices_include_tax {
+        format!("incl. {percent} % {name}")
+    } else {
+        format!("plus {percent} % {name}")
+    }
+}
+
+/// Reads the shop's pricing rules.
+pub async fn load_rules(db: &Db) -> Result<ShopRules, sqlx::Error> {
+    let pool = db.pool();
+    let settings = sqlx::query(
+        "SELECT currency, prices_include_tax, reservation_minutes FROM shop_settings WHERE id = 1",
+    )
+    .fetch_one(pool)
+    .await?;
+    let currency: String = settings.get("currency");
+    let zones = sqlx::query("SELECT id, name, countries FROM shipping_zones ORDER BY position, id")
+        .fetch_all(pool)
+        .await?;
+    let rates = sqlx::query(
+        "SELECT zone_id, code, name, price_amount, free_above_amount, min_days, max_days \
+         FROM shipping_rates ORDER BY position, id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let taxes = sqlx::query("SELECT country, region, name, rate_bp FROM tax_rates ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    let zones = zones
+        .iter()
+        .map(|zone| {
+            let id: i64 = zone.get("id");
+            let countries: String = zone.get("countries");
+            ShippingZone {
+                name: zone.get("name"),
+                countries: countries
+                    .split(',')
+                    .map(|c| c.trim().to_ascii_uppercase())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+                rates: rates
+                    .iter()
+                    .filter(|r| r.get::<i64, _>("zone_id") == id)
+                    .map(|r| ShippingRate {
+                        code: r.get("code"),
+                        name: r.get("name"),
+                        price: r.get("price_amount"),
+                        free_above: r.get("free_above_amount"),
+                        min_days: r.get::<i64, _>("min_days") as u32,
+                        max_days: r.get::<i64, _>("max_days") as u32,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(ShopRules {
+        currency: Currency::parse(&currency).unwrap_or(Currency::EUR),
+        prices_include_tax: settings.get::<i64, _>("prices_include_tax") != 0,
+        reservation_minutes: settings.get::<i64, _>("reservation_minutes") as u32,
+        zones,
+        tax_rates: taxes
+            .iter()
+            .map(|t| TaxRate {
+                country: t.get("country"),
+                region: t.get("region"),
+                name: t.get("name"),
+                rate_bp: t.get::<i64, _>("rate_bp") as u32,
+            })
+            .collect(),
+    })
+}
+
+/// Idempotency keys are the client's: any printable text up to 255 characters (a UUID is usual).
+fn check_idempotency_key(key: &str) -> Result<String, CheckoutError> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(CheckoutError::BadRequest(
+            "An Idempotency-Key is required: send a new random key (a UUID) for each order attempt."
+                .into(),
+        ));
+    }
+    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CheckoutError::BadRequest(
+            "The Idempotency-Key must be printable ASCII, at most 255 characters.".into(),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// A checkout request that passed validation.
+#[derive(Clone, Debug, serde::Serialize)]
+struct ValidCheckout {
+    email: String,
+    address: Address,
+    shipping_method: Option<String>,
+    lines: Vec<(i64, u32)>,
+    gateway: String,
+    token: Option<String>,
+}
+
+fn validate_request(
+    request: &CheckoutRequest,
+    gateway: &str,
+) -> Result<ValidCheckout, CheckoutError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let email = validate_email(&request.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let address = validate_address(&request.shipping_address, "shipping_address")
+        .map_err(|e| errors.extend(e))
+        .ok();
+    let lines = match normalise_lines(&request.lines) {
+        Ok(lines) => Some(lines),
+        Err(CheckoutError::Invalid(e)) => {
+            errors.extend(e);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    if request.payment.gateway != gateway {
+        errors.push(FieldError::new(
+            "payment.gateway",
+            format!("This shop takes payments through the '{gateway}' gateway."),
+        ));
+    }
+    let token = request
+        .payment
+        .token
+        .as_ref()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    if gateway == "test" && token.is_none() {
+        errors.push(FieldError::new(
+            "payment.token",
+            "Enter a test card (4242 4242 4242 4242 succeeds).",
+        ));
+    }
+    match (email, address, lines) {
+        (Some(email), Some(address), Some(lines)) if errors.is_empty() => Ok(ValidCheckout {
+            email,
+            address,
+            shipping_method: request
+                .shipping_method
+                .as_ref()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty()),
+            lines,
+            gateway: gateway.to_string(),
+            token,
+        }),
+        _ => Err(CheckoutError::Invalid(errors)),
+    }
+}
+
+/// What identifies a request for its idempotency key: the same key with a different request
+/// is a client bug, answered with 422 rather than the wrong order.
+fn fingerprint(valid: &ValidCheckout) -> String {
+    let json = serde_json::to_vec(valid).unwrap_or_default();
+    hex::encode(Sha256::digest(json))
+}
+
+/// 128 random bits as hex: order links cannot be guessed.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    hex::encode(bytes)
+}
+
+struct NewOrder {
+    valid: ValidCheckout,
+    key: String,
+    request_hash: String,
+    access_token: String,
+    outcome: Option<ChargeOutcome>,
+    rules: Arc<ShopRules>,
+    now: i64,
+    site_url: String,
+}
+
+/// An order as the checkout transaction left it (or found it, for a repeated key).
+#[derive(Clone, Debug)]
+struct PlacedRow {
+    id: i64,
+    access_token: String,
+    email: String,
+    status: OrderStatus,
+    total: Money,
+    payment_ref: Option<String>,
+    decline_message: Option<String>,
+    replayed: bool,
+}
+
+/// Reads the variants of the lines, in id order; on Postgres the rows stay locked until the
+/// transaction ends, always taken in the same order so two checkouts cannot deadlock.
+async fn read_variants(
+    conn: &mut AnyConnection,
+    lines: &[(i64, u32)],
+    with_images: bool,
+    lock: bool,
+) -> Result<Vec<VariantRow>, sqlx::Error> {
+    let placeholders: Vec<String> = (1..=lines.len()).map(|i| format!("${i}")).collect();
+    let image = if with_images {
+        ", (SELECT i.url FROM product_images i WHERE i.product_id = v.product_id \
+           AND (i.variant_id = v.id OR i.variant_id IS NULL) \
+           ORDER BY CASE WHEN i.variant_id IS NULL THEN 1 ELSE 0 END, i.position LIMIT 1) AS image_url"
+    } else {
+        ", NULL AS image_url"
+    };
+    let lock = if lock && Backend::of(conn) == Backend::Postgres {
+        " FOR UPDATE OF v"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT v.id, v.sku, v.option1, v.option2, v.option3, v.price_amount, v.currency, \
+         v.on_hand, v.reserved, v.backorder, p.slug, p.title, p.status{image} \
+         FROM variants v JOIN products p ON p.id = v.product_id \
+         WHERE v.id IN ({}) ORDER BY v.id{lock}",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (id, _) in lines {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let options: Vec<String> = ["option1", "option2", "option3"]
+                .iter()
+                .filter_map(|c| row.get::<Option<String>, _>(*c))
+                .filter(|v| !v.is_empty())
+                .collect();
+            VariantRow {
+                id: row.get("id"),
+                sku: row.get("sku"),
+                title: row.get("title"),
+                variant_title: options.join(" / "),
+                slug: row.get("slug"),
+                image_url: row.get("image_url"),
+                price: row.get("price_amount"),
+                currency: row.get("currency"),
+                on_hand: row.get("on_hand"),
+                reserved: row.get("reserved"),
+                allow_backorder: row.get::<String, _>("backorder") == "allow",
+                active: row.get::<String, _>("status") == "active",
+            }
+        })
+        .collect())
+}
+
+/// The checkout transaction (a savepoint of a group on SQLite). Any `Err` rolls back all of it.
+async fn insert_order(
+    conn: &mut AnyConnection,
+    order: NewOrder,
+) -> Result<PlacedRow, CheckoutError> {
+    let NewOrder {
+        valid,
+        key,
+        request_hash,
+        access_token,
+        outcome,
+        rules,
+        now,
+        site_url,
+    } = order;
+    let rows = read_variants(conn, &valid.lines, false, true).await?;
+
+    // What each line takes, and what cannot be supplied.
+    let mut takes = Vec::with_capacity(valid.lines.len());
+    let mut shortages = Vec::new();
+    for (variant_id, quantity) in &valid.lines {
+        let row = rows
+            .iter()
+            .find(|r| r.id == *variant_id && r.active && r.currency == rules.currency.code());
+        let Some(row) = row else {
+            shortages.push(Shortage {
+                variant_id: *variant_id,
+                sku: String::new(),
+                title: format!("variant {variant_id}"),
+                requested: *quantity,
+                available: 0,
+            });
+            continue;
+        };
+        let wanted = *quantity as i64;
+        let from_stock = wanted.min(row.available());
+        if from_stock < wanted && !row.allow_backorder {
+            shortages.push(Shortage {
+                variant_id: row.id,
+                sku: row.sku.clone(),
+                title: row.display_title(),
+                requested: *quantity,
+                available: row.available() as u32,
+            });
+        }
+        takes.push(Take {
+            variant_id: row.id,
+            quantity: *quantity,
+            from_stock,
+            backordered: wanted - from_stock,
+        });
+    }
+    if !shortages.is_empty() {
+        // A repeated request whose order took the last units must still get its order back.
+        if let Some(existing) = find_by_key(conn, &key, &request_hash).await? {
+            return Ok(existing);
+        }
+        return Err(CheckoutError::OutOfStock(shortages));
+    }
+
+    // Prices, shipping and tax, all from the database's numbers.
+    let amounts: Vec<LineAmount> = takes
+        .iter()
+        .map(|t| LineAmount {
+            unit_price: rows
+                .iter()
+                .find(|r| r.id == t.variant_id)
+                .map_or(0, |r| r.price),
+            quantity: t.quantity,
+        })
+        .collect();
+    let goods: i64 = amounts
+        .iter()
+        .map(|a| a.unit_price.saturating_mul(a.quantity as i64))
+        .sum();
+    let options = rules.shipping_options(&valid.address.country, goods);
+    let method = match &valid.shipping_method {
+        Some(code) => options.iter().find(|o| &o.code == code).ok_or_else(|| {
+            CheckoutError::field(
+                "shipping_method",
+                &format!(
+                    "'{code}' does not ship to this address; choose one of: {}.",
+                    options
+                        .iter()
+                        .map(|o| o.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?,
+        None => options.first().ok_or_else(|| {
+            CheckoutError::field(
+                "shipping_address.country",
+                "We do not ship to this country yet.",
+            )
+        })?,
+    };
+    let rate = rules.tax_rate(&valid.address.country, &valid.address.region);
+    let totals = pricing::totals(
+        &amounts,
+        method.price.amount,
+        rate,
+        rules.prices_include_tax,
+    )
+    .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?;
+    let currency = rules.currency;
+
+    let (status, reserve, reference, decline_message) = match &outcome {
+        Some(ChargeOutcome::Succeeded { reference }) => {
+            (OrderStatus::Paid, false, Some(reference.clone()), None)
+        }
+        Some(ChargeOutcome::Declined { reference, message }) => (
+            OrderStatus::PaymentFailed,
+            false,
+            Some(reference.clone()),
+            Some(message.clone()),
+        ),
+        Some(ChargeOutcome::RequiresAction { reference }) => (
+            OrderStatus::PendingPayment,
+            true,
+            Some(reference.clone()),
+            None,
+        ),
+        None => (OrderStatus::PendingPayment, true, None, None),
+    };
+    let reserved_until = reserve.then(|| now + rules.reservation_minutes as i64 * 60);
+    let address_json =
+        serde_json::to_string(&valid.address).map_err(|_| CheckoutError::Internal)?;
+
+    let inserted = sqlx::query(
+        "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
+         subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
+         shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
+         created_at, updated_at, paid_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(&access_token)
+    .bind(&key)
+    .bind(&request_hash)
+    .bind(&valid.email)
+    .bind(status.as_str())
+    .bind(currency.code())
+    .bind(totals.subtotal)
+    .bind(totals.shipping)
+    .bind(totals.tax)
+    .bind(totals.total)
+    .bind(rules.prices_include_tax as i64)
+    .bind(&method.code)
+    .bind(&method.name)
+    .bind(&address_json)
+    .bind(&valid.gateway)
+    .bind(reference.clone())
+    .bind(reserved_until)
+    .bind(now)
+    .bind((status == OrderStatus::Paid).then_some(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(inserted) = inserted else {
+        return find_by_key(conn, &key, &request_hash)
+            .await?
+            .ok_or(CheckoutError::Internal);
+    };
+    let order_id: i64 = inserted.get("id");
+
+    // Stock: a sale when the payment already succeeded, a reservation while it is pending,
+    // nothing for a declined card. The condition re-checks what was read, and the CHECK
+    // constraints stand behind both.
+    if status != OrderStatus::PaymentFailed {
+        let sql = if reserve {
+            "UPDATE variants SET reserved = reserved + $1 WHERE id = $2 AND on_hand - reserved >= $1"
+        } else {
+            "UPDATE variants SET on_hand = on_hand - $1 WHERE id = $2 AND on_hand - reserved >= $1"
+        };
+        for take in takes.iter().filter(|t| t.from_stock > 0) {
+            let done = sqlx::query(sql)
+                .bind(take.from_stock)
+                .bind(take.variant_id)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(CheckoutError::OutOfStock(vec![Shortage {
+                    variant_id: take.variant_id,
+                    sku: String::new(),
+                    title: format!("variant {}", take.variant_id),
+                    requested: take.quantity,
+                    available: 0,
+                }]));
+            }
+        }
+    }
+
+    // The lines, with what they cost.
+    let mut sql = String::from(
+        "INSERT INTO order_lines (order_id, variant_id, sku, title, variant_title, quantity, \
+         backordered_quantity, unit_price_amount, tax_amount, total_amount) VALUES ",
+    );
+    for i in 0..takes.len() {
+        let b = i * 9;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10
+        ));
+    }
+    let mut query = sqlx::query(&sql).bind(order_id);
+    for (take, (line_total, line_tax)) in takes.iter().zip(&totals.lines) {
+        let row = rows
+            .iter()
+            .find(|r| r.id == take.variant_id)
+            .ok_or(CheckoutError::Internal)?;
+        query = query
+            .bind(take.variant_id)
+            .bind(row.sku.clone())
+            .bind(row.title.clone())
+            .bind(row.variant_title.clone())
+            .bind(take.quantity as i64)
+            .bind(if status == OrderStatus::PaymentFailed {
+                0
+            } else {
+                take.backordered
+            })
+            .bind(row.price)
+            .bind(*line_tax)
+            .bind(*line_total);
+    }
+    query.execute(&mut *conn).await?;
+
+    // The ledger: one entry per stock movement, with its reason and order.
+    let moved: Vec<&Take> = takes.iter().filter(|t| t.from_stock > 0).collect();
+    if status != OrderStatus::PaymentFailed && !moved.is_empty() {
+        let (reason, on_hand_sign, reserved_sign) = if reserve {
+            ("reserve", 0, 1)
+        } else {
+            ("sale", -1, 0)
+        };
+        let mut sql = String::from(
+            "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, created_at) VALUES ",
+        );
+        for i in 0..moved.len() {
+            let b = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, $1, $2, ${}, ${}, $3)", b + 4, b + 5, b + 6));
+        }
+        let mut query = sqlx::query(&sql).bind(order_id).bind(reason).bind(now);
+        for take in moved {
+            query = query
+                .bind(take.variant_id)
+                .bind(on_hand_sign * take.from_stock)
+                .bind(reserved_sign * take.from_stock);
+        }
+        query.execute(&mut *conn).await?;
+    }
+
+    if let Some(outcome) = &outcome {
+        let (payment_status, message) = match outcome {
+            ChargeOutcome::Succeeded { .. } => ("succeeded", String::new()),
+            ChargeOutcome::Declined { message, .. } => ("failed", message.clone()),
+            ChargeOutcome::RequiresAction { .. } => ("requires_action", String::new()),
+        };
+        sqlx::query(
+            "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
+             VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(order_id)
+        .bind(&valid.gateway)
+        .bind(payment_status)
+        .bind(totals.total)
+        .bind(currency.code())
+        .bind(reference.clone().unwrap_or_default())
+        .bind(message)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if status == OrderStatus::Paid {
+        let lines: Vec<(String, u32, i64)> = takes
+            .iter()
+            .zip(&totals.lines)
+            .map(|(take, (line_total, _))| {
+                let title = rows
+                    .iter()
+                    .find(|r| r.id == take.variant_id)
+                    .map(VariantRow::display_title)
+                    .unwrap_or_default();
+                (title, take.quantity, *line_total)
+            })
+            .collect();
+        let order_url = format!("{site_url}/orders/{access_token}");
+        let email = confirmation_email(
+            order_id,
+            &lines,
+            Money::new(totals.total, currency),
+            &order_url,
+        );
+        queue_email(conn, &valid.email, email, now).await?;
+    }
+
+    Ok(PlacedRow {
+        id: order_id,
+        access_token,
+        email: valid.email,
+        status,
+        total: Money::new(totals.total, currency),
+        payment_ref: reference,
+        decline_message,
+        replayed: false,
+    })
+}
+
+/// The order an idempotency key already made, if the request matches it.
+async fn find_by_key(
+    conn: &mut AnyConnection,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<PlacedRow>, CheckoutError> {
+    let row = sqlx::query(
+        "SELECT o.id, o.access_token, o.email, o.status, o.currency, o.total_amount, o.payment_ref, \
+         o.request_hash, (SELECT p.message FROM payments p WHERE p.order_id = o.id AND p.status = 'failed' \
+         ORDER BY p.id DESC LIMIT 1) AS decline_message FROM orders o WHERE o.idempotency_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    if row.get::<String, _>("request_hash") != request_hash {
+        return Err(CheckoutError::BadRequest(
+            "This Idempotency-Key was already used for a different order; use a new key for a new order."
+                .into(),
+        ));
+    }
+    let status: String = row.get("status");
+    let currency: String = row.get("currency");
+    Ok(Some(PlacedRow {
+        id: row.get("id"),
+        access_token: row.get("access_token"),
+        email: row.get("email"),
+        status: OrderStatus::parse(&status).ok_or(CheckoutError::Internal)?,
+        total: Money::new(
+            row.get("total_amount"),
+            Currency::parse(&currency).map_err(|_| CheckoutError::Internal)?,
+        ),
+        payment_ref: row.get("payment_ref"),
+        decline_message: row.get("decline_message"),
+        replayed: true,
+    }))
+}
+
+/// An email waiting in the outbox.
+pub struct Email {
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+}
+
+fn confirmation_email(
+    order_id: i64,
+    lines: &[(String, u32, i64)],
+    total: Money,
+    order_url: &str,
+) -> Email {
+    let number = order_number(order_id);
+    let mut body = format!("Thank you for your order #{number}.\n\n");
+    for (title, quantity, line_total) in lines {
+        body.push_str(&format!(
+            "{quantity} × {title}: {}\n",
+            Money::new(*line_total, total.currency)
+        ));
+    }
+    body.push_str(&format!(
+        "\nTotal paid: {total}\n\nFollow your order at {order_url}\n"
+    ));
+    Email {
+        kind: "order_confirmation",
+        subject: format!("Your order #{number}"),
+        body,
+    }
+}
+
+pub async fn queue_email(
+    conn: &mut AnyConnection,
+    recipient: &str,
+    email: Email,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, recipient, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(email.kind)
+    .bind(recipient)
+    .bind(email.subject)
+    .bind(email.body)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Settles a pending order (see [`Checkout::settle`]).
+async fn settle_order(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    settlement: Settlement,
+    event: Option<WebhookEvent>,
+    site_url: String,
+) -> Result<bool, sqlx::Error> {
+    let now = now_epoch();
+    if let Some(event) = &event {
+        let fresh = sqlx::query(
+            "INSERT INTO webhook_events (id, gateway, event_type, received_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(&event.id)
+        .bind(event.gateway)
+        .bind(&event.kind)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if fresh.is_none() {
+            return Ok(false);
+        }
+    }
+    let (status, paid) = match &settlement {
+        Settlement::Paid { .. } => (OrderStatus::Paid, true),
+        Settlement::Release { status, .. } => (*status, false),
+    };
+    // Only a pending order moves, and only once: whoever comes second changes nothing.
+    let order = sqlx::query(
+        "UPDATE orders SET status = $1, reserved_until = NULL, updated_at = $2, \
+         paid_at = CASE WHEN $3 = 1 THEN $2 ELSE paid_at END \
+         WHERE id = $4 AND status = 'pending_payment' \
+         RETURNING email, access_token, currency, total_amount, gateway, payment_ref",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(paid as i64)
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(order) = order else {
+        return Ok(false);
+    };
+    let lines = sqlx::query(
+        "SELECT variant_id, title, variant_title, quantity, backordered_quantity, total_amount \
+         FROM order_lines WHERE order_id = $1 ORDER BY variant_id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (sql, reason) = if paid {
+        (
+            "UPDATE variants SET on_hand = on_hand - $1, reserved = reserved - $1 WHERE id = $2",
+            "commit",
+        )
+    } else {
+        (
+            "UPDATE variants SET reserved = reserved - $1 WHERE id = $2",
+            "release",
+        )
+    };
+    for line in &lines {
+        let Some(variant_id) = line.get::<Option<i64>, _>("variant_id") else {
+            continue;
+        };
+        let held = line.get::<i64, _>("quantity") - line.get::<i64, _>("backordered_quantity");
+        if held <= 0 {
+            continue;
+        }
+        sqlx::query(sql)
+            .bind(held)
+            .bind(variant_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(variant_id)
+        .bind(order_id)
+        .bind(reason)
+        .bind(if paid { -held } else { 0 })
+        .bind(-held)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let currency: String = order.get("currency");
+    let total: i64 = order.get("total_amount");
+    let reference = match &settlement {
+        Settlement::Paid { reference } if !reference.is_empty() => reference.clone(),
+        _ => order
+            .get::<Option<String>, _>("payment_ref")
+            .unwrap_or_default(),
+    };
+    let (payment_status, message) = match &settlement {
+        Settlement::Paid { .. } => ("succeeded", String::new()),
+        Settlement::Release {
+            status: OrderStatus::PaymentFailed,
+            reason,
+        } => ("failed", reason.clone()),
+        Settlement::Release { reason, .. } => ("canceled", reason.clone()),
+    };
+    sqlx::query(
+        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
+         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(order_id)
+    .bind(order.get::<String, _>("gateway"))
+    .bind(payment_status)
+    .bind(total)
+    .bind(&currency)
+    .bind(reference)
+    .bind(message)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if paid {
+        let currency = Currency::parse(&currency).unwrap_or(Currency::EUR);
+        let lines: Vec<(String, u32, i64)> = lines
+            .iter()
+            .map(|l| {
+                let variant: String = l.get("variant_title");
+                let title: String = l.get("title");
+                let title = if variant.is_empty() {
+                    title
+                } else {
+                    format!("{title} ({variant})")
+                };
+                (
+                    title,
+                    l.get::<i64, _>("quantity") as u32,
+                    l.get::<i64, _>("total_amount"),
+                )
+            })
+            .collect();
+        let access_token: String = order.get("access_token");
+        let order_url = format!("{site_url}/orders/{access_token}");
+        let email = confirmation_email(order_id, &lines, Money::new(total, currency), &order_url);
+        let recipient: String = order.get("email");
+        queue_email(conn, &recipient, email, now).await?;
+    }
+    Ok(true)
+}
