@@ -10,3 +10,4 @@ mod collections;
 mod health;
 mod import_export;
 mod storefront;
+mod stripe;
