@@ -21,9 +21,10 @@ start_throwaway_postgres() {
   PG_RUN=("${run[@]}")
   "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust --no-sync >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log"; return 1; }
-  # fsync off: this cluster holds throwaway test data only.
+  # fsync off: this cluster holds throwaway test data only (benchmarks turn it back on through
+  # PG_EXTRA_OPTIONS, which come later and win).
   "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 ${PG_EXTRA_OPTIONS:-}" start >/dev/null \
     || { cat "$PG_DIR/server.log"; return 1; }
   PG_BIN="$bin"
   TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"

@@ -8,6 +8,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod components;
+pub mod connectivity;
 pub mod error;
 pub mod money;
 pub mod orders;
@@ -93,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=catalog::SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=cart::CartPage/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+                    <Route path=path!("/orders/:token") view=orders::OrderPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <components::Footer/>

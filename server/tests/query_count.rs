@@ -102,5 +102,57 @@ async fn pages_run_a_constant_number_of_statements() {
             "{backend:?}: API statements depend on page size"
         );
         println!("{backend:?}: product {big}, collection {full}, home {home}, API list {api_full}");
+
+        // Checkout: at most 12 statements, transaction control included, for one or two lines.
+        let variants: Vec<i64> = sqlx::query_scalar(
+            "SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
+             WHERE p.status = 'active' AND v.on_hand > 5 ORDER BY v.id LIMIT 3",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        let one = checkout_statements(&app, &[variants[0]]).await;
+        let two = checkout_statements(&app, &[variants[1], variants[2]]).await;
+        assert!(
+            one <= 12,
+            "{backend:?}: {one} statements for a one-line checkout"
+        );
+        assert!(
+            two <= 12,
+            "{backend:?}: {two} statements for a two-line checkout"
+        );
+        println!("{backend:?}: checkout with one line {one}, with two lines {two}");
     }
+}
+
+async fn checkout_statements(app: &helpers::TestApp, variants: &[i64]) -> usize {
+    let body = |variants: &[i64]| {
+        serde_json::json!({
+            "email": "count@example.com",
+            "shipping_address": {"name": "C", "line1": "Street 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+            "lines": variants.iter().map(|id| serde_json::json!({"variant_id": id, "quantity": 1})).collect::<Vec<_>>(),
+            "payment": {"gateway": "test", "token": "pm_card_visa"}
+        })
+    };
+    // Warm up: the shop's rules are read once and cached; connections open.
+    let key = app::checkout::service::random_token();
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkout",
+            &body(variants),
+            &[("Idempotency-Key", &key)],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let key = app::checkout::service::random_token();
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/checkout",
+            &body(variants),
+            &[("Idempotency-Key", &key)],
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    STATEMENTS.load(Ordering::SeqCst) - before
 }

@@ -8,7 +8,9 @@ mod model;
 mod view;
 
 pub use model::{Cart, CartItem, CartLine, MAX_LINE_QUANTITY};
-pub use view::{AddButton, AddToCartButton, CartCount, CartPage};
+pub use view::{
+    requote_on_change, AddButton, AddToCartButton, CartCount, CartPage, LiveQuote, OfflineBanner,
+};
 
 use leptos::prelude::*;
 
@@ -81,6 +83,19 @@ impl CartStore {
 
     pub fn remove(&self, variant_id: i64) {
         self.change(|cart| cart.remove(variant_id));
+    }
+
+    /// Brings the cart in line with a quote (see [`Cart::apply_quote`]); saves only on change.
+    pub fn apply_quote(&self, quote: &crate::checkout::Quote) {
+        let mut cart = self.cart.get_untracked();
+        if cart.apply_quote(quote) {
+            self.change(|stored| *stored = cart);
+        }
+    }
+
+    /// Empties the cart (after an order is placed).
+    pub fn clear(&self) {
+        self.change(|cart| *cart = Cart::default());
     }
 
     fn change(&self, f: impl FnOnce(&mut Cart)) {

@@ -95,6 +95,55 @@ impl Cart {
             })
     }
 
+    /// What the server is asked to price: variants and quantities, with the price last seen
+    /// (only so the server can say "the price changed").
+    pub fn quote_lines(&self) -> Vec<crate::checkout::LineRequest> {
+        self.lines
+            .iter()
+            .map(|line| crate::checkout::LineRequest {
+                variant_id: line.item.variant_id,
+                quantity: line.quantity,
+                seen_price: Some(line.item.unit_price),
+            })
+            .collect()
+    }
+
+    /// Brings the cart in line with a fresh quote: current names, pictures and prices (kept for
+    /// the next time the shop is unreachable), quantities lowered to the stock left, and lines
+    /// the shop no longer sells removed. Returns whether anything changed.
+    pub fn apply_quote(&mut self, quote: &crate::checkout::Quote) -> bool {
+        let before = self.clone();
+        let asked: Vec<i64> = self.lines.iter().map(|l| l.item.variant_id).collect();
+        self.lines.retain_mut(|line| {
+            match quote
+                .lines
+                .iter()
+                .find(|q| q.variant_id == line.item.variant_id)
+            {
+                Some(priced) => {
+                    line.item.title = priced.title.clone();
+                    line.item.variant_title = priced.variant_title.clone();
+                    line.item.product_slug = priced.product_slug.clone();
+                    line.item.unit_price = priced.unit_price;
+                    if priced.image_url.is_some() {
+                        line.item.image_url = priced.image_url.clone();
+                    }
+                    line.quantity = line.quantity.min(priced.quantity);
+                    line.quantity > 0
+                }
+                // Only drop what the quote was asked about and said is gone.
+                None => {
+                    !asked.contains(&line.item.variant_id)
+                        || !quote.notices.iter().any(|n| {
+                            n.variant_id == line.item.variant_id
+                                && n.kind == crate::checkout::NoticeKind::Unavailable
+                        })
+                }
+            }
+        });
+        *self != before
+    }
+
     /// Repairs a cart read from storage: merges duplicate variants, drops empty lines and clamps
     /// quantities, since storage can be edited by hand or written by an older version.
     pub fn normalised(self) -> Cart {
@@ -164,6 +213,74 @@ mod tests {
         dollars.unit_price = Money::new(500, Currency::USD);
         cart.add(dollars, 1);
         assert_eq!(cart.estimated_subtotal(), None);
+    }
+
+    fn quote_for(
+        lines: Vec<crate::checkout::QuoteLine>,
+        notices: Vec<crate::checkout::Notice>,
+    ) -> crate::checkout::Quote {
+        let zero = Money::zero(Currency::EUR);
+        crate::checkout::Quote {
+            lines,
+            subtotal: zero,
+            shipping: None,
+            tax: zero,
+            total: zero,
+            prices_include_tax: true,
+            tax_label: String::new(),
+            rounding: String::new(),
+            shipping_options: vec![],
+            shipping_method: None,
+            notices,
+        }
+    }
+
+    fn priced(variant_id: i64, cents: i64, quantity: u32) -> crate::checkout::QuoteLine {
+        crate::checkout::QuoteLine {
+            variant_id,
+            product_slug: format!("p{variant_id}"),
+            title: format!("Renamed {variant_id}"),
+            variant_title: "M".into(),
+            image_url: None,
+            unit_price: Money::new(cents, Currency::EUR),
+            quantity,
+            line_total: Money::new(cents * quantity as i64, Currency::EUR),
+            tax: Money::zero(Currency::EUR),
+        }
+    }
+
+    #[test]
+    fn a_quote_updates_prices_lowers_quantities_and_drops_what_is_gone() {
+        use crate::checkout::{Notice, NoticeKind};
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 1);
+        cart.add(item(2, 300), 5);
+        cart.add(item(3, 300), 1);
+        let quote = quote_for(
+            vec![priced(1, 550, 1), priced(2, 300, 2)],
+            vec![Notice {
+                variant_id: 3,
+                kind: NoticeKind::Unavailable,
+                message: "gone".into(),
+            }],
+        );
+        assert!(cart.apply_quote(&quote));
+        assert_eq!(cart.lines.len(), 2);
+        assert_eq!(cart.lines[0].item.unit_price.amount, 550);
+        assert_eq!(cart.lines[0].item.title, "Renamed 1");
+        assert_eq!(cart.lines[1].quantity, 2);
+        // Applying the same quote again changes nothing (no endless re-quoting).
+        assert!(!cart.apply_quote(&quote));
+    }
+
+    #[test]
+    fn lines_added_after_the_quote_was_asked_for_are_kept() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 1);
+        cart.add(item(9, 500), 1);
+        let quote = quote_for(vec![priced(1, 500, 1)], vec![]);
+        cart.apply_quote(&quote);
+        assert_eq!(cart.lines.len(), 2);
     }
 
     #[test]

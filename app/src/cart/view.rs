@@ -3,25 +3,59 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{CartItem, CartStore, MAX_LINE_QUANTITY};
+use super::{Cart, CartItem, CartStore, MAX_LINE_QUANTITY};
+use crate::checkout::{Notice, Quote, QuoteRequest};
+use crate::connectivity::Connectivity;
 
 /// The header link to the cart with the number of items in it. Every page has it, so it also
 /// marks `<body data-hydrated>` once the page is interactive (for tests, and for CSS that hides
 /// the no-JavaScript fallbacks).
 #[island]
 pub fn CartCount() -> impl IntoView {
-    let count = CartStore::get().item_count();
+    let store = CartStore::get();
+    let count = store.item_count();
+    let cart = store.cart();
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
     view! {
-        <a href="/cart" class="cart-link">
-            "Cart "
-            <span class="cart-count" data-testid="cart-count" aria-live="polite">{count}</span>
-            <span class="visually-hidden">" items"</span>
-        </a>
+        <div class="mini-cart">
+            <a href="/cart" class="cart-link">
+                "Cart "
+                <span class="cart-count" data-testid="cart-count" aria-live="polite">{count}</span>
+                <span class="visually-hidden">" items"</span>
+            </a>
+            // The mini-cart: a glance at the lines without leaving the page.
+            <details class="mini-cart-panel" data-testid="mini-cart">
+                <summary aria-label="Show what is in the cart"></summary>
+                <div class="panel">
+                    <Show
+                        when=move || !cart.with(Cart::is_empty)
+                        fallback=|| view! { <p>"Your cart is empty."</p> }
+                    >
+                        <ul>
+                            <For
+                                each=move || cart.get().lines
+                                key=|line| (line.item.variant_id, line.quantity)
+                                children=|line| view! {
+                                    <li>
+                                        {format!("{} × {}", line.quantity, line.item.title)}
+                                        {(!line.item.variant_title.is_empty()).then(|| format!(" ({})", line.item.variant_title))}
+                                    </li>
+                                }
+                            />
+                        </ul>
+                        <p>"Subtotal: " {move || cart.with(|c| c.estimated_subtotal().map(|m| m.to_string()).unwrap_or_default())}</p>
+                        <p class="mini-cart-actions">
+                            <a href="/cart">"View cart"</a>
+                            <a href="/checkout" class="button primary">"Check out"</a>
+                        </p>
+                    </Show>
+                </div>
+            </details>
+        </div>
     }
 }
 
@@ -66,14 +100,121 @@ pub fn CartPage() -> impl IntoView {
     }
 }
 
-/// The cart's lines, editable: rendered empty on the server, filled from the browser's storage.
+/// Asks the server to price the cart whenever its lines change or the connection returns, and
+/// brings the stored cart in line with the answer. Only the newest answer counts.
+pub fn requote_on_change(
+    store: CartStore,
+    destination: Signal<Option<crate::checkout::Destination>>,
+    method: Signal<Option<String>>,
+) -> LiveQuote {
+    let cart = store.cart();
+    let online = Connectivity::get().online();
+    let (quote, set_quote) = signal(None::<Quote>);
+    let (notices, set_notices) = signal(Vec::<Notice>::new());
+    let (problem, set_problem) = signal(None::<String>);
+    let asked = Memo::new(move |_| {
+        cart.with(|c| {
+            c.lines
+                .iter()
+                .map(|l| (l.item.variant_id, l.quantity))
+                .collect::<Vec<_>>()
+        })
+    });
+    let generation = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let lines = asked.get();
+        let destination = destination.get();
+        let method = method.get();
+        if !online.get() || lines.is_empty() {
+            return;
+        }
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        let request = QuoteRequest {
+            lines: cart.with_untracked(Cart::quote_lines),
+            shipping_address: destination,
+            shipping_method: method,
+        };
+        leptos::task::spawn_local(async move {
+            let answer = crate::checkout::quote_cart(request).await;
+            if generation.get_value() != mine {
+                return;
+            }
+            match answer {
+                Ok(fresh) => {
+                    set_problem.set(None);
+                    if !fresh.notices.is_empty() {
+                        set_notices.set(fresh.notices.clone());
+                    }
+                    store.apply_quote(&fresh);
+                    set_quote.set(Some(fresh));
+                }
+                Err(error) => set_problem.set(Some(error.to_string())),
+            }
+        });
+    });
+    LiveQuote {
+        quote,
+        notices,
+        problem,
+    }
+}
+
+/// The server's latest quote for the cart, what changed, and why there is none (if so).
+#[derive(Clone, Copy)]
+pub struct LiveQuote {
+    pub quote: ReadSignal<Option<Quote>>,
+    pub notices: ReadSignal<Vec<Notice>>,
+    pub problem: ReadSignal<Option<String>>,
+}
+
+/// What the shopper sees while the shop cannot be reached.
+#[component]
+pub fn OfflineBanner(#[prop(into)] message: String) -> impl IntoView {
+    let online = Connectivity::get().online();
+    view! {
+        <Show when=move || !online.get()>
+            <p class="notice offline" role="status" data-testid="offline-notice">{message.clone()}</p>
+        </Show>
+    }
+}
+
+/// The cart's lines, editable: rendered empty on the server, filled from the browser's storage,
+/// re-priced by the server whenever it can be reached.
 #[island]
 fn CartContents() -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();
+    let online = Connectivity::get().online();
+    let LiveQuote {
+        quote,
+        notices,
+        problem,
+    } = requote_on_change(store, Signal::stored(None), Signal::stored(None));
+    // The quote counts only while it prices exactly the lines in the cart.
+    let confirmed = move || {
+        quote.with(|q| {
+            q.as_ref().and_then(|q| {
+                let same = cart.with(|c| {
+                    c.lines.len() == q.lines.len()
+                        && c.lines.iter().zip(&q.lines).all(|(l, p)| {
+                            l.item.variant_id == p.variant_id && l.quantity == p.quantity
+                        })
+                });
+                same.then(|| q.subtotal.to_string())
+            })
+        })
+    };
     view! {
         <section class="cart-page">
             <h1>"Your cart"</h1>
+            <OfflineBanner message="You are offline. Your cart is saved on this device and can still be edited; prices are the ones you last saw."/>
+            <ul class="notices" data-testid="cart-notices">
+                <For each=move || notices.get() key=|n| (n.variant_id, n.message.clone()) children=|n| view! {
+                    <li class="notice">{n.message}</li>
+                }/>
+            </ul>
+            {move || problem.get().map(|p| view! { <p class="notice error">{p}</p> })}
             <Show
                 when=move || !cart.with(|c| c.is_empty())
                 fallback=|| view! { <p>"Your cart is empty. " <a href="/">"Continue shopping"</a></p> }
@@ -81,7 +222,7 @@ fn CartContents() -> impl IntoView {
                 <ul class="cart-lines">
                     <For
                         each=move || cart.get().lines
-                        key=|line| (line.item.variant_id, line.quantity)
+                        key=|line| (line.item.variant_id, line.quantity, line.item.unit_price.amount)
                         children=move |line| {
                             let id = line.item.variant_id;
                             let quantity = line.quantity;
@@ -93,7 +234,7 @@ fn CartContents() -> impl IntoView {
                                     <div>
                                         <a href=format!("/products/{}", line.item.product_slug)>{line.item.title.clone()}</a>
                                         <p class="variant">{line.item.variant_title.clone()}</p>
-                                        <p class="price">{line.item.unit_price.to_string()}</p>
+                                        <p class="price" data-testid="line-price">{line.item.unit_price.to_string()}</p>
                                     </div>
                                     <div class="quantity" role="group" aria-label="Quantity">
                                         <button type="button" aria-label="One fewer" on:click=move |_| store.set_quantity(id, quantity - 1)>"−"</button>
@@ -107,10 +248,24 @@ fn CartContents() -> impl IntoView {
                     />
                 </ul>
                 <p class="subtotal">
-                    "Subtotal: "
-                    <strong>{move || cart.with(|c| c.estimated_subtotal().map(|m| m.to_string()).unwrap_or_default())}</strong>
+                    {move || match confirmed() {
+                        Some(subtotal) => view! {
+                            "Subtotal: " <strong data-testid="cart-subtotal" data-confirmed="true">{subtotal}</strong>
+                        }.into_any(),
+                        None => view! {
+                            "Estimated subtotal: "
+                            <strong data-testid="cart-subtotal" data-confirmed="false">
+                                {cart.with(|c| c.estimated_subtotal().map(|m| m.to_string()).unwrap_or_default())}
+                            </strong>
+                        }.into_any(),
+                    }}
                 </p>
-                <p class="hint">"Prices, shipping and tax are confirmed at checkout."</p>
+                <p class="hint">"Shipping and tax are worked out at checkout."</p>
+                {move || if online.get() {
+                    view! { <a class="button primary" href="/checkout" data-testid="to-checkout">"Check out"</a> }.into_any()
+                } else {
+                    view! { <span class="button primary disabled" aria-disabled="true" data-testid="to-checkout">"Checkout needs a connection"</span> }.into_any()
+                }}
             </Show>
         </section>
     }

@@ -13,7 +13,7 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-pub use view::{CheckoutPage, OfflineNotice};
+pub use view::CheckoutPage;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
@@ -259,11 +259,26 @@ pub fn normalise_lines(lines: &[LineRequest]) -> Result<Vec<(i64, u32)>, Checkou
     Ok(merged)
 }
 
+/// Server functions answer with the error's own status (a declined card is a 402, bad input a
+/// 4xx), as the HTTP API does, rather than a blanket 500.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, CheckoutError>) -> Result<T, CheckoutError> {
+    if let Err(error) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(error.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
+}
+
 /// Re-prices the cart (the cart page and checkout call this; also `POST /api/v1/cart/quote`).
 #[server(endpoint = "cart/quote", input = server_fn::codec::Json)]
 pub async fn quote_cart(request: QuoteRequest) -> Result<Quote, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
-    checkout.quote(request).await
+    with_status(checkout.quote(request).await)
 }
 
 /// Places the order. The browser makes one key per attempt and sends it again on a retry, so
@@ -274,8 +289,7 @@ pub async fn place_order(
     idempotency_key: String,
 ) -> Result<CheckoutResponse, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
-    let placed = checkout.place_order(request, &idempotency_key).await?;
-    Ok(placed.response)
+    with_status(checkout.place_order(request, &idempotency_key).await).map(|p| p.response)
 }
 
 /// The test gateway's authentication step: the shopper completes (or fails) it.
@@ -285,7 +299,7 @@ pub async fn confirm_test_payment(
     approve: bool,
 ) -> Result<OrderSummary, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
-    checkout.confirm_test_payment(&access_token, approve).await
+    with_status(checkout.confirm_test_payment(&access_token, approve).await)
 }
 
 /// The order behind an order link. After Stripe sends the shopper back, `payment_intent` asks
@@ -297,9 +311,9 @@ pub async fn order_by_token(
 ) -> Result<OrderDetails, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
     if returned_from_payment {
-        checkout.refresh_payment(&access_token).await?;
+        with_status(checkout.refresh_payment(&access_token).await)?;
     }
-    checkout.order_by_token(&access_token).await
+    with_status(checkout.order_by_token(&access_token).await)
 }
 
 #[cfg(test)]

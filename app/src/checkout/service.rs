@@ -527,14 +527,26 @@ impl Checkout {
                 total: Money::new(row.get("total_amount"), currency),
             })
             .collect();
-        let next_action = if order.status == OrderStatus::PendingPayment {
-            match &self.0.gateway {
-                Gateway::Test => Some(NextAction::ConfirmTestPayment),
-                // The order page offers the Payment Element again when the shopper left it.
-                Gateway::Stripe(_) => None,
+        let next_action = match (&self.0.gateway, order.status) {
+            (Gateway::Test, OrderStatus::PendingPayment) => Some(NextAction::ConfirmTestPayment),
+            // The same idempotency key returns the order's intent: the page can offer the
+            // Payment Element again when the shopper comes back to pay.
+            (Gateway::Stripe(stripe), OrderStatus::PendingPayment) => {
+                match stripe
+                    .create_intent(order.id, order.total, &order.email)
+                    .await
+                {
+                    Ok(intent) => Some(NextAction::StripePaymentElement {
+                        client_secret: intent.client_secret,
+                        publishable_key: stripe.publishable_key.clone(),
+                    }),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not fetch the order's PaymentIntent");
+                        None
+                    }
+                }
             }
-        } else {
-            None
+            _ => None,
         };
         let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
         Ok(OrderDetails {

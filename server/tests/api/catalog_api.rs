@@ -293,6 +293,25 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
     }
+    for (path, method) in [
+        ("/api/v1/cart/quote", "post"),
+        ("/api/v1/checkout", "post"),
+        ("/api/v1/orders/{number}", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    // Every schema a path refers to exists.
+    let text = doc.to_string();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name} missing"
+        );
+    }
 }
 
 on_both_databases!(

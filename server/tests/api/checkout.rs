@@ -19,6 +19,8 @@ on_both_databases!(
     two_hundred_buyers_for_ten_units_make_ten_orders,
     twenty_requests_with_one_key_make_one_order,
     opposite_line_orders_do_not_deadlock,
+    a_variant_that_allows_backorders_sells_beyond_its_stock,
+    the_pages_server_functions_answer_with_the_errors_status,
 );
 
 /// An active demo variant given exactly `stock` units (no reservations, no backorders);
@@ -539,4 +541,62 @@ async fn opposite_line_orders_do_not_deadlock(backend: Backend) {
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
     assert_eq!(stock_of(&app, a).await, (900, 0));
     assert_eq!(stock_of(&app, b).await, (900, 0));
+}
+
+async fn a_variant_that_allows_backorders_sells_beyond_its_stock(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 1).await;
+    sqlx::query("UPDATE variants SET backorder = 'allow' WHERE id = $1")
+        .bind(a)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (status, placed) = checkout(&app, &order_body(&[(a, 3)], "pm_card_visa"), &key()).await;
+    assert_eq!(status, 201, "{placed}");
+    // One unit from the shelf, two on backorder; stock never goes below zero.
+    assert_eq!(stock_of(&app, a).await, (0, 0));
+    assert_eq!(ledger_of(&app, a).await, (-1, 0, 1));
+    let token = placed["order_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let order = app.checkout.order_by_token(token).await.unwrap();
+    assert_eq!(
+        (order.lines[0].quantity, order.lines[0].backordered),
+        (3, 2)
+    );
+}
+
+async fn the_pages_server_functions_answer_with_the_errors_status(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 1).await;
+    let call = |token: &str, quantity: u32| json!({"request": order_body(&[(a, quantity)], token), "idempotency_key": key()});
+    let (status, error) = app
+        .post_json(
+            "/api/checkout/place-order",
+            &call("pm_card_chargeDeclined", 1),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 402, "{error}");
+    assert!(error.to_string().contains("declined"), "{error}");
+    let (status, _) = app
+        .post_json("/api/checkout/place-order", &call("pm_card_visa", 5), &[])
+        .await;
+    assert_eq!(status, 409);
+    let (status, placed) = app
+        .post_json("/api/checkout/place-order", &call("pm_card_visa", 1), &[])
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(placed["order"]["status"], "paid");
+    let (status, quote) = app
+        .post_json(
+            "/api/cart/quote",
+            &json!({"request": {"lines": [{"variant_id": a, "quantity": 0}]}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422, "{quote}");
 }

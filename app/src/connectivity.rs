@@ -1,0 +1,92 @@
+//! Whether the shop can be reached: the browser's `navigator.onLine`, kept current by its
+//! `online`/`offline` events, shared by every island of the page (like the cart). The server
+//! renders as if online; the browser corrects that after hydration.
+
+use leptos::prelude::*;
+
+#[derive(Clone, Copy)]
+pub struct Connectivity {
+    online: RwSignal<bool>,
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static BROWSER: Connectivity = Connectivity::watch_browser();
+}
+
+impl Connectivity {
+    pub fn get() -> Connectivity {
+        #[cfg(feature = "hydrate")]
+        {
+            BROWSER.with(|c| *c)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            Connectivity {
+                online: RwSignal::new(true),
+            }
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn watch_browser() -> Connectivity {
+        let online = RwSignal::new(true);
+        // After hydration, like the cart, so the first render matches the server's.
+        set_timeout(
+            move || online.set(window().navigator().on_line()),
+            std::time::Duration::ZERO,
+        );
+        for (event, value) in [("online", true), ("offline", false)] {
+            let handle = window_event_listener_untyped(event, move |_| online.set(value));
+            // Lives as long as the tab.
+            std::mem::forget(handle);
+        }
+        Connectivity { online }
+    }
+
+    pub fn online(&self) -> Signal<bool> {
+        self.online.into()
+    }
+}
+
+/// Browser helpers for checkout: keys, session storage and navigation.
+#[cfg(feature = "hydrate")]
+pub mod browser {
+    use gloo_storage::{SessionStorage, Storage};
+
+    /// A fresh random key (a UUID from the browser's crypto).
+    pub fn random_key() -> String {
+        leptos::prelude::window()
+            .crypto()
+            .map(|c| c.random_uuid())
+            .unwrap_or_else(|_| format!("{}", js_sys_now()))
+    }
+
+    fn js_sys_now() -> f64 {
+        leptos::prelude::window()
+            .performance()
+            .map(|p| p.now())
+            .unwrap_or_default()
+    }
+
+    pub fn session_get(key: &str) -> Option<String> {
+        SessionStorage::get::<String>(key).ok()
+    }
+
+    pub fn session_set(key: &str, value: &str) {
+        let _ = SessionStorage::set(key, value);
+    }
+
+    pub fn session_remove(key: &str) {
+        SessionStorage::delete(key);
+    }
+
+    /// Goes to a page of the shop (a full load: the order page is server-rendered).
+    pub fn go_to(path: &str) {
+        let _ = leptos::prelude::window().location().assign(path);
+    }
+
+    pub fn reload() {
+        let _ = leptos::prelude::window().location().reload();
+    }
+}
