@@ -33,7 +33,7 @@ pub fn CartCount() -> impl IntoView {
                 <div class="panel">
                     <Show
                         when=move || !cart.with(Cart::is_empty)
-                        fallback=|| view! { <p>"Your cart is empty."</p> }
+                        fallback=|| view! { <p>"Nothing in your cart yet."</p> }
                     >
                         <ul>
                             <For

@@ -1171,20 +1171,16 @@ async fn insert_order(
             ChargeOutcome::Declined { message, .. } => ("failed", message.clone()),
             ChargeOutcome::RequiresAction { .. } => ("requires_action", String::new()),
         };
-        sqlx::query(
-            "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
-             VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(order_id)
-        .bind(&valid.gateway)
-        .bind(payment_status)
-        .bind(totals.total)
-        .bind(currency.code())
-        .bind(reference.clone().unwrap_or_default())
-        .bind(message)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        let charge = Charge {
+            order_id,
+            gateway: &valid.gateway,
+            status: payment_status,
+            amount: totals.total,
+            currency: currency.code(),
+            reference: reference.as_deref().unwrap_or_default(),
+            message: &message,
+        };
+        record_charge(conn, charge, now).await?;
     }
 
     if status == OrderStatus::Paid {
@@ -1312,6 +1308,39 @@ pub async fn queue_email(
     Ok(())
 }
 
+/// A charge attempt as the `payments` table records it.
+struct Charge<'a> {
+    order_id: i64,
+    gateway: &'a str,
+    status: &'a str,
+    amount: i64,
+    currency: &'a str,
+    reference: &'a str,
+    message: &'a str,
+}
+
+async fn record_charge(
+    conn: &mut AnyConnection,
+    charge: Charge<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
+         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(charge.order_id)
+    .bind(charge.gateway)
+    .bind(charge.status)
+    .bind(charge.amount)
+    .bind(charge.currency)
+    .bind(charge.reference)
+    .bind(charge.message)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Settles a pending order (see [`Checkout::settle`]).
 async fn settle_order(
     conn: &mut AnyConnection,
@@ -1416,20 +1445,17 @@ async fn settle_order(
         } => ("failed", reason.clone()),
         Settlement::Release { reason, .. } => ("canceled", reason.clone()),
     };
-    sqlx::query(
-        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
-         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(order_id)
-    .bind(order.get::<String, _>("gateway"))
-    .bind(payment_status)
-    .bind(total)
-    .bind(&currency)
-    .bind(reference)
-    .bind(message)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let gateway: String = order.get("gateway");
+    let charge = Charge {
+        order_id,
+        gateway: &gateway,
+        status: payment_status,
+        amount: total,
+        currency: &currency,
+        reference: &reference,
+        message: &message,
+    };
+    record_charge(conn, charge, now).await?;
     if paid {
         let currency = Currency::parse(&currency).unwrap_or(Currency::EUR);
         let lines: Vec<(String, u32, i64)> = lines

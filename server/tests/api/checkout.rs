@@ -91,6 +91,12 @@ pub async fn checkout(app: &TestApp, body: &Value, key: &str) -> (u16, Value) {
         .await
 }
 
+/// The access token at the end of an order's link.
+pub fn token_of(placed: &Value) -> String {
+    let url = placed["order_url"].as_str().expect("an order_url");
+    url.rsplit('/').next().unwrap().to_string()
+}
+
 fn key() -> String {
     app::checkout::service::random_token()
 }
@@ -232,13 +238,7 @@ async fn authentication_reserves_until_confirmed(backend: Backend) {
     assert_eq!(placed["order"]["status"], "pending_payment");
     assert_eq!(placed["next_action"]["type"], "confirm_test_payment");
     assert_eq!(stock_of(&app, a).await, (5, 2), "reserved, not yet sold");
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = token_of(&placed);
     let confirmed = app
         .checkout
         .confirm_test_payment(&token, true)
@@ -262,13 +262,7 @@ async fn authentication_reserves_until_confirmed(backend: Backend) {
         &key(),
     )
     .await;
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = token_of(&placed);
     assert_eq!(stock_of(&app, a).await, (3, 1));
     let failed = app
         .checkout
@@ -303,13 +297,7 @@ async fn an_unpaid_reservation_expires_and_the_stock_returns(backend: Backend) {
     assert_eq!(expired, 1);
     assert_eq!(stock_of(&app, a).await, (3, 0));
     assert_eq!(ledger_of(&app, a).await, (0, 0, 2), "reserve, then release");
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = token_of(&placed);
     let order = app.checkout.order_by_token(&token).await.unwrap();
     assert_eq!(order.status, app::orders::OrderStatus::Expired);
     // Confirming after expiry charges nothing and says why.
@@ -431,12 +419,7 @@ async fn the_order_api_needs_the_access_token(backend: Backend) {
     let (a, _) = variant_with_stock(&app, 0, 5).await;
     let (_, placed) = checkout(&app, &order_body(&[(a, 1)], "pm_card_visa"), &key()).await;
     let number = placed["order"]["number"].as_str().unwrap();
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
+    let token = token_of(&placed);
     let (status, _) = app.json(&format!("/api/v1/orders/{number}")).await;
     assert_eq!(status, 401);
     let (status, _) = app
@@ -459,12 +442,7 @@ async fn the_order_api_needs_the_access_token(backend: Backend) {
     assert_eq!(order["order"]["shipping_address"]["city"], "Köln");
     // Another order's token does not open this one.
     let (_, other) = checkout(&app, &order_body(&[(a, 1)], "pm_card_visa"), &key()).await;
-    let other_token = other["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
+    let other_token = token_of(&other);
     let (status, _) = app
         .json(&format!("/api/v1/orders/{number}?token={other_token}"))
         .await;
@@ -556,13 +534,8 @@ async fn a_variant_that_allows_backorders_sells_beyond_its_stock(backend: Backen
     // One unit from the shelf, two on backorder; stock never goes below zero.
     assert_eq!(stock_of(&app, a).await, (0, 0));
     assert_eq!(ledger_of(&app, a).await, (-1, 0, 1));
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
-    let order = app.checkout.order_by_token(token).await.unwrap();
+    let token = token_of(&placed);
+    let order = app.checkout.order_by_token(&token).await.unwrap();
     assert_eq!(
         (order.lines[0].quantity, order.lines[0].backordered),
         (3, 2)

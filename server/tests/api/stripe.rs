@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::checkout::{checkout, count, ledger_of, stock_of, variant_with_stock};
+use crate::checkout::{checkout, count, ledger_of, stock_of, token_of, variant_with_stock};
 use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
 use crate::on_both_databases;
 
@@ -158,13 +158,7 @@ async fn place(app: &TestApp, lines: &[(i64, u32)]) -> (String, String, String) 
     assert_eq!(status, 201, "{placed}");
     let secret = placed["next_action"]["client_secret"].as_str().unwrap();
     let intent = secret.split("_secret_").next().unwrap().to_string();
-    let token = placed["order_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = token_of(&placed);
     (
         placed["order"]["number"].as_str().unwrap().to_string(),
         token,
