@@ -12,6 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
@@ -23,6 +24,18 @@ pub type JobFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
 /// At most this many jobs share one commit; more wait for the next.
 const MAX_GROUP: usize = 256;
+
+/// Commits and jobs written by grouped writers in this process, for benchmarks and metrics.
+static GROUPS: AtomicU64 = AtomicU64::new(0);
+static GROUPED_JOBS: AtomicU64 = AtomicU64::new(0);
+
+/// (commits, jobs) written through grouped commits so far.
+pub fn group_stats() -> (u64, u64) {
+    (
+        GROUPS.load(Ordering::Relaxed),
+        GROUPED_JOBS.load(Ordering::Relaxed),
+    )
+}
 
 #[derive(Clone, Debug)]
 pub struct WriteQueue {
@@ -150,6 +163,8 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        GROUPS.fetch_add(1, Ordering::Relaxed);
+        GROUPED_JOBS.fetch_add(group.len() as u64, Ordering::Relaxed);
         let commit = write_group(&pool, &mut group).await.map_err(|error| {
             tracing::error!(%error, jobs = group.len(), "a group of writes failed");
             format!("the write could not be committed: {error}")

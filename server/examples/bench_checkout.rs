@@ -175,6 +175,8 @@ async fn place(checkout: &Checkout, lines: &[(i64, u32)]) -> anyhow::Result<Dura
 }
 
 struct Load {
+    /// Grouped commits per order (SQLite); `None` where each order commits alone (Postgres).
+    commits_per_order: Option<f64>,
     clients: usize,
     orders: usize,
     elapsed: Duration,
@@ -187,6 +189,7 @@ async fn run_load(
     run: Duration,
     hot: bool,
 ) -> anyhow::Result<Load> {
+    let groups_before = app::write_queue::group_stats();
     let next_variant = Arc::new(AtomicUsize::new(10));
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
@@ -213,7 +216,11 @@ async fn run_load(
     }
     let elapsed = start.elapsed();
     latencies.sort();
+    let groups_after = app::write_queue::group_stats();
+    let commits = groups_after.0 - groups_before.0;
     Ok(Load {
+        commits_per_order: (commits > 0)
+            .then(|| commits as f64 / (groups_after.1 - groups_before.1) as f64),
         clients,
         orders: latencies.len(),
         elapsed,
@@ -227,8 +234,12 @@ fn report(name: &str, load: Load) {
             ((load.latencies.len() as f64 * q).ceil() as usize).clamp(1, load.latencies.len()) - 1;
         load.latencies[index].as_secs_f64() * 1000.0
     };
+    let grouping = load
+        .commits_per_order
+        .map(|c| format!(", {:.1} orders per commit", 1.0 / c))
+        .unwrap_or_default();
     println!(
-        "{name}: {:.0} orders/s ({} orders in {:.1} s, {} clients), p50 {:.2} ms, p99 {:.2} ms",
+        "{name}: {:.0} orders/s ({} orders in {:.1} s, {} clients), p50 {:.2} ms, p99 {:.2} ms{grouping}",
         load.orders as f64 / load.elapsed.as_secs_f64(),
         load.orders,
         load.elapsed.as_secs_f64(),
