@@ -54,19 +54,19 @@ impl Connectivity {
 pub mod browser {
     use gloo_storage::{SessionStorage, Storage};
 
-    /// A fresh random key (a UUID from the browser's crypto).
+    /// A fresh random key: 128 bits from the browser's crypto, as hex.
     pub fn random_key() -> String {
-        leptos::prelude::window()
-            .crypto()
-            .map(|c| c.random_uuid())
-            .unwrap_or_else(|_| format!("{}", js_sys_now()))
+        let mut bytes = [0u8; 16];
+        if let Ok(crypto) = leptos::prelude::window().crypto() {
+            let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn js_sys_now() -> f64 {
-        leptos::prelude::window()
-            .performance()
-            .map(|p| p.now())
-            .unwrap_or_default()
+    /// Lets the service worker (`/sw.js`) keep the cart page and assets for offline use.
+    pub fn register_service_worker() {
+        let navigator = leptos::prelude::window().navigator();
+        let _ = navigator.service_worker().register("/sw.js");
     }
 
     pub fn session_get(key: &str) -> Option<String> {

@@ -108,4 +108,5 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 pub fn hydrate_islands() {
     leptos::mount::hydrate_islands();
+    connectivity::browser::register_service_worker();
 }

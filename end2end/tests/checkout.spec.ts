@@ -142,3 +142,26 @@ test("stock bought by someone else meanwhile is refused, naming the item", async
   await expect(page.getByTestId("checkout-message")).toContainText("sold out");
   await expect(page).toHaveURL(/\/checkout$/);
 });
+
+test("after one visit the cart page opens with the shop unreachable", async ({ page, context }) => {
+  await page.goto("/products/stoneware-mug");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.goto("/cart");
+  await hydrated(page);
+  // The service worker has installed and kept the cart page and its assets.
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await expect
+    .poll(() => page.evaluate(async () => (await caches.match("/cart")) !== undefined))
+    .toBe(true);
+  await context.setOffline(true);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("cart-line")).toHaveCount(1);
+  await expect(page.getByTestId("offline-notice")).toBeVisible();
+  await page.getByRole("button", { name: "One more" }).click();
+  await expect(page.getByTestId("line-quantity")).toHaveText("2");
+  await context.setOffline(false);
+});

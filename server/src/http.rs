@@ -21,7 +21,8 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    let value = if is_page || path.starts_with("/api/") || path == "/healthz" {
+    // The service worker is checked for updates on every visit, as browsers expect.
+    let value = if is_page || path.starts_with("/api/") || path == "/healthz" || path == "/sw.js" {
         "no-cache"
     } else if path.starts_with("/media/") || (path.starts_with("/pkg/") && is_hashed_asset(&path)) {
         // Media names are derived from their content, so they never change either.
