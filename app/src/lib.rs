@@ -4,6 +4,7 @@
 //! which carries only the interactive islands (`#[island]`): the cart, the add buttons and the
 //! product buy box.
 
+pub mod admin;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -96,6 +97,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/cart") view=cart::CartPage/>
                     <Route path=path!("/checkout") view=checkout::CheckoutPage/>
                     <Route path=path!("/orders/:token") view=orders::OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/sign-in") view=admin::SignInPage/>
+                    <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/variants/:variant") view=admin::AdminVariantPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <components::Footer/>

@@ -47,6 +47,12 @@ enum Command {
         /// Where to write; `-` for standard output.
         file: PathBuf,
     },
+    /// Create the shop owner's account. Asks for the password on a terminal; otherwise reads
+    /// it from the first line of standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -116,6 +122,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             };
             eprintln!("exported {count} products");
         }
+        Command::CreateAdmin { email } => {
+            let password = read_password()?;
+            match app::admin::auth::create_account(
+                &db,
+                &email,
+                &password,
+                app::admin::Role::Owner,
+                true,
+            )
+            .await
+            {
+                Ok(_) => eprintln!("created the owner account {}", email.trim()),
+                Err(message) => anyhow::bail!("{message}"),
+            }
+        }
         Command::Serve { no_demo } => {
             if !no_demo && app::catalog::ssr::count_products(&db).await? == 0 {
                 let count = app::catalog::demo::seed_demo_catalog(&db).await?;
@@ -179,4 +200,19 @@ fn report(file: &std::path::Path, errors: Vec<csv_io::LineError>) -> anyhow::Err
         file.display(),
         errors.len()
     )
+}
+
+/// The new account's password: prompted (and not echoed) on a terminal, else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(password == again, "the passwords differ");
+        Ok(password)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    }
 }

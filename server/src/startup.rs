@@ -12,6 +12,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use app::admin::service::Admin;
 use app::catalog::media::MediaStore;
 use app::checkout::service::Checkout;
 use app::db::Db;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub media: MediaStore,
     pub page_cache: PageCache,
     pub checkout: Checkout,
+    pub admin: Admin,
 }
 
 impl AppState {
@@ -43,9 +45,15 @@ impl AppState {
                 Gateway::Stripe(Box::new(StripeGateway::new(config)))
             }
         };
+        let checkout = Checkout::new(db.clone(), gateway, settings.public_url.clone());
+        let admin = Admin::new(
+            checkout.clone(),
+            settings.public_url.starts_with("https://"),
+        );
         AppState {
             leptos_options: leptos_options(settings),
-            checkout: Checkout::new(db.clone(), gateway, settings.public_url.clone()),
+            checkout,
+            admin,
             db,
             site_url: SiteUrl(settings.public_url.clone()),
             media: MediaStore::new(&settings.data_dir),
@@ -94,11 +102,27 @@ pub fn build_router(state: AppState) -> Router {
     let db = state.db.clone();
     let site_url = state.site_url.clone();
     let checkout = state.checkout.clone();
+    let admin = state.admin.clone();
     let context = move || {
+        // A fresh nonce per page for the inline hydration script, and the policy naming it.
+        leptos::nonce::provide_nonce();
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&http::content_security_policy(
+                Some(&nonce.to_string()),
+            )) {
+                response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());
+        provide_context(admin.clone());
     };
+    let guard_state = state.admin.clone();
+    let own_origin = http::OwnOrigin::new(&state.site_url.0);
     let options = state.leptos_options.clone();
     let page_cache = state.page_cache.clone();
 
@@ -107,6 +131,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::catalog::api::routes())
         .merge(app::catalog::seo::routes())
         .merge(app::checkout::api::routes())
+        .merge(app::admin::api::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -115,6 +140,10 @@ pub fn build_router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            guard_state,
+            app::admin::api::guard,
+        ))
         .layer(middleware::from_fn(http::cache_headers))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
@@ -123,6 +152,13 @@ pub fn build_router(state: AppState) -> Router {
             page_cache,
             page_cache::serve_cached,
         ))
+        // Outermost: every response gets the security headers, and cross-site writes are
+        // refused before anything else runs.
+        .layer(middleware::from_fn_with_state(
+            own_origin,
+            http::refuse_cross_site_writes,
+        ))
+        .layer(middleware::from_fn(http::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -148,10 +184,13 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         "Kassa is serving on http://{}", settings.addr
     );
     println!("Kassa is running at http://{}", settings.addr);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server")?;
     tracing::info!("shutting down: closing the database");
     tokio::time::timeout(Duration::from_secs(10), db.close())
         .await

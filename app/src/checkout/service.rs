@@ -493,6 +493,17 @@ impl Checkout {
         self.details(order).await
     }
 
+    /// An order's details by its id, for staff (the admin checks who is asking).
+    pub async fn order_details_by_id(&self, id: i64) -> Result<OrderDetails, CheckoutError> {
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.0.db.pool())
+            .await?
+            .ok_or_else(|| CheckoutError::NotFound(format!("Order {}", order_number(id))))?;
+        let order = order_from_row(&row)?;
+        self.details(order).await
+    }
+
     async fn find_by_token(&self, access_token: &str) -> Result<OrderRow, CheckoutError> {
         let not_found = || CheckoutError::NotFound("This order".into());
         if access_token.len() != 32 || !access_token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -549,6 +560,7 @@ impl Checkout {
             _ => None,
         };
         let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
+        let shipments = crate::orders::load_shipments(self.0.db.pool(), order.id).await?;
         Ok(OrderDetails {
             number: order_number(order.id),
             status: order.status,
@@ -564,6 +576,7 @@ impl Checkout {
             shipping_address: address,
             reserved_until: order.reserved_until,
             next_action,
+            shipments,
         })
     }
 }
@@ -1032,8 +1045,8 @@ async fn insert_order(
         "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
          subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
          shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
-         created_at, updated_at, paid_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) \
+         created_at, updated_at, paid_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&access_token)
@@ -1055,6 +1068,7 @@ async fn insert_order(
     .bind(reserved_until)
     .bind(now)
     .bind((status == OrderStatus::Paid).then_some(now))
+    .bind(format!("{} {}", valid.email, valid.address.name).to_lowercase())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(inserted) = inserted else {

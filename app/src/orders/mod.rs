@@ -118,6 +118,73 @@ pub struct OrderDetails {
     /// Unix seconds until which the stock is held for a pending payment.
     pub reserved_until: Option<i64>,
     pub next_action: Option<NextAction>,
+    #[serde(default)]
+    pub shipments: Vec<Shipment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub id: i64,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// `shipped` or `delivered`.
+    pub status: String,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    /// (item, quantity)
+    pub lines: Vec<(String, u32)>,
+}
+
+/// An order's shipments with their lines, oldest first (two statements).
+#[cfg(feature = "ssr")]
+pub async fn load_shipments(
+    pool: &sqlx::AnyPool,
+    order_id: i64,
+) -> Result<Vec<Shipment>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, carrier, tracking_number, status, created_at, delivered_at FROM shipments \
+         WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    let lines = sqlx::query(
+        "SELECT sl.shipment_id, ol.title, ol.variant_title, sl.quantity FROM shipment_lines sl \
+         JOIN order_lines ol ON ol.id = sl.order_line_id JOIN shipments s ON s.id = sl.shipment_id \
+         WHERE s.order_id = $1 ORDER BY ol.id",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id: i64 = row.get("id");
+            Shipment {
+                id,
+                carrier: row.get("carrier"),
+                tracking_number: row.get("tracking_number"),
+                status: row.get("status"),
+                created_at: row.get("created_at"),
+                delivered_at: row.get("delivered_at"),
+                lines: lines
+                    .iter()
+                    .filter(|l| l.get::<i64, _>("shipment_id") == id)
+                    .map(|l| {
+                        let title: String = l.get("title");
+                        let variant: String = l.get("variant_title");
+                        let title = if variant.is_empty() {
+                            title
+                        } else {
+                            format!("{title} ({variant})")
+                        };
+                        (title, l.get::<i64, _>("quantity") as u32)
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -147,6 +147,31 @@ impl StripeGateway {
     }
 }
 
+impl StripeGateway {
+    /// Refunds part of a PaymentIntent; the key makes a retry return the same refund.
+    pub async fn refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        key: &str,
+    ) -> Result<String, GatewayError> {
+        let id = PaymentIntentId::from_str(intent_id).map_err(|_| {
+            GatewayError::Refused(format!("'{intent_id}' is not a PaymentIntent id"))
+        })?;
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(format!("kassa-refund-{key}")));
+        let mut params = stripe::CreateRefund::new();
+        params.payment_intent = Some(id);
+        params.amount = Some(amount);
+        let refund = stripe::Refund::create(&client, params)
+            .await
+            .map_err(stripe_error)?;
+        Ok(refund.id.to_string())
+    }
+}
+
 fn stripe_error(error: stripe::StripeError) -> GatewayError {
     match error {
         stripe::StripeError::Stripe(request) => GatewayError::Refused(

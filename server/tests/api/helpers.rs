@@ -189,7 +189,12 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let checkout = state.checkout.clone();
     let router = startup::build_router(state);
     tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("server");
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("server");
     });
     TestApp {
         address,

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod admin;
+
 mod catalog_api;
 mod checkout;
 mod cli;

@@ -1,0 +1,372 @@
+//! The admin's HTTP side: sign-in and sign-out, the action forms, the live event stream, and
+//! the guard that keeps every `/admin` page behind a staff session.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::auth::{self, SignInError};
+use super::service::Admin;
+use super::{Access, AdminError};
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Admin: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/admin/sign-in", post(sign_in))
+        .route("/admin/sign-out", post(sign_out))
+        .route("/admin/events", get(events))
+        .route("/admin/orders/{number}/shipments", post(ship))
+        .route(
+            "/admin/orders/{number}/shipments/{shipment}/delivered",
+            post(delivered),
+        )
+        .route("/admin/orders/{number}/cancel", post(cancel))
+        .route("/admin/orders/{number}/refunds", post(refund))
+        .route("/admin/variants/{variant}/adjust", post(adjust))
+        .route("/admin/staff", post(create_staff))
+}
+
+/// Every `/admin` page but sign-in needs a staff session: a browser without one is sent to
+/// sign in; anything else gets 401, and a signed-in account without a staff role 403.
+pub async fn guard(State(admin): State<Admin>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let protected = (path == "/admin" || path.starts_with("/admin/"))
+        && path != "/admin/sign-in"
+        && request.method() == Method::GET;
+    if !protected {
+        return next.run(request).await;
+    }
+    match admin.authorize(request.headers(), Access::Staff).await {
+        Ok(_) => {
+            let mut response = next.run(request).await;
+            // Staff pages hold customer data: never cache them anywhere.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(AdminError::Unauthorized) if wants_html(request.headers()) => {
+            let next_path = request.uri().path().to_string();
+            Redirect::to(&format!("/admin/sign-in?next={}", urlencode(&next_path))).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("v", text)])
+        .map(|s| s.trim_start_matches("v=").to_string())
+        .unwrap_or_default()
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({"error": {"status": status.as_u16(), "message": self.to_string()}})))
+            .into_response()
+    }
+}
+
+/// After a form: back to `to` with a notice, or with the error for people (JSON for programs).
+fn outcome(headers: &HeaderMap, to: &str, result: Result<String, AdminError>) -> Response {
+    match result {
+        Ok(notice) => Redirect::to(&format!("{to}?notice={}", urlencode(&notice))).into_response(),
+        Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),
+        Err(error) if wants_html(headers) => {
+            Redirect::to(&format!("{to}?error={}", urlencode(&error.to_string()))).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A form missing a field, in words: after the role check, so strangers learn nothing.
+fn form_error(rejection: FormRejection) -> AdminError {
+    AdminError::Invalid(rejection.body_text())
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn sign_in(
+    State(admin): State<Admin>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let previous = auth::token_from_cookies(&headers);
+    let address = peer.ip().to_string();
+    match auth::sign_in(
+        admin.checkout().db(),
+        &form.email,
+        &form.password,
+        &address,
+        previous.as_deref(),
+    )
+    .await
+    {
+        Ok((account, token)) => {
+            // Only pages of this shop are followed after signing in.
+            let next = if form.next.starts_with("/admin") && !form.next.starts_with("//") {
+                form.next
+            } else if account.is_staff() {
+                "/admin".to_string()
+            } else {
+                "/".to_string()
+            };
+            let mut response = Redirect::to(&next).into_response();
+            let cookie = auth::session_cookie(&token, admin.secure_cookies());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(error) => {
+            let status = match error {
+                SignInError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                SignInError::WrongCredentials => StatusCode::UNAUTHORIZED,
+                SignInError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if wants_html(&headers) {
+                Redirect::to(&format!(
+                    "/admin/sign-in?error={}",
+                    urlencode(&error.to_string())
+                ))
+                .into_response()
+            } else {
+                (status, Json(serde_json::json!({"error": {"status": status.as_u16(), "message": error.to_string()}})))
+                    .into_response()
+            }
+        }
+    }
+}
+
+async fn sign_out(State(admin): State<Admin>, headers: HeaderMap) -> Response {
+    if let Some(token) = auth::token_from_cookies(&headers) {
+        let _ = auth::sign_out(admin.checkout().db(), &token).await;
+    }
+    let mut response = Redirect::to("/admin/sign-in").into_response();
+    if let Ok(value) = HeaderValue::from_str(&auth::clear_cookie(admin.secure_cookies())) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Server-sent events: `changed` whenever orders or stock change.
+async fn events(State(admin): State<Admin>, headers: HeaderMap) -> Response {
+    if let Err(error) = admin.authorize(&headers, Access::Staff).await {
+        return error.into_response();
+    }
+    let stream = changes(admin.subscribe());
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+fn changes(
+    receiver: tokio::sync::broadcast::Receiver<&'static str>,
+) -> impl futures::Stream<Item = Result<Event, Infallible>> {
+    use tokio::sync::broadcast::error::RecvError;
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(kind) => Some((Ok(Event::default().event(kind).data(kind)), receiver)),
+            // Missed some: one "changed" covers them all.
+            Err(RecvError::Lagged(_)) => Some((
+                Ok(Event::default().event("changed").data("changed")),
+                receiver,
+            )),
+            Err(RecvError::Closed) => None,
+        }
+    })
+}
+
+async fn ship(
+    State(admin): State<Admin>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let to = format!("/admin/orders/{number}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let mut lines = Vec::new();
+        for (name, value) in &form {
+            if let Some(line) = name
+                .strip_prefix("qty_")
+                .and_then(|l| l.parse::<i64>().ok())
+            {
+                let quantity = value.trim();
+                if quantity.is_empty() {
+                    continue;
+                }
+                let quantity = quantity
+                    .parse::<u32>()
+                    .map_err(|_| AdminError::Invalid(format!("'{quantity}' is not a quantity.")))?;
+                lines.push((line, quantity));
+            }
+        }
+        let carrier = form.get("carrier").map(String::as_str).unwrap_or_default();
+        let tracking = form
+            .get("tracking_number")
+            .map(String::as_str)
+            .unwrap_or_default();
+        admin
+            .create_shipment(&account, &number, lines, carrier, tracking)
+            .await?;
+        Ok("Shipment created; the customer was emailed.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+async fn delivered(
+    State(admin): State<Admin>,
+    Path((number, shipment)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> Response {
+    let to = format!("/admin/orders/{number}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        admin.mark_delivered(&account, &number, shipment).await?;
+        Ok("Marked as delivered.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+async fn cancel(
+    State(admin): State<Admin>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let to = format!("/admin/orders/{number}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        admin.cancel(&account, &number).await?;
+        Ok("Order cancelled.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+#[derive(Deserialize)]
+struct RefundForm {
+    /// In the currency's major units as typed ("12.50"), parsed as decimal text.
+    amount: String,
+    key: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn refund(
+    State(admin): State<Admin>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<RefundForm>, FormRejection>,
+) -> Response {
+    let to = format!("/admin/orders/{number}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Refunds).await?;
+        let Form(form) = form.map_err(form_error)?;
+        let amount =
+            crate::catalog::query::parse_price(&form.amount).map_err(AdminError::Invalid)?;
+        admin
+            .refund(&account, &number, amount, &form.key, &form.reason)
+            .await?;
+        Ok("Refund made.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+#[derive(Deserialize)]
+struct AdjustForm {
+    reason: String,
+    quantity: String,
+    #[serde(default)]
+    note: String,
+    version: i64,
+}
+
+async fn adjust(
+    State(admin): State<Admin>,
+    Path(variant): Path<i64>,
+    headers: HeaderMap,
+    form: Result<Form<AdjustForm>, FormRejection>,
+) -> Response {
+    let to = format!("/admin/variants/{variant}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(form_error)?;
+        let quantity = form.quantity.trim().parse::<i64>().map_err(|_| {
+            AdminError::Invalid(format!("'{}' is not a whole number.", form.quantity))
+        })?;
+        admin
+            .adjust_stock(
+                &account,
+                variant,
+                &form.reason,
+                quantity,
+                &form.note,
+                form.version,
+            )
+            .await?;
+        Ok("Stock updated.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+#[derive(Deserialize)]
+struct StaffForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    can_refund: Option<String>,
+}
+
+async fn create_staff(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<StaffForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let account = admin.authorize(&headers, Access::Owner).await?;
+        let Form(form) = form.map_err(form_error)?;
+        admin
+            .create_staff(
+                &account,
+                &form.email,
+                &form.password,
+                form.can_refund.is_some(),
+            )
+            .await?;
+        Ok(format!("Account for {} created.", form.email.trim()))
+    }
+    .await;
+    outcome(&headers, "/admin", result)
+}

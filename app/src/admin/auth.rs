@@ -1,0 +1,319 @@
+//! Staff sign-in: argon2id password hashes, server-side sessions behind an HttpOnly cookie,
+//! rotation at sign-in, idle expiry, and a rate limit per account and per address.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::Role;
+use crate::db::{now_epoch, Db};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "kassa_session";
+/// A session unused this long ends (a staff member who walked away).
+pub const IDLE_SECS: i64 = 30 * 60;
+/// However active, a session ends after this long.
+pub const MAX_AGE_SECS: i64 = 12 * 60 * 60;
+/// Failed sign-ins allowed per account, and per address, within the window.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// Passwords shorter than this are refused when accounts are made.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// Someone signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub can_refund: bool,
+}
+
+impl Account {
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Owner | Role::Staff)
+    }
+
+    /// Owners may always refund; staff when allowed.
+    pub fn may_refund(&self) -> bool {
+        self.role == Role::Owner || (self.role == Role::Staff && self.can_refund)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignInError {
+    #[error("That email and password do not match an account.")]
+    WrongCredentials,
+    #[error("Too many failed attempts; wait a few minutes and try again.")]
+    RateLimited,
+    #[error("something went wrong on our side; please try again in a moment")]
+    Internal,
+}
+
+impl From<sqlx::Error> for SignInError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error during sign-in");
+        SignInError::Internal
+    }
+}
+
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the account does not exist, so a wrong email takes as long
+/// as a wrong password (no telling which accounts exist by timing).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no such account, but as slow as a real one"))
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates an account (the CLI's `create-admin`, the owner's staff page).
+pub async fn create_account(
+    db: &Db,
+    email: &str,
+    password: &str,
+    role: Role,
+    can_refund: bool,
+) -> Result<i64, String> {
+    let email = crate::checkout::address::validate_email(email)
+        .map_err(|e| e.message)?
+        .to_ascii_lowercase();
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(format!(
+            "Choose a password of at least {MIN_PASSWORD_LEN} characters."
+        ));
+    }
+    let hash = hash_password(password);
+    let row = sqlx::query(
+        "INSERT INTO accounts (email, password_hash, role, can_refund, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(can_refund as i64)
+    .bind(now_epoch())
+    .fetch_optional(db.pool())
+    .await
+    .map_err(|e| e.to_string())?;
+    row.map(|r| r.get::<i64, _>("id"))
+        .ok_or_else(|| format!("An account for {email} already exists."))
+}
+
+/// Signs in: checks the rate limit, the password, and starts a new session (a session the
+/// browser already had is ended: the token rotates). Returns the new session token.
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    address: &str,
+    previous_token: Option<&str>,
+) -> Result<(Account, String), SignInError> {
+    let email = email.trim().to_ascii_lowercase();
+    let now = now_epoch();
+    let since = now - FAILURE_WINDOW_SECS;
+    let failures = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3) AS by_account, \
+                (SELECT COUNT(*) FROM sign_in_failures WHERE address = $2 AND at > $3) AS by_address",
+    )
+    .bind(&email)
+    .bind(address)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    if failures.get::<i64, _>("by_account") >= MAX_FAILURES_PER_ACCOUNT
+        || failures.get::<i64, _>("by_address") >= MAX_FAILURES_PER_ADDRESS
+    {
+        return Err(SignInError::RateLimited);
+    }
+    let row = sqlx::query(
+        "SELECT id, email, password_hash, role, can_refund FROM accounts WHERE email = $1 AND disabled = 0",
+    )
+    .bind(&email)
+    .fetch_optional(db.pool())
+    .await?;
+    let hash = row
+        .as_ref()
+        .map(|r| r.get::<String, _>("password_hash"))
+        .unwrap_or_else(|| decoy_hash().to_string());
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(row) = row.filter(|_| matches) else {
+        sqlx::query("INSERT INTO sign_in_failures (email, address, at) VALUES ($1, $2, $3)")
+            .bind(&email)
+            .bind(address)
+            .bind(now)
+            .execute(db.pool())
+            .await?;
+        return Err(SignInError::WrongCredentials);
+    };
+    let account = account_from_row(&row).ok_or(SignInError::Internal)?;
+    let token =
+        crate::checkout::service::random_token() + &crate::checkout::service::random_token();
+    let mut tx = db.pool().begin().await?;
+    if let Some(previous) = previous_token {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(previous))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+        .bind(&email)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(token_hash(&token))
+    .bind(account.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((account, token))
+}
+
+fn account_from_row(row: &sqlx::any::AnyRow) -> Option<Account> {
+    Some(Account {
+        id: row.get("id"),
+        email: row.get("email"),
+        role: Role::parse(&row.get::<String, _>("role"))?,
+        can_refund: row.get::<i64, _>("can_refund") != 0,
+    })
+}
+
+/// The account behind a session token, if the session is alive; keeps it alive (at most one
+/// write a minute). An idle or too old session is deleted.
+pub async fn session_account(
+    db: &Db,
+    token: &str,
+    now: i64,
+) -> Result<Option<Account>, sqlx::Error> {
+    let hash = token_hash(token);
+    let row = sqlx::query(
+        "SELECT a.id, a.email, a.role, a.can_refund, s.created_at, s.last_seen_at \
+         FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND a.disabled = 0",
+    )
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let created: i64 = row.get("created_at");
+    let seen: i64 = row.get("last_seen_at");
+    if now - seen > IDLE_SECS || now - created > MAX_AGE_SECS {
+        sign_out(db, token).await?;
+        return Ok(None);
+    }
+    if now - seen >= 60 {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(account_from_row(&row))
+}
+
+pub async fn sign_out(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The session token in a request's cookies.
+pub fn token_from_cookies(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The `Set-Cookie` value for a new session (Secure when the shop is served over HTTPS).
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECS}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_cookie(secure: bool) -> String {
+    format!(
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse battery");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterx", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_and_lax() {
+        let cookie = session_cookie(&"a".repeat(64), true);
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && cookie.ends_with("Secure")
+        );
+        assert!(!session_cookie("x", false).contains("Secure"));
+    }
+
+    #[test]
+    fn only_well_formed_tokens_are_read_from_cookies() {
+        let mut headers = axum::http::HeaderMap::new();
+        let token = "ab".repeat(32);
+        headers.insert(
+            axum::http::header::COOKIE,
+            format!("other=1; {COOKIE}={token}").parse().unwrap(),
+        );
+        assert_eq!(token_from_cookies(&headers), Some(token));
+        headers.insert(
+            axum::http::header::COOKIE,
+            format!("{COOKIE}=short").parse().unwrap(),
+        );
+        assert_eq!(token_from_cookies(&headers), None);
+    }
+}

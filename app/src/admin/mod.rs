@@ -1,0 +1,319 @@
+//! The admin: staff sign-in and roles, the live dashboard, orders and fulfilment, refunds and
+//! stock. Pages are server-rendered; the dashboard is an island fed by server-sent events;
+//! every action is a plain form POST to an axum route, so it works without JavaScript, and
+//! every route and server function checks the role on the server.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+use crate::orders::{OrderDetails, OrderStatus};
+
+mod pages;
+pub use pages::{
+    format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage,
+    AdminVariantPage, PackingSlipPage, SignInPage,
+};
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including staff management and refunds.
+    Owner,
+    /// Orders, fulfilment, stock and catalog; refunds only when allowed.
+    Staff,
+    /// A shopper with an account: no admin access.
+    Customer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Staff => "staff",
+            Role::Customer => "customer",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "owner" => Some(Role::Owner),
+            "staff" => Some(Role::Staff),
+            "customer" => Some(Role::Customer),
+            _ => None,
+        }
+    }
+}
+
+/// Who may call an admin route or server function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Owner or staff.
+    Staff,
+    /// Owner or staff allowed to refund.
+    Refunds,
+    /// The owner only.
+    Owner,
+}
+
+/// Every admin route and server function with the access it needs: the authorization test
+/// walks this list, so a new route without an entry fails it.
+pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
+    ("GET", "/admin", Access::Staff),
+    ("GET", "/admin/orders", Access::Staff),
+    ("GET", "/admin/orders/{number}", Access::Staff),
+    ("GET", "/admin/orders/{number}/packing-slip", Access::Staff),
+    ("GET", "/admin/variants/{variant}", Access::Staff),
+    ("GET", "/admin/events", Access::Staff),
+    ("POST", "/admin/orders/{number}/shipments", Access::Staff),
+    (
+        "POST",
+        "/admin/orders/{number}/shipments/{shipment}/delivered",
+        Access::Staff,
+    ),
+    ("POST", "/admin/orders/{number}/cancel", Access::Staff),
+    ("POST", "/admin/orders/{number}/refunds", Access::Refunds),
+    ("POST", "/admin/variants/{variant}/adjust", Access::Staff),
+    ("POST", "/admin/staff", Access::Owner),
+    ("POST", "/api/admin/dashboard", Access::Staff),
+    ("POST", "/api/admin/orders", Access::Staff),
+    ("POST", "/api/admin/order", Access::Staff),
+    ("POST", "/api/admin/variant", Access::Staff),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AdminError {
+    #[error("Please sign in.")]
+    Unauthorized,
+    #[error("Your account may not do this.")]
+    Forbidden,
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gateway(String),
+    #[error("something went wrong on our side; please try again in a moment")]
+    Internal,
+    #[error("could not reach the shop: {0}")]
+    Transport(String),
+}
+
+impl AdminError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AdminError::Unauthorized => 401,
+            AdminError::Forbidden => 403,
+            AdminError::NotFound(_) => 404,
+            AdminError::Invalid(_) => 422,
+            AdminError::Conflict(_) => 409,
+            AdminError::Gateway(_) | AdminError::Transport(_) => 502,
+            AdminError::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AdminError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AdminError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AdminError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error in the admin");
+        AdminError::Internal
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub label: String,
+    pub revenue: Money,
+    pub orders: i64,
+    pub average: Option<Money>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub number: String,
+    pub created_at: i64,
+    pub email: String,
+    pub name: String,
+    pub status: OrderStatus,
+    pub fulfilment: String,
+    pub total: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowStock {
+    pub variant_id: i64,
+    pub sku: String,
+    pub title: String,
+    pub available: i64,
+    pub threshold: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub periods: Vec<Period>,
+    /// Revenue per day for the last 30 days, oldest first (minor units).
+    pub daily: Vec<i64>,
+    pub recent: Vec<OrderRow>,
+    pub low_stock: Vec<LowStock>,
+    pub pending_fulfilment: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFilter {
+    #[serde(default)]
+    pub status: String,
+    /// `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// An order number, or part of an email or name.
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub rows: Vec<OrderRow>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminLine {
+    pub id: i64,
+    pub title: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub shipped: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub at: i64,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrder {
+    pub id: i64,
+    pub order: OrderDetails,
+    pub fulfilment: String,
+    pub lines: Vec<AdminLine>,
+    pub paid: Money,
+    pub refunded: Money,
+    pub timeline: Vec<TimelineEvent>,
+    /// A fresh key for the refund form, so a double submit refunds once.
+    pub refund_key: String,
+    pub may_refund: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub at: i64,
+    pub reason: String,
+    pub on_hand_delta: i64,
+    pub reserved_delta: i64,
+    pub order_number: Option<String>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantStock {
+    pub id: i64,
+    pub sku: String,
+    pub title: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub threshold: i64,
+    pub version: i64,
+    pub history: Vec<LedgerEntry>,
+}
+
+/// Server functions answer with the error's status.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, AdminError>) -> Result<T, AdminError> {
+    if let Err(error) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(error.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
+}
+
+/// The signed-in account behind this server-function call, if it has `access`.
+#[cfg(feature = "ssr")]
+async fn require(access: Access) -> Result<(service::Admin, auth::Account), AdminError> {
+    let admin = use_context::<service::Admin>().ok_or(AdminError::Internal)?;
+    let parts = use_context::<axum::http::request::Parts>().ok_or(AdminError::Internal)?;
+    let account = admin.authorize(&parts.headers, access).await?;
+    Ok((admin, account))
+}
+
+#[server(endpoint = "admin/dashboard", input = server_fn::codec::Json)]
+pub async fn admin_dashboard() -> Result<Dashboard, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            admin.dashboard(crate::db::now_epoch()).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/orders", input = server_fn::codec::Json)]
+pub async fn admin_orders(filter: OrderFilter) -> Result<OrderList, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            admin.list_orders(&filter).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/order", input = server_fn::codec::Json)]
+pub async fn order_for_staff(number: String) -> Result<AdminOrder, AdminError> {
+    with_status(
+        async {
+            let (admin, account) = require(Access::Staff).await?;
+            admin.order(&number, &account).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/variant", input = server_fn::codec::Json)]
+pub async fn admin_variant(id: i64) -> Result<VariantStock, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            admin.variant_stock(id).await
+        }
+        .await,
+    )
+}

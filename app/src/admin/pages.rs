@@ -1,0 +1,491 @@
+//! The admin's pages. Server-rendered; forms post to the admin's axum routes and come back
+//! with `?notice=` or `?error=`; the dashboard is an island kept live by server-sent events.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{
+    admin_dashboard, admin_orders, admin_variant, order_for_staff, AdminError, AdminOrder,
+    Dashboard, OrderFilter, OrderRow, VariantStock,
+};
+use crate::orders::OrderStatus;
+
+/// Unix seconds as the UTC date `2026-11-25`.
+pub fn format_date(epoch: i64) -> String {
+    format_time(epoch)[..10].to_string()
+}
+
+/// Unix seconds as `2026-11-25 14:03 UTC` (no time-zone database needed).
+pub fn format_time(epoch: i64) -> String {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The notice or error a form sent back.
+#[component]
+fn Flash() -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || query.read().get("notice");
+    let error = move || query.read().get("error");
+    view! {
+        {move || notice().map(|n| view! { <p class="notice" role="status" data-testid="admin-notice">{n}</p> })}
+        {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="admin-error">{e}</p> })}
+    }
+}
+
+#[component]
+fn AdminNav() -> impl IntoView {
+    view! {
+        <Meta name="robots" content="noindex"/>
+        <nav class="admin-nav" aria-label="Admin">
+            <a href="/admin">"Dashboard"</a>
+            <a href="/admin/orders">"Orders"</a>
+            <form method="post" action="/admin/sign-out" class="inline">
+                <button type="submit" class="link">"Sign out"</button>
+            </form>
+        </nav>
+    }
+}
+
+fn failure(error: AdminError) -> AnyView {
+    view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Staff sign-in"/>
+        <Meta name="robots" content="noindex"/>
+        <section class="sign-in">
+            <h1>"Staff sign-in"</h1>
+            <Flash/>
+            <form method="post" action="/admin/sign-in" class="stacked">
+                <input type="hidden" name="next" value=next/>
+                <label for="email">"Email"</label>
+                <input id="email" name="email" type="email" autocomplete="username" required/>
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                <button type="submit" class="primary">"Sign in"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminDashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| admin_dashboard());
+    view! {
+        <Title text="Dashboard"/>
+        <AdminNav/>
+        <Flash/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(dashboard) => view! { <LiveDashboard initial=dashboard/> }.into_any(),
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The dashboard's numbers, refreshed whenever the server says orders or stock changed.
+#[island]
+fn LiveDashboard(initial: Dashboard) -> impl IntoView {
+    let (data, set_data) = signal(initial);
+    let (live, set_live) = signal(false);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        if let Ok(source) = web_sys::EventSource::new("/admin/events") {
+            let refresh = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                leptos::task::spawn_local(async move {
+                    if let Ok(fresh) = admin_dashboard().await {
+                        set_data.set(fresh);
+                    }
+                });
+            });
+            let opened = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_live.set(true));
+            let _ = source
+                .add_event_listener_with_callback("changed", refresh.as_ref().unchecked_ref());
+            let _ =
+                source.add_event_listener_with_callback("open", opened.as_ref().unchecked_ref());
+            // The page keeps listening for as long as it is open.
+            refresh.forget();
+            opened.forget();
+            std::mem::forget(source);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (set_live, set_data);
+    view! {
+        <section class="dashboard" data-testid="dashboard" data-live=move || live.get().to_string()>
+            <h1>"Dashboard"</h1>
+            <div class="periods">
+                {move || data.with(|d| d.periods.iter().map(|p| view! {
+                    <div class="period">
+                        <h2>{p.label.clone()}</h2>
+                        <p class="figure">{p.revenue.to_string()}</p>
+                        <p>{format!("{} orders", p.orders)}</p>
+                        <p class="hint">{p.average.map(|a| format!("{a} average")).unwrap_or_else(|| "no orders".into())}</p>
+                    </div>
+                }).collect_view())}
+            </div>
+            <figure class="chart">
+                {move || data.with(|d| revenue_chart(&d.daily))}
+                <figcaption>"Revenue per day, last 30 days"</figcaption>
+            </figure>
+            <p>{move || format!("{} paid orders wait to be shipped.", data.with(|d| d.pending_fulfilment))}</p>
+            <h2>"Recent orders"</h2>
+            <OrderTable rows=Signal::derive(move || data.with(|d| d.recent.clone()))/>
+            <h2>"Low stock"</h2>
+            <ul data-testid="low-stock">
+                {move || data.with(|d| d.low_stock.iter().map(|v| view! {
+                    <li><a href=format!("/admin/variants/{}", v.variant_id)>{v.title.clone()}</a>
+                        {format!(" — {} left (SKU {}, alert at {})", v.available, v.sku, v.threshold)}</li>
+                }).collect_view())}
+            </ul>
+        </section>
+    }
+}
+
+/// Thirty bars, scaled to the best day.
+fn revenue_chart(daily: &[i64]) -> impl IntoView {
+    let max = daily.iter().copied().max().unwrap_or(0).max(1);
+    let bars = daily
+        .iter()
+        .enumerate()
+        .map(|(i, amount)| {
+            let height = (amount * 100 / max).max(if *amount > 0 { 2 } else { 0 });
+            view! { <rect x=i * 10 y=100 - height width=8 height=height/> }
+        })
+        .collect_view();
+    view! {
+        <svg viewBox="0 0 300 100" role="img" aria-label="Revenue per day" class="revenue-chart" preserveAspectRatio="none">
+            {bars}
+        </svg>
+    }
+}
+
+#[component]
+fn OrderTable(#[prop(into)] rows: Signal<Vec<OrderRow>>) -> impl IntoView {
+    view! {
+        <table class="admin-table" data-testid="order-table">
+            <thead><tr><th scope="col">"Order"</th><th scope="col">"Date"</th><th scope="col">"Customer"</th>
+                <th scope="col">"Status"</th><th scope="col">"Fulfilment"</th><th scope="col">"Total"</th></tr></thead>
+            <tbody>
+                {move || rows.get().into_iter().map(|o| view! {
+                    <tr data-testid="order-row">
+                        <td><a href=format!("/admin/orders/{}", o.number)>{format!("#{}", o.number)}</a></td>
+                        <td>{format_time(o.created_at)}</td>
+                        <td>{o.name}" " <small>{o.email}</small></td>
+                        <td>{o.status.label()}</td>
+                        <td>{o.fulfilment}</td>
+                        <td>{o.total.to_string()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn AdminOrdersPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| OrderFilter {
+            status: q.get("status").unwrap_or_default(),
+            from: q.get("from").unwrap_or_default(),
+            to: q.get("to").unwrap_or_default(),
+            q: q.get("q").unwrap_or_default(),
+            cursor: q.get("cursor").unwrap_or_default(),
+        })
+    };
+    let list = Resource::new(filter, admin_orders);
+    view! {
+        <Title text="Orders"/>
+        <AdminNav/>
+        <h1>"Orders"</h1>
+        <form method="get" action="/admin/orders" class="filters">
+            <label>"Status " <select name="status">
+                <option value="">"Any"</option>
+                {[OrderStatus::Paid, OrderStatus::PendingPayment, OrderStatus::PaymentFailed, OrderStatus::Cancelled, OrderStatus::Expired]
+                    .into_iter()
+                    .map(|s| view! { <option value=s.as_str() selected=move || filter().status == s.as_str()>{s.label()}</option> })
+                    .collect_view()}
+            </select></label>
+            <label>"From " <input type="date" name="from" value=move || filter().from/></label>
+            <label>"To " <input type="date" name="to" value=move || filter().to/></label>
+            <label>"Search " <input type="search" name="q" placeholder="Number, email or name" value=move || filter().q/></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(list) => {
+                        let next = list.next_cursor.clone().map(|cursor| {
+                            let f = filter();
+                            let query = [("status", f.status), ("from", f.from), ("to", f.to), ("q", f.q), ("cursor", cursor)]
+                                .iter()
+                                .map(|(k, v)| format!("{k}={}", encode(v)))
+                                .collect::<Vec<_>>()
+                                .join("&");
+                            view! { <a href=format!("/admin/orders?{query}") rel="next" data-testid="next-page">"Next page →"</a> }
+                        });
+                        view! { <OrderTable rows=Signal::stored(list.rows)/> {next} }.into_any()
+                    }
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AdminOrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let number = move || params.read().get("number").unwrap_or_default();
+    let order = Resource::new(number, order_for_staff);
+    view! {
+        <AdminNav/>
+        <Flash/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => view! { <OrderAdmin order/> }.into_any(),
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OrderAdmin(order: AdminOrder) -> impl IntoView {
+    let number = order.order.number.clone();
+    let details = order.order.clone();
+    let paid = details.status == OrderStatus::Paid;
+    let can_ship = paid && order.lines.iter().any(|l| l.shipped < l.quantity);
+    let can_cancel = (paid && order.fulfilment == "unfulfilled")
+        || details.status == OrderStatus::PendingPayment;
+    let refundable = order.paid.amount - order.refunded.amount;
+    let address = details.shipping_address.clone();
+    view! {
+        <Title text=format!("Order #{number}")/>
+        <section class="admin-order" data-testid="admin-order">
+            <h1>{format!("Order #{number}")}</h1>
+            <p>
+                <span data-testid="admin-order-status">{details.status.label()}</span>" · "
+                <span data-testid="admin-fulfilment">{order.fulfilment.clone()}</span>" · "
+                {format_time(details.created_at)}" · "
+                <a href=format!("/admin/orders/{number}/packing-slip")>"Packing slip"</a>
+            </p>
+            <p>{details.email.clone()}" — "{address.name.clone()}", "{address.line1.clone()}", "
+                {format!("{} {}", address.postal_code, address.city)}", "{address.country.clone()}</p>
+            <form method="post" action=format!("/admin/orders/{number}/shipments") class="ship-form">
+                <table class="admin-table">
+                    <thead><tr><th scope="col">"Item"</th><th scope="col">"SKU"</th><th scope="col">"Ordered"</th>
+                        <th scope="col">"Shipped"</th><th scope="col">"Ship now"</th></tr></thead>
+                    <tbody>
+                        {order.lines.iter().map(|l| {
+                            let left = l.quantity - l.shipped;
+                            view! {
+                                <tr data-testid="admin-line">
+                                    <td>{l.title.clone()}</td><td>{l.sku.clone()}</td><td>{l.quantity}</td><td>{l.shipped}</td>
+                                    <td>{(can_ship && left > 0).then(|| view! {
+                                        <input type="number" min="0" max=left.to_string() name=format!("qty_{}", l.id)
+                                            aria-label=format!("Quantity of {} to ship", l.title) value="0"/>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                {can_ship.then(|| view! {
+                    <div class="inline-fields">
+                        <label>"Carrier " <input name="carrier" required/></label>
+                        <label>"Tracking number " <input name="tracking_number" required/></label>
+                        <button type="submit" class="primary">"Create shipment"</button>
+                    </div>
+                })}
+            </form>
+            <h2>"Shipments"</h2>
+            <ul data-testid="admin-shipments">
+                {details.shipments.iter().map(|s| {
+                    let items = s.lines.iter().map(|(t, q)| format!("{q} × {t}")).collect::<Vec<_>>().join(", ");
+                    view! {
+                        <li>
+                            {format!("{} {} — {} — {}", s.carrier, s.tracking_number, items, s.status)}
+                            {(s.status == "shipped").then(|| view! {
+                                <form method="post" action=format!("/admin/orders/{number}/shipments/{}/delivered", s.id) class="inline">
+                                    <button type="submit" class="link">"Mark delivered"</button>
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <h2>"Payment"</h2>
+            <dl class="order-totals">
+                <dt>"Total"</dt><dd>{details.total.to_string()}</dd>
+                <dt>"Paid"</dt><dd>{order.paid.to_string()}</dd>
+                <dt>"Refunded"</dt><dd data-testid="admin-refunded">{order.refunded.to_string()}</dd>
+            </dl>
+            {(order.may_refund && refundable > 0).then(|| view! {
+                <form method="post" action=format!("/admin/orders/{number}/refunds") class="inline-fields">
+                    <input type="hidden" name="key" value=order.refund_key.clone()/>
+                    <label>"Refund amount " <input name="amount" inputmode="decimal" required/></label>
+                    <label>"Reason " <input name="reason"/></label>
+                    <button type="submit">"Refund"</button>
+                </form>
+            })}
+            {can_cancel.then(|| view! {
+                <form method="post" action=format!("/admin/orders/{number}/cancel") class="inline">
+                    <button type="submit">"Cancel order"</button>
+                </form>
+            })}
+            <h2>"Timeline"</h2>
+            <ol class="timeline" data-testid="timeline">
+                {order.timeline.iter().map(|e| view! { <li><time>{format_time(e.at)}</time>" "{e.text.clone()}</li> }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+pub fn PackingSlipPage() -> impl IntoView {
+    let params = use_params_map();
+    let number = move || params.read().get("number").unwrap_or_default();
+    let order = Resource::new(number, order_for_staff);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => {
+                        let a = order.order.shipping_address.clone();
+                        view! {
+                            <Title text=format!("Packing slip #{}", order.order.number)/>
+                            <section class="packing-slip" data-testid="packing-slip">
+                                <h1>{format!("Packing slip — order #{}", order.order.number)}</h1>
+                                <address>{a.name}<br/>{a.line1}<br/>{a.line2}<br/>{format!("{} {}", a.postal_code, a.city)}<br/>{a.region}" "{a.country}</address>
+                                <table class="admin-table">
+                                    <thead><tr><th scope="col">"Item"</th><th scope="col">"SKU"</th><th scope="col">"Quantity"</th></tr></thead>
+                                    <tbody>{order.lines.iter().map(|l| view! { <tr><td>{l.title.clone()}</td><td>{l.sku.clone()}</td><td>{l.quantity}</td></tr> }).collect_view()}</tbody>
+                                </table>
+                                <p class="hint">{format!("Shipping: {}", order.order.shipping_method)}</p>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AdminVariantPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("variant")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let variant = Resource::new(id, admin_variant);
+    view! {
+        <AdminNav/>
+        <Flash/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match variant.await {
+                    Ok(v) => view! { <VariantAdmin variant=v/> }.into_any(),
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn VariantAdmin(variant: VariantStock) -> impl IntoView {
+    view! {
+        <Title text=format!("Stock — {}", variant.title)/>
+        <section class="admin-variant">
+            <h1>{variant.title.clone()}</h1>
+            <p>{format!("SKU {} · {} on hand · {} reserved · {} available · low-stock alert at {}",
+                variant.sku, variant.on_hand, variant.reserved, variant.on_hand - variant.reserved, variant.threshold)}</p>
+            <form method="post" action=format!("/admin/variants/{}/adjust", variant.id) class="inline-fields">
+                <input type="hidden" name="version" value=variant.version.to_string()/>
+                <label>"Reason " <select name="reason">
+                    <option value="received">"Received (add)"</option>
+                    <option value="counted">"Counted (set to)"</option>
+                    <option value="damaged">"Damaged (take away)"</option>
+                    <option value="lost">"Lost (take away)"</option>
+                    <option value="returned">"Returned (add)"</option>
+                    <option value="correction">"Correction (±)"</option>
+                </select></label>
+                <label>"Quantity " <input name="quantity" inputmode="numeric" required/></label>
+                <label>"Note " <input name="note"/></label>
+                <button type="submit" class="primary">"Save"</button>
+            </form>
+            <h2>"History"</h2>
+            <table class="admin-table">
+                <thead><tr><th scope="col">"When"</th><th scope="col">"Reason"</th><th scope="col">"On hand"</th>
+                    <th scope="col">"Reserved"</th><th scope="col">"Order"</th><th scope="col">"Note"</th></tr></thead>
+                <tbody>
+                    {variant.history.iter().map(|e| view! {
+                        <tr><td>{format_time(e.at)}</td><td>{e.reason.clone()}</td><td>{format!("{:+}", e.on_hand_delta)}</td>
+                            <td>{format!("{:+}", e.reserved_delta)}</td>
+                            <td>{e.order_number.clone().map(|n| view! { <a href=format!("/admin/orders/{n}")>{format!("#{n}")}</a> })}</td>
+                            <td>{e.note.clone()}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_795_564_800 + 3_723), "2026-11-25 01:02 UTC");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}

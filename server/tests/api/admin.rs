@@ -1,0 +1,681 @@
+//! The admin over HTTP: who may call what, sign-in limits, sessions, cross-site requests,
+//! fulfilment, refunds, cancellation and stock, on both databases.
+
+use app::admin::{Access, Role, ADMIN_ENDPOINTS};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::checkout::{
+    checkout, count, ledger_of, order_body, stock_of, token_of, variant_with_stock,
+};
+use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    every_admin_endpoint_checks_the_role,
+    sign_in_is_rate_limited_per_account_and_per_address,
+    cross_site_writes_are_refused,
+    sessions_rotate_at_sign_in_and_expire_when_idle,
+    orders_ship_in_parts_and_refunds_never_exceed_the_payment,
+    cancelling_an_unfulfilled_order_returns_stock_and_money,
+    stock_edits_cannot_silently_overwrite_each_other,
+    every_response_carries_the_security_headers,
+    the_order_list_filters_and_pages,
+);
+
+const PASSWORD: &str = "a long enough password";
+
+async fn account(app: &TestApp, email: &str, role: Role, can_refund: bool) -> String {
+    app::admin::auth::create_account(&app.db, email, PASSWORD, role, can_refund)
+        .await
+        .unwrap();
+    sign_in(app, email, PASSWORD).await.expect("signed in")
+}
+
+/// Signs in through the form; the session cookie (`name=value`) on success, the status if not.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<String, u16> {
+    sign_in_with(app, email, password, None).await
+}
+
+async fn sign_in_with(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> Result<String, u16> {
+    let mut request = app
+        .client
+        .post(format!("{}/admin/sign-in", app.address))
+        .header("Origin", &app.address)
+        .form(&[("email", email), ("password", password)]);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    match response.headers().get("set-cookie") {
+        Some(cookie) if status == 303 => {
+            let cookie = cookie.to_str().unwrap();
+            assert!(
+                cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+                "{cookie}"
+            );
+            Ok(cookie.split(';').next().unwrap().to_string())
+        }
+        _ => Err(status),
+    }
+}
+
+async fn as_user(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let url = format!("{}{path}", app.address);
+    let mut request = match method {
+        "GET" => app.client.get(url).header("Accept", "application/json"),
+        _ if path.starts_with("/api/") => {
+            // Server functions take their arguments as JSON.
+            let body = match path {
+                "/api/admin/orders" => json!({"filter": {}}),
+                "/api/admin/order" => {
+                    json!({"number": form.first().map(|f| f.1).unwrap_or("1001")})
+                }
+                "/api/admin/variant" => {
+                    json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
+                }
+                _ => json!({}),
+            };
+            app.client
+                .post(url)
+                .header("Origin", &app.address)
+                .json(&body)
+        }
+        _ => app
+            .client
+            .post(url)
+            .header("Origin", &app.address)
+            .form(form),
+    };
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location)
+}
+
+async fn paid_order(app: &TestApp, lines: &[(i64, u32)]) -> Value {
+    let (status, placed) = checkout(
+        app,
+        &order_body(lines, "pm_card_visa"),
+        &app::checkout::service::random_token(),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    placed
+}
+
+async fn every_admin_endpoint_checks_the_role(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, _) = variant_with_stock(&app, 0, 50).await;
+    let placed = paid_order(&app, &[(variant, 1)]).await;
+    let number = placed["order"]["number"].as_str().unwrap().to_string();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let customer = account(&app, "shopper@shop.test", Role::Customer, false).await;
+    let variant_text = variant.to_string();
+    for (method, template, access) in ADMIN_ENDPOINTS {
+        let path = template
+            .replace("{number}", &number)
+            .replace("{variant}", &variant_text)
+            .replace("{shipment}", "1");
+        let args: &[(&str, &str)] = match *template {
+            "/api/admin/order" => &[("number", number.as_str())],
+            "/api/admin/variant" => &[("id", variant_text.as_str())],
+            _ => &[],
+        };
+        let (anonymous, _) = as_user(&app, method, &path, None, args).await;
+        assert_eq!(anonymous, 401, "{method} {path} as anonymous");
+        let (shopper, _) = as_user(&app, method, &path, Some(&customer), args).await;
+        assert_eq!(shopper, 403, "{method} {path} as a customer");
+        let (as_staff, _) = as_user(&app, method, &path, Some(&staff), args).await;
+        match access {
+            Access::Staff => assert!(
+                as_staff != 401 && as_staff != 403,
+                "{method} {path} as staff: {as_staff}"
+            ),
+            Access::Refunds | Access::Owner => {
+                assert_eq!(as_staff, 403, "{method} {path} as staff")
+            }
+        }
+        if *method == "GET" && *template != "/admin/events" {
+            let (as_owner, _) = as_user(&app, method, &path, Some(&owner), &[]).await;
+            assert_eq!(as_owner, 200, "{method} {path} as owner");
+        }
+    }
+    // A browser without a session is sent to sign in, and comes back afterwards.
+    let response = app
+        .client
+        .get(format!("{}/admin/orders", app.address))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/admin/sign-in?next=%2Fadmin%2Forders"
+    );
+}
+
+async fn sign_in_is_rate_limited_per_account_and_per_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app::admin::auth::create_account(&app.db, "owner@shop.test", PASSWORD, Role::Owner, true)
+        .await
+        .unwrap();
+    for _ in 0..app::admin::auth::MAX_FAILURES_PER_ACCOUNT {
+        assert_eq!(
+            sign_in(&app, "owner@shop.test", "wrong password!").await,
+            Err(401)
+        );
+    }
+    // Now even the right password waits.
+    assert_eq!(sign_in(&app, "owner@shop.test", PASSWORD).await, Err(429));
+    // Per address: many accounts guessed from one place.
+    let app = spawn_app(backend).await;
+    app::admin::auth::create_account(&app.db, "owner@shop.test", PASSWORD, Role::Owner, true)
+        .await
+        .unwrap();
+    for i in 0..app::admin::auth::MAX_FAILURES_PER_ADDRESS {
+        let _ = sign_in(&app, &format!("guess{i}@shop.test"), "wrong password!").await;
+    }
+    assert_eq!(sign_in(&app, "owner@shop.test", PASSWORD).await, Err(429));
+    // The failures are remembered in the database, not only in one process.
+    assert!(count(&app, "SELECT COUNT(*) FROM sign_in_failures").await >= 20);
+}
+
+async fn cross_site_writes_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, _) = variant_with_stock(&app, 0, 5).await;
+    let placed = paid_order(&app, &[(variant, 1)]).await;
+    let number = placed["order"]["number"].as_str().unwrap();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let cancel = format!("{}/admin/orders/{number}/cancel", app.address);
+    // Another site's form, riding on the owner's cookie.
+    let forged = app
+        .client
+        .post(&cancel)
+        .header("Cookie", &owner)
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let no_origin = app
+        .client
+        .post(&cancel)
+        .header("Cookie", &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_origin.status().as_u16(), 403);
+    let foreign_referer = app
+        .client
+        .post(&cancel)
+        .header("Cookie", &owner)
+        .header("Referer", "https://evil.example/page")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_referer.status().as_u16(), 403);
+    // Server functions too.
+    let forged_fn = app
+        .client
+        .post(format!("{}/api/admin/dashboard", app.address))
+        .header("Cookie", &owner)
+        .header("Origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged_fn.status().as_u16(), 403);
+    assert_eq!(
+        stock_of(&app, variant).await,
+        (4, 0),
+        "nothing was cancelled"
+    );
+    // The shop's own page may.
+    let (status, location) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/cancel"),
+        Some(&owner),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303, "{location}");
+    assert_eq!(stock_of(&app, variant).await, (5, 0));
+}
+
+async fn sessions_rotate_at_sign_in_and_expire_when_idle(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let (status, _) = as_user(&app, "GET", "/admin", Some(&first), &[]).await;
+    assert_eq!(status, 200);
+    // Signing in again from the same browser replaces the session: the old token is dead.
+    let second = sign_in_with(&app, "owner@shop.test", PASSWORD, Some(&first))
+        .await
+        .unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        as_user(&app, "GET", "/admin", Some(&first), &[]).await.0,
+        401
+    );
+    assert_eq!(
+        as_user(&app, "GET", "/admin", Some(&second), &[]).await.0,
+        200
+    );
+    // Idle for longer than allowed: the session ends.
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - $1")
+        .bind(app::admin::auth::IDLE_SECS + 1)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        as_user(&app, "GET", "/admin", Some(&second), &[]).await.0,
+        401
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
+    // Sign-out ends a session too.
+    let third = sign_in(&app, "owner@shop.test", PASSWORD).await.unwrap();
+    let (status, _) = as_user(&app, "POST", "/admin/sign-out", Some(&third), &[]).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        as_user(&app, "GET", "/admin", Some(&third), &[]).await.0,
+        401
+    );
+    // Passwords are stored as argon2id hashes only.
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(PASSWORD));
+}
+
+async fn orders_ship_in_parts_and_refunds_never_exceed_the_payment(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let (b, _) = variant_with_stock(&app, 1, 5).await;
+    let placed = paid_order(&app, &[(a, 2), (b, 1)]).await;
+    let number = placed["order"]["number"].as_str().unwrap().to_string();
+    let total = placed["order"]["total"]["amount"].as_i64().unwrap();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let lines: Vec<i64> = sqlx::query_scalar("SELECT id FROM order_lines ORDER BY id")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let ship = |line: i64, quantity: &str, tracking: &str| {
+        (
+            format!("qty_{line}"),
+            quantity.to_string(),
+            tracking.to_string(),
+        )
+    };
+    for (field, quantity, tracking) in [
+        ship(lines[0], "2", "TRACK-1"),
+        ship(lines[1], "1", "TRACK-2"),
+    ] {
+        let (status, location) = as_user(
+            &app,
+            "POST",
+            &format!("/admin/orders/{number}/shipments"),
+            Some(&owner),
+            &[
+                (&field, &quantity),
+                ("carrier", "DHL"),
+                ("tracking_number", &tracking),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert!(location.contains("notice="), "{location}");
+    }
+    // Nothing is left to ship.
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/shipments"),
+        Some(&owner),
+        &[
+            (&format!("qty_{}", lines[0]), "1"),
+            ("carrier", "DHL"),
+            ("tracking_number", "X"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    // The shopper sees both shipments with their tracking numbers.
+    let order = app
+        .checkout
+        .order_by_token(&token_of(&placed))
+        .await
+        .unwrap();
+    let tracking: Vec<&str> = order
+        .shipments
+        .iter()
+        .map(|s| s.tracking_number.as_str())
+        .collect();
+    assert_eq!(tracking, ["TRACK-1", "TRACK-2"]);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'order_shipped'"
+        )
+        .await,
+        2
+    );
+    let fulfilment: String = sqlx::query_scalar("SELECT fulfilment FROM orders")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(fulfilment, "fulfilled");
+    let shipment: i64 = sqlx::query_scalar("SELECT MIN(id) FROM shipments")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/shipments/{shipment}/delivered"),
+        Some(&owner),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+
+    // Refund part; the same form twice refunds once; never more than was paid.
+    let refund = |amount: &str, key: &str| {
+        vec![
+            ("amount".to_string(), amount.to_string()),
+            ("key".to_string(), key.to_string()),
+        ]
+    };
+    for _ in 0..2 {
+        let form = refund("10.00", "key-one");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, _) = as_user(
+            &app,
+            "POST",
+            &format!("/admin/orders/{number}/refunds"),
+            Some(&owner),
+            &form,
+        )
+        .await;
+        assert_eq!(status, 303);
+    }
+    let refunded: i64 = sqlx::query_scalar("SELECT refunded_amount FROM orders")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(refunded, 1000);
+    let too_much = format!(
+        "{}.{:02}",
+        (total - 1000 + 1) / 100,
+        (total - 1000 + 1) % 100
+    );
+    let form = refund(&too_much, "key-two");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/refunds"),
+        Some(&owner),
+        &form,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let rest = format!("{}.{:02}", (total - 1000) / 100, (total - 1000) % 100);
+    let form = refund(&rest, "key-three");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/refunds"),
+        Some(&owner),
+        &form,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let row = sqlx::query("SELECT refunded_amount, total_amount FROM orders")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<i64, _>("refunded_amount"),
+        row.get::<i64, _>("total_amount")
+    );
+    let refunds: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(amount) AS BIGINT) FROM payments WHERE kind = 'refund' AND status = 'succeeded'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(refunds, total, "the refunds add up to what was paid");
+    // Everything is in the timeline and the audit log.
+    let audit: i64 = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+    assert_eq!(audit, 2 + 1 + 2, "two shipments, one delivery, two refunds");
+}
+
+async fn cancelling_an_unfulfilled_order_returns_stock_and_money(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let placed = paid_order(&app, &[(a, 3)]).await;
+    let number = placed["order"]["number"].as_str().unwrap();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    assert_eq!(stock_of(&app, a).await, (2, 0));
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/cancel"),
+        Some(&owner),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(stock_of(&app, a).await, (5, 0));
+    assert_eq!(ledger_of(&app, a).await, (0, 0, 2), "sale, then cancel");
+    let row = sqlx::query("SELECT status, refunded_amount, total_amount FROM orders")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("status"), "cancelled");
+    assert_eq!(
+        row.get::<i64, _>("refunded_amount"),
+        row.get::<i64, _>("total_amount")
+    );
+    // A second cancel changes nothing.
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{number}/cancel"),
+        Some(&owner),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(stock_of(&app, a).await, (5, 0));
+}
+
+async fn stock_edits_cannot_silently_overwrite_each_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let path = format!("/admin/variants/{a}/adjust");
+    let version: i64 = sqlx::query_scalar("SELECT version FROM variants WHERE id = $1")
+        .bind(a)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let v = version.to_string();
+    // Two people loaded the page at the same version; the first saves, the second is told.
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &path,
+        Some(&staff),
+        &[("reason", "received"), ("quantity", "10"), ("version", &v)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &path,
+        Some(&staff),
+        &[("reason", "counted"), ("quantity", "7"), ("version", &v)],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(stock_of(&app, a).await, (15, 0));
+    let next = (version + 1).to_string();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &path,
+        Some(&staff),
+        &[
+            ("reason", "counted"),
+            ("quantity", "12"),
+            ("version", &next),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(stock_of(&app, a).await, (12, 0));
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT reason FROM stock_ledger WHERE variant_id = $1 ORDER BY id")
+            .bind(a)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(reasons, ["received", "counted"]);
+    assert_eq!(ledger_of(&app, a).await, (7, 0, 2));
+    // Taking away more than is there is refused with a reason.
+    let last = (version + 2).to_string();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &path,
+        Some(&staff),
+        &[
+            ("reason", "damaged"),
+            ("quantity", "13"),
+            ("version", &last),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+}
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/", "/api/v1/products", "/admin/sign-in", "/no-such-page"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+    }
+    // A page's inline script carries the nonce its policy names.
+    let response = app.get("/").await;
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the page's scripts carry the nonce"
+    );
+}
+
+async fn the_order_list_filters_and_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 100).await;
+    for _ in 0..3 {
+        paid_order(&app, &[(a, 1)]).await;
+    }
+    let (_, declined) = checkout(
+        &app,
+        &order_body(&[(a, 1)], "pm_card_chargeDeclined"),
+        "declined-1",
+    )
+    .await;
+    let declined_number = declined["error"]["order"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let list = |filter: Value| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/api/admin/orders", app.address))
+                .header("Origin", &app.address)
+                .header("Cookie", owner)
+                .json(&json!({ "filter": filter }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let all = list(json!({})).await;
+    assert_eq!(all["rows"].as_array().unwrap().len(), 4);
+    let failed = list(json!({"status": "payment_failed"})).await;
+    assert_eq!(failed["rows"][0]["number"], declined_number.as_str());
+    assert_eq!(failed["rows"].as_array().unwrap().len(), 1);
+    let by_number = list(json!({"q": format!("#{declined_number}")})).await;
+    assert_eq!(by_number["rows"].as_array().unwrap().len(), 1);
+    let by_name = list(json!({"q": "MUSTER"})).await;
+    assert_eq!(by_name["rows"].as_array().unwrap().len(), 4);
+    let today = app::admin::format_date(app::db::now_epoch());
+    let dated = list(json!({"from": today, "to": today})).await;
+    assert_eq!(dated["rows"].as_array().unwrap().len(), 4);
+    let none = list(json!({"to": "2000-01-01"})).await;
+    assert_eq!(none["rows"].as_array().unwrap().len(), 0);
+    let response = app
+        .client
+        .post(format!("{}/api/admin/orders", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &owner)
+        .json(&json!({"filter": {"status": "lost"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+}
