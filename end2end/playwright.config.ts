@@ -31,7 +31,9 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: "rm -rf target/e2e-data && exec target/release/kassa serve",
+    // A fresh shop with an owner account for the admin tests.
+    command:
+      "rm -rf target/e2e-data && echo 'e2e owner password' | target/release/kassa create-admin --email owner@e2e.test && exec target/release/kassa serve",
     cwd: "..",
     url: `${baseURL}/healthz`,
     timeout: 60_000,

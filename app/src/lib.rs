@@ -103,6 +103,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/variants/:variant") view=admin::AdminVariantPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view=admin::AdminProductsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:product") view=admin::AdminProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/collections") view=admin::AdminCollectionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/import") view=admin::AdminImportPage/>
+                    <Route path=path!("/admin/import/:job") view=admin::AdminImportJobPage/>
                 </Routes>
             </main>
             <components::Footer/>

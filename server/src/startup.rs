@@ -132,6 +132,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::catalog::seo::routes())
         .merge(app::checkout::api::routes())
         .merge(app::admin::api::routes())
+        .merge(app::admin::catalog::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -88,7 +88,11 @@ impl IntoResponse for AdminError {
 }
 
 /// After a form: back to `to` with a notice, or with the error for people (JSON for programs).
-fn outcome(headers: &HeaderMap, to: &str, result: Result<String, AdminError>) -> Response {
+pub(super) fn outcome(
+    headers: &HeaderMap,
+    to: &str,
+    result: Result<String, AdminError>,
+) -> Response {
     match result {
         Ok(notice) => Redirect::to(&format!("{to}?notice={}", urlencode(&notice))).into_response(),
         Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),

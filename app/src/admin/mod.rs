@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 use crate::orders::{OrderDetails, OrderStatus};
 
+mod catalog_pages;
 mod pages;
+pub use catalog_pages::{
+    AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
+};
 pub use pages::{
     format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage,
     AdminVariantPage, PackingSlipPage, SignInPage,
@@ -21,6 +25,8 @@ pub use pages::{
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod service;
 
@@ -84,6 +90,22 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/admin/orders/{number}/refunds", Access::Refunds),
     ("POST", "/admin/variants/{variant}/adjust", Access::Staff),
     ("POST", "/admin/staff", Access::Owner),
+    ("GET", "/admin/products", Access::Staff),
+    ("GET", "/admin/products/new", Access::Staff),
+    ("GET", "/admin/products/{product}", Access::Staff),
+    ("GET", "/admin/collections", Access::Staff),
+    ("GET", "/admin/import", Access::Staff),
+    ("POST", "/admin/products", Access::Staff),
+    ("POST", "/admin/products/{product}", Access::Staff),
+    ("POST", "/admin/products/{product}/variants", Access::Staff),
+    ("POST", "/admin/products/{product}/images", Access::Staff),
+    ("POST", "/admin/variants/{variant}", Access::Staff),
+    ("POST", "/admin/collections", Access::Staff),
+    ("POST", "/admin/import", Access::Staff),
+    ("POST", "/api/admin/products", Access::Staff),
+    ("POST", "/api/admin/product", Access::Staff),
+    ("POST", "/api/admin/collections", Access::Staff),
+    ("POST", "/api/admin/import-status", Access::Staff),
     ("POST", "/api/admin/dashboard", Access::Staff),
     ("POST", "/api/admin/orders", Access::Staff),
     ("POST", "/api/admin/order", Access::Staff),
@@ -251,6 +273,68 @@ pub struct VariantStock {
     pub history: Vec<LedgerEntry>,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductListRow {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub status: String,
+    pub variants: i64,
+    pub on_hand: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantEdit {
+    pub id: i64,
+    pub sku: String,
+    pub options: Vec<String>,
+    /// Decimal text as staff type it ("19.90").
+    pub price: String,
+    pub compare_at: String,
+    pub weight_grams: i64,
+    pub allow_backorder: bool,
+    pub threshold: i64,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductEdit {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub description_md: String,
+    pub vendor: String,
+    pub product_type: String,
+    pub status: String,
+    pub seo_title: String,
+    pub seo_description: String,
+    pub tags: String,
+    pub option_names: Vec<String>,
+    pub variants: Vec<VariantEdit>,
+    /// (url, alt)
+    pub images: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionEdit {
+    pub slug: String,
+    pub title: String,
+    /// Product handles in order.
+    pub handles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub id: String,
+    pub total: u32,
+    pub done: u32,
+    pub finished: bool,
+    pub errors: Vec<String>,
+    pub imported: u32,
+}
+
 /// Server functions answer with the error's status.
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, AdminError>) -> Result<T, AdminError> {
@@ -313,6 +397,53 @@ pub async fn admin_variant(id: i64) -> Result<VariantStock, AdminError> {
         async {
             let (admin, _) = require(Access::Staff).await?;
             admin.variant_stock(id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/products", input = server_fn::codec::Json)]
+pub async fn admin_products(q: String, status: String) -> Result<Vec<ProductListRow>, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            catalog::list_products(&admin, &q, &status).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/product", input = server_fn::codec::Json)]
+pub async fn admin_product(id: i64) -> Result<ProductEdit, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            catalog::product(&admin, id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/collections", input = server_fn::codec::Json)]
+pub async fn admin_collections() -> Result<Vec<CollectionEdit>, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            catalog::collections(&admin).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/import-status", input = server_fn::codec::Json)]
+pub async fn import_status(job: String) -> Result<ImportJob, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            admin
+                .import_jobs()
+                .get(&job)
+                .ok_or_else(|| AdminError::NotFound("This import".into()))
         }
         .await,
     )

@@ -52,7 +52,7 @@ fn encode(value: &str) -> String {
 
 /// The notice or error a form sent back.
 #[component]
-fn Flash() -> impl IntoView {
+pub(super) fn Flash() -> impl IntoView {
     let query = use_query_map();
     let notice = move || query.read().get("notice");
     let error = move || query.read().get("error");
@@ -63,12 +63,15 @@ fn Flash() -> impl IntoView {
 }
 
 #[component]
-fn AdminNav() -> impl IntoView {
+pub(super) fn AdminNav() -> impl IntoView {
     view! {
         <Meta name="robots" content="noindex"/>
         <nav class="admin-nav" aria-label="Admin">
             <a href="/admin">"Dashboard"</a>
             <a href="/admin/orders">"Orders"</a>
+            <a href="/admin/products">"Products"</a>
+            <a href="/admin/collections">"Collections"</a>
+            <a href="/admin/import">"Import"</a>
             <form method="post" action="/admin/sign-out" class="inline">
                 <button type="submit" class="link">"Sign out"</button>
             </form>

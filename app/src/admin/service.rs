@@ -26,6 +26,7 @@ pub const ORDERS_PER_PAGE: i64 = 50;
 #[derive(Clone, Debug)]
 pub struct Admin {
     checkout: Checkout,
+    import_jobs: super::catalog::ImportJobs,
     events: broadcast::Sender<&'static str>,
     secure_cookies: bool,
 }
@@ -37,6 +38,7 @@ impl Admin {
         let (events, _) = broadcast::channel(16);
         let admin = Admin {
             checkout,
+            import_jobs: Default::default(),
             events,
             secure_cookies,
         };
@@ -46,6 +48,10 @@ impl Admin {
 
     pub fn checkout(&self) -> &Checkout {
         &self.checkout
+    }
+
+    pub fn import_jobs(&self) -> &super::catalog::ImportJobs {
+        &self.import_jobs
     }
 
     pub fn secure_cookies(&self) -> bool {

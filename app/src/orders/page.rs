@@ -92,6 +92,18 @@ fn OrderView(order: OrderDetails, token: String) -> impl IntoView {
                 <dt>{tax_note}</dt><dd>{order.tax.to_string()}</dd>
                 <dt>"Total"</dt><dd data-testid="order-page-total"><strong>{order.total.to_string()}</strong></dd>
             </dl>
+            {(!order.shipments.is_empty()).then(|| view! {
+                <h2>"Shipments"</h2>
+                <ul class="shipments">
+                    {order.shipments.iter().map(|s| view! {
+                        <li data-testid="shipment">
+                            {format!("{} — tracking number {}", s.carrier, s.tracking_number)}
+                            {if s.status == "delivered" { " (delivered)" } else { " (on its way)" }}
+                            <br/><small>{s.lines.iter().map(|(t, q)| format!("{q} × {t}")).collect::<Vec<_>>().join(", ")}</small>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
             <h2>"Shipping to"</h2>
             <address>
                 {address.name}<br/>{address.line1}<br/>

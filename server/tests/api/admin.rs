@@ -21,6 +21,8 @@ on_both_databases!(
     stock_edits_cannot_silently_overwrite_each_other,
     every_response_carries_the_security_headers,
     the_order_list_filters_and_pages,
+    staff_create_publish_edit_and_archive_products,
+    pictures_collections_and_csv_imports_from_the_browser,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -83,9 +85,11 @@ async fn as_user(
                 "/api/admin/order" => {
                     json!({"number": form.first().map(|f| f.1).unwrap_or("1001")})
                 }
-                "/api/admin/variant" => {
+                "/api/admin/variant" | "/api/admin/product" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
+                "/api/admin/products" => json!({"q": "", "status": ""}),
+                "/api/admin/import-status" => json!({"job": "none"}),
                 _ => json!({}),
             };
             app.client
@@ -132,14 +136,22 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
     let customer = account(&app, "shopper@shop.test", Role::Customer, false).await;
     let variant_text = variant.to_string();
+    let product: i64 = sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1")
+        .bind(variant)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = template
+            .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant_text)
             .replace("{shipment}", "1");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
             "/api/admin/variant" => &[("id", variant_text.as_str())],
+            "/api/admin/product" => &[("id", variant_text.as_str())],
+            "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };
         let (anonymous, _) = as_user(&app, method, &path, None, args).await;
@@ -678,4 +690,271 @@ async fn the_order_list_filters_and_pages(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    as_user(app, "POST", path, Some(cookie), form).await
+}
+
+async fn staff_create_publish_edit_and_archive_products(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    // Field errors, all at once, and nothing written.
+    let (status, _) = post_form(
+        &app,
+        "/admin/products",
+        &staff,
+        &[("title", ""), ("slug", "Bad Slug")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let products_before = count(&app, "SELECT COUNT(*) FROM products").await;
+    let (status, location) = post_form(
+        &app,
+        "/admin/products",
+        &staff,
+        &[
+            ("title", "Zephyr Linen Shirt"),
+            ("slug", "linen-shirt"),
+            ("description_md", "Cool *linen*."),
+            ("tags", "Summer, linen"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{location}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM products").await,
+        products_before + 1
+    );
+    let id: i64 = location
+        .trim_start_matches("/admin/products/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let variants = format!("/admin/products/{id}/variants");
+    let (status, _) = post_form(
+        &app,
+        &variants,
+        &staff,
+        &[("sku", "LIN-M"), ("options", "M"), ("price", "49.90")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = post_form(
+        &app,
+        &variants,
+        &staff,
+        &[("sku", "LIN-M"), ("price", "49.90")],
+    )
+    .await;
+    assert_eq!(status, 422, "duplicate SKU");
+    let (status, _) = post_form(
+        &app,
+        &variants,
+        &staff,
+        &[("sku", "LIN-L"), ("price", "forty")],
+    )
+    .await;
+    assert_eq!(status, 422, "bad price");
+    // A draft is not in the shop; published, it is.
+    assert_eq!(app.json("/api/v1/products/linen-shirt").await.0, 404);
+    let edit = format!("/admin/products/{id}");
+    let (status, _) = post_form(
+        &app,
+        &edit,
+        &staff,
+        &[
+            ("title", "Zephyr Linen Shirt"),
+            ("slug", "linen-shirt"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, product) = app.json("/api/v1/products/linen-shirt").await;
+    assert_eq!(status, 200);
+    assert_eq!(product["variants"][0]["price"]["amount"], 4990);
+    // Search finds it by its new words.
+    let (_, found) = app.json("/api/v1/products?q=zephyr").await;
+    assert_eq!(found["items"][0]["slug"], "linen-shirt");
+    // Price edits need the version they were made against.
+    let (variant, version): (i64, i64) = {
+        let row = sqlx::query("SELECT id, version FROM variants WHERE sku = 'LIN-M'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        (row.get("id"), row.get("version"))
+    };
+    let v = version.to_string();
+    let path = format!("/admin/variants/{variant}");
+    let (status, _) = post_form(
+        &app,
+        &path,
+        &staff,
+        &[
+            ("sku", "LIN-M"),
+            ("options", "M"),
+            ("price", "39.90"),
+            ("version", &v),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = post_form(
+        &app,
+        &path,
+        &staff,
+        &[
+            ("sku", "LIN-M"),
+            ("options", "M"),
+            ("price", "29.90"),
+            ("version", &v),
+        ],
+    )
+    .await;
+    assert_eq!(status, 409, "a stale form is refused");
+    assert_eq!(
+        app.json("/api/v1/products/linen-shirt").await.1["variants"][0]["price"]["amount"],
+        3990
+    );
+    // Archived, it leaves the shop.
+    let (status, _) = post_form(
+        &app,
+        &edit,
+        &staff,
+        &[
+            ("title", "Zephyr Linen Shirt"),
+            ("slug", "linen-shirt"),
+            ("status", "archived"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.json("/api/v1/products/linen-shirt").await.0, 404);
+    assert!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE subject LIKE 'product:%' OR subject LIKE 'variant:%'").await >= 5);
+}
+
+async fn pictures_collections_and_csv_imports_from_the_browser(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'stoneware-mug'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    // A picture, resized into the media store.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(800, 600, image::Rgb([200, 120, 40]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "picture",
+            reqwest::multipart::Part::bytes(png).file_name("mug.png"),
+        )
+        .text("alt", "The mug from above");
+    let response = app
+        .client
+        .post(format!("{}/admin/products/{product}/images", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &staff)
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let url: String =
+        sqlx::query_scalar("SELECT url FROM product_images WHERE alt = 'The mug from above'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(url.starts_with("/media/"), "{url}");
+    assert_eq!(app.get(&url).await.status().as_u16(), 200);
+
+    // A collection in a chosen order; an unknown handle is refused.
+    let (status, _) = post_form(
+        &app,
+        "/admin/collections",
+        &staff,
+        &[
+            ("title", "Gifts"),
+            ("slug", "gifts"),
+            ("products", "stoneware-mug\nridge-fleece-hoodie"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, gifts) = app.json("/api/v1/collections/gifts").await;
+    assert_eq!(gifts["products"]["items"][0]["slug"], "stoneware-mug");
+    assert_eq!(gifts["products"]["items"][1]["slug"], "ridge-fleece-hoodie");
+    let (status, _) = post_form(
+        &app,
+        "/admin/collections",
+        &staff,
+        &[
+            ("title", "Gifts"),
+            ("slug", "gifts"),
+            ("products", "no-such-thing"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // CSV from the browser: checked like the CLI, imported in the background.
+    let upload = |csv: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("p.csv"),
+        );
+        app.client
+            .post(format!("{}/admin/import", app.address))
+            .header("Origin", &app.address)
+            .header("Cookie", &staff)
+            .header("Accept", "application/json")
+            .multipart(form)
+            .send()
+    };
+    let bad = upload("Handle,Title,Variant SKU,Variant Price\nbad handle!,Thing,SKU-1,ten\n")
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    let message = bad.text().await.unwrap();
+    assert!(message.contains("line 2"), "{message}");
+    let good = upload("Handle,Title,Variant SKU,Variant Price,Status\nbrowser-import,Browser Import,BI-1,12.50,active\n").await.unwrap();
+    assert_eq!(good.status().as_u16(), 303);
+    let job = good.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/admin/import/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut finished = Value::Null;
+    for _ in 0..100 {
+        let response = app
+            .client
+            .post(format!("{}/api/admin/import-status", app.address))
+            .header("Origin", &app.address)
+            .header("Cookie", &staff)
+            .json(&json!({"job": job}))
+            .send()
+            .await
+            .unwrap();
+        finished = response.json().await.unwrap();
+        if finished["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["finished"], true, "{finished}");
+    assert_eq!(finished["imported"], 1, "{finished}");
+    assert_eq!(app.json("/api/v1/products/browser-import").await.0, 200);
 }

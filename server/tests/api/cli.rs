@@ -178,3 +178,37 @@ async fn serve_seeds_an_empty_database_answers_and_stops_cleanly_on_sigterm() {
     };
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 }
+
+fn create_admin(dir: &std::path::Path, email: &str, password: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(["create-admin", "--email", email])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KASSA_DATA_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kassa");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn create_admin_reads_the_password_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = create_admin(dir.path(), "owner@shop.test", "a long enough password");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&made.stderr).contains("created the owner account owner@shop.test")
+    );
+    let again = create_admin(dir.path(), "Owner@Shop.test", "a long enough password");
+    assert!(one_line_error(&again).contains("already exists"));
+    let short = create_admin(dir.path(), "other@shop.test", "short");
+    assert!(one_line_error(&short).contains("at least 12 characters"));
+}

@@ -1,0 +1,837 @@
+//! Catalog management for staff: products (create, edit, publish, archive), variants and
+//! prices, pictures (resized like imported ones), collections and their order, and CSV import
+//! from the browser with progress and the CLI's per-line errors.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Multipart, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+use sqlx::Row;
+
+use super::api::outcome;
+use super::service::{audit_subject, Admin};
+use super::{
+    Access, AdminError, CollectionEdit, ImportJob, ProductEdit, ProductListRow, VariantEdit,
+};
+use crate::catalog::media::MediaStore;
+use crate::catalog::query::parse_price;
+use crate::db::now_epoch;
+use crate::money::{Currency, Money};
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Admin: axum::extract::FromRef<S>,
+    MediaStore: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/admin/products", post(create_product))
+        .route("/admin/products/{product}", post(update_product))
+        .route("/admin/products/{product}/variants", post(add_variant))
+        .route("/admin/products/{product}/images", post(upload_image))
+        .route("/admin/variants/{variant}", post(update_variant))
+        .route("/admin/collections", post(save_collection))
+        .route("/admin/import", post(import_csv))
+        // Pictures and catalogs are larger than forms: up to 25 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024))
+}
+
+/// Import jobs of this process, by id: progress for the page that watches them.
+#[derive(Clone, Debug, Default)]
+pub struct ImportJobs(Arc<Mutex<HashMap<String, ImportJob>>>);
+
+impl ImportJobs {
+    pub fn get(&self, id: &str) -> Option<ImportJob> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut ImportJob)) {
+        if let Ok(mut jobs) = self.0.lock() {
+            if let Some(job) = jobs.get_mut(id) {
+                f(job);
+            }
+        }
+    }
+}
+
+fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 120
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+fn money_text(amount: i64) -> String {
+    format!("{}.{:02}", amount / 100, amount % 100)
+}
+
+pub async fn list_products(
+    admin: &Admin,
+    q: &str,
+    status: &str,
+) -> Result<Vec<ProductListRow>, AdminError> {
+    let pattern = format!(
+        "%{}%",
+        q.trim().to_lowercase().replace(['\\', '%', '_'], "")
+    );
+    let rows = sqlx::query(
+        "SELECT p.id, p.title, p.slug, p.status, COUNT(v.id) AS variants, \
+         CAST(COALESCE(SUM(v.on_hand), 0) AS BIGINT) AS on_hand \
+         FROM products p LEFT JOIN variants v ON v.product_id = p.id \
+         WHERE (LOWER(p.title) LIKE $1 OR p.slug LIKE $1) AND ($2 = '' OR p.status = $2) \
+         GROUP BY p.id, p.title, p.slug, p.status ORDER BY p.title LIMIT 500",
+    )
+    .bind(pattern)
+    .bind(status)
+    .fetch_all(admin.checkout().db().pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ProductListRow {
+            id: r.get("id"),
+            title: r.get("title"),
+            slug: r.get("slug"),
+            status: r.get("status"),
+            variants: r.get("variants"),
+            on_hand: r.get("on_hand"),
+        })
+        .collect())
+}
+
+pub async fn collections(admin: &Admin) -> Result<Vec<CollectionEdit>, AdminError> {
+    let pool = admin.checkout().db().pool();
+    let rows = sqlx::query("SELECT id, slug, title FROM collections ORDER BY title")
+        .fetch_all(pool)
+        .await?;
+    let members = sqlx::query(
+        "SELECT cp.collection_id, p.slug FROM collection_products cp JOIN products p ON p.id = cp.product_id \
+         ORDER BY cp.collection_id, cp.position",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let id: i64 = c.get("id");
+            CollectionEdit {
+                slug: c.get("slug"),
+                title: c.get("title"),
+                handles: members
+                    .iter()
+                    .filter(|m| m.get::<i64, _>("collection_id") == id)
+                    .map(|m| m.get("slug"))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> {
+    let pool = admin.checkout().db().pool();
+    let p = sqlx::query(
+        "SELECT id, title, slug, description_md, vendor, product_type, status, seo_title, seo_description \
+         FROM products WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| AdminError::NotFound(format!("Product {id}")))?;
+    let tags: Vec<String> =
+        sqlx::query_scalar("SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    let options: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let variants = sqlx::query(
+        "SELECT id, sku, option1, option2, option3, price_amount, compare_at_amount, weight_grams, backorder, \
+         low_stock_threshold, on_hand, reserved, version FROM variants WHERE product_id = $1 ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|v| VariantEdit {
+        id: v.get("id"),
+        sku: v.get("sku"),
+        options: ["option1", "option2", "option3"]
+            .iter()
+            .filter_map(|c| v.get::<Option<String>, _>(*c))
+            .collect(),
+        price: money_text(v.get("price_amount")),
+        compare_at: v.get::<Option<i64>, _>("compare_at_amount").map(money_text).unwrap_or_default(),
+        weight_grams: v.get("weight_grams"),
+        allow_backorder: v.get::<String, _>("backorder") == "allow",
+        threshold: v.get("low_stock_threshold"),
+        on_hand: v.get("on_hand"),
+        reserved: v.get("reserved"),
+        version: v.get("version"),
+    })
+    .collect();
+    let images = sqlx::query(
+        "SELECT url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|i| (i.get::<String, _>("url"), i.get::<String, _>("alt")))
+    .collect();
+    Ok(ProductEdit {
+        id,
+        title: p.get("title"),
+        slug: p.get("slug"),
+        description_md: p.get("description_md"),
+        vendor: p.get("vendor"),
+        product_type: p.get("product_type"),
+        status: p.get("status"),
+        seo_title: p.get::<Option<String>, _>("seo_title").unwrap_or_default(),
+        seo_description: p
+            .get::<Option<String>, _>("seo_description")
+            .unwrap_or_default(),
+        tags: tags.join(", "),
+        option_names: options,
+        variants,
+        images,
+    })
+}
+
+#[derive(Deserialize)]
+struct ProductForm {
+    title: String,
+    slug: String,
+    #[serde(default)]
+    description_md: String,
+    #[serde(default)]
+    vendor: String,
+    #[serde(default)]
+    product_type: String,
+    #[serde(default = "draft")]
+    status: String,
+    #[serde(default)]
+    seo_title: String,
+    #[serde(default)]
+    seo_description: String,
+    #[serde(default)]
+    tags: String,
+}
+
+fn draft() -> String {
+    "draft".into()
+}
+
+/// Checks a product form; every problem at once, as `field: message`.
+fn check_product(form: &ProductForm) -> Result<(), AdminError> {
+    let mut problems = Vec::new();
+    let title = form.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        problems.push("title: enter a title of up to 200 characters".to_string());
+    }
+    if !valid_slug(form.slug.trim()) {
+        problems.push(
+            "slug: use lower-case letters, digits and hyphens (for example linen-shirt)".into(),
+        );
+    }
+    if !matches!(form.status.as_str(), "draft" | "active" | "archived") {
+        problems.push("status: choose draft, active or archived".into());
+    }
+    if form.description_md.len() > 50_000 {
+        problems.push("description_md: keep the description under 50,000 characters".into());
+    }
+    if form.seo_description.chars().count() > 320 {
+        problems.push("seo_description: keep it under 320 characters".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "Please correct: {}.",
+            problems.join("; ")
+        )))
+    }
+}
+
+async fn write_product(
+    admin: &Admin,
+    id: Option<i64>,
+    form: &ProductForm,
+) -> Result<i64, AdminError> {
+    check_product(form)?;
+    let mut tx = admin.checkout().db().pool().begin().await?;
+    let now = now_epoch();
+    let slug = form.slug.trim();
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some_and(|t| Some(t) != id) {
+        return Err(AdminError::Invalid(format!(
+            "Please correct: slug: '{slug}' is already used by another product."
+        )));
+    }
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let id = match id {
+        Some(id) => {
+            let done = sqlx::query(
+                "UPDATE products SET title = $1, slug = $2, description_md = $3, vendor = $4, product_type = $5, \
+                 status = $6, seo_title = $7, seo_description = $8, updated_at = $9 WHERE id = $10",
+            )
+            .bind(form.title.trim())
+            .bind(slug)
+            .bind(&form.description_md)
+            .bind(form.vendor.trim())
+            .bind(form.product_type.trim())
+            .bind(&form.status)
+            .bind(opt(&form.seo_title))
+            .bind(opt(&form.seo_description))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(AdminError::NotFound(format!("Product {id}")));
+            }
+            id
+        }
+        None => sqlx::query_scalar(
+            "INSERT INTO products (slug, title, description_md, vendor, product_type, status, seo_title, seo_description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(slug)
+        .bind(form.title.trim())
+        .bind(&form.description_md)
+        .bind(form.vendor.trim())
+        .bind(form.product_type.trim())
+        .bind(&form.status)
+        .bind(opt(&form.seo_title))
+        .bind(opt(&form.seo_description))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?,
+    };
+    sqlx::query("DELETE FROM product_tags WHERE product_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let mut tags: Vec<String> = form
+        .tags
+        .split(',')
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    for tag in tags {
+        sqlx::query("INSERT INTO product_tags (product_id, tag) VALUES ($1, $2)")
+            .bind(id)
+            .bind(tag)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::catalog::ssr::refresh_search_document(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn audited(
+    admin: &Admin,
+    account: &super::auth::Account,
+    action: &str,
+    subject: String,
+    detail: String,
+) -> Result<(), AdminError> {
+    let actor = account.clone();
+    let action = action.to_string();
+    admin
+        .checkout()
+        .writes()
+        .run(
+            move |conn| -> crate::write_queue::JobFuture<'_, Result<(), AdminError>> {
+                Box::pin(
+                    async move { audit_subject(conn, &actor, &action, &subject, &detail).await },
+                )
+            },
+        )
+        .await
+}
+
+async fn create_product(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<ProductForm>, FormRejection>,
+) -> Response {
+    let mut to = "/admin/products/new".to_string();
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let id = write_product(&admin, None, &form).await?;
+        audited(
+            &admin,
+            &account,
+            "Product created",
+            format!("product:{id}"),
+            form.title.clone(),
+        )
+        .await?;
+        to = format!("/admin/products/{id}");
+        Ok("Product created.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+async fn update_product(
+    State(admin): State<Admin>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: Result<Form<ProductForm>, FormRejection>,
+) -> Response {
+    let to = format!("/admin/products/{id}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        write_product(&admin, Some(id), &form).await?;
+        audited(
+            &admin,
+            &account,
+            "Product edited",
+            format!("product:{id}"),
+            format!("status {}", form.status),
+        )
+        .await?;
+        Ok("Saved.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+#[derive(Deserialize)]
+struct VariantForm {
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    options: String,
+    price: String,
+    #[serde(default)]
+    compare_at: String,
+    #[serde(default)]
+    weight_grams: String,
+    #[serde(default)]
+    allow_backorder: Option<String>,
+    #[serde(default)]
+    threshold: String,
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+struct CheckedVariant {
+    sku: String,
+    options: Vec<String>,
+    price: i64,
+    compare_at: Option<i64>,
+    weight: i64,
+    backorder: &'static str,
+    threshold: i64,
+}
+
+fn check_variant(form: &VariantForm) -> Result<CheckedVariant, AdminError> {
+    let mut problems = Vec::new();
+    let sku = form.sku.trim().to_string();
+    if sku.is_empty() || sku.len() > 64 {
+        problems.push("sku: enter a SKU of up to 64 characters".to_string());
+    }
+    let price = parse_price(&form.price)
+        .map_err(|e| problems.push(format!("price: {e}")))
+        .ok();
+    let compare_at = if form.compare_at.trim().is_empty() {
+        None
+    } else {
+        parse_price(&form.compare_at)
+            .map_err(|e| problems.push(format!("compare_at: {e}")))
+            .ok()
+    };
+    let number = |text: &str, field: &str, problems: &mut Vec<String>| -> i64 {
+        if text.trim().is_empty() {
+            return 0;
+        }
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .unwrap_or_else(|| {
+                problems.push(format!("{field}: enter a whole number of zero or more"));
+                0
+            })
+    };
+    let weight = number(&form.weight_grams, "weight_grams", &mut problems);
+    let threshold = if form.threshold.trim().is_empty() {
+        5
+    } else {
+        number(&form.threshold, "threshold", &mut problems)
+    };
+    let options: Vec<String> = form
+        .options
+        .split('/')
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .take(3)
+        .collect();
+    if !problems.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "Please correct: {}.",
+            problems.join("; ")
+        )));
+    }
+    Ok(CheckedVariant {
+        sku,
+        options,
+        price: price.unwrap_or_default(),
+        compare_at,
+        weight,
+        backorder: if form.allow_backorder.is_some() {
+            "allow"
+        } else {
+            "deny"
+        },
+        threshold,
+    })
+}
+
+async fn add_variant(
+    State(admin): State<Admin>,
+    Path(product): Path<i64>,
+    headers: HeaderMap,
+    form: Result<Form<VariantForm>, FormRejection>,
+) -> Response {
+    let to = format!("/admin/products/{product}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let v = check_variant(&form)?;
+        let currency = admin.checkout().rules().await?.currency;
+        let mut tx = admin.checkout().db().pool().begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO variants (product_id, position, sku, option1, option2, option3, price_amount, compare_at_amount, \
+             currency, weight_grams, on_hand, backorder, low_stock_threshold) \
+             VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM variants WHERE product_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11) \
+             ON CONFLICT (sku) DO NOTHING RETURNING id",
+        )
+        .bind(product)
+        .bind(&v.sku)
+        .bind(v.options.first().cloned())
+        .bind(v.options.get(1).cloned())
+        .bind(v.options.get(2).cloned())
+        .bind(v.price)
+        .bind(v.compare_at)
+        .bind(currency.code())
+        .bind(v.weight)
+        .bind(v.backorder)
+        .bind(v.threshold)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            return Err(AdminError::Invalid(format!("Please correct: sku: '{}' is already used.", v.sku)));
+        }
+        crate::catalog::ssr::refresh_search_document(&mut tx, product).await?;
+        tx.commit().await?;
+        audited(&admin, &account, "Variant added", format!("product:{product}"), v.sku.clone()).await?;
+        Ok("Variant added.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+async fn update_variant(
+    State(admin): State<Admin>,
+    Path(variant): Path<i64>,
+    headers: HeaderMap,
+    form: Result<Form<VariantForm>, FormRejection>,
+) -> Response {
+    let product: Option<i64> = sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1")
+        .bind(variant)
+        .fetch_optional(admin.checkout().db().pool())
+        .await
+        .ok()
+        .flatten();
+    let to = product
+        .map(|p| format!("/admin/products/{p}"))
+        .unwrap_or_else(|| "/admin/products".into());
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let v = check_variant(&form)?;
+        let version = form.version.ok_or_else(|| AdminError::Invalid("The form is out of date; reload the page.".into()))?;
+        let mut tx = admin.checkout().db().pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE variants SET sku = $1, option1 = $2, option2 = $3, option3 = $4, price_amount = $5, compare_at_amount = $6, \
+             weight_grams = $7, backorder = $8, low_stock_threshold = $9, version = version + 1 WHERE id = $10 AND version = $11",
+        )
+        .bind(&v.sku)
+        .bind(v.options.first().cloned())
+        .bind(v.options.get(1).cloned())
+        .bind(v.options.get(2).cloned())
+        .bind(v.price)
+        .bind(v.compare_at)
+        .bind(v.weight)
+        .bind(v.backorder)
+        .bind(v.threshold)
+        .bind(variant)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                AdminError::Invalid(format!("Please correct: sku: '{}' is already used.", v.sku))
+            }
+            other => AdminError::from(other),
+        })?;
+        if done.rows_affected() != 1 {
+            return Err(AdminError::Conflict(
+                "Someone changed this variant meanwhile; reload to see their change, then edit again.".into(),
+            ));
+        }
+        if let Some(product) = product {
+            crate::catalog::ssr::refresh_search_document(&mut tx, product).await?;
+        }
+        tx.commit().await?;
+        let price = Money::new(v.price, Currency::EUR);
+        audited(&admin, &account, "Variant edited", format!("variant:{variant}"), format!("{} price {}", v.sku, price.amount)).await?;
+        Ok("Variant saved.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+async fn upload_image(
+    State(admin): State<Admin>,
+    State(media): State<MediaStore>,
+    Path(product): Path<i64>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let to = format!("/admin/products/{product}");
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let mut multipart = multipart.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let (mut bytes, mut alt) = (None, String::new());
+        while let Some(field) = multipart.next_field().await.map_err(|e| AdminError::Invalid(e.body_text()))? {
+            match field.name() {
+                Some("picture") => bytes = Some(field.bytes().await.map_err(|e| AdminError::Invalid(e.body_text()))?),
+                Some("alt") => alt = field.text().await.unwrap_or_default(),
+                _ => {}
+            }
+        }
+        let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| AdminError::Invalid("Choose a picture to upload.".into()))?;
+        let stored = tokio::task::spawn_blocking(move || media.store(&bytes))
+            .await
+            .map_err(|_| AdminError::Internal)?
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO product_images (product_id, position, url, alt, width, height, srcset) \
+             VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM product_images WHERE product_id = $1), $2, $3, $4, $5, $6)",
+        )
+        .bind(product)
+        .bind(&stored.url)
+        .bind(alt.trim())
+        .bind(stored.width)
+        .bind(stored.height)
+        .bind(&stored.srcset)
+        .execute(admin.checkout().db().pool())
+        .await?;
+        audited(&admin, &account, "Picture added", format!("product:{product}"), stored.url).await?;
+        Ok("Picture added.".to_string())
+    }
+    .await;
+    outcome(&headers, &to, result)
+}
+
+#[derive(Deserialize)]
+struct CollectionForm {
+    title: String,
+    slug: String,
+    /// Product handles, one per line, in the order shown.
+    #[serde(default)]
+    products: String,
+}
+
+async fn save_collection(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<CollectionForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let slug = form.slug.trim();
+        if !valid_slug(slug) || form.title.trim().is_empty() {
+            return Err(AdminError::Invalid("Please correct: title and slug (lower-case letters, digits, hyphens) are required.".into()));
+        }
+        let handles: Vec<&str> = form.products.lines().map(str::trim).filter(|h| !h.is_empty()).collect();
+        let mut tx = admin.checkout().db().pool().begin().await?;
+        let mut ids = Vec::new();
+        for handle in &handles {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+                .bind(*handle)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match id {
+                Some(id) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => return Err(AdminError::Invalid(format!("Please correct: products: no product has the handle '{handle}'."))),
+            }
+        }
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = match existing {
+            Some(id) => {
+                sqlx::query("UPDATE collections SET title = $1, updated_at = $2 WHERE id = $3")
+                    .bind(form.title.trim())
+                    .bind(now_epoch())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM collection_products WHERE collection_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for (position, product) in ids.iter().enumerate() {
+                    sqlx::query("INSERT INTO collection_products (collection_id, product_id, position) VALUES ($1, $2, $3)")
+                        .bind(id)
+                        .bind(product)
+                        .bind(position as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                id
+            }
+            None => crate::catalog::ssr::insert_collection(&mut tx, slug, form.title.trim(), "", false, &ids).await?,
+        };
+        tx.commit().await?;
+        audited(&admin, &account, "Collection saved", format!("collection:{id}"), format!("{} products", ids.len())).await?;
+        Ok(format!("Collection '{}' saved with {} products.", form.title.trim(), ids.len()))
+    }
+    .await;
+    outcome(&headers, "/admin/collections", result)
+}
+
+/// Takes a CSV upload, checks it like `kassa import` (all lines, all problems), then imports
+/// it in the background; the job's page shows progress.
+async fn import_csv(
+    State(admin): State<Admin>,
+    State(media): State<MediaStore>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let mut to = "/admin/import".to_string();
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let mut multipart = multipart.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let (mut bytes, mut replace) = (None, false);
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| AdminError::Invalid(e.body_text()))?
+        {
+            match field.name() {
+                Some("file") => {
+                    bytes = Some(
+                        field
+                            .bytes()
+                            .await
+                            .map_err(|e| AdminError::Invalid(e.body_text()))?,
+                    )
+                }
+                Some("replace") => replace = true,
+                _ => {}
+            }
+        }
+        let bytes = bytes
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| AdminError::Invalid("Choose a CSV file.".into()))?;
+        let currency = admin.checkout().rules().await?.currency;
+        // Picture file names cannot refer to the uploader's disk: only addresses work here.
+        let base = std::env::temp_dir().join("kassa-browser-import-has-no-files");
+        let products = crate::catalog::csv_io::parse_products(&bytes[..], &base, currency)
+            .map_err(|errors| {
+                AdminError::Invalid(
+                    errors
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })?;
+        let id = crate::checkout::service::random_token();
+        let total = products.len();
+        admin
+            .import_jobs()
+            .0
+            .lock()
+            .map_err(|_| AdminError::Internal)?
+            .insert(
+                id.clone(),
+                ImportJob {
+                    id: id.clone(),
+                    total: total as u32,
+                    done: 0,
+                    finished: false,
+                    errors: Vec::new(),
+                    imported: 0,
+                },
+            );
+        let jobs = admin.import_jobs().clone();
+        let (job, db) = (id.clone(), admin.checkout().db().clone());
+        let auditor = admin.clone();
+        tokio::spawn(async move {
+            let progress_jobs = jobs.clone();
+            let progress_id = job.clone();
+            let result = crate::catalog::csv_io::import_products(
+                &db,
+                products,
+                &media,
+                replace,
+                move |done| progress_jobs.update(&progress_id, |j| j.done = done as u32),
+            )
+            .await;
+            let (imported, errors) = match result {
+                Ok(n) => (n as u32, Vec::new()),
+                Err(crate::catalog::csv_io::ImportError::Invalid(errors)) => {
+                    (0, errors.iter().map(|e| e.to_string()).collect())
+                }
+                Err(other) => (0, vec![other.to_string()]),
+            };
+            jobs.update(&job, |j| {
+                j.finished = true;
+                j.imported = imported;
+                j.errors = errors;
+            });
+            let _ = audited(
+                &auditor,
+                &account,
+                "Products imported",
+                format!("import:{job}"),
+                format!("{imported} products"),
+            )
+            .await;
+        });
+        to = format!("/admin/import/{id}");
+        Ok(format!("Importing {total} products…"))
+    }
+    .await;
+    outcome(&headers, &to, result)
+}

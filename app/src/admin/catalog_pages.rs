@@ -1,0 +1,267 @@
+//! The admin's catalog pages: product list and editor, collections, CSV import.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::pages::{AdminNav, Flash};
+use super::{admin_collections, admin_product, admin_products, import_status, ProductEdit};
+
+#[component]
+pub fn AdminProductsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| {
+            (
+                q.get("q").unwrap_or_default(),
+                q.get("status").unwrap_or_default(),
+            )
+        })
+    };
+    let products = Resource::new(filter, |(q, status)| admin_products(q, status));
+    view! {
+        <Title text="Products"/>
+        <AdminNav/>
+        <Flash/>
+        <h1>"Products"</h1>
+        <p><a href="/admin/products/new" class="button primary">"New product"</a>" "
+           <a href="/admin/collections">"Collections"</a>" · "<a href="/admin/import">"Import CSV"</a></p>
+        <form method="get" action="/admin/products" class="filters">
+            <label>"Search " <input type="search" name="q" value=move || filter().0/></label>
+            <label>"Status " <select name="status">
+                <option value="">"Any"</option>
+                {["draft", "active", "archived"].map(|s| view! { <option value=s selected=move || filter().1 == s>{s}</option> }).collect_view()}
+            </select></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match products.await {
+                    Ok(rows) => view! {
+                        <table class="admin-table" data-testid="product-table">
+                            <thead><tr><th scope="col">"Product"</th><th scope="col">"Status"</th><th scope="col">"Variants"</th><th scope="col">"On hand"</th></tr></thead>
+                            <tbody>{rows.into_iter().map(|p| view! {
+                                <tr><td><a href=format!("/admin/products/{}", p.id)>{p.title}</a>" "<small>{p.slug}</small></td>
+                                    <td>{p.status}</td><td>{p.variants}</td><td>{p.on_hand}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AdminProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("product").unwrap_or_default();
+    let product = Resource::new(id, |id| async move {
+        match id.parse::<i64>() {
+            Ok(id) => admin_product(id).await.map(Some),
+            // `/admin/products/new`: an empty form.
+            Err(_) => Ok(None),
+        }
+    });
+    view! {
+        <AdminNav/>
+        <Flash/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(product) => view! { <ProductEditor product/> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
+    let action = product
+        .as_ref()
+        .map(|p| format!("/admin/products/{}", p.id))
+        .unwrap_or_else(|| "/admin/products".into());
+    let p = product.clone().unwrap_or(ProductEdit {
+        id: 0,
+        title: String::new(),
+        slug: String::new(),
+        description_md: String::new(),
+        vendor: String::new(),
+        product_type: String::new(),
+        status: "draft".into(),
+        seo_title: String::new(),
+        seo_description: String::new(),
+        tags: String::new(),
+        option_names: vec![],
+        variants: vec![],
+        images: vec![],
+    });
+    let heading = if product.is_some() {
+        p.title.clone()
+    } else {
+        "New product".into()
+    };
+    let existing = product.is_some();
+    view! {
+        <Title text=heading.clone()/>
+        <h1>{heading}</h1>
+        {existing.then(|| view! { <p><a href=format!("/products/{}", p.slug)>"View in the shop"</a></p> })}
+        <form method="post" action=action class="stacked wide" data-testid="product-form">
+            <label for="title">"Title"</label><input id="title" name="title" value=p.title.clone() required/>
+            <label for="slug">"Handle (address)"</label><input id="slug" name="slug" value=p.slug.clone() required/>
+            <label for="status">"Status"</label>
+            <select id="status" name="status">
+                {["draft", "active", "archived"].map(|s| view! { <option value=s selected=p.status == s>{s}</option> }).collect_view()}
+            </select>
+            <label for="description">"Description (Markdown)"</label>
+            <textarea id="description" name="description_md" rows="8">{p.description_md.clone()}</textarea>
+            <label for="vendor">"Vendor"</label><input id="vendor" name="vendor" value=p.vendor.clone()/>
+            <label for="type">"Type"</label><input id="type" name="product_type" value=p.product_type.clone()/>
+            <label for="tags">"Tags (comma-separated)"</label><input id="tags" name="tags" value=p.tags.clone()/>
+            <label for="seo-title">"SEO title"</label><input id="seo-title" name="seo_title" value=p.seo_title.clone()/>
+            <label for="seo-description">"SEO description"</label><input id="seo-description" name="seo_description" value=p.seo_description.clone()/>
+            <button type="submit" class="primary">{if existing { "Save product" } else { "Create product" }}</button>
+        </form>
+        {existing.then(|| view! {
+            <h2>"Variants"</h2>
+            <p class="hint">{format!("Options: {}", if p.option_names.is_empty() { "none".to_string() } else { p.option_names.join(" / ") })}</p>
+            {p.variants.iter().map(|v| view! {
+                <form method="post" action=format!("/admin/variants/{}", v.id) class="inline-fields variant-form" data-testid="variant-form">
+                    <input type="hidden" name="version" value=v.version.to_string()/>
+                    <label>"SKU " <input name="sku" value=v.sku.clone()/></label>
+                    <label>"Options " <input name="options" value=v.options.join(" / ")/></label>
+                    <label>"Price " <input name="price" value=v.price.clone() inputmode="decimal"/></label>
+                    <label>"Compare at " <input name="compare_at" value=v.compare_at.clone() inputmode="decimal"/></label>
+                    <label>"Weight (g) " <input name="weight_grams" value=v.weight_grams.to_string()/></label>
+                    <label>"Low-stock alert " <input name="threshold" value=v.threshold.to_string()/></label>
+                    <label><input type="checkbox" name="allow_backorder" checked=v.allow_backorder/>" Backorders"</label>
+                    <button type="submit">"Save"</button>
+                    <a href=format!("/admin/variants/{}", v.id)>{format!("Stock: {} on hand, {} reserved", v.on_hand, v.reserved)}</a>
+                </form>
+            }).collect_view()}
+            <h3>"Add a variant"</h3>
+            <form method="post" action=format!("/admin/products/{}/variants", p.id) class="inline-fields">
+                <label>"SKU " <input name="sku" required/></label>
+                <label>"Options " <input name="options" placeholder="M / Forest"/></label>
+                <label>"Price " <input name="price" inputmode="decimal" required/></label>
+                <button type="submit">"Add variant"</button>
+            </form>
+            <h2>"Pictures"</h2>
+            <ul class="picture-list">
+                {p.images.iter().map(|(url, alt)| view! { <li><img src=url.clone() alt=alt.clone() width=96 height=96/></li> }).collect_view()}
+            </ul>
+            <form method="post" action=format!("/admin/products/{}/images", p.id) enctype="multipart/form-data" class="inline-fields">
+                <label>"Picture " <input type="file" name="picture" accept="image/jpeg,image/png,image/gif,image/webp" required/></label>
+                <label>"Description (alt text) " <input name="alt"/></label>
+                <button type="submit">"Upload"</button>
+            </form>
+        })}
+    }
+}
+
+#[component]
+pub fn AdminCollectionsPage() -> impl IntoView {
+    let collections = Resource::new(|| (), |_| admin_collections());
+    view! {
+        <Title text="Collections"/>
+        <AdminNav/>
+        <Flash/>
+        <h1>"Collections"</h1>
+        <p class="hint">"Products are listed by handle, one per line, in the order the collection shows them."</p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match collections.await {
+                    Ok(list) => list.into_iter().map(|c| view! {
+                        <form method="post" action="/admin/collections" class="stacked wide">
+                            <h2>{c.title.clone()}</h2>
+                            <input type="hidden" name="slug" value=c.slug.clone()/>
+                            <label>"Title " <input name="title" value=c.title.clone()/></label>
+                            <textarea name="products" rows="6" aria-label=format!("Products of {}", c.title)>{c.handles.join("\n")}</textarea>
+                            <button type="submit">"Save order"</button>
+                        </form>
+                    }).collect_view().into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"New collection"</h2>
+        <form method="post" action="/admin/collections" class="stacked wide">
+            <label>"Title " <input name="title" required/></label>
+            <label>"Handle " <input name="slug" required/></label>
+            <textarea name="products" rows="4" aria-label="Products of the new collection"></textarea>
+            <button type="submit" class="primary">"Create collection"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn AdminImportPage() -> impl IntoView {
+    view! {
+        <Title text="Import products"/>
+        <AdminNav/>
+        <Flash/>
+        <h1>"Import products from CSV"</h1>
+        <p class="hint">"The same columns as " <code>"kassa import"</code> " (Shopify-like). The whole file is checked first: nothing is imported unless every line is right."</p>
+        <form method="post" action="/admin/import" enctype="multipart/form-data" class="stacked">
+            <label>"CSV file " <input type="file" name="file" accept=".csv,text/csv" required/></label>
+            <label><input type="checkbox" name="replace"/>" Replace products whose handle exists"</label>
+            <button type="submit" class="primary">"Import"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn AdminImportJobPage() -> impl IntoView {
+    let params = use_params_map();
+    let job = params.read_untracked().get("job").unwrap_or_default();
+    view! {
+        <Title text="Import"/>
+        <AdminNav/>
+        <h1>"Import"</h1>
+        <ImportProgress job/>
+    }
+}
+
+/// Follows an import job until it finishes.
+#[island]
+fn ImportProgress(job: String) -> impl IntoView {
+    let status = Resource::new(|| (), {
+        let job = job.clone();
+        move |_| import_status(job.clone())
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if status
+                    .get()
+                    .and_then(|s| s.ok())
+                    .is_none_or(|s| !s.finished)
+                {
+                    status.refetch();
+                }
+            },
+            std::time::Duration::from_millis(500),
+        );
+        std::mem::forget(handle);
+    }
+    view! {
+        <Suspense fallback=|| view! { <p>"Starting…"</p> }>
+            {move || status.get().map(|s| match s {
+                Ok(s) => view! {
+                    <div data-testid="import-progress">
+                        <progress max=s.total.to_string() value=s.done.to_string()></progress>
+                        <p>{if s.finished {
+                            if s.errors.is_empty() { format!("Done: {} products imported.", s.imported) } else { "The import failed; nothing was changed.".into() }
+                        } else { format!("{} of {} products…", s.done, s.total) }}</p>
+                        <ul class="errors">{s.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                    </div>
+                }.into_any(),
+                Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}

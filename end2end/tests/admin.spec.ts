@@ -1,0 +1,90 @@
+import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+async function signIn(page: Page) {
+  await page.goto("/admin");
+  await expect(page).toHaveURL(/\/admin\/sign-in/);
+  await page.getByLabel("Email").fill("owner@e2e.test");
+  await page.getByLabel("Password").fill("e2e owner password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+}
+
+async function inStock(request: APIRequestContext, slug: string): Promise<{ id: number; available: number }> {
+  const product = await (await request.get(`/api/v1/products/${slug}`)).json();
+  return product.variants.find((v: { available: number }) => v.available >= 2);
+}
+
+test("staff see a new order live, ship it in two parts, and the owner refunds part", async ({ browser, request }) => {
+  const staff = await (await browser.newContext()).newPage();
+  const errors: string[] = [];
+  staff.on("pageerror", (e) => errors.push(e.message));
+  staff.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await signIn(staff);
+  await hydrated(staff);
+  await expect(staff.getByTestId("dashboard")).toHaveAttribute("data-live", "true");
+  const rowsBefore = await staff.getByTestId("order-row").count();
+
+  // A shopper places an order with two lines in their own browser.
+  const shopper = await (await browser.newContext()).newPage();
+  const tee = await inStock(request, "everyday-organic-tee");
+  const mug = await inStock(request, "stoneware-mug");
+  for (const [slug, variant] of [["everyday-organic-tee", tee], ["stoneware-mug", mug]] as const) {
+    await shopper.goto(`/products/${slug}?variant=${variant.id}`);
+    await hydrated(shopper);
+    await shopper.getByRole("button", { name: "Add to cart" }).click();
+  }
+  await shopper.goto("/checkout");
+  await hydrated(shopper);
+  await shopper.getByLabel("Email").fill("erika@example.com");
+  await shopper.getByLabel("Full name").fill("Erika Live");
+  await shopper.getByLabel("Street and number").fill("Heidestraße 17");
+  await shopper.getByLabel("Postal code").fill("51147");
+  await shopper.getByLabel("City").fill("Köln");
+  await shopper.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await expect(shopper.getByTestId("order-total")).toContainText("€");
+  await shopper.getByTestId("place-order").click();
+  await expect(shopper.getByTestId("order-status")).toHaveText("Paid");
+  const number = (await shopper.getByTestId("order-number").textContent())!.replace("#", "").trim();
+  const orderUrl = shopper.url();
+
+  // The dashboard shows it without a reload.
+  const row = staff.getByTestId("order-row").filter({ hasText: `#${number}` });
+  await expect(row).toBeVisible();
+  expect(await staff.getByTestId("order-row").count()).toBeGreaterThanOrEqual(Math.min(rowsBefore + 1, 8));
+  await row.getByRole("link").click();
+  await expect(staff.getByTestId("admin-order-status")).toHaveText("Paid");
+
+  // Ship the first line, then the rest.
+  const lines = staff.getByTestId("admin-line");
+  await lines.nth(0).getByRole("spinbutton").fill("1");
+  await staff.getByLabel("Carrier").fill("DHL");
+  await staff.getByLabel("Tracking number").fill("TRACK-ONE");
+  await staff.getByRole("button", { name: "Create shipment" }).click();
+  await expect(staff.getByTestId("admin-notice")).toContainText("Shipment created");
+  await expect(staff.getByTestId("admin-fulfilment")).toHaveText("partial");
+  await staff.getByTestId("admin-line").nth(1).getByRole("spinbutton").fill("1");
+  await staff.getByLabel("Carrier").fill("UPS");
+  await staff.getByLabel("Tracking number").fill("TRACK-TWO");
+  await staff.getByRole("button", { name: "Create shipment" }).click();
+  await expect(staff.getByTestId("admin-fulfilment")).toHaveText("fulfilled");
+
+  // The shopper's page lists both shipments.
+  await shopper.goto(orderUrl);
+  await expect(shopper.getByTestId("shipment")).toHaveCount(2);
+  await expect(shopper.getByTestId("order-page")).toContainText("TRACK-ONE");
+  await expect(shopper.getByTestId("order-page")).toContainText("TRACK-TWO");
+
+  // The owner refunds 5.00, and the totals add up.
+  await staff.getByLabel("Refund amount").fill("5.00");
+  await staff.getByRole("button", { name: "Refund" }).click();
+  await expect(staff.getByTestId("admin-notice")).toContainText("Refund made");
+  await expect(staff.getByTestId("admin-refunded")).toHaveText("€5.00");
+  await expect(staff.getByTestId("timeline")).toContainText("Refunded €5.00");
+  expect(errors).toEqual([]);
+});
