@@ -64,7 +64,14 @@ async fn main() -> anyhow::Result<()> {
         (
             "search by email",
             OrderFilter {
-                q: "customer77777@".into(),
+                q: "customer77777@example.com".into(),
+                ..OrderFilter::default()
+            },
+        ),
+        (
+            "search by name (many matches)",
+            OrderFilter {
+                q: "silva".into(),
                 ..OrderFilter::default()
             },
         ),

@@ -25,12 +25,15 @@ on_both_databases!(
     the_return_and_the_webhook_settle_once_whichever_is_first,
     reconciliation_finds_payments_the_webhook_missed,
     expiry_cancels_the_intent_or_finds_it_paid,
+    refunds_go_through_stripe_once_per_key,
 );
 
 const WEBHOOK_SECRET: &str = "whsec_kassa_test_0123456789";
 
 #[derive(Default)]
 struct StubState {
+    /// (idempotency key, form) of every refund asked for.
+    refunds: Vec<(Option<String>, HashMap<String, String>)>,
     intents: HashMap<String, Value>,
     /// Idempotency key → intent id, as Stripe keeps them.
     keys: HashMap<String, String>,
@@ -109,12 +112,39 @@ async fn cancel_intent(State(stub): State<Stub>, Path(id): Path<String>) -> impl
     (StatusCode::OK, Json(intent.clone()))
 }
 
+async fn create_refund(
+    State(stub): State<Stub>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap().to_string());
+    let mut state = stub.0.lock().unwrap();
+    let seen = state
+        .refunds
+        .iter()
+        .position(|(k, _)| k.is_some() && *k == key);
+    let n = match seen {
+        Some(n) => n + 1,
+        None => {
+            state.refunds.push((key, form.clone()));
+            state.refunds.len()
+        }
+    };
+    Json(json!({
+        "id": format!("re_test_{n}"), "object": "refund", "amount": form["amount"].parse::<i64>().unwrap(),
+        "created": 1_700_000_000, "currency": "eur", "payment_intent": form["payment_intent"], "status": "succeeded"
+    }))
+}
+
 async fn spawn_stub() -> (Stub, String) {
     let stub = Stub::default();
     let router = Router::new()
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}", get(retrieve_intent))
         .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
+        .route("/v1/refunds", post(create_refund))
         .with_state(stub.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}/", listener.local_addr().unwrap());
@@ -419,4 +449,65 @@ async fn expiry_cancels_the_intent_or_finds_it_paid(backend: Backend) {
         app::orders::OrderStatus::Paid
     );
     assert_eq!(stock_of(&app, a).await, (4, 0));
+}
+
+async fn refunds_go_through_stripe_once_per_key(backend: Backend) {
+    let (app, stub) = spawn_stripe_shop(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let (number, _token, intent) = place(&app, &[(a, 1)]).await;
+    stub.set_status(&intent, "succeeded");
+    let body = event("evt_paid", "payment_intent.succeeded", &intent, "succeeded");
+    assert_eq!(deliver_signed(&app, body).await, 200);
+    app::admin::auth::create_account(
+        &app.db,
+        "owner@shop.test",
+        "a long enough password",
+        app::admin::Role::Owner,
+        true,
+    )
+    .await
+    .unwrap();
+    let response = app
+        .client
+        .post(format!("{}/admin/sign-in", app.address))
+        .header("Origin", &app.address)
+        .form(&[
+            ("email", "owner@shop.test"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(format!("{}/admin/orders/{number}/refunds", app.address))
+            .header("Origin", &app.address)
+            .header("Cookie", &cookie)
+            .form(&[("amount", "5.00"), ("key", "refund-key-1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+    }
+    let refunds = stub.0.lock().unwrap().refunds.clone();
+    assert_eq!(refunds.len(), 1, "one refund at Stripe for one key");
+    let (key, form) = &refunds[0];
+    assert_eq!(key.as_deref(), Some("kassa-refund-refund-key-1"));
+    assert_eq!(form["amount"], "500");
+    assert_eq!(form["payment_intent"], intent);
+    let reference: String = sqlx::query_scalar(
+        "SELECT reference FROM payments WHERE kind = 'refund' AND status = 'succeeded'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(reference, "re_test_1");
 }
