@@ -372,5 +372,5 @@ async fn create_staff(
         Ok(format!("Account for {} created.", form.email.trim()))
     }
     .await;
-    outcome(&headers, "/admin", result)
+    outcome(&headers, "/admin/staff", result)
 }

@@ -17,7 +17,7 @@ pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
 pub use pages::{
-    format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage,
+    format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage,
     AdminVariantPage, PackingSlipPage, SignInPage,
 };
 
@@ -95,6 +95,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/products/{product}", Access::Staff),
     ("GET", "/admin/collections", Access::Staff),
     ("GET", "/admin/import", Access::Staff),
+    ("GET", "/admin/staff", Access::Staff),
     ("POST", "/admin/products", Access::Staff),
     ("POST", "/admin/products/{product}", Access::Staff),
     ("POST", "/admin/products/{product}/variants", Access::Staff),

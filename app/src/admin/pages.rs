@@ -72,6 +72,7 @@ pub(super) fn AdminNav() -> impl IntoView {
             <a href="/admin/products">"Products"</a>
             <a href="/admin/collections">"Collections"</a>
             <a href="/admin/import">"Import"</a>
+            <a href="/admin/staff">"Staff"</a>
             <form method="post" action="/admin/sign-out" class="inline">
                 <button type="submit" class="link">"Sign out"</button>
             </form>
@@ -102,6 +103,26 @@ pub fn SignInPage() -> impl IntoView {
                 <button type="submit" class="primary">"Sign in"</button>
             </form>
         </section>
+    }
+}
+
+/// The owner adds staff accounts here (the form posts to an owner-only route).
+#[component]
+pub fn AdminStaffPage() -> impl IntoView {
+    view! {
+        <Title text="Staff"/>
+        <AdminNav/>
+        <Flash/>
+        <h1>"Staff accounts"</h1>
+        <p class="hint">"Only the owner can add staff. Staff run orders, stock and the catalog; refunds only if allowed."</p>
+        <form method="post" action="/admin/staff" class="stacked">
+            <label for="staff-email">"Email"</label>
+            <input id="staff-email" name="email" type="email" autocomplete="off" required/>
+            <label for="staff-password">"Password (at least 12 characters)"</label>
+            <input id="staff-password" name="password" type="password" autocomplete="new-password" required minlength="12"/>
+            <label><input type="checkbox" name="can_refund"/>" May refund"</label>
+            <button type="submit" class="primary">"Add staff account"</button>
+        </form>
     }
 }
 

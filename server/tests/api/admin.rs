@@ -23,6 +23,7 @@ on_both_databases!(
     the_order_list_filters_and_pages,
     staff_create_publish_edit_and_archive_products,
     pictures_collections_and_csv_imports_from_the_browser,
+    the_owner_adds_staff_who_refund_only_when_allowed,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -957,4 +958,85 @@ async fn pictures_collections_and_csv_imports_from_the_browser(backend: Backend)
     assert_eq!(finished["finished"], true, "{finished}");
     assert_eq!(finished["imported"], 1, "{finished}");
     assert_eq!(app.json("/api/v1/products/browser-import").await.0, 200);
+}
+
+async fn the_owner_adds_staff_who_refund_only_when_allowed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let placed = paid_order(&app, &[(a, 1)]).await;
+    let number = placed["order"]["number"].as_str().unwrap();
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let (status, _) = post_form(
+        &app,
+        "/admin/staff",
+        &owner,
+        &[("email", "packer@shop.test"), ("password", "short")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _) = post_form(
+        &app,
+        "/admin/staff",
+        &owner,
+        &[("email", "packer@shop.test"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = post_form(
+        &app,
+        "/admin/staff",
+        &owner,
+        &[
+            ("email", "cashier@shop.test"),
+            ("password", PASSWORD),
+            ("can_refund", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let packer = sign_in(&app, "packer@shop.test", PASSWORD).await.unwrap();
+    let cashier = sign_in(&app, "cashier@shop.test", PASSWORD).await.unwrap();
+    let refund = format!("/admin/orders/{number}/refunds");
+    assert_eq!(
+        post_form(
+            &app,
+            &refund,
+            &packer,
+            &[("amount", "1.00"), ("key", "k-packer")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post_form(
+            &app,
+            &refund,
+            &cashier,
+            &[("amount", "1.00"), ("key", "k-cashier")]
+        )
+        .await
+        .0,
+        303
+    );
+    // Staff cannot add staff.
+    assert_eq!(
+        post_form(
+            &app,
+            "/admin/staff",
+            &cashier,
+            &[("email", "x@shop.test"), ("password", PASSWORD)]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'Staff account created'"
+        )
+        .await,
+        2
+    );
 }
