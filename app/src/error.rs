@@ -44,3 +44,15 @@ impl From<sqlx::Error> for AppError {
         AppError::Internal
     }
 }
+
+/// Gives the response of the server function being answered this status, so errors reach
+/// the browser (and anyone calling the function's URL) as the 4xx they are, not a blanket 500.
+#[cfg(feature = "ssr")]
+pub fn set_response_status(status: u16) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(
+            axum::http::StatusCode::from_u16(status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+}

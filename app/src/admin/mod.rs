@@ -340,12 +340,7 @@ pub struct ImportJob {
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, AdminError>) -> Result<T, AdminError> {
     if let Err(error) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                axum::http::StatusCode::from_u16(error.status())
-                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
+        crate::error::set_response_status(error.status());
     }
     result
 }

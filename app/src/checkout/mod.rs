@@ -264,12 +264,7 @@ pub fn normalise_lines(lines: &[LineRequest]) -> Result<Vec<(i64, u32)>, Checkou
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, CheckoutError>) -> Result<T, CheckoutError> {
     if let Err(error) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                axum::http::StatusCode::from_u16(error.status())
-                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
+        crate::error::set_response_status(error.status());
     }
     result
 }
