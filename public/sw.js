@@ -42,7 +42,8 @@ self.addEventListener("fetch", (event) => {
   const p = url.pathname;
   if (p.startsWith("/pkg/") || p.startsWith("/demo/") || p.startsWith("/media/")) {
     event.respondWith(
-      caches.match(request).then(
+      // Compression makes responses vary by Accept-Encoding; any stored copy will do.
+      caches.match(request, { ignoreVary: true }).then(
         (hit) =>
           hit ||
           fetch(request).then((response) => {
@@ -67,7 +68,9 @@ self.addEventListener("fetch", (event) => {
           return response;
         })
         .catch(() =>
-          caches.match(request, { ignoreSearch: true }).then((hit) => hit || caches.match("/cart")),
+          caches
+            .match(request, { ignoreSearch: true, ignoreVary: true })
+            .then((hit) => hit || caches.match("/cart", { ignoreVary: true })),
         ),
     );
   }

@@ -23,7 +23,7 @@ test("staff see a new order live, ship it in two parts, and the owner refunds pa
   const errors: string[] = [];
   staff.on("pageerror", (e) => errors.push(e.message));
   staff.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
+    if (m.type() === "error") errors.push(`${m.location().url}: ${m.text()}`);
   });
   await signIn(staff);
   await hydrated(staff);

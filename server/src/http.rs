@@ -45,6 +45,57 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Gives an HTML page the policy naming its own nonce. leptos_axum puts a fresh nonce on the
+/// page's inline scripts; it is read back from the HTML (pages are small and the page cache
+/// buffers them anyway), so the header always matches the body it travels with.
+pub async fn page_security_policy(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html
+        || response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "page too large",
+        )
+            .into_response();
+    };
+    let nonce = page_nonce(&bytes);
+    if let Ok(value) = HeaderValue::from_str(&content_security_policy(nonce.as_deref())) {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The nonce of the first script that carries one.
+fn page_nonce(html: &[u8]) -> Option<String> {
+    let marker = b"nonce=\"";
+    let start = html.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    let end = start + html[start..].iter().position(|b| *b == b'"')?;
+    let nonce = std::str::from_utf8(&html[start..end]).ok()?;
+    nonce
+        .bytes()
+        .all(|b| {
+            b.is_ascii_alphanumeric()
+                || b == b'-'
+                || b == b'_'
+                || b == b'+'
+                || b == b'/'
+                || b == b'='
+        })
+        .then(|| nonce.to_string())
+}
+
 /// The shop's own origin (`https://shop.example`), for the cross-site check.
 #[derive(Clone, Debug)]
 pub struct OwnOrigin(String);
@@ -153,6 +204,14 @@ fn is_hashed_asset(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_hashed_asset;
+
+    #[test]
+    fn the_page_nonce_is_read_from_its_first_script() {
+        let html = br#"<html><script type="module" nonce="abc-_1">x</script><script nonce="zzz">"#;
+        assert_eq!(super::page_nonce(html).as_deref(), Some("abc-_1"));
+        assert_eq!(super::page_nonce(b"<p>no scripts</p>"), None);
+        assert_eq!(super::page_nonce(br#"<script nonce="a' evil">"#), None);
+    }
 
     #[test]
     fn recognises_content_hashed_file_names() {

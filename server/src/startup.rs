@@ -104,18 +104,6 @@ pub fn build_router(state: AppState) -> Router {
     let checkout = state.checkout.clone();
     let admin = state.admin.clone();
     let context = move || {
-        // A fresh nonce per page for the inline hydration script, and the policy naming it.
-        leptos::nonce::provide_nonce();
-        if let (Some(nonce), Some(response)) = (
-            leptos::nonce::use_nonce(),
-            use_context::<leptos_axum::ResponseOptions>(),
-        ) {
-            if let Ok(value) = axum::http::HeaderValue::from_str(&http::content_security_policy(
-                Some(&nonce.to_string()),
-            )) {
-                response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-            }
-        }
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());
@@ -146,6 +134,8 @@ pub fn build_router(state: AppState) -> Router {
             app::admin::api::guard,
         ))
         .layer(middleware::from_fn(http::cache_headers))
+        // Inside compression: it reads the page's nonce from the HTML.
+        .layer(middleware::from_fn(http::page_security_policy))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         // Outside compression, so a cached page is stored compressed, once per encoding.
