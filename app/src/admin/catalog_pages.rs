@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::pages::{AdminNav, Flash};
 use super::{admin_collections, admin_product, admin_products, import_status, ProductEdit};
+use crate::components::when_loaded;
 
 #[component]
 pub fn AdminProductsPage() -> impl IntoView {
@@ -18,7 +19,7 @@ pub fn AdminProductsPage() -> impl IntoView {
             )
         })
     };
-    let products = Resource::new(filter, |(q, status)| admin_products(q, status));
+    let (q, status) = filter();
     view! {
         <Title text="Products"/>
         <AdminNav/>
@@ -34,9 +35,8 @@ pub fn AdminProductsPage() -> impl IntoView {
             </select></label>
             <button type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match products.await {
+        {when_loaded(async move {
+                match admin_products(q, status).await {
                     Ok(rows) => view! {
                         <table class="admin-table" data-testid="product-table">
                             <thead><tr><th scope="col">"Product"</th><th scope="col">"Status"</th><th scope="col">"Variants"</th><th scope="col">"On hand"</th></tr></thead>
@@ -48,33 +48,30 @@ pub fn AdminProductsPage() -> impl IntoView {
                     }.into_any(),
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
-            })}
-        </Suspense>
+        })}
     }
 }
 
 #[component]
 pub fn AdminProductPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("product").unwrap_or_default();
-    let product = Resource::new(id, |id| async move {
-        match id.parse::<i64>() {
-            Ok(id) => admin_product(id).await.map(Some),
-            // `/admin/products/new`: an empty form.
-            Err(_) => Ok(None),
-        }
-    });
+    let id = use_params_map()
+        .read_untracked()
+        .get("product")
+        .unwrap_or_default();
     view! {
         <AdminNav/>
         <Flash/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match product.await {
-                    Ok(product) => view! { <ProductEditor product/> }.into_any(),
-                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            let product = match id.parse::<i64>() {
+                Ok(id) => admin_product(id).await.map(Some),
+                // `/admin/products/new`: an empty form.
+                Err(_) => Ok(None),
+            };
+            match product {
+                Ok(product) => view! { <ProductEditor product/> }.into_any(),
+                Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -164,16 +161,14 @@ fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
 
 #[component]
 pub fn AdminCollectionsPage() -> impl IntoView {
-    let collections = Resource::new(|| (), |_| admin_collections());
     view! {
         <Title text="Collections"/>
         <AdminNav/>
         <Flash/>
         <h1>"Collections"</h1>
         <p class="hint">"Products are listed by handle, one per line, in the order the collection shows them."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match collections.await {
+        {when_loaded(async move {
+                match admin_collections().await {
                     Ok(list) => list.into_iter().map(|c| view! {
                         <form method="post" action="/admin/collections" class="stacked wide">
                             <h2>{c.title.clone()}</h2>
@@ -185,8 +180,7 @@ pub fn AdminCollectionsPage() -> impl IntoView {
                     }).collect_view().into_any(),
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
-            })}
-        </Suspense>
+        })}
         <h2>"New collection"</h2>
         <form method="post" action="/admin/collections" class="stacked wide">
             <label>"Title " <input name="title" required/></label>

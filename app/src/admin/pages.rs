@@ -9,6 +9,7 @@ use super::{
     admin_dashboard, admin_orders, admin_variant, order_for_staff, AdminError, AdminOrder,
     Dashboard, OrderFilter, OrderRow, VariantStock,
 };
+use crate::components::when_loaded;
 use crate::orders::OrderStatus;
 
 /// Unix seconds as the UTC date `2026-11-25`.
@@ -128,19 +129,16 @@ pub fn AdminStaffPage() -> impl IntoView {
 
 #[component]
 pub fn AdminDashboardPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| admin_dashboard());
     view! {
         <Title text="Dashboard"/>
         <AdminNav/>
         <Flash/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(dashboard) => view! { <LiveDashboard initial=dashboard/> }.into_any(),
-                    Err(error) => failure(error),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            match admin_dashboard().await {
+                Ok(dashboard) => view! { <LiveDashboard initial=dashboard/> }.into_any(),
+                Err(error) => failure(error),
+            }
+        })}
     }
 }
 
@@ -256,7 +254,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
             cursor: q.get("cursor").unwrap_or_default(),
         })
     };
-    let list = Resource::new(filter, admin_orders);
+    let wanted = filter();
     view! {
         <Title text="Orders"/>
         <AdminNav/>
@@ -274,44 +272,41 @@ pub fn AdminOrdersPage() -> impl IntoView {
             <label>"Search " <input type="search" name="q" placeholder="Number, email or name" value=move || filter().q/></label>
             <button type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(list) => {
-                        let next = list.next_cursor.clone().map(|cursor| {
-                            let f = filter();
-                            let query = [("status", f.status), ("from", f.from), ("to", f.to), ("q", f.q), ("cursor", cursor)]
-                                .iter()
-                                .map(|(k, v)| format!("{k}={}", encode(v)))
-                                .collect::<Vec<_>>()
-                                .join("&");
-                            view! { <a href=format!("/admin/orders?{query}") rel="next" data-testid="next-page">"Next page →"</a> }
-                        });
-                        view! { <OrderTable rows=Signal::stored(list.rows)/> {next} }.into_any()
-                    }
-                    Err(error) => failure(error),
+        {when_loaded(async move {
+            match admin_orders(wanted.clone()).await {
+                Ok(list) => {
+                    let next = list.next_cursor.clone().map(|cursor| {
+                        let f = wanted;
+                        let query = [("status", f.status), ("from", f.from), ("to", f.to), ("q", f.q), ("cursor", cursor)]
+                            .iter()
+                            .map(|(k, v)| format!("{k}={}", encode(v)))
+                            .collect::<Vec<_>>()
+                            .join("&");
+                        view! { <a href=format!("/admin/orders?{query}") rel="next" data-testid="next-page">"Next page →"</a> }
+                    });
+                    view! { <OrderTable rows=Signal::stored(list.rows)/> {next} }.into_any()
                 }
-            })}
-        </Suspense>
+                Err(error) => failure(error),
+            }
+        })}
     }
 }
 
 #[component]
 pub fn AdminOrderPage() -> impl IntoView {
-    let params = use_params_map();
-    let number = move || params.read().get("number").unwrap_or_default();
-    let order = Resource::new(number, order_for_staff);
+    let number = use_params_map()
+        .read_untracked()
+        .get("number")
+        .unwrap_or_default();
     view! {
         <AdminNav/>
         <Flash/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match order.await {
-                    Ok(order) => view! { <OrderAdmin order/> }.into_any(),
-                    Err(error) => failure(error),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            match order_for_staff(number).await {
+                Ok(order) => view! { <OrderAdmin order/> }.into_any(),
+                Err(error) => failure(error),
+            }
+        })}
     }
 }
 
@@ -409,13 +404,13 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
 
 #[component]
 pub fn PackingSlipPage() -> impl IntoView {
-    let params = use_params_map();
-    let number = move || params.read().get("number").unwrap_or_default();
-    let order = Resource::new(number, order_for_staff);
+    let number = use_params_map()
+        .read_untracked()
+        .get("number")
+        .unwrap_or_default();
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match order.await {
+        {when_loaded(async move {
+                match order_for_staff(number).await {
                     Ok(order) => {
                         let a = order.order.shipping_address.clone();
                         view! {
@@ -433,33 +428,26 @@ pub fn PackingSlipPage() -> impl IntoView {
                     }
                     Err(error) => failure(error),
                 }
-            })}
-        </Suspense>
+        })}
     }
 }
 
 #[component]
 pub fn AdminVariantPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("variant")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
-    let variant = Resource::new(id, admin_variant);
+    let id = use_params_map()
+        .read_untracked()
+        .get("variant")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or_default();
     view! {
         <AdminNav/>
         <Flash/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match variant.await {
-                    Ok(v) => view! { <VariantAdmin variant=v/> }.into_any(),
-                    Err(error) => failure(error),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            match admin_variant(id).await {
+                Ok(v) => view! { <VariantAdmin variant=v/> }.into_any(),
+                Err(error) => failure(error),
+            }
+        })}
     }
 }
 

@@ -10,7 +10,7 @@ use leptos_router::params::ParamsMap;
 use super::pages::ProductGrid;
 use super::query::{ListingParams, ProductList, Sort};
 use super::{collection_page, search_products, CollectionPageData};
-use crate::components::NotFound;
+use crate::components::{when_loaded, NotFound};
 use crate::error::AppError;
 
 fn listing_params(map: &ParamsMap) -> ListingParams {
@@ -29,28 +29,18 @@ fn listing_params(map: &ParamsMap) -> ListingParams {
 
 #[component]
 pub fn CollectionPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let data = Resource::new(
-        move || {
-            (
-                params.read().get("slug").unwrap_or_default(),
-                listing_params(&query.read()).query_string(),
-            )
-        },
-        |(slug, listing)| collection_page(slug, listing),
-    );
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => view! { <CollectionView data listing=listing_params(&query.read_untracked())/> }.into_any(),
-                    Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <ListingError error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    let slug = use_params_map()
+        .read_untracked()
+        .get("slug")
+        .unwrap_or_default();
+    let listing = listing_params(&use_query_map().read_untracked());
+    when_loaded(async move {
+        match collection_page(slug, listing.query_string()).await {
+            Ok(data) => view! { <CollectionView data listing/> }.into_any(),
+            Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+            Err(error) => view! { <ListingError error/> }.into_any(),
+        }
+    })
 }
 
 #[component]
@@ -193,14 +183,15 @@ fn Results(products: ProductList, listing: ListingParams, path: String) -> impl 
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
-    let query = use_query_map();
-    let results = Resource::new(
-        move || listing_params(&query.read()).query_string(),
-        search_products,
-    );
-    let text = move || query.read().get("q").unwrap_or_default();
+    let listing = listing_params(&use_query_map().read_untracked());
+    let text = listing.q.clone().unwrap_or_default();
+    let title = if text.is_empty() {
+        "Search".to_string()
+    } else {
+        format!("Search: {text}")
+    };
     view! {
-        <Title text=move || if text().is_empty() { "Search".to_string() } else { format!("Search: {}", text()) }/>
+        <Title text=title/>
         <Meta name="robots" content="noindex"/>
         <h1>"Search"</h1>
         <form method="get" action="/search">
@@ -210,15 +201,14 @@ pub fn SearchPage() -> impl IntoView {
                 <button type="submit">"Search"</button>
             </div>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
-            {move || Suspend::new(async move {
-                let listing = listing_params(&query.read_untracked());
-                match results.await {
-                    Ok(list) if listing.q.is_none() => { let _ = list; view! { <p>"Type a word to search the shop."</p> }.into_any() }
-                    Ok(list) => view! { <Results products=list listing path="/search".to_string()/> }.into_any(),
-                    Err(error) => view! { <ListingError error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            if listing.q.is_none() {
+                return view! { <p>"Type a word to search the shop."</p> }.into_any();
+            }
+            match search_products(listing.query_string()).await {
+                Ok(list) => view! { <Results products=list listing path="/search".to_string()/> }.into_any(),
+                Err(error) => view! { <ListingError error/> }.into_any(),
+            }
+        })}
     }
 }

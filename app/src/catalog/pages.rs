@@ -9,7 +9,7 @@ use super::{
     ProductCard,
 };
 use crate::cart::{AddButton, AddToCartButton, CartItem};
-use crate::components::NotFound;
+use crate::components::{when_loaded, NotFound};
 use crate::error::AppError;
 
 /// Cards above the fold load eagerly; the rest wait until the shopper scrolls.
@@ -17,8 +17,6 @@ const EAGER_IMAGES: usize = 4;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let products = Resource::new(|| (), |_| featured_products());
-    let collections = Resource::new(|| (), |_| featured_collections());
     view! {
         <Title text="Shop"/>
         <Meta name="description" content="Clothing, bags and homeware from small workshops, made to last."/>
@@ -30,22 +28,18 @@ pub fn HomePage() -> impl IntoView {
         </section>
         <section aria-labelledby="collections">
             <h2 id="collections">"Shop by collection"</h2>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    collections.await.map(|list| view! { <CollectionList collections=list/> })
-                })}
-            </Suspense>
+            {when_loaded(async move {
+                featured_collections().await.map(|list| view! { <CollectionList collections=list/> })
+            })}
         </section>
         <section aria-labelledby="new-in">
             <h2 id="new-in">"New in"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
-                {move || Suspend::new(async move {
-                    match products.await {
-                        Ok(cards) => view! { <ProductGrid cards/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {when_loaded(async move {
+                match featured_products().await {
+                    Ok(cards) => view! { <ProductGrid cards/> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
         </section>
     }
 }
@@ -121,20 +115,19 @@ fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
-    let product = Resource::new(slug, product_by_slug);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match product.await {
-                    Ok(product) => view! { <ProductDetail product/> }.into_any(),
-                    Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    let slug = use_params_map()
+        .read_untracked()
+        .get("slug")
+        .unwrap_or_default();
+    when_loaded(async move {
+        match product_by_slug(slug).await {
+            Ok(product) => view! { <ProductDetail product/> }.into_any(),
+            Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+            Err(error) => {
+                view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+            }
+        }
+    })
 }
 
 #[component]

@@ -5,6 +5,22 @@ use leptos_meta::Title;
 
 use crate::cart::CartCount;
 
+/// A server-rendered page's content, rendered once its data has arrived.
+///
+/// Pages are rendered only on the server (the browser hydrates islands alone), so they await
+/// their data in place rather than through a `Resource` inside `<Suspense>`: under parallel load
+/// leptos 0.8's Suspense occasionally lost its wake-up and the response never finished (seen in
+/// about one test run in five with the suite running in parallel; never with this). The view is
+/// rendered under the page's owner, so `<Title>`, `<Meta>` and the response status still work.
+pub fn when_loaded<V>(
+    content: impl std::future::Future<Output = V> + Send + 'static,
+) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
+    Suspend::new(async move { leptos::tachys::reactive_graph::OwnedView::new(content.await) })
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
     view! {

@@ -6,33 +6,31 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{OrderDetails, OrderStatus};
 use crate::checkout::{order_by_token, CheckoutError};
-use crate::components::NotFound;
+use crate::components::{when_loaded, NotFound};
 use crate::payments::NextAction;
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let token = move || params.read().get("token").unwrap_or_default();
+    let token = use_params_map()
+        .read_untracked()
+        .get("token")
+        .unwrap_or_default();
     // Stripe sends the shopper back with `?payment_intent=…`: ask Stripe before showing.
-    let returned = move || query.read().get("payment_intent").is_some();
-    let order = Resource::new(
-        move || (token(), returned()),
-        |(token, returned)| order_by_token(token, returned),
-    );
+    let returned = use_query_map()
+        .read_untracked()
+        .get("payment_intent")
+        .is_some();
     view! {
         // The link is the key to the order: keep it out of search engines and referrers.
         <Meta name="robots" content="noindex"/>
         <Meta name="referrer" content="no-referrer"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading your order…"</p> }>
-            {move || Suspend::new(async move {
-                match order.await {
-                    Ok(order) => view! { <OrderView order token=token()/> }.into_any(),
-                    Err(CheckoutError::NotFound(_)) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {when_loaded(async move {
+            match order_by_token(token.clone(), returned).await {
+                Ok(order) => view! { <OrderView order token/> }.into_any(),
+                Err(CheckoutError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+            }
+        })}
     }
 }
 

@@ -21,7 +21,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
+                    $crate::helpers::within_time_limit(super::$name($crate::helpers::Backend::Sqlite)).await
                 }
             )*
         }
@@ -29,11 +29,20 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await
+                    $crate::helpers::within_time_limit(super::$name($crate::helpers::Backend::Postgres)).await
                 }
             )*
         }
     };
+}
+
+/// No test takes more than a few seconds; one that hangs fails with a message instead of
+/// holding the whole run until CI gives up.
+pub async fn within_time_limit<F: std::future::Future<Output = ()>>(test: F) {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+    if tokio::time::timeout(LIMIT, test).await.is_err() {
+        panic!("the test did not finish within {LIMIT:?}");
+    }
 }
 
 pub struct TestApp {
@@ -202,6 +211,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         checkout,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A response that never ends fails the test, naming the address.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap(),
         _data_dir: data_dir,
