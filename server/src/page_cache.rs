@@ -4,7 +4,8 @@
 //! rendered once can serve every request for the next second or so: under load each page is
 //! rendered about once per interval instead of once per request. Prices, totals and stock are
 //! still decided by the server at checkout; a page is at most `ttl` behind the database.
-//! Writes in this process (imports, later the admin) clear the cache at once.
+//! Writes in this process (imports, staff edits in the admin) clear the cache at once; other
+//! servers on the same database catch up within `ttl`.
 
 use std::time::Duration;
 
@@ -65,6 +66,15 @@ fn is_cacheable_page(path: &str) -> bool {
         || path.starts_with("/products/")
 }
 
+/// A change made by staff: any write to the admin's forms or server functions but signing in
+/// and out.
+fn is_staff_write(method: &Method, path: &str) -> bool {
+    let reads = [Method::GET, Method::HEAD, Method::OPTIONS];
+    !reads.contains(method)
+        && (path.starts_with("/admin/") || path.starts_with("/api/admin/"))
+        && !matches!(path, "/admin/sign-in" | "/admin/sign-out")
+}
+
 /// The encoding the compression layer will choose, so each variant is cached on its own.
 fn negotiated_encoding(headers: &HeaderMap) -> &'static str {
     let accepted = headers
@@ -91,7 +101,13 @@ pub async fn serve_cached(
     let personal = request.headers().contains_key(header::COOKIE)
         || request.headers().contains_key(header::AUTHORIZATION);
     if request.method() != Method::GET || personal || !is_cacheable_page(request.uri().path()) {
-        return next.run(request).await;
+        let staff_write = is_staff_write(request.method(), request.uri().path());
+        let response = next.run(request).await;
+        // A product, price, picture, collection or stock edit shows on the storefront at once.
+        if staff_write && (response.status().is_success() || response.status().is_redirection()) {
+            cache.clear();
+        }
+        return response;
     }
     let encoding = negotiated_encoding(request.headers());
     let key = format!("{encoding} {}", request.uri());
@@ -157,6 +173,16 @@ mod tests {
         ] {
             assert!(!is_cacheable_page(path), "{path}");
         }
+    }
+
+    #[test]
+    fn staff_writes_are_told_from_reads_and_from_shoppers() {
+        assert!(is_staff_write(&Method::POST, "/admin/products/7"));
+        assert!(is_staff_write(&Method::POST, "/api/admin/orders"));
+        assert!(!is_staff_write(&Method::GET, "/admin/products/7"));
+        assert!(!is_staff_write(&Method::POST, "/api/v1/checkout"));
+        assert!(!is_staff_write(&Method::POST, "/administrator"));
+        assert!(!is_staff_write(&Method::POST, "/admin/sign-in"));
     }
 
     #[test]

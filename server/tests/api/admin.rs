@@ -8,7 +8,7 @@ use sqlx::Row;
 use crate::checkout::{
     checkout, count, ledger_of, order_body, stock_of, token_of, variant_with_stock,
 };
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with_page_cache, Backend, TestApp};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -24,6 +24,7 @@ on_both_databases!(
     staff_create_publish_edit_and_archive_products,
     pictures_collections_and_csv_imports_from_the_browser,
     the_owner_adds_staff_who_refund_only_when_allowed,
+    staff_edits_show_on_cached_pages_at_once,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1039,4 +1040,61 @@ async fn the_owner_adds_staff_who_refund_only_when_allowed(backend: Backend) {
         .await,
         2
     );
+}
+
+async fn staff_edits_show_on_cached_pages_at_once(backend: Backend) {
+    let app = spawn_app_with_page_cache(backend).await;
+    let page = |app: &TestApp| {
+        let request = app
+            .client
+            .get(format!("{}/products/stoneware-mug", app.address));
+        async move {
+            let response = request.send().await.unwrap();
+            let outcome = response.headers()["x-kassa-cache"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (outcome, response.text().await.unwrap())
+        }
+    };
+    assert_eq!(page(&app).await.0, "miss");
+    let (outcome, html) = page(&app).await;
+    assert_eq!(outcome, "hit");
+    assert!(html.contains("<h1>Stoneware Mug</h1>"));
+
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'stoneware-mug'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    // A refused edit leaves the cache alone.
+    let (status, _) = post_form(
+        &app,
+        &format!("/admin/products/{id}"),
+        &staff,
+        &[
+            ("title", ""),
+            ("slug", "stoneware-mug"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(page(&app).await.0, "hit");
+
+    let (status, _) = post_form(
+        &app,
+        &format!("/admin/products/{id}"),
+        &staff,
+        &[
+            ("title", "Stoneware Mug, Glazed"),
+            ("slug", "stoneware-mug"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (outcome, html) = page(&app).await;
+    assert_eq!(outcome, "miss", "the edit cleared the cache");
+    assert!(html.contains("<h1>Stoneware Mug, Glazed</h1>"));
 }

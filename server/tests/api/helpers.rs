@@ -151,6 +151,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
 }
 
+/// An app whose page cache keeps pages for a minute, as a busy shop would.
+pub async fn spawn_app_with_page_cache(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            page_cache_ms: 60_000,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
 /// An app over an empty database: schema, no catalog.
 pub async fn spawn_empty_app(backend: Backend) -> TestApp {
     spawn_app_with(

@@ -1,4 +1,4 @@
-use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
+use crate::helpers::{spawn_app, spawn_app_with_page_cache, Backend};
 use crate::on_both_databases;
 
 async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
@@ -153,14 +153,7 @@ async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
 }
 
 async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            page_cache_ms: 60_000,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_with_page_cache(backend).await;
     let get = |path: &'static str, encoding: &'static str| {
         let request = app
             .client
