@@ -108,7 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/collections") view=admin::AdminCollectionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/import") view=admin::AdminImportPage/>
                     <Route path=path!("/admin/staff") view=admin::AdminStaffPage/>
-                    <Route path=path!("/admin/import/:job") view=admin::AdminImportJobPage/>
+                    <Route path=path!("/admin/import/:job") view=admin::AdminImportJobPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <components::Footer/>

@@ -88,3 +88,22 @@ test("staff see a new order live, ship it in two parts, and the owner refunds pa
   await expect(staff.getByTestId("timeline")).toContainText("Refunded €5.00");
   expect(errors).toEqual([]);
 });
+
+test("a CSV imported from the browser reports how it went", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+  await page.goto("/admin/import");
+  // Drafts, so the shop's pages (and the other tests) do not see them.
+  const run = Date.now();
+  const csv =
+    "Handle,Title,Variant SKU,Variant Price,Status\n" +
+    [1, 2, 3].map((i) => `e2e-import-${run}-${i},E2E Import ${i},E2E-${run}-${i},9.50,draft`).join("\n") +
+    "\n";
+  await page.getByLabel("CSV file").setInputFiles({ name: "products.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/import\/[^/]+$/);
+  await hydrated(page);
+  await expect(page.getByTestId("import-progress")).toContainText("Done: 3 products imported.");
+  expect(errors).toEqual([]);
+});

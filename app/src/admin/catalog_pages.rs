@@ -5,7 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::pages::{AdminNav, Flash};
-use super::{admin_collections, admin_product, admin_products, import_status, ProductEdit};
+use super::{
+    admin_collections, admin_product, admin_products, import_status, ImportJob, ProductEdit,
+};
 use crate::components::when_loaded;
 
 #[component]
@@ -209,53 +211,62 @@ pub fn AdminImportPage() -> impl IntoView {
 
 #[component]
 pub fn AdminImportJobPage() -> impl IntoView {
-    let params = use_params_map();
-    let job = params.read_untracked().get("job").unwrap_or_default();
+    let job = use_params_map()
+        .read_untracked()
+        .get("job")
+        .unwrap_or_default();
     view! {
         <Title text="Import"/>
         <AdminNav/>
         <h1>"Import"</h1>
-        <ImportProgress job/>
+        {when_loaded(async move {
+            match import_status(job.clone()).await {
+                Ok(initial) => view! { <ImportProgress job initial/> }.into_any(),
+                Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+            }
+        })}
     }
 }
 
-/// Follows an import job until it finishes.
+/// Follows an import job until it finishes: the server renders where it stands, the browser
+/// asks again every half second.
 #[island]
-fn ImportProgress(job: String) -> impl IntoView {
-    let status = Resource::new(|| (), {
-        let job = job.clone();
-        move |_| import_status(job.clone())
-    });
+fn ImportProgress(job: String, initial: ImportJob) -> impl IntoView {
+    let status = RwSignal::new(initial);
     #[cfg(feature = "hydrate")]
     {
         let handle = set_interval_with_handle(
             move || {
-                if status
-                    .get()
-                    .and_then(|s| s.ok())
-                    .is_none_or(|s| !s.finished)
-                {
-                    status.refetch();
+                if status.with_untracked(|s| s.finished) {
+                    return;
                 }
+                let job = job.clone();
+                leptos::task::spawn_local(async move {
+                    // A failed poll keeps the last answer; the next one tries again.
+                    if let Ok(now) = import_status(job).await {
+                        status.set(now);
+                    }
+                });
             },
             std::time::Duration::from_millis(500),
         );
         std::mem::forget(handle);
     }
-    view! {
-        <Suspense fallback=|| view! { <p>"Starting…"</p> }>
-            {move || status.get().map(|s| match s {
-                Ok(s) => view! {
-                    <div data-testid="import-progress">
-                        <progress max=s.total.to_string() value=s.done.to_string()></progress>
-                        <p>{if s.finished {
-                            if s.errors.is_empty() { format!("Done: {} products imported.", s.imported) } else { "The import failed; nothing was changed.".into() }
-                        } else { format!("{} of {} products…", s.done, s.total) }}</p>
-                        <ul class="errors">{s.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-                    </div>
-                }.into_any(),
-                Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
-            })}
-        </Suspense>
+    #[cfg(not(feature = "hydrate"))]
+    let _ = job;
+    move || {
+        let s = status.get();
+        let summary = match (s.finished, s.errors.is_empty()) {
+            (true, true) => format!("Done: {} products imported.", s.imported),
+            (true, false) => "The import failed; nothing was changed.".to_string(),
+            (false, _) => format!("{} of {} products…", s.done, s.total),
+        };
+        view! {
+            <div data-testid="import-progress">
+                <progress max=s.total.to_string() value=s.done.to_string()></progress>
+                <p>{summary}</p>
+                <ul class="errors">{s.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+            </div>
+        }
     }
 }

@@ -959,6 +959,17 @@ async fn pictures_collections_and_csv_imports_from_the_browser(backend: Backend)
     assert_eq!(finished["finished"], true, "{finished}");
     assert_eq!(finished["imported"], 1, "{finished}");
     assert_eq!(app.json("/api/v1/products/browser-import").await.0, 200);
+    // The page the upload led to says how it went.
+    let page = app
+        .client
+        .get(format!("{}/admin/import/{job}", app.address))
+        .header("Cookie", &staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Done: 1 products imported."), "{page}");
 }
 
 async fn the_owner_adds_staff_who_refund_only_when_allowed(backend: Backend) {
