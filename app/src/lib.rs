@@ -87,8 +87,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <components::Header/>
             <main id="main">
-                // Catalog pages wait for their data so the HTML is complete without JavaScript
-                // and for search engines.
+                // Pages that load data (`components::when_loaded`) render in order
+                // (`SsrMode::Async`): the HTML is complete without JavaScript and for search
+                // engines, and no out-of-order swap script (which would lack the page's CSP
+                // nonce) is needed.
                 <Routes fallback=components::NotFound>
                     <Route path=path!("") view=catalog::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/collections/:slug") view=catalog::CollectionPage ssr=SsrMode::Async/>

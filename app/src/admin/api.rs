@@ -104,7 +104,7 @@ pub(super) fn outcome(
 }
 
 /// A form missing a field, in words: after the role check, so strangers learn nothing.
-fn form_error(rejection: FormRejection) -> AdminError {
+pub(super) fn form_error(rejection: FormRejection) -> AdminError {
     AdminError::Invalid(rejection.body_text())
 }
 

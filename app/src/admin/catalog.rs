@@ -14,7 +14,7 @@ use axum::Router;
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::api::outcome;
+use super::api::{form_error, outcome};
 use super::service::{audit_subject, Admin};
 use super::{
     Access, AdminError, CollectionEdit, ImportJob, ProductEdit, ProductListRow, VariantEdit,
@@ -376,7 +376,7 @@ async fn create_product(
     let mut to = "/admin/products/new".to_string();
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(form) = form.map_err(form_error)?;
         let id = write_product(&admin, None, &form).await?;
         audited(
             &admin,
@@ -402,7 +402,7 @@ async fn update_product(
     let to = format!("/admin/products/{id}");
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(form) = form.map_err(form_error)?;
         write_product(&admin, Some(id), &form).await?;
         audited(
             &admin,
@@ -519,7 +519,7 @@ async fn add_variant(
     let to = format!("/admin/products/{product}");
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(form) = form.map_err(form_error)?;
         let v = check_variant(&form)?;
         let currency = admin.checkout().rules().await?.currency;
         let mut tx = admin.checkout().db().pool().begin().await?;
@@ -571,7 +571,7 @@ async fn update_variant(
         .unwrap_or_else(|| "/admin/products".into());
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(form) = form.map_err(form_error)?;
         let v = check_variant(&form)?;
         let version = form.version.ok_or_else(|| AdminError::Invalid("The form is out of date; reload the page.".into()))?;
         let mut tx = admin.checkout().db().pool().begin().await?;
@@ -674,7 +674,7 @@ async fn save_collection(
 ) -> Response {
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(form) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(form) = form.map_err(form_error)?;
         let slug = form.slug.trim();
         if !valid_slug(slug) || form.title.trim().is_empty() {
             return Err(AdminError::Invalid("Please correct: title and slug (lower-case letters, digits, hyphens) are required.".into()));

@@ -29,7 +29,8 @@ on_both_databases!(
 
 const PASSWORD: &str = "a long enough password";
 
-async fn account(app: &TestApp, email: &str, role: Role, can_refund: bool) -> String {
+/// A signed-in account of the role: its session cookie (`name=value`).
+pub(crate) async fn account(app: &TestApp, email: &str, role: Role, can_refund: bool) -> String {
     app::admin::auth::create_account(&app.db, email, PASSWORD, role, can_refund)
         .await
         .unwrap();

@@ -55,14 +55,18 @@ impl Stub {
     }
 }
 
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
 async fn create_intent(
     State(stub): State<Stub>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Json<Value> {
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().unwrap().to_string());
+    let key = idempotency_key(&headers);
     let mut state = stub.0.lock().unwrap();
     state.creates.push((key.clone(), form.clone()));
     if let Some(id) = key.as_ref().and_then(|k| state.keys.get(k)) {
@@ -117,9 +121,7 @@ async fn create_refund(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Json<Value> {
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().unwrap().to_string());
+    let key = idempotency_key(&headers);
     let mut state = stub.0.lock().unwrap();
     let seen = state
         .refunds
@@ -458,33 +460,8 @@ async fn refunds_go_through_stripe_once_per_key(backend: Backend) {
     stub.set_status(&intent, "succeeded");
     let body = event("evt_paid", "payment_intent.succeeded", &intent, "succeeded");
     assert_eq!(deliver_signed(&app, body).await, 200);
-    app::admin::auth::create_account(
-        &app.db,
-        "owner@shop.test",
-        "a long enough password",
-        app::admin::Role::Owner,
-        true,
-    )
-    .await
-    .unwrap();
-    let response = app
-        .client
-        .post(format!("{}/admin/sign-in", app.address))
-        .header("Origin", &app.address)
-        .form(&[
-            ("email", "owner@shop.test"),
-            ("password", "a long enough password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie =
+        crate::admin::account(&app, "owner@shop.test", app::admin::Role::Owner, true).await;
     for _ in 0..2 {
         let response = app
             .client
