@@ -7,6 +7,7 @@
 //! Writes in this process (imports, staff edits in the admin) clear the cache at once; other
 //! servers on the same database catch up within `ttl`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{
@@ -25,7 +26,9 @@ const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct PageCache {
-    pages: Option<Cache<String, CachedPage>>,
+    /// Behind an `Arc`: the middleware's state is cloned for every request, and cloning a moka
+    /// cache itself takes several atomic operations.
+    pages: Option<Arc<Cache<String, CachedPage>>>,
 }
 
 #[derive(Clone)]
@@ -46,6 +49,7 @@ impl PageCache {
                     (key.len() + page.body.len()).try_into().unwrap_or(u32::MAX)
                 })
                 .build()
+                .into()
         });
         PageCache { pages }
     }

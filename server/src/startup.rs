@@ -24,7 +24,7 @@ use crate::config::{PaymentSettings, Settings};
 use crate::page_cache::{self, PageCache};
 use crate::{health, http, mailer};
 
-/// Everything a handler or server function may need, cloned cheaply per request.
+/// Everything a handler or server function may need; handlers take the parts they use.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -114,7 +114,7 @@ pub fn build_router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let page_cache = state.page_cache.clone();
 
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(app::catalog::api::routes())
         .merge(app::catalog::seo::routes())
@@ -138,6 +138,13 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(http::page_security_policy))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .with_state(state);
+
+    // The layers every request passes, around the finished app. A middleware clones the service
+    // beneath it for each request: the finished Router is one reference count, where the
+    // layered routes would copy the whole state (options, checkout, admin) once per layer.
+    Router::new()
+        .fallback_service(app)
         // Outside compression, so a cached page is stored compressed, once per encoding.
         .layer(middleware::from_fn_with_state(
             page_cache,
@@ -151,7 +158,6 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(http::security_headers))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
