@@ -6,19 +6,24 @@
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
 use std::time::Duration;
+
+use crate::write_queue::WriteQueue;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// WAL lets readers run beside the writer; FULL sync makes a commit durable before we report
-/// it; foreign keys are off by default in SQLite; writers wait for each other instead of failing.
+/// it; foreign keys are off by default in SQLite. Within a process there is one writer (see
+/// `write_queue`); another process on the same file (`kassa import` beside the running shop)
+/// takes turns with it, and each side waits for the other's short transaction rather than
+/// fail: generously, since a shopper kept waiting a moment beats a failed checkout.
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
+    "PRAGMA busy_timeout = 30000",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,11 +63,13 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
 }
 
-/// The shop's connection pool, shared by server functions and axum handlers.
+/// The shop's connection pool, shared by server functions and axum handlers, and the one way
+/// to write: [`Db::writes`].
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    writes: WriteQueue,
 }
 
 impl Db {
@@ -101,7 +108,15 @@ impl Db {
                 url: redact_url(&url),
                 source,
             })?;
-        Ok(Db { pool, backend })
+        let writes = match backend {
+            Backend::Sqlite => WriteQueue::grouped(&pool),
+            Backend::Postgres => WriteQueue::direct(&pool),
+        };
+        Ok(Db {
+            pool,
+            backend,
+            writes,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
@@ -121,8 +136,15 @@ impl Db {
         Ok(())
     }
 
+    /// For reads. Writes go through [`Db::writes`], so that on SQLite one writer holds the lock.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Every write: a job run in its own transaction (Postgres) or savepoint of a group commit
+    /// by the single writer (SQLite).
+    pub fn writes(&self) -> &WriteQueue {
+        &self.writes
     }
 
     pub fn backend(&self) -> Backend {
@@ -130,6 +152,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.writes.stop();
         self.pool.close().await;
     }
 }
@@ -146,6 +169,22 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
     }
+}
+
+/// A column that holds text the code does not know (a status, a currency) is a decode error.
+pub fn decode_error(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unexpected value '{value}'").into(),
+    }
+}
+
+pub fn currency_of(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<crate::money::Currency, sqlx::Error> {
+    let code: String = row.try_get(column)?;
+    crate::money::Currency::parse(&code).map_err(|_| decode_error(column, &code))
 }
 
 /// Seconds since the Unix epoch, the timestamp format of every table (portable across both

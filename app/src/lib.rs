@@ -11,12 +11,17 @@ pub mod checkout;
 pub mod components;
 pub mod connectivity;
 pub mod error;
+pub mod input;
 pub mod money;
 pub mod orders;
 pub mod payments;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod inventory;
+#[cfg(feature = "ssr")]
+pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod write_queue;
 
@@ -80,9 +85,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Title formatter=|title: String| {
-            if title.is_empty() { "Kassa".to_string() } else { format!("{title} · Kassa") }
-        }/>
+        <Title formatter=components::document_title/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <components::Header/>

@@ -15,6 +15,12 @@ pub enum MoneyError {
     CurrencyMismatch(Currency, Currency),
     #[error("amount is too large")]
     Overflow,
+    #[error("'{text}' is not an amount in {currency} such as {example}")]
+    BadAmount {
+        text: String,
+        currency: Currency,
+        example: String,
+    },
 }
 
 impl Currency {
@@ -84,9 +90,69 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// The largest amount a price, total or refund may have, in minor units: far beyond any real
+/// order, far from where sums of a cart's lines could overflow `i64`.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 impl Money {
     pub fn new(amount: i64, currency: Currency) -> Money {
         Money { amount, currency }
+    }
+
+    /// An amount typed by a person, in the currency's major units with at most its minor
+    /// digits: "12", "12.5" and "12.50" are €12.50 apart from the first; "500" in a yen shop is
+    /// ¥500, "1.250" Kuwaiti dinar is 1250 fils. Never negative, never above [`MAX_AMOUNT`].
+    pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let digits = currency.minor_digits() as usize;
+        let bad = || MoneyError::BadAmount {
+            text: text.chars().take(40).collect(),
+            currency,
+            example: Money::new(1999 * 10i64.pow(digits as u32) / 100, currency).plain_number(),
+        };
+        let value = text.trim();
+        let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > 18
+            || fraction.len() > digits
+            || (value.contains('.') && fraction.is_empty())
+            || !plain(whole)
+            || !plain(fraction)
+        {
+            return Err(bad());
+        }
+        let scale = 10i64.pow(digits as u32);
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let minor: i64 = if digits == 0 {
+            0
+        } else {
+            format!("{fraction:0<digits$}").parse().map_err(|_| bad())?
+        };
+        let amount = whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(minor))
+            .filter(|a| *a <= MAX_AMOUNT)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, currency))
+    }
+
+    /// The amount as a plain decimal number without symbol ("24.90", "1200", "12.500"): what a
+    /// form field shows and [`Money::parse`] reads back.
+    pub fn plain_number(&self) -> String {
+        let digits = self.currency.minor_digits();
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        if digits == 0 {
+            format!("{sign}{abs}")
+        } else {
+            let scale = 10u64.pow(digits);
+            format!(
+                "{sign}{}.{:0width$}",
+                abs / scale,
+                abs % scale,
+                width = digits as usize
+            )
+        }
     }
 
     pub fn zero(currency: Currency) -> Money {
@@ -125,20 +191,8 @@ impl Money {
 impl fmt::Display for Money {
     /// `€24.90`, `-$3.00`, `¥1200`, `12.500 KWD`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.currency.minor_digits();
         let sign = if self.amount < 0 { "-" } else { "" };
-        let abs = self.amount.unsigned_abs();
-        let number = if digits == 0 {
-            abs.to_string()
-        } else {
-            let scale = 10u64.pow(digits);
-            format!(
-                "{}.{:0width$}",
-                abs / scale,
-                abs % scale,
-                width = digits as usize
-            )
-        };
+        let number = Money::new(self.amount.saturating_abs(), self.currency).plain_number();
         match self.currency.symbol() {
             Some(symbol) => write!(f, "{sign}{symbol}{number}"),
             None => write!(f, "{sign}{number} {}", self.currency),
@@ -169,6 +223,36 @@ mod tests {
         assert_eq!(Money::new(12500, dinar).to_string(), "12.500 KWD");
         let franc = Currency::parse("CHF").unwrap();
         assert_eq!(Money::new(1000, franc).to_string(), "10.00 CHF");
+    }
+
+    #[test]
+    fn typed_amounts_follow_the_currencys_minor_digits() {
+        let yen = Currency::parse("JPY").unwrap();
+        let dinar = Currency::parse("KWD").unwrap();
+        let eur = |text| Money::parse(text, Currency::EUR).map(|m| m.amount);
+        assert_eq!(eur("500"), Ok(50000));
+        assert_eq!(eur("12.5"), Ok(1250));
+        assert_eq!(eur(" 0.99 "), Ok(99));
+        assert_eq!(Money::parse("500", yen).unwrap().amount, 500);
+        assert!(
+            Money::parse("500.5", yen).is_err(),
+            "yen have no minor unit"
+        );
+        assert_eq!(Money::parse("1.25", dinar).unwrap().amount, 1250);
+        assert_eq!(Money::parse("1.250", dinar).unwrap().amount, 1250);
+        for bad in [
+            "", "-1", "1.999", "1.", ".5", "abc", "1e3", "1,50", "٣", "+1",
+        ] {
+            assert!(eur(bad).is_err(), "{bad:?} must be refused");
+        }
+        assert!(eur("99999999999999999999").is_err());
+        assert!(eur("10000000000000000").is_err(), "above MAX_AMOUNT");
+        assert!(eur("9223372036854775807").is_err());
+        // What is printed reads back.
+        for (amount, currency) in [(2490, Currency::EUR), (1200, yen), (12500, dinar)] {
+            let money = Money::new(amount, currency);
+            assert_eq!(Money::parse(&money.plain_number(), currency), Ok(money));
+        }
     }
 
     #[test]

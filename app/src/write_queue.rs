@@ -5,19 +5,29 @@
 //! writes: it takes every job waiting in its queue, runs each inside its own savepoint of one
 //! transaction (a failing job rolls back to its savepoint and leaves the others alone), commits
 //! once, and only then answers each job. One fsync covers the whole group, and the single writer
-//! also means SQLite never sees two writers fight over its lock.
+//! also means two writers of this process never fight over SQLite's lock. Another process on
+//! the same file (`kassa import` beside a running shop) takes the lock between groups; each
+//! side waits for the other up to `busy_timeout`, which is why long jobs write in short
+//! transactions (an import commits every hundred products).
 //!
 //! Postgres groups concurrent commits into one WAL flush by itself and locks rows, not the
 //! database, so there each job simply runs in its own transaction in the caller's task.
+//!
+//! Every write of the shop goes through here (the queue belongs to [`crate::db::Db`]), so on
+//! SQLite the writer is the only connection that ever takes the write lock inside this process.
+//! A job that panics fails alone: its savepoint is rolled back, its caller gets an error, and the
+//! writer goes on with the next job. [`WriteQueue::is_running`] tells the health check whether
+//! the writer is still there.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use futures::FutureExt;
 use sqlx::{AnyConnection, AnyPool};
-use tokio::sync::{mpsc, oneshot};
-
-use crate::db::{Backend, Db};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// The future a job returns, borrowing the connection it runs on.
 pub type JobFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
@@ -44,22 +54,51 @@ pub struct WriteQueue {
 
 #[derive(Clone, Debug)]
 enum Inner {
-    Grouped(mpsc::Sender<Box<dyn Job>>),
+    Grouped {
+        sender: mpsc::Sender<Box<dyn Job>>,
+        /// Ends the writer (at shutdown) once the jobs already queued are written.
+        stop: Arc<Notify>,
+        pool: AnyPool,
+    },
     Direct(AnyPool),
 }
 
 impl WriteQueue {
-    /// Starts the writer task on SQLite; on Postgres, nothing to start.
-    pub fn start(db: &Db) -> WriteQueue {
-        let inner = match db.backend() {
-            Backend::Sqlite => {
-                let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
-                tokio::spawn(write_groups(db.pool().clone(), receiver));
-                Inner::Grouped(sender)
-            }
-            Backend::Postgres => Inner::Direct(db.pool().clone()),
-        };
-        WriteQueue { inner }
+    /// One writer task that groups every write into shared commits (SQLite).
+    pub fn grouped(pool: &AnyPool) -> WriteQueue {
+        let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
+        let stop = Arc::new(Notify::new());
+        tokio::spawn(write_groups(pool.clone(), receiver, stop.clone()));
+        WriteQueue {
+            inner: Inner::Grouped {
+                sender,
+                stop,
+                pool: pool.clone(),
+            },
+        }
+    }
+
+    /// Each write in its own transaction in the caller's task (Postgres).
+    pub fn direct(pool: &AnyPool) -> WriteQueue {
+        WriteQueue {
+            inner: Inner::Direct(pool.clone()),
+        }
+    }
+
+    /// Whether writes can still be taken: false once the SQLite writer task has ended.
+    pub fn is_running(&self) -> bool {
+        match &self.inner {
+            Inner::Grouped { sender, pool, .. } => !sender.is_closed() && !pool.is_closed(),
+            Inner::Direct(pool) => !pool.is_closed(),
+        }
+    }
+
+    /// Stops taking writes: the SQLite writer finishes the group it is writing and ends; later
+    /// writes fail. For shutdown (and for tests of what happens without a writer).
+    pub fn stop(&self) {
+        if let Inner::Grouped { stop, .. } = &self.inner {
+            stop.notify_one();
+        }
     }
 
     /// Runs `job` in a transaction (or savepoint) and answers once its changes are committed.
@@ -73,7 +112,7 @@ impl WriteQueue {
         match &self.inner {
             Inner::Direct(pool) => {
                 let mut tx = pool.begin().await?;
-                let outcome = job(&mut tx).await;
+                let outcome = run_caught(job(&mut tx)).await;
                 match outcome {
                     Ok(value) => {
                         tx.commit().await?;
@@ -85,7 +124,7 @@ impl WriteQueue {
                     }
                 }
             }
-            Inner::Grouped(sender) => {
+            Inner::Grouped { sender, .. } => {
                 let (reply, answer) = oneshot::channel();
                 let job = FnJob {
                     job: Some(job),
@@ -134,7 +173,7 @@ where
             let Some(job) = self.job.take() else {
                 return false;
             };
-            let outcome = job(conn).await;
+            let outcome = run_caught(job(conn)).await;
             let keep = outcome.is_ok();
             self.outcome = Some(outcome);
             keep
@@ -153,9 +192,41 @@ where
     }
 }
 
-async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+/// Runs a job, turning a panic inside it into an error for its caller alone.
+async fn run_caught<T, E>(job: impl Future<Output = Result<T, E>>) -> Result<T, E>
+where
+    E: From<sqlx::Error>,
+{
+    match AssertUnwindSafe(job).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(panic = %message, "a write job panicked; its writes were rolled back");
+            Err(E::from(sqlx::Error::Protocol(format!(
+                "the write failed: {message}"
+            ))))
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Box<dyn Job>>, stop: Arc<Notify>) {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = queue.recv().await {
+    loop {
+        let first = tokio::select! {
+            job = queue.recv() => job,
+            () = stop.notified() => None,
+        };
+        let Some(first) = first else {
+            break;
+        };
         group.push(first);
         while group.len() < MAX_GROUP {
             match queue.try_recv() {
@@ -179,7 +250,9 @@ async fn write_group(pool: &AnyPool, group: &mut [Box<dyn Job>]) -> Result<(), s
     let mut conn = pool.acquire().await?;
     // IMMEDIATE takes the write lock up front, so nothing read in the group can go stale.
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    let result = async {
+    // Jobs catch their own panics; this catches one in the driver itself, so the transaction
+    // is still rolled back and the connection goes back to the pool clean.
+    let result = run_caught(async {
         for job in group.iter_mut() {
             sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
             if !job.run(&mut conn).await {
@@ -189,7 +262,7 @@ async fn write_group(pool: &AnyPool, group: &mut [Box<dyn Job>]) -> Result<(), s
         }
         sqlx::query("COMMIT").execute(&mut *conn).await?;
         Ok(())
-    }
+    })
     .await;
     if result.is_err() {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;

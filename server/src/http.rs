@@ -1,10 +1,14 @@
-//! HTTP concerns shared by every route: caching of static files.
+//! HTTP concerns shared by every route: caching of static files, security headers, addresses
+//! no route can serve, and a 500 for a panic.
+
+use std::any::Any;
 
 use axum::{
     extract::Request,
-    http::{header, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
+    Json,
 };
 
 /// Built assets under `/pkg/` carry a content hash in their names when built for release, so
@@ -189,6 +193,126 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Refuses an address holding NUL (`%00`, the only way to write it in a URL) before any handler
+/// runs: no slug, token or number can contain one, and Postgres answers text containing NUL
+/// with an error rather than a miss. In the path it names nothing (404); in the query it is a
+/// bad request (400).
+pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let (status, message) = if uri.path().contains("%00") {
+        (
+            StatusCode::NOT_FOUND,
+            "This address names nothing: it contains a NUL character.",
+        )
+    } else if uri.query().is_some_and(|query| query.contains("%00")) {
+        (
+            StatusCode::BAD_REQUEST,
+            "The address's query contains a NUL character.",
+        )
+    } else {
+        return next.run(request).await;
+    };
+    error_response(uri.path(), status, message, None)
+}
+
+/// The id `SetRequestIdLayer` gave the request (`x-request-id`), for logs and error pages.
+pub fn request_id(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+}
+
+/// The span every request is traced in, naming its id, so each log line of a request (a
+/// panic's too) can be found from the id a shopper quotes.
+pub fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        request_id = %request_id(request.headers()),
+    )
+}
+
+/// Marks the answer [`panic_response`] gave, for [`answer_panics`] to word.
+#[derive(Clone, Copy, Debug)]
+pub struct Panicked;
+
+/// `CatchPanicLayer`'s handler: logs the panic (inside the request's span, so with its id) and
+/// answers 500. It cannot see the request; [`answer_panics`] words the answer for it.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = %message, "the request panicked");
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(Panicked);
+    response
+}
+
+/// Gives a request that panicked the answer its caller reads: JSON under `/api/`, a page
+/// elsewhere, each naming the request's id to quote. Sits right outside `CatchPanicLayer`.
+pub async fn answer_panics(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let id = request_id(request.headers()).to_owned();
+    let response = next.run(request).await;
+    if response.extensions().get::<Panicked>().is_none() {
+        return response;
+    }
+    error_response(
+        &path,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side; please try again in a moment.",
+        Some(&id),
+    )
+}
+
+/// An error answered before or after the app: `{"error": {"status", "message", "fields",
+/// "request_id"}}` for the API and server functions, as theirs; a small page for browsers.
+pub fn error_response(
+    path: &str,
+    status: StatusCode,
+    message: &str,
+    request_id: Option<&str>,
+) -> Response {
+    if path.starts_with("/api/") {
+        let mut error = serde_json::json!({
+            "status": status.as_u16(),
+            "message": message,
+            "fields": [],
+        });
+        if let Some(id) = request_id {
+            error["request_id"] = id.into();
+        }
+        return (status, Json(serde_json::json!({ "error": error }))).into_response();
+    }
+    let escape = app::components::escape_html;
+    let heading = status.canonical_reason().unwrap_or("Error");
+    let reference = request_id
+        .map(|id| {
+            format!(
+                "<p>If it keeps happening, tell us this reference: <code>{}</code></p>",
+                escape(id)
+            )
+        })
+        .unwrap_or_default();
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{heading} · Kassa</title></head><body><main><h1>{heading}</h1><p>{}</p>{reference}\
+         <p><a href=\"/\">Back to the shop</a></p></main></body></html>",
+        escape(message)
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
 /// `kassa.9f3c2a1b.wasm` is hashed; `kassa.wasm` is not.
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
@@ -203,7 +327,58 @@ fn is_hashed_asset(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::*;
+
+    async fn body_text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_panic_is_a_marked_500_whatever_its_payload() {
+        for panic in [
+            Box::new("static message") as Box<dyn Any + Send>,
+            Box::new(String::from("formatted message")),
+            Box::new(17_u8),
+        ] {
+            let response = panic_response(panic);
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(response.extensions().get::<Panicked>().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_are_json_for_the_api_and_a_page_for_browsers() {
+        let api = error_response(
+            "/api/v1/products",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong.",
+            Some("id-1"),
+        );
+        assert_eq!(api.status(), 500);
+        assert_eq!(api.headers()[header::CONTENT_TYPE], "application/json");
+        let json: serde_json::Value = serde_json::from_str(&body_text(api).await).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"status": 500, "message": "Something went wrong.",
+                                         "fields": [], "request_id": "id-1"}})
+        );
+        let page = error_response(
+            "/products/x",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong.",
+            Some("<script>"),
+        );
+        assert!(page.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = body_text(page).await;
+        assert!(html.contains("<h1>Internal Server Error</h1>"), "{html}");
+        assert!(html.contains("<code>&lt;script&gt;</code>"), "{html}");
+    }
 
     #[test]
     fn the_page_nonce_is_read_from_its_first_script() {

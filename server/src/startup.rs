@@ -7,7 +7,9 @@ use axum::{extract::FromRef, middleware, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     compression::{CompressionLayer, CompressionLevel},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     trace::TraceLayer,
 };
@@ -143,21 +145,34 @@ pub fn build_router(state: AppState) -> Router {
     // The layers every request passes, around the finished app. A middleware clones the service
     // beneath it for each request: the finished Router is one reference count, where the
     // layered routes would copy the whole state (options, checkout, admin) once per layer.
-    Router::new()
+    let app = Router::new()
         .fallback_service(app)
         // Outside compression, so a cached page is stored compressed, once per encoding.
         .layer(middleware::from_fn_with_state(
             page_cache,
             page_cache::serve_cached,
         ))
-        // Outermost: every response gets the security headers, and cross-site writes are
-        // refused before anything else runs.
+        // No route can serve an address holding NUL; nothing behind this sees one.
+        .layer(middleware::from_fn(http::refuse_nul))
+        // Cross-site writes are refused before anything else of the app runs.
         .layer(middleware::from_fn_with_state(
             own_origin,
             http::refuse_cross_site_writes,
-        ))
+        ));
+    around(app)
+}
+
+/// The layers every request passes first, around the app (or, in tests, any router): a
+/// request id (`x-request-id`, kept from a proxy or made here, and sent back), tracing in a span
+/// naming it, the security headers, and a 500 instead of a dropped connection when a handler
+/// panics (logged with the request's id, and answered as JSON under `/api/`, a page elsewhere).
+pub fn around(app: Router) -> Router {
+    app.layer(CatchPanicLayer::custom(http::panic_response))
+        .layer(middleware::from_fn(http::answer_panics))
         .layer(middleware::from_fn(http::security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.

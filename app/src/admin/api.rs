@@ -10,11 +10,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::auth::{self, SignInError};
+use super::listed::ListedRouter;
+use super::respond::{form_error, outcome, urlencode, wants_html};
 use super::service::Admin;
 use super::{Access, AdminError};
 
@@ -23,19 +24,28 @@ where
     S: Clone + Send + Sync + 'static,
     Admin: axum::extract::FromRef<S>,
 {
-    Router::new()
-        .route("/admin/sign-in", post(sign_in))
-        .route("/admin/sign-out", post(sign_out))
-        .route("/admin/events", get(events))
-        .route("/admin/orders/{number}/shipments", post(ship))
-        .route(
+    listed_routes().into_router()
+}
+
+/// The admin's own routes, listed (see [`ListedRouter`]).
+pub fn listed_routes<S>() -> ListedRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Admin: axum::extract::FromRef<S>,
+{
+    ListedRouter::default()
+        .post("/admin/sign-in", sign_in)
+        .post("/admin/sign-out", sign_out)
+        .get("/admin/events", events)
+        .post("/admin/orders/{number}/shipments", ship)
+        .post(
             "/admin/orders/{number}/shipments/{shipment}/delivered",
-            post(delivered),
+            delivered,
         )
-        .route("/admin/orders/{number}/cancel", post(cancel))
-        .route("/admin/orders/{number}/refunds", post(refund))
-        .route("/admin/variants/{variant}/adjust", post(adjust))
-        .route("/admin/staff", post(create_staff))
+        .post("/admin/orders/{number}/cancel", cancel)
+        .post("/admin/orders/{number}/refunds", refund)
+        .post("/admin/variants/{variant}/adjust", adjust)
+        .post("/admin/staff", create_staff)
 }
 
 /// Every `/admin` page but sign-in needs a staff session: a browser without one is sent to
@@ -63,49 +73,6 @@ pub async fn guard(State(admin): State<Admin>, request: Request, next: Next) -> 
         }
         Err(error) => error.into_response(),
     }
-}
-
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
-fn urlencode(text: &str) -> String {
-    serde_urlencoded::to_string([("v", text)])
-        .map(|s| s.trim_start_matches("v=").to_string())
-        .unwrap_or_default()
-}
-
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({"error": {"status": status.as_u16(), "message": self.to_string()}})))
-            .into_response()
-    }
-}
-
-/// After a form: back to `to` with a notice, or with the error for people (JSON for programs).
-pub(super) fn outcome(
-    headers: &HeaderMap,
-    to: &str,
-    result: Result<String, AdminError>,
-) -> Response {
-    match result {
-        Ok(notice) => Redirect::to(&format!("{to}?notice={}", urlencode(&notice))).into_response(),
-        Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),
-        Err(error) if wants_html(headers) => {
-            Redirect::to(&format!("{to}?error={}", urlencode(&error.to_string()))).into_response()
-        }
-        Err(error) => error.into_response(),
-    }
-}
-
-/// A form missing a field, in words: after the role check, so strangers learn nothing.
-pub(super) fn form_error(rejection: FormRejection) -> AdminError {
-    AdminError::Invalid(rejection.body_text())
 }
 
 #[derive(Deserialize)]
@@ -296,10 +263,12 @@ async fn refund(
     let result = async {
         let account = admin.authorize(&headers, Access::Refunds).await?;
         let Form(form) = form.map_err(form_error)?;
-        let amount =
-            crate::catalog::query::parse_price(&form.amount).map_err(AdminError::Invalid)?;
+        // Typed in the order's currency: "500" on a yen order is ¥500.
+        let currency = admin.order_currency(&number).await?;
+        let amount = crate::money::Money::parse(&form.amount, currency)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
         admin
-            .refund(&account, &number, amount, &form.key, &form.reason)
+            .refund(&account, &number, amount.amount, &form.key, &form.reason)
             .await?;
         Ok("Refund made.".to_string())
     }

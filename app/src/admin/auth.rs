@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use super::Role;
 use crate::db::{now_epoch, Db};
+use crate::write_queue::JobFuture;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "kassa_session";
@@ -107,20 +108,31 @@ pub async fn create_account(
         ));
     }
     let hash = hash_password(password);
-    let row = sqlx::query(
-        "INSERT INTO accounts (email, password_hash, role, can_refund, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (email) DO NOTHING RETURNING id",
-    )
-    .bind(&email)
-    .bind(hash)
-    .bind(role.as_str())
-    .bind(can_refund as i64)
-    .bind(now_epoch())
-    .fetch_optional(db.pool())
-    .await
-    .map_err(|e| e.to_string())?;
-    row.map(|r| r.get::<i64, _>("id"))
-        .ok_or_else(|| format!("An account for {email} already exists."))
+    let inserted = {
+        let email = email.clone();
+        db.writes()
+            .run(move |conn| -> JobFuture<'_, Result<Option<i64>, sqlx::Error>> {
+                Box::pin(async move {
+                    sqlx::query_scalar(
+                        "INSERT INTO accounts (email, password_hash, role, can_refund, created_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (email) DO NOTHING RETURNING id",
+                    )
+                    .bind(&email)
+                    .bind(hash)
+                    .bind(role.as_str())
+                    .bind(can_refund as i64)
+                    .bind(now_epoch())
+                    .fetch_optional(&mut *conn)
+                    .await
+                })
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not create an account");
+                "The account could not be created; please try again.".to_string()
+            })?
+    };
+    inserted.ok_or_else(|| format!("An account for {email} already exists."))
 }
 
 /// Signs in: checks the rate limit, the password, and starts a new session (a session the
@@ -164,37 +176,57 @@ pub async fn sign_in(
         .await
         .unwrap_or(false);
     let Some(row) = row.filter(|_| matches) else {
-        sqlx::query("INSERT INTO sign_in_failures (email, address, at) VALUES ($1, $2, $3)")
-            .bind(&email)
-            .bind(address)
-            .bind(now)
-            .execute(db.pool())
+        let address = address.to_string();
+        db.writes()
+            .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO sign_in_failures (email, address, at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(&email)
+                    .bind(&address)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })
+            })
             .await?;
         return Err(SignInError::WrongCredentials);
     };
     let account = account_from_row(&row).ok_or(SignInError::Internal)?;
     let token =
         crate::checkout::service::random_token() + &crate::checkout::service::random_token();
-    let mut tx = db.pool().begin().await?;
-    if let Some(previous) = previous_token {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash(previous))
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
-        .bind(&email)
-        .execute(&mut *tx)
+    let (previous, new_hash, account_id) = (
+        previous_token.map(token_hash),
+        token_hash(&token),
+        account.id,
+    );
+    db.writes()
+        .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                if let Some(previous) = previous {
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                        .bind(previous)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+                    .bind(&email)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+                )
+                .bind(new_hash)
+                .bind(account_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
         .await?;
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
-    )
-    .bind(token_hash(&token))
-    .bind(account.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
     Ok((account, token))
 }
 
@@ -232,21 +264,35 @@ pub async fn session_account(
         return Ok(None);
     }
     if now - seen >= 60 {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&hash)
-            .execute(db.pool())
+        db.writes()
+            .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                        .bind(now)
+                        .bind(&hash)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .await?;
     }
     Ok(account_from_row(&row))
 }
 
 pub async fn sign_out(db: &Db, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash(token))
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    let hash = token_hash(token);
+    db.writes()
+        .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(hash)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
 }
 
 /// The session token in a request's cookies.

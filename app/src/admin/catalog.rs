@@ -2,27 +2,24 @@
 //! prices, pictures (resized like imported ones), collections and their order, and CSV import
 //! from the browser with progress and the CLI's per-line errors.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use super::api::{form_error, outcome};
+use super::listed::ListedRouter;
+use super::respond::{form_error, outcome};
 use super::service::{audit_subject, Admin};
 use super::{
     Access, AdminError, CollectionEdit, ImportJob, ProductEdit, ProductListRow, VariantEdit,
 };
 use crate::catalog::media::MediaStore;
-use crate::catalog::query::parse_price;
 use crate::db::now_epoch;
 use crate::money::{Currency, Money};
+use crate::write_queue::JobFuture;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -30,34 +27,26 @@ where
     Admin: axum::extract::FromRef<S>,
     MediaStore: axum::extract::FromRef<S>,
 {
-    Router::new()
-        .route("/admin/products", post(create_product))
-        .route("/admin/products/{product}", post(update_product))
-        .route("/admin/products/{product}/variants", post(add_variant))
-        .route("/admin/products/{product}/images", post(upload_image))
-        .route("/admin/variants/{variant}", post(update_variant))
-        .route("/admin/collections", post(save_collection))
-        .route("/admin/import", post(import_csv))
-        // Pictures and catalogs are larger than forms: up to 25 MB.
-        .layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024))
+    listed_routes().into_router()
 }
 
-/// Import jobs of this process, by id: progress for the page that watches them.
-#[derive(Clone, Debug, Default)]
-pub struct ImportJobs(Arc<Mutex<HashMap<String, ImportJob>>>);
-
-impl ImportJobs {
-    pub fn get(&self, id: &str) -> Option<ImportJob> {
-        self.0.lock().ok()?.get(id).cloned()
-    }
-
-    fn update(&self, id: &str, f: impl FnOnce(&mut ImportJob)) {
-        if let Ok(mut jobs) = self.0.lock() {
-            if let Some(job) = jobs.get_mut(id) {
-                f(job);
-            }
-        }
-    }
+/// The catalog's staff routes, listed (see [`ListedRouter`]).
+pub fn listed_routes<S>() -> ListedRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Admin: axum::extract::FromRef<S>,
+    MediaStore: axum::extract::FromRef<S>,
+{
+    ListedRouter::default()
+        .post("/admin/products", create_product)
+        .post("/admin/products/{product}", update_product)
+        .post("/admin/products/{product}/variants", add_variant)
+        .post("/admin/products/{product}/images", upload_image)
+        .post("/admin/variants/{variant}", update_variant)
+        .post("/admin/collections", save_collection)
+        .post("/admin/import", import_csv)
+        // Pictures and catalogs are larger than forms: up to 25 MB.
+        .map(|router| router.layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024)))
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -70,8 +59,30 @@ fn valid_slug(slug: &str) -> bool {
         && !slug.ends_with('-')
 }
 
-fn money_text(amount: i64) -> String {
-    format!("{}.{:02}", amount / 100, amount % 100)
+fn variant_edit_from_row(v: &sqlx::any::AnyRow) -> Result<VariantEdit, sqlx::Error> {
+    let currency = Currency::parse(&v.try_get::<String, _>("currency")?)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let amount = |n: i64| Money::new(n, currency).plain_number();
+    let mut options = Vec::new();
+    for column in ["option1", "option2", "option3"] {
+        options.extend(v.try_get::<Option<String>, _>(column)?);
+    }
+    Ok(VariantEdit {
+        id: v.try_get("id")?,
+        sku: v.try_get("sku")?,
+        options,
+        price: amount(v.try_get("price_amount")?),
+        compare_at: v
+            .try_get::<Option<i64>, _>("compare_at_amount")?
+            .map(amount)
+            .unwrap_or_default(),
+        weight_grams: v.try_get("weight_grams")?,
+        allow_backorder: v.try_get::<String, _>("backorder")? == "allow",
+        threshold: v.try_get("low_stock_threshold")?,
+        on_hand: v.try_get("on_hand")?,
+        reserved: v.try_get("reserved")?,
+        version: v.try_get("version")?,
+    })
 }
 
 pub async fn list_products(
@@ -157,30 +168,15 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     .fetch_all(pool)
     .await?;
     let variants = sqlx::query(
-        "SELECT id, sku, option1, option2, option3, price_amount, compare_at_amount, weight_grams, backorder, \
+        "SELECT id, sku, option1, option2, option3, price_amount, compare_at_amount, currency, weight_grams, backorder, \
          low_stock_threshold, on_hand, reserved, version FROM variants WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(id)
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|v| VariantEdit {
-        id: v.get("id"),
-        sku: v.get("sku"),
-        options: ["option1", "option2", "option3"]
-            .iter()
-            .filter_map(|c| v.get::<Option<String>, _>(*c))
-            .collect(),
-        price: money_text(v.get("price_amount")),
-        compare_at: v.get::<Option<i64>, _>("compare_at_amount").map(money_text).unwrap_or_default(),
-        weight_grams: v.get("weight_grams"),
-        allow_backorder: v.get::<String, _>("backorder") == "allow",
-        threshold: v.get("low_stock_threshold"),
-        on_hand: v.get("on_hand"),
-        reserved: v.get("reserved"),
-        version: v.get("version"),
-    })
-    .collect();
+    .map(variant_edit_from_row)
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let images = sqlx::query(
         "SELECT url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
     )
@@ -264,13 +260,12 @@ fn check_product(form: &ProductForm) -> Result<(), AdminError> {
     }
 }
 
+/// Creates (`id` None) or updates a product from a checked form, in the caller's transaction.
 async fn write_product(
-    admin: &Admin,
+    tx: &mut AnyConnection,
     id: Option<i64>,
     form: &ProductForm,
 ) -> Result<i64, AdminError> {
-    check_product(form)?;
-    let mut tx = admin.checkout().db().pool().begin().await?;
     let now = now_epoch();
     let slug = form.slug.trim();
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
@@ -341,9 +336,42 @@ async fn write_product(
             .execute(&mut *tx)
             .await?;
     }
-    crate::catalog::ssr::refresh_search_document(&mut tx, id).await?;
-    tx.commit().await?;
+    crate::catalog::ssr::refresh_search_document(tx, id).await?;
     Ok(id)
+}
+
+/// What a catalog edit writes into the audit log about itself.
+struct Audited<T> {
+    value: T,
+    subject: String,
+    detail: String,
+}
+
+/// A catalog edit and its audit entry: one transaction, through the shop's writer.
+async fn audited_write<T, F>(
+    admin: &Admin,
+    account: &super::auth::Account,
+    action: &'static str,
+    job: F,
+) -> Result<T, AdminError>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, Result<Audited<T>, AdminError>>
+        + Send
+        + 'static,
+{
+    let actor = account.clone();
+    admin
+        .checkout()
+        .writes()
+        .run(move |conn| -> JobFuture<'_, Result<T, AdminError>> {
+            Box::pin(async move {
+                let done = job(&mut *conn).await?;
+                audit_subject(conn, &actor, action, &done.subject, &done.detail).await?;
+                Ok(done.value)
+            })
+        })
+        .await
 }
 
 async fn audited(
@@ -358,13 +386,9 @@ async fn audited(
     admin
         .checkout()
         .writes()
-        .run(
-            move |conn| -> crate::write_queue::JobFuture<'_, Result<(), AdminError>> {
-                Box::pin(
-                    async move { audit_subject(conn, &actor, &action, &subject, &detail).await },
-                )
-            },
-        )
+        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
+            Box::pin(async move { audit_subject(conn, &actor, &action, &subject, &detail).await })
+        })
         .await
 }
 
@@ -377,14 +401,17 @@ async fn create_product(
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
-        let id = write_product(&admin, None, &form).await?;
-        audited(
-            &admin,
-            &account,
-            "Product created",
-            format!("product:{id}"),
-            form.title.clone(),
-        )
+        check_product(&form)?;
+        let id = audited_write(&admin, &account, "Product created", move |conn| {
+            Box::pin(async move {
+                let id = write_product(conn, None, &form).await?;
+                Ok(Audited {
+                    value: id,
+                    subject: format!("product:{id}"),
+                    detail: form.title.clone(),
+                })
+            })
+        })
         .await?;
         to = format!("/admin/products/{id}");
         Ok("Product created.".to_string())
@@ -403,14 +430,17 @@ async fn update_product(
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
-        write_product(&admin, Some(id), &form).await?;
-        audited(
-            &admin,
-            &account,
-            "Product edited",
-            format!("product:{id}"),
-            format!("status {}", form.status),
-        )
+        check_product(&form)?;
+        audited_write(&admin, &account, "Product edited", move |conn| {
+            Box::pin(async move {
+                write_product(conn, Some(id), &form).await?;
+                Ok(Audited {
+                    value: (),
+                    subject: format!("product:{id}"),
+                    detail: format!("status {}", form.status),
+                })
+            })
+        })
         .await?;
         Ok("Saved.".to_string())
     }
@@ -447,19 +477,22 @@ struct CheckedVariant {
     threshold: i64,
 }
 
-fn check_variant(form: &VariantForm) -> Result<CheckedVariant, AdminError> {
+/// Checks a variant form; prices are typed in `currency`'s major units.
+fn check_variant(form: &VariantForm, currency: Currency) -> Result<CheckedVariant, AdminError> {
     let mut problems = Vec::new();
     let sku = form.sku.trim().to_string();
     if sku.is_empty() || sku.len() > 64 {
         problems.push("sku: enter a SKU of up to 64 characters".to_string());
     }
-    let price = parse_price(&form.price)
+    let price = Money::parse(&form.price, currency)
+        .map(|m| m.amount)
         .map_err(|e| problems.push(format!("price: {e}")))
         .ok();
     let compare_at = if form.compare_at.trim().is_empty() {
         None
     } else {
-        parse_price(&form.compare_at)
+        Money::parse(&form.compare_at, currency)
+            .map(|m| m.amount)
             .map_err(|e| problems.push(format!("compare_at: {e}")))
             .ok()
     };
@@ -520,9 +553,9 @@ async fn add_variant(
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
-        let v = check_variant(&form)?;
         let currency = admin.checkout().rules().await?.currency;
-        let mut tx = admin.checkout().db().pool().begin().await?;
+        let v = check_variant(&form, currency)?;
+        audited_write(&admin, &account, "Variant added", move |tx| Box::pin(async move {
         let inserted = sqlx::query(
             "INSERT INTO variants (product_id, position, sku, option1, option2, option3, price_amount, compare_at_amount, \
              currency, weight_grams, on_hand, backorder, low_stock_threshold) \
@@ -545,9 +578,9 @@ async fn add_variant(
         if inserted.is_none() {
             return Err(AdminError::Invalid(format!("Please correct: sku: '{}' is already used.", v.sku)));
         }
-        crate::catalog::ssr::refresh_search_document(&mut tx, product).await?;
-        tx.commit().await?;
-        audited(&admin, &account, "Variant added", format!("product:{product}"), v.sku.clone()).await?;
+        crate::catalog::ssr::refresh_search_document(tx, product).await?;
+        Ok(Audited { value: (), subject: format!("product:{product}"), detail: v.sku.clone() })
+        })).await?;
         Ok("Variant added.".to_string())
     }
     .await;
@@ -572,9 +605,9 @@ async fn update_variant(
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
-        let v = check_variant(&form)?;
+        let v = check_variant(&form, admin.checkout().rules().await?.currency)?;
         let version = form.version.ok_or_else(|| AdminError::Invalid("The form is out of date; reload the page.".into()))?;
-        let mut tx = admin.checkout().db().pool().begin().await?;
+        audited_write(&admin, &account, "Variant edited", move |tx| Box::pin(async move {
         let done = sqlx::query(
             "UPDATE variants SET sku = $1, option1 = $2, option2 = $3, option3 = $4, price_amount = $5, compare_at_amount = $6, \
              weight_grams = $7, backorder = $8, low_stock_threshold = $9, version = version + 1 WHERE id = $10 AND version = $11",
@@ -604,11 +637,10 @@ async fn update_variant(
             ));
         }
         if let Some(product) = product {
-            crate::catalog::ssr::refresh_search_document(&mut tx, product).await?;
+            crate::catalog::ssr::refresh_search_document(tx, product).await?;
         }
-        tx.commit().await?;
-        let price = Money::new(v.price, Currency::EUR);
-        audited(&admin, &account, "Variant edited", format!("variant:{variant}"), format!("{} price {}", v.sku, price.amount)).await?;
+        Ok(Audited { value: (), subject: format!("variant:{variant}"), detail: format!("{} price {}", v.sku, v.price) })
+        })).await?;
         Ok("Variant saved.".to_string())
     }
     .await;
@@ -639,6 +671,7 @@ async fn upload_image(
             .await
             .map_err(|_| AdminError::Internal)?
             .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        audited_write(&admin, &account, "Picture added", move |conn| Box::pin(async move {
         sqlx::query(
             "INSERT INTO product_images (product_id, position, url, alt, width, height, srcset) \
              VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM product_images WHERE product_id = $1), $2, $3, $4, $5, $6)",
@@ -649,9 +682,10 @@ async fn upload_image(
         .bind(stored.width)
         .bind(stored.height)
         .bind(&stored.srcset)
-        .execute(admin.checkout().db().pool())
+        .execute(&mut *conn)
         .await?;
-        audited(&admin, &account, "Picture added", format!("product:{product}"), stored.url).await?;
+        Ok(Audited { value: (), subject: format!("product:{product}"), detail: stored.url })
+        })).await?;
         Ok("Picture added.".to_string())
     }
     .await;
@@ -679,12 +713,14 @@ async fn save_collection(
         if !valid_slug(slug) || form.title.trim().is_empty() {
             return Err(AdminError::Invalid("Please correct: title and slug (lower-case letters, digits, hyphens) are required.".into()));
         }
-        let handles: Vec<&str> = form.products.lines().map(str::trim).filter(|h| !h.is_empty()).collect();
-        let mut tx = admin.checkout().db().pool().begin().await?;
+        let slug = slug.to_string();
+        let title = form.title.trim().to_string();
+        let handles: Vec<String> = form.products.lines().map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect();
+        let count = audited_write(&admin, &account, "Collection saved", move |tx| Box::pin(async move {
         let mut ids = Vec::new();
         for handle in &handles {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
-                .bind(*handle)
+                .bind(handle)
                 .fetch_optional(&mut *tx)
                 .await?;
             match id {
@@ -694,13 +730,13 @@ async fn save_collection(
             }
         }
         let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
-            .bind(slug)
+            .bind(&slug)
             .fetch_optional(&mut *tx)
             .await?;
         let id = match existing {
             Some(id) => {
                 sqlx::query("UPDATE collections SET title = $1, updated_at = $2 WHERE id = $3")
-                    .bind(form.title.trim())
+                    .bind(&title)
                     .bind(now_epoch())
                     .bind(id)
                     .execute(&mut *tx)
@@ -719,11 +755,11 @@ async fn save_collection(
                 }
                 id
             }
-            None => crate::catalog::ssr::insert_collection(&mut tx, slug, form.title.trim(), "", false, &ids).await?,
+            None => crate::catalog::ssr::insert_collection(tx, &slug, &title, "", false, &ids).await?,
         };
-        tx.commit().await?;
-        audited(&admin, &account, "Collection saved", format!("collection:{id}"), format!("{} products", ids.len())).await?;
-        Ok(format!("Collection '{}' saved with {} products.", form.title.trim(), ids.len()))
+        Ok(Audited { value: ids.len(), subject: format!("collection:{id}"), detail: format!("{} products", ids.len()) })
+        })).await?;
+        Ok(format!("Collection '{}' saved with {count} products.", form.title.trim()))
     }
     .await;
     outcome(&headers, "/admin/collections", result)
@@ -812,6 +848,9 @@ async fn import_csv(
                 Ok(n) => (n as u32, Vec::new()),
                 Err(crate::catalog::csv_io::ImportError::Invalid(errors)) => {
                     (0, errors.iter().map(|e| e.to_string()).collect())
+                }
+                Err(partial @ crate::catalog::csv_io::ImportError::Partial { written, .. }) => {
+                    (written as u32, vec![partial.to_string()])
                 }
                 Err(other) => (0, vec![other.to_string()]),
             };

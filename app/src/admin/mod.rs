@@ -4,7 +4,6 @@
 //! every route and server function checks the role on the server.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +26,10 @@ pub mod api;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod catalog;
+#[cfg(feature = "ssr")]
+pub mod listed;
+#[cfg(feature = "ssr")]
+pub mod respond;
 #[cfg(feature = "ssr")]
 pub mod service;
 
@@ -71,8 +74,9 @@ pub enum Access {
     Owner,
 }
 
-/// Every admin route and server function with the access it needs: the authorization test
-/// walks this list, so a new route without an entry fails it.
+/// Every admin route, page and server function with the access it needs. The authorization
+/// test reads the routes the server really has from its routers and fails for one that is
+/// missing here, then walks this list as anonymous, customer, staff and owner.
 pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin", Access::Staff),
     ("GET", "/admin/orders", Access::Staff),
@@ -95,6 +99,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/products/{product}", Access::Staff),
     ("GET", "/admin/collections", Access::Staff),
     ("GET", "/admin/import", Access::Staff),
+    ("GET", "/admin/import/{job}", Access::Staff),
     ("GET", "/admin/staff", Access::Staff),
     ("POST", "/admin/products", Access::Staff),
     ("POST", "/admin/products/{product}", Access::Staff),
@@ -121,6 +126,9 @@ pub enum AdminError {
     Forbidden,
     #[error("{0} was not found")]
     NotFound(String),
+    /// The request itself is malformed (a body that does not decode).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -139,6 +147,7 @@ impl AdminError {
             AdminError::Unauthorized => 401,
             AdminError::Forbidden => 403,
             AdminError::NotFound(_) => 404,
+            AdminError::BadRequest(_) => 400,
             AdminError::Invalid(_) => 422,
             AdminError::Conflict(_) => 409,
             AdminError::Gateway(_) | AdminError::Transport(_) => 502,
@@ -147,11 +156,21 @@ impl AdminError {
     }
 }
 
+impl crate::error::ShopError for AdminError {
+    fn status(&self) -> u16 {
+        AdminError::status(self)
+    }
+}
+
 impl FromServerFnError for AdminError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::error::ErrorEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AdminError::Transport(value.to_string())
+        match crate::error::Plumbing::from(value) {
+            crate::error::Plumbing::BadRequest(message) => AdminError::BadRequest(message),
+            crate::error::Plumbing::Internal => AdminError::Internal,
+            crate::error::Plumbing::Transport(message) => AdminError::Transport(message),
+        }
     }
 }
 
@@ -160,6 +179,51 @@ impl From<sqlx::Error> for AdminError {
     fn from(error: sqlx::Error) -> Self {
         tracing::error!(%error, "database error in the admin");
         AdminError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::orders::shipments::ShipmentError> for AdminError {
+    fn from(error: crate::orders::shipments::ShipmentError) -> Self {
+        use crate::orders::shipments::ShipmentError::*;
+        match error {
+            NoOrder(number) => AdminError::NotFound(format!("Order {number}")),
+            error @ (NotPaid | NotOutForDelivery) => AdminError::Conflict(error.to_string()),
+            error @ (NothingToShip | BadField(_) | TooMany { .. }) => {
+                AdminError::Invalid(error.to_string())
+            }
+            Database(error) => error.into(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::orders::settle::TransitionError> for AdminError {
+    fn from(error: crate::orders::settle::TransitionError) -> Self {
+        use crate::orders::settle::TransitionError::*;
+        match error {
+            NotAllowed(..) | Moved(_) => {
+                AdminError::Conflict("The order changed meanwhile; reload and try again.".into())
+            }
+            Stock(message) => {
+                tracing::error!(%message, "an order's stock does not add up");
+                AdminError::Internal
+            }
+            Database(error) => error.into(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::payments::ledger::RefundError> for AdminError {
+    fn from(error: crate::payments::ledger::RefundError) -> Self {
+        use crate::payments::ledger::RefundError::*;
+        match error {
+            error @ AtMost(_) => AdminError::Invalid(error.to_string()),
+            error @ (NotPaid | InProgress) => AdminError::Conflict(error.to_string()),
+            error @ FailedBefore(_) => AdminError::Gateway(error.to_string()),
+            Database(error) => error.into(),
+        }
     }
 }
 
@@ -203,17 +267,17 @@ pub struct Dashboard {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFilter {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub status: String,
     /// `YYYY-MM-DD`, inclusive.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub from: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub to: String,
     /// An order number, or part of an email or name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub q: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub cursor: String,
 }
 
@@ -345,6 +409,21 @@ fn with_status<T>(result: Result<T, AdminError>) -> Result<T, AdminError> {
     result
 }
 
+/// Refuses filter text the database cannot hold (NUL) before it reaches SQL.
+#[cfg(feature = "ssr")]
+fn storable<'a>(texts: impl IntoIterator<Item = &'a String>) -> Result<(), AdminError> {
+    if texts
+        .into_iter()
+        .all(|text| crate::input::is_storable(text))
+    {
+        Ok(())
+    } else {
+        Err(AdminError::BadRequest(
+            "The filter contains a NUL character.".into(),
+        ))
+    }
+}
+
 /// The signed-in account behind this server-function call, if it has `access`.
 #[cfg(feature = "ssr")]
 async fn require(access: Access) -> Result<(service::Admin, auth::Account), AdminError> {
@@ -370,6 +449,13 @@ pub async fn admin_orders(filter: OrderFilter) -> Result<OrderList, AdminError> 
     with_status(
         async {
             let (admin, _) = require(Access::Staff).await?;
+            storable([
+                &filter.status,
+                &filter.from,
+                &filter.to,
+                &filter.q,
+                &filter.cursor,
+            ])?;
             admin.list_orders(&filter).await
         }
         .await,
@@ -403,6 +489,7 @@ pub async fn admin_products(q: String, status: String) -> Result<Vec<ProductList
     with_status(
         async {
             let (admin, _) = require(Access::Staff).await?;
+            storable([&q, &status])?;
             catalog::list_products(&admin, &q, &status).await
         }
         .await,
@@ -443,4 +530,26 @@ pub async fn import_status(job: String) -> Result<ImportJob, AdminError> {
         }
         .await,
     )
+}
+
+/// Import jobs of this process, by id: progress for the page that watches them.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct ImportJobs(
+    pub(crate) std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, ImportJob>>>,
+);
+
+#[cfg(feature = "ssr")]
+impl ImportJobs {
+    pub fn get(&self, id: &str) -> Option<ImportJob> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+
+    pub(crate) fn update(&self, id: &str, f: impl FnOnce(&mut ImportJob)) {
+        if let Ok(mut jobs) = self.0.lock() {
+            if let Some(job) = jobs.get_mut(id) {
+                f(job);
+            }
+        }
+    }
 }

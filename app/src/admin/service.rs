@@ -1,6 +1,8 @@
 //! The admin on the server: who may do what, the dashboard's numbers, the order list, and the
-//! staff actions (ship, deliver, cancel, refund, adjust stock), each one transaction with an
-//! audit entry.
+//! staff actions (ship, deliver, cancel, refund, adjust stock). Each action writes its change
+//! and its audit entry in one transaction through the shop's writer; a refund is three (the
+//! amount reserved, the gateway asked outside any transaction, the outcome recorded with its
+//! audit entry), so a slow gateway never holds the write lock.
 
 use std::time::Duration;
 
@@ -13,11 +15,16 @@ use super::{
     OrderList, OrderRow, Period, TimelineEvent, VariantStock,
 };
 use crate::checkout::address::Address;
-use crate::checkout::service::{queue_email, random_token, Checkout, Email, Settlement};
+use crate::checkout::service::{random_token, Checkout};
 use crate::db::now_epoch;
+use crate::inventory::{self, AdjustReason, Movement, Stock, StockError, StockMove, MAX_UNITS};
 use crate::money::{Currency, Money};
+use crate::orders::record::{self, OrderRecord};
+use crate::orders::settle::{self, Settlement, TransitionError};
+use crate::orders::shipments::{self, NewShipment};
 use crate::orders::{order_id, order_number, OrderStatus};
-use crate::payments::gateway::Gateway;
+use crate::payments::ledger::{self, RefundTarget};
+use crate::payments::IntentStatus;
 use crate::write_queue::JobFuture;
 
 /// Rows per page of the order list.
@@ -26,7 +33,7 @@ pub const ORDERS_PER_PAGE: i64 = 50;
 #[derive(Clone, Debug)]
 pub struct Admin {
     checkout: Checkout,
-    import_jobs: super::catalog::ImportJobs,
+    import_jobs: super::ImportJobs,
     events: broadcast::Sender<&'static str>,
     secure_cookies: bool,
 }
@@ -50,7 +57,7 @@ impl Admin {
         &self.checkout
     }
 
-    pub fn import_jobs(&self) -> &super::catalog::ImportJobs {
+    pub fn import_jobs(&self) -> &super::ImportJobs {
         &self.import_jobs
     }
 
@@ -404,100 +411,23 @@ impl Admin {
         tracking: &str,
     ) -> Result<i64, AdminError> {
         let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let carrier = carrier.trim().to_string();
-        let tracking = tracking.trim().to_string();
-        if carrier.is_empty() || carrier.len() > 100 {
-            return Err(AdminError::Invalid(
-                "Enter the carrier (up to 100 characters).".into(),
-            ));
+        let shipment = NewShipment {
+            lines,
+            carrier: carrier.to_string(),
+            tracking_number: tracking.to_string(),
         }
-        if tracking.is_empty() || tracking.len() > 100 {
-            return Err(AdminError::Invalid(
-                "Enter the tracking number (up to 100 characters).".into(),
-            ));
-        }
-        let lines: Vec<(i64, u32)> = lines.into_iter().filter(|(_, q)| *q > 0).collect();
-        if lines.is_empty() {
-            return Err(AdminError::Invalid(
-                "Choose at least one item to ship.".into(),
-            ));
-        }
+        .checked()?;
         let actor = account.clone();
-        let site = self.checkout.order_url("");
+        let order_url_base = self.checkout.order_url("");
         self.checkout
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<i64, AdminError>> {
                 Box::pin(async move {
-                    let order = sqlx::query("SELECT status, email, access_token FROM orders WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .ok_or_else(|| AdminError::NotFound(format!("Order {}", order_number(id))))?;
-                    if order.get::<String, _>("status") != "paid" {
-                        return Err(AdminError::Conflict("Only paid orders can be shipped.".into()));
-                    }
-                    let now = now_epoch();
-                    let shipment: i64 = sqlx::query(
-                        "INSERT INTO shipments (order_id, carrier, tracking_number, status, created_at) \
-                         VALUES ($1, $2, $3, 'shipped', $4) RETURNING id",
-                    )
-                    .bind(id)
-                    .bind(&carrier)
-                    .bind(&tracking)
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .get("id");
-                    for (line, quantity) in &lines {
-                        let done = sqlx::query(
-                            "UPDATE order_lines SET shipped_quantity = shipped_quantity + $1 \
-                             WHERE id = $2 AND order_id = $3 AND shipped_quantity + $1 <= quantity",
-                        )
-                        .bind(*quantity as i64)
-                        .bind(*line)
-                        .bind(id)
-                        .execute(&mut *conn)
+                    let made = shipments::create(conn, id, &shipment, &order_url_base, now_epoch())
                         .await?;
-                        if done.rows_affected() != 1 {
-                            return Err(AdminError::Invalid(format!(
-                                "Line {line} does not have {quantity} item(s) left to ship."
-                            )));
-                        }
-                        sqlx::query(
-                            "INSERT INTO shipment_lines (shipment_id, order_line_id, quantity) VALUES ($1, $2, $3)",
-                        )
-                        .bind(shipment)
-                        .bind(*line)
-                        .bind(*quantity as i64)
-                        .execute(&mut *conn)
-                        .await?;
-                    }
-                    let left: i64 = sqlx::query_scalar(
-                        "SELECT CAST(COALESCE(SUM(quantity - shipped_quantity), 0) AS BIGINT) FROM order_lines WHERE order_id = $1",
-                    )
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    let fulfilment = if left == 0 { "fulfilled" } else { "partial" };
-                    sqlx::query("UPDATE orders SET fulfilment = $1, updated_at = $2 WHERE id = $3")
-                        .bind(fulfilment)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                    let token: String = order.get("access_token");
-                    let email = Email {
-                        kind: "order_shipped",
-                        subject: format!("Your order #{} has shipped", order_number(id)),
-                        body: format!(
-                            "Good news: part or all of your order #{} is on its way with {carrier}.\n\
-                             Tracking number: {tracking}\n\nFollow your order at {site}{token}\n",
-                            order_number(id)
-                        ),
-                    };
-                    queue_email(conn, &order.get::<String, _>("email"), email, now).await?;
-                    audit(conn, &actor, "Shipment created", id, &format!("{carrier} {tracking}")).await?;
-                    Ok(shipment)
+                    let detail = format!("{} {}", shipment.carrier, shipment.tracking_number);
+                    audit(conn, &actor, "Shipment created", id, &detail).await?;
+                    Ok(made)
                 })
             })
             .await
@@ -515,28 +445,9 @@ impl Admin {
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE shipments SET status = 'delivered', delivered_at = $1 \
-                         WHERE id = $2 AND order_id = $3 AND status = 'shipped'",
-                    )
-                    .bind(now_epoch())
-                    .bind(shipment)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(AdminError::Conflict(
-                            "That shipment is not out for delivery.".into(),
-                        ));
-                    }
-                    audit(
-                        conn,
-                        &actor,
-                        "Shipment delivered",
-                        id,
-                        &format!("shipment {shipment}"),
-                    )
-                    .await
+                    shipments::mark_delivered(conn, id, shipment, now_epoch()).await?;
+                    let detail = format!("shipment {shipment}");
+                    audit(conn, &actor, "Shipment delivered", id, &detail).await
                 })
             })
             .await
@@ -544,45 +455,72 @@ impl Admin {
 
     /// Cancels an order nothing of which has shipped: a pending one releases its reservation,
     /// a paid one puts its stock back (in the ledger) and is refunded in full.
+    ///
+    /// A pending payment is cancelled at its gateway first, so it cannot succeed after its stock
+    /// went back. If the gateway says it already succeeded, the shopper has paid: the order is
+    /// settled as paid, then cancelled like any paid order, with a full refund.
     pub async fn cancel(&self, account: &Account, number: &str) -> Result<(), AdminError> {
         let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let row = sqlx::query("SELECT status, fulfilment, total_amount, refunded_amount, payment_ref, gateway FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.db().pool())
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let status: String = row.get("status");
-        if status == "pending_payment" {
-            if let (Some(reference), "stripe") = (
-                row.get::<Option<String>, _>("payment_ref"),
-                row.get::<String, _>("gateway").as_str(),
-            ) {
-                self.checkout
+        let order = self.order_payment(id, number).await?;
+        if order.status == OrderStatus::PendingPayment {
+            let mut paid_meanwhile = false;
+            if let Some(reference) = order.payment_ref.clone() {
+                let gateway = self
+                    .checkout
                     .gateway()
+                    .for_order(&order.gateway)
+                    .map_err(|e| AdminError::Gateway(e.to_string()))?;
+                let now = gateway
                     .cancel(&reference)
                     .await
                     .map_err(|e| AdminError::Gateway(e.to_string()))?;
+                if now == IntentStatus::Succeeded {
+                    self.checkout
+                        .settle(id, Settlement::Paid { reference }, None)
+                        .await?;
+                    paid_meanwhile = true;
+                }
             }
-            self.checkout
-                .settle(
-                    id,
-                    Settlement::Release {
-                        status: OrderStatus::Cancelled,
-                        reason: format!("Cancelled by {}", account.email),
-                    },
-                    None,
-                )
-                .await?;
-            let actor = account.clone();
-            return self
-                .checkout
-                .writes()
-                .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                    Box::pin(async move { audit(conn, &actor, "Order cancelled", id, "").await })
-                })
-                .await;
+            if !paid_meanwhile {
+                let released = self
+                    .checkout
+                    .settle(
+                        id,
+                        Settlement::Release {
+                            status: OrderStatus::Cancelled,
+                            reason: format!("Cancelled by {}", account.email),
+                        },
+                        None,
+                    )
+                    .await?;
+                if released {
+                    let actor = account.clone();
+                    return self
+                        .checkout
+                        .writes()
+                        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
+                            Box::pin(
+                                async move { audit(conn, &actor, "Order cancelled", id, "").await },
+                            )
+                        })
+                        .await;
+                }
+                // Settled meanwhile (a webhook, the shopper's return): look again below.
+            }
         }
-        if status != "paid" || row.get::<String, _>("fulfilment") != "unfulfilled" {
+        self.cancel_paid(account, number, id).await
+    }
+
+    /// Cancels a paid, unfulfilled order: stock back on the shelf, the rest of the payment
+    /// refunded through the gateway that took it.
+    async fn cancel_paid(
+        &self,
+        account: &Account,
+        number: &str,
+        id: i64,
+    ) -> Result<(), AdminError> {
+        let order = self.order_payment(id, number).await?;
+        if order.status != OrderStatus::Paid || order.fulfilment != "unfulfilled" {
             return Err(AdminError::Conflict(
                 "Only unfulfilled orders can be cancelled; this one has shipped or is not paid."
                     .into(),
@@ -593,58 +531,27 @@ impl Admin {
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
-                    let now = now_epoch();
-                    let done = sqlx::query(
-                        "UPDATE orders SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'paid' AND fulfilment = 'unfulfilled'",
-                    )
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(AdminError::Conflict("The order changed meanwhile; reload and try again.".into()));
-                    }
-                    let lines = sqlx::query(
-                        "SELECT variant_id, quantity - backordered_quantity AS taken FROM order_lines \
-                         WHERE order_id = $1 AND variant_id IS NOT NULL ORDER BY variant_id",
-                    )
-                    .bind(id)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for line in lines {
-                        let taken: i64 = line.get("taken");
-                        let variant: i64 = line.get("variant_id");
-                        if taken <= 0 {
-                            continue;
-                        }
-                        sqlx::query("UPDATE variants SET on_hand = on_hand + $1 WHERE id = $2")
-                            .bind(taken)
-                            .bind(variant)
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query(
-                            "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, note, created_at) \
-                             VALUES ($1, $2, 'cancel', $3, 0, $4, $5)",
-                        )
-                        .bind(variant)
-                        .bind(id)
-                        .bind(taken)
-                        .bind(format!("cancelled by {}", actor.email))
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                    }
+                    let note = format!("cancelled by {}", actor.email);
+                    settle::cancel_paid(conn, id, &note, now_epoch())
+                        .await
+                        .map_err(|error| match error {
+                            TransitionError::Moved(_) => AdminError::Conflict(
+                                "The order changed meanwhile; reload and try again.".into(),
+                            ),
+                            other => other.into(),
+                        })?;
                     audit(conn, &actor, "Order cancelled", id, "stock returned").await
                 })
             })
             .await?;
-        let remaining = row.get::<i64, _>("total_amount") - row.get::<i64, _>("refunded_amount");
+        let remaining = order.total.amount - order.refunded.amount;
         if remaining > 0 {
+            // One key per order: cancelling is refunded once, however often it is retried.
             self.refund(
                 account,
                 number,
                 remaining,
-                &random_token(),
+                "order-cancelled",
                 "order cancelled",
             )
             .await?;
@@ -652,7 +559,26 @@ impl Admin {
         Ok(())
     }
 
-    /// Refunds part or all of what was paid, never more, once per `key`.
+    /// The currency an order was paid in.
+    pub async fn order_currency(&self, number: &str) -> Result<Currency, AdminError> {
+        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
+        let code: String = sqlx::query_scalar("SELECT currency FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
+        Currency::parse(&code).map_err(|_| AdminError::Internal)
+    }
+
+    /// What cancel and refund need to know of an order.
+    async fn order_payment(&self, id: i64, number: &str) -> Result<OrderRecord, AdminError> {
+        record::by_id(self.db().pool(), id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("Order {number}")))
+    }
+
+    /// Refunds part or all of what was paid, never more, once per `key` and order, through the
+    /// gateway that took the payment.
     pub async fn refund(
         &self,
         account: &Account,
@@ -666,7 +592,7 @@ impl Admin {
             return Err(AdminError::Invalid("Enter an amount above zero.".into()));
         }
         let key = key.trim().to_string();
-        if key.is_empty() || key.len() > 64 {
+        if key.is_empty() || key.chars().count() > 64 {
             return Err(AdminError::Invalid(
                 "The refund form is out of date; reload the page.".into(),
             ));
@@ -676,107 +602,50 @@ impl Admin {
         let reserved = self
             .checkout
             .writes()
-            .run(move |conn| -> JobFuture<'_, Result<Option<RefundTarget>, AdminError>> {
-                Box::pin(async move {
-                    let seen = sqlx::query("SELECT id FROM payments WHERE idempotency_key = $1")
-                        .bind(&reserve_key)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if seen.is_some() {
-                        return Ok(None);
-                    }
-                    let order = sqlx::query(
-                        "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2 \
-                         WHERE id = $3 AND status IN ('paid', 'cancelled') AND refunded_amount + $1 <= total_amount \
-                         RETURNING gateway, currency, payment_ref, total_amount - refunded_amount + $1 AS refundable",
-                    )
-                    .bind(amount)
-                    .bind(now_epoch())
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    let Some(order) = order else {
-                        let left = sqlx::query(
-                            "SELECT total_amount - refunded_amount AS refundable, currency FROM orders \
-                             WHERE id = $1 AND status IN ('paid', 'cancelled')",
+            .run(
+                move |conn| -> JobFuture<'_, Result<Option<RefundTarget>, AdminError>> {
+                    Box::pin(async move {
+                        Ok(ledger::reserve_refund(
+                            conn,
+                            id,
+                            amount,
+                            &reserve_key,
+                            &reason_text,
+                            now_epoch(),
                         )
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        return Err(match left {
-                            Some(left) => {
-                                let currency = Currency::parse(&left.get::<String, _>("currency"))
-                                    .unwrap_or(Currency::EUR);
-                                AdminError::Invalid(format!(
-                                    "You can refund at most {} on this order.",
-                                    Money::new(left.get("refundable"), currency)
-                                ))
-                            }
-                            None => AdminError::Conflict("Only paid orders can be refunded.".into()),
-                        });
-                    };
-                    let gateway: String = order.get("gateway");
-                    let currency: String = order.get("currency");
-                    sqlx::query(
-                        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at, idempotency_key) \
-                         VALUES ($1, $2, 'refund', 'requires_action', $3, $4, '', $5, $6, $7)",
-                    )
-                    .bind(id)
-                    .bind(&gateway)
-                    .bind(amount)
-                    .bind(&currency)
-                    .bind(&reason_text)
-                    .bind(now_epoch())
-                    .bind(&reserve_key)
-                    .execute(&mut *conn)
-                    .await?;
-                    Ok(Some((gateway, currency, order.get::<Option<String>, _>("payment_ref").unwrap_or_default())))
-                })
-            })
+                        .await?)
+                    })
+                },
+            )
             .await?;
-        let Some((gateway, currency, payment_ref)) = reserved else {
+        let Some(target) = reserved else {
             return Ok(()); // This refund was already made (a double submit).
         };
-        // 2. The gateway, with the same key: a retry never refunds twice.
-        let outcome = match self.checkout.gateway() {
-            Gateway::Test => Ok(format!("test_re_{}", &key[..key.len().min(16)])),
-            Gateway::Stripe(stripe) => stripe.refund(&payment_ref, amount, &key).await,
+        // 2. The gateway that took the payment, with a key scoped to the order: a retry never
+        // refunds twice, and the same key on two orders never collides at the provider.
+        let outcome = match self.checkout.gateway().for_order(&target.gateway) {
+            Ok(gateway) => {
+                gateway
+                    .refund(&target.payment_ref, amount, &format!("order-{id}-{key}"))
+                    .await
+            }
+            Err(error) => Err(error),
         };
-        // 3. Record the outcome; a failed refund gives the amount back to the refundable total.
+        // 3. Record the outcome with its audit entry; a failure gives the amount back.
         let actor = account.clone();
         let result = outcome
             .as_ref()
             .map(|r| r.clone())
             .map_err(|e| e.to_string());
-        let amount_text =
-            Money::new(amount, Currency::parse(&currency).unwrap_or(Currency::EUR)).to_string();
-        let _ = gateway;
+        let amount_text = Money::new(amount, target.currency).to_string();
         self.checkout
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
+                    ledger::record_refund(conn, id, &key, amount, &result).await?;
                     match &result {
-                        Ok(reference) => {
-                            sqlx::query("UPDATE payments SET status = 'succeeded', reference = $1 WHERE idempotency_key = $2")
-                                .bind(reference)
-                                .bind(&key)
-                                .execute(&mut *conn)
-                                .await?;
-                            audit(conn, &actor, "Refunded", id, &amount_text).await
-                        }
-                        Err(message) => {
-                            sqlx::query("UPDATE payments SET status = 'failed', message = $1 WHERE idempotency_key = $2")
-                                .bind(message)
-                                .bind(&key)
-                                .execute(&mut *conn)
-                                .await?;
-                            sqlx::query("UPDATE orders SET refunded_amount = refunded_amount - $1 WHERE id = $2")
-                                .bind(amount)
-                                .bind(id)
-                                .execute(&mut *conn)
-                                .await?;
-                            audit(conn, &actor, "Refund failed", id, message).await
-                        }
+                        Ok(_) => audit(conn, &actor, "Refunded", id, &amount_text).await,
+                        Err(message) => audit(conn, &actor, "Refund failed", id, message).await,
                     }
                 })
             })
@@ -827,7 +696,7 @@ impl Admin {
 
     /// Changes stock by hand, with a reason, if nobody changed it since `expected_version`.
     /// `received` and `returned` add, `damaged` and `lost` take away, `counted` sets the
-    /// count, `correction` adds a signed amount.
+    /// count, `correction` adds a signed amount (see [`AdjustReason::delta`]).
     pub async fn adjust_stock(
         &self,
         account: &Account,
@@ -836,27 +705,25 @@ impl Admin {
         quantity: i64,
         note: &str,
         expected_version: i64,
-    ) -> Result<(), AdminError> {
-        let reason = reason.to_string();
-        if !matches!(
-            reason.as_str(),
-            "received" | "returned" | "damaged" | "lost" | "counted" | "correction"
-        ) {
-            return Err(AdminError::Invalid(
-                "Choose a reason for the change.".into(),
-            ));
-        }
-        if reason != "correction" && quantity < 0 {
+    ) -> Result<Stock, AdminError> {
+        let reason = AdjustReason::parse(reason)
+            .ok_or_else(|| AdminError::Invalid("Choose a reason for the change.".into()))?;
+        if reason != AdjustReason::Correction && quantity < 0 {
             return Err(AdminError::Invalid(
                 "Enter a quantity of zero or more.".into(),
             ));
+        }
+        if quantity.unsigned_abs() > MAX_UNITS.unsigned_abs() {
+            return Err(AdminError::Invalid(format!(
+                "Enter a quantity of at most {MAX_UNITS}."
+            )));
         }
         let note = note.trim().chars().take(500).collect::<String>();
         let actor = account.clone();
         let backend = self.db().backend();
         self.checkout
             .writes()
-            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
+            .run(move |conn| -> JobFuture<'_, Result<Stock, AdminError>> {
                 Box::pin(async move {
                     let lock = if backend == crate::db::Backend::Postgres { " FOR UPDATE" } else { "" };
                     let row = sqlx::query(&format!("SELECT on_hand, reserved, version FROM variants WHERE id = $1{lock}"))
@@ -865,43 +732,36 @@ impl Admin {
                         .await?
                         .ok_or_else(|| AdminError::NotFound(format!("Variant {variant}")))?;
                     let (on_hand, reserved, version): (i64, i64, i64) =
-                        (row.get("on_hand"), row.get("reserved"), row.get("version"));
+                        (row.try_get("on_hand")?, row.try_get("reserved")?, row.try_get("version")?);
                     if version != expected_version {
                         return Err(AdminError::Conflict(format!(
                             "Someone changed this stock meanwhile (now {on_hand} on hand); review it and try again."
                         )));
                     }
-                    let delta = match reason.as_str() {
-                        "received" | "returned" => quantity,
-                        "damaged" | "lost" => -quantity,
-                        "counted" => quantity - on_hand,
-                        _ => quantity,
-                    };
-                    if on_hand + delta < reserved {
+                    let delta = reason
+                        .delta(quantity, on_hand)
+                        .ok_or_else(|| AdminError::Invalid("Enter a smaller quantity.".into()))?;
+                    let after = on_hand.checked_add(delta).filter(|n| *n <= MAX_UNITS).ok_or_else(|| {
+                        AdminError::Invalid(format!("Stock can be at most {MAX_UNITS}."))
+                    })?;
+                    if after < reserved {
                         return Err(AdminError::Invalid(format!(
-                            "That would leave {} on hand, but {reserved} are reserved for orders.",
-                            on_hand + delta
+                            "That would leave {after} on hand, but {reserved} are reserved for orders."
                         )));
                     }
-                    sqlx::query("UPDATE variants SET on_hand = on_hand + $1, version = version + 1 WHERE id = $2 AND version = $3")
-                        .bind(delta)
-                        .bind(variant)
-                        .bind(expected_version)
-                        .execute(&mut *conn)
-                        .await?;
-                    let now = now_epoch();
-                    sqlx::query(
-                        "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, note, created_at) \
-                         VALUES ($1, NULL, $2, $3, 0, $4, $5)",
-                    )
-                    .bind(variant)
-                    .bind(&reason)
-                    .bind(delta)
-                    .bind(format!("{note} ({})", actor.email).trim().to_string())
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                    audit_subject(conn, &actor, "Stock adjusted", &format!("variant:{variant}"), &format!("{reason} {delta:+}")).await
+                    let movement = StockMove {
+                        variant_id: variant,
+                        order_id: None,
+                        movement: Movement::Adjust(reason),
+                        quantity: delta,
+                        note: format!("{note} ({})", actor.email).trim().to_string(),
+                        expected_version: Some(expected_version),
+                    };
+                    let stock = inventory::apply(conn, &[movement], now_epoch())
+                        .await
+                        .map_err(stock_error)?;
+                    audit_subject(conn, &actor, "Stock adjusted", &format!("variant:{variant}"), &format!("{} {delta:+}", reason.as_str())).await?;
+                    stock.into_iter().next().ok_or(AdminError::Internal)
                 })
             })
             .await
@@ -937,8 +797,16 @@ impl Admin {
     }
 }
 
-/// What the gateway needs to refund: gateway name, currency, payment reference.
-type RefundTarget = (String, String, String);
+/// A stock movement that did not fit: someone changed the stock meanwhile.
+fn stock_error(error: StockError) -> AdminError {
+    match error {
+        StockError::Short { .. } => {
+            AdminError::Conflict("The stock changed meanwhile; review it and try again.".into())
+        }
+        StockError::OutOfBounds(_) => AdminError::Invalid("Enter a smaller quantity.".into()),
+        StockError::Database(error) => error.into(),
+    }
+}
 
 enum Bind {
     Int(i64),

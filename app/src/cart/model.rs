@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 
-/// No line holds more than this; larger orders are a conversation with the shop.
-pub const MAX_LINE_QUANTITY: u32 = 99;
+pub use crate::checkout::MAX_LINE_QUANTITY;
 
 /// What the shopper saw when adding a variant. Names and prices are kept for showing the cart
 /// offline; the server re-prices every line before anything is charged.

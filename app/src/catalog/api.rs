@@ -16,6 +16,7 @@ use super::listing::list_products;
 use super::query::{ListingParams, ProductQuery, Sort, MAX_PAGE_SIZE, PAGE_SIZE};
 use super::ssr::{collection_by_slug, collections, product_by_slug};
 use super::{CollectionSummary, Image, Product, ProductCard, Variant};
+use crate::checkout::service::Checkout;
 use crate::db::Db;
 use crate::money::{Currency, Money};
 
@@ -24,6 +25,7 @@ pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Db: axum::extract::FromRef<S>,
+    Checkout: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/api/v1/products", get(list))
@@ -134,7 +136,11 @@ pub struct ApiCollection {
 }
 
 /// Reads `limit`, `cursor`, `q`, `sort`, price and option filters; rejects what it cannot use.
-fn parse_query(raw: Option<&str>, collection: Option<String>) -> Result<ProductQuery, ApiError> {
+async fn parse_query(
+    checkout: &Checkout,
+    raw: Option<&str>,
+    collection: Option<String>,
+) -> Result<ProductQuery, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
         .map_err(|_| ApiError::bad_request("the query string is not valid URL encoding"))?;
     let mut limit = PAGE_SIZE;
@@ -159,8 +165,14 @@ fn parse_query(raw: Option<&str>, collection: Option<String>) -> Result<ProductQ
         }
     }
     let listing = ListingParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Price filters are typed in the shop's currency, read only when one is set.
+    let currency = if listing.needs_currency() {
+        checkout.rules().await?.currency
+    } else {
+        Currency::EUR
+    };
     let mut query = listing
-        .parse(collection, limit)
+        .parse(collection, limit, currency)
         .map_err(ApiError::bad_request)?;
     if query.text.is_none() && query.collection.is_none() && query.sort == Sort::Featured {
         query.sort = Sort::Newest;
@@ -170,9 +182,10 @@ fn parse_query(raw: Option<&str>, collection: Option<String>) -> Result<ProductQ
 
 async fn list(
     State(db): State<Db>,
+    State(checkout): State<Checkout>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ApiPage<ApiProductSummary>>, ApiError> {
-    let query = parse_query(raw.as_deref(), None)?;
+    let query = parse_query(&checkout, raw.as_deref(), None).await?;
     let collection = query.collection.clone();
     let page = list_products(&db, &query).await?.ok_or_else(|| {
         ApiError::not_found(&format!("collection '{}'", collection.unwrap_or_default()))
@@ -217,11 +230,12 @@ struct ApiCollectionWithProducts {
 
 async fn show_collection(
     State(db): State<Db>,
+    State(checkout): State<Checkout>,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ApiCollectionWithProducts>, ApiError> {
     let not_found = || ApiError::not_found(&format!("collection '{slug}'"));
-    let query = parse_query(raw.as_deref(), Some(slug.clone()))?;
+    let query = parse_query(&checkout, raw.as_deref(), Some(slug.clone())).await?;
     let collection = collection_by_slug(&db, &slug)
         .await?
         .ok_or_else(not_found)?;
@@ -265,7 +279,7 @@ async fn summaries(db: &Db, cards: Vec<ProductCard>) -> Result<Vec<ApiProductSum
                 v.compare_at_amount, v.currency, v.backorder,
                 CASE WHEN v.on_hand > v.reserved THEN v.on_hand - v.reserved ELSE 0 END AS available
            FROM variants v JOIN products p ON p.id = v.product_id
-          WHERE p.slug IN ({})
+          WHERE p.slug IN ({}) AND v.archived_at IS NULL
           ORDER BY v.product_id, v.position, v.id",
         placeholders.join(", ")
     );

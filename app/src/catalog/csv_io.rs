@@ -2,8 +2,15 @@
 //! its catalog over: one row per variant, the product's own fields on its first row, and extra
 //! rows for pictures beyond the number of variants.
 //!
-//! Import checks the whole file first and reports every problem with its line and column; only
-//! a clean file is written, in one transaction, so a file is imported entirely or not at all.
+//! Import checks the whole file first, against the database too, and reports every problem with
+//! its line and column; only a clean file is written. It is written through the shop's writer
+//! in batches of [`IMPORT_BATCH`] products, one transaction each, so a long import holds the
+//! write lock for moments at a time and shoppers' orders go on between batches (on SQLite also
+//! when the import runs from the command line beside a running shop).
+//!
+//! `--replace` updates existing products in place: variants are matched by SKU and keep their
+//! ids, so orders, reservations and the stock ledger stay whole; a variant the file no longer
+//! lists is deleted if nothing refers to it, and archived otherwise.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -12,10 +19,15 @@ use std::path::{Path, PathBuf};
 use sqlx::Row as _;
 
 use super::media::MediaStore;
-use super::query::parse_price;
-use super::ssr::{insert_product, NewImage, NewProduct, NewVariant};
+use super::ssr::{
+    insert_images, insert_product, insert_product_parts, insert_variant, refresh_search_document,
+    NewImage, NewProduct, NewVariant,
+};
 use crate::db::{now_epoch, Db};
+use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
 use crate::money::{Currency, Money};
+use crate::write_queue::JobFuture;
+use sqlx::AnyConnection;
 
 /// The columns `export` writes, in order. Import also accepts Shopify's `Body (HTML)` and
 /// ignores columns it does not know.
@@ -436,10 +448,10 @@ fn parse_variant(
                 None
             }
             "" => None,
-            value => match parse_price(value) {
-                Ok(amount) => Some(Money::new(amount, currency)),
-                Err(message) => {
-                    errors.push(row.error(column, message));
+            value => match Money::parse(value, currency) {
+                Ok(money) => Some(money),
+                Err(error) => {
+                    errors.push(row.error(column, error.to_string()));
                     None
                 }
             },
@@ -453,11 +465,14 @@ fn parse_variant(
             value => value
                 .parse::<i64>()
                 .ok()
-                .filter(|n| *n >= 0)
+                .filter(|n| (0..=crate::inventory::MAX_UNITS).contains(n))
                 .unwrap_or_else(|| {
                     errors.push(row.error(
                         column,
-                        format!("'{value}' is not a whole number of zero or more"),
+                        format!(
+                            "'{value}' is not a whole number from 0 to {}",
+                            crate::inventory::MAX_UNITS
+                        ),
                     ));
                     0
                 }),
@@ -594,13 +609,24 @@ fn html_to_text(html: &str) -> String {
 pub enum ImportError {
     #[error("{} problem(s) in the file", .0.len())]
     Invalid(Vec<LineError>),
+    /// The database failed part-way: the batches before it stay written.
+    #[error("the import stopped after {written} of {total} products: {error}")]
+    Partial {
+        written: usize,
+        total: usize,
+        error: sqlx::Error,
+    },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-/// Writes checked products in one transaction. Existing products with the same handle are an
-/// error unless `replace`, which replaces them (their variants, pictures and tags) whole.
-/// `progress` is called after each product.
+/// Products per transaction of an import: small enough that the write lock is held for
+/// milliseconds, large enough that a 20,000-product file is a few hundred commits.
+pub const IMPORT_BATCH: usize = 100;
+
+/// Writes checked products. Existing products with the same handle are an error unless
+/// `replace`, which updates them in place (see the module's comment). `progress` is called
+/// with the number of products written so far.
 pub async fn import_products(
     db: &Db,
     products: Vec<ImportProduct>,
@@ -609,7 +635,7 @@ pub async fn import_products(
     mut progress: impl FnMut(usize),
 ) -> Result<usize, ImportError> {
     let mut errors = Vec::new();
-    // Pictures are processed before the transaction: slow work must not hold the write lock.
+    // Pictures are processed before anything is written: slow work must not hold the write lock.
     // Files are content-addressed, so a failed import leaves only harmless unused files.
     let mut prepared = Vec::with_capacity(products.len());
     for mut item in products {
@@ -658,13 +684,17 @@ pub async fn import_products(
         return Err(ImportError::Invalid(errors));
     }
 
-    let mut tx = db.pool().begin().await?;
+    // Checked against the database before anything is written (reads only).
     let handles: Vec<&str> = prepared.iter().map(|p| p.product.slug.as_str()).collect();
-    let existing: HashSet<String> =
-        select_in(&mut tx, "SELECT slug FROM products WHERE slug IN", &handles)
-            .await?
-            .into_iter()
-            .collect();
+    let existing: HashSet<String> = select_in(
+        db.pool(),
+        "SELECT slug, slug FROM products WHERE slug IN",
+        &handles,
+    )
+    .await?
+    .into_iter()
+    .map(|(slug, _)| slug)
+    .collect();
     for item in &prepared {
         if existing.contains(&item.product.slug) && !replace {
             errors.push(LineError {
@@ -677,25 +707,23 @@ pub async fn import_products(
             });
         }
     }
-    if replace {
-        for slug in &existing {
-            sqlx::query("DELETE FROM products WHERE slug = $1")
-                .bind(slug)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
     let skus: Vec<&str> = prepared
         .iter()
         .flat_map(|p| p.product.variants.iter().map(|v| v.sku.as_str()))
         .collect();
-    let taken: HashSet<String> = select_in(&mut tx, "SELECT sku FROM variants WHERE sku IN", &skus)
-        .await?
-        .into_iter()
-        .collect();
+    // SKU → the handle of the product that has it now.
+    let owners: HashMap<String, String> = select_in(
+        db.pool(),
+        "SELECT v.sku, p.slug FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku IN",
+        &skus,
+    )
+    .await?
+    .into_iter()
+    .collect();
     for item in &prepared {
         for variant in &item.product.variants {
-            if taken.contains(&variant.sku) {
+            let owner = owners.get(&variant.sku);
+            if owner.is_some_and(|owner| !replace || *owner != item.product.slug) {
                 errors.push(LineError {
                     line: item.line,
                     column: Some("Variant SKU".into()),
@@ -706,74 +734,246 @@ pub async fn import_products(
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);
+        errors.dedup();
         return Err(ImportError::Invalid(errors));
     }
 
     let now = now_epoch();
-    let mut collection_ids: HashMap<String, i64> = HashMap::new();
-    for (index, item) in prepared.iter().enumerate() {
-        // Earlier rows are newer, so the shop's "newest" order follows the file.
-        let product_id = insert_product(&mut tx, &item.product, now - index as i64).await?;
-        if item.seo_title.is_some() || item.seo_description.is_some() {
-            sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
-                .bind(item.seo_title.as_deref())
-                .bind(item.seo_description.as_deref())
-                .bind(product_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for slug in &item.collections {
-            let collection_id = match collection_ids.get(slug) {
-                Some(id) => *id,
-                None => {
-                    let id = collection_for(&mut tx, slug, now).await?;
-                    collection_ids.insert(slug.clone(), id);
-                    id
-                }
-            };
-            sqlx::query(
-                "INSERT INTO collection_products (collection_id, product_id, position)
-                 SELECT $1, $2, COALESCE(MAX(position) + 1, 0) FROM collection_products WHERE collection_id = $1",
-            )
-            .bind(collection_id).bind(product_id).execute(&mut *tx).await?;
-        }
-        progress(index + 1);
+    let total = prepared.len();
+    let mut written = 0;
+    let mut batches = Vec::new();
+    let mut rest = prepared;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(IMPORT_BATCH));
+        batches.push(std::mem::replace(&mut rest, tail));
     }
-    tx.commit().await?;
-    Ok(prepared.len())
+    for batch in batches {
+        let first_index = written;
+        let count = batch.len();
+        let result = db
+            .writes()
+            .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    for (offset, item) in batch.iter().enumerate() {
+                        // Earlier rows are newer, so the shop's "newest" order follows the file.
+                        let created_at = now - (first_index + offset) as i64;
+                        write_product(conn, item, created_at, now).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, written, total, "an import batch failed");
+            return Err(ImportError::Partial {
+                written,
+                total,
+                error,
+            });
+        }
+        written += count;
+        progress(written);
+    }
+    Ok(total)
 }
 
+/// Writes one product of an import: a new one, or the existing product with its handle
+/// updated in place.
+async fn write_product(
+    conn: &mut AnyConnection,
+    item: &ImportProduct,
+    created_at: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+        .bind(&item.product.slug)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let product_id = match existing {
+        None => insert_product(conn, &item.product, created_at).await?,
+        Some(id) => {
+            replace_product(conn, id, &item.product, now).await?;
+            id
+        }
+    };
+    if item.seo_title.is_some() || item.seo_description.is_some() {
+        sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
+            .bind(item.seo_title.as_deref())
+            .bind(item.seo_description.as_deref())
+            .bind(product_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for slug in &item.collections {
+        let collection_id = collection_for(conn, slug, now).await?;
+        sqlx::query(
+            "INSERT INTO collection_products (collection_id, product_id, position)
+             SELECT $1, $2, COALESCE(MAX(position) + 1, 0) FROM collection_products WHERE collection_id = $1",
+        )
+        .bind(collection_id)
+        .bind(product_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(product_id)
+}
+
+/// Replaces a product's fields, options, pictures, tags and collections with the file's, and
+/// its variants by SKU. Variant ids survive, so order lines, reservations and the ledger stay
+/// whole; a variant the file drops is archived when anything refers to it, deleted otherwise.
+/// Stock the file gives for a known variant is a counted adjustment in the ledger, never below
+/// what is reserved for orders.
+async fn replace_product(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    product: &NewProduct,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE products SET title = $1, description_md = $2, vendor = $3, product_type = $4, \
+         status = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&product.title)
+    .bind(&product.description_md)
+    .bind(&product.vendor)
+    .bind(&product.product_type)
+    .bind(product.status)
+    .bind(now)
+    .bind(product_id)
+    .execute(&mut *conn)
+    .await?;
+    for table in [
+        "product_tags",
+        "product_options",
+        "product_images",
+        "collection_products",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE product_id = $1"))
+            .bind(product_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    insert_product_parts(conn, product_id, product).await?;
+
+    let current =
+        sqlx::query("SELECT id, sku, on_hand, reserved FROM variants WHERE product_id = $1")
+            .bind(product_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut kept = HashSet::new();
+    let mut variant_ids = Vec::with_capacity(product.variants.len());
+    let mut counted = Vec::new();
+    for (position, variant) in product.variants.iter().enumerate() {
+        let found = current
+            .iter()
+            .map(|row| -> Result<(i64, String, i64, i64), sqlx::Error> {
+                Ok((
+                    row.try_get("id")?,
+                    row.try_get("sku")?,
+                    row.try_get("on_hand")?,
+                    row.try_get("reserved")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .find(|(_, sku, _, _)| *sku == variant.sku);
+        let option = |i: usize| variant.options.get(i).cloned();
+        let id =
+            match found {
+                Some((id, _, on_hand, reserved)) => {
+                    sqlx::query(
+                    "UPDATE variants SET position = $1, option1 = $2, option2 = $3, option3 = $4, \
+                     price_amount = $5, compare_at_amount = $6, currency = $7, weight_grams = $8, \
+                     backorder = $9, archived_at = NULL, version = version + 1 WHERE id = $10",
+                )
+                .bind(position as i64)
+                .bind(option(0))
+                .bind(option(1))
+                .bind(option(2))
+                .bind(variant.price.amount)
+                .bind(variant.compare_at.map(|m| m.amount))
+                .bind(variant.price.currency.code().to_string())
+                .bind(variant.weight_grams)
+                .bind(if variant.allow_backorder { "allow" } else { "deny" })
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                    let target = variant.on_hand.max(reserved);
+                    if target != on_hand {
+                        counted.push(StockMove {
+                            variant_id: id,
+                            order_id: None,
+                            movement: Movement::Adjust(AdjustReason::Counted),
+                            quantity: target - on_hand,
+                            note: "import".into(),
+                            expected_version: None,
+                        });
+                    }
+                    id
+                }
+                None => insert_variant(conn, product_id, position, variant).await?,
+            };
+        kept.insert(id);
+        variant_ids.push(id);
+    }
+    inventory::apply(conn, &counted, now)
+        .await
+        .map_err(|error| match error {
+            StockError::Database(error) => error,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })?;
+    for row in &current {
+        let id: i64 = row.try_get("id")?;
+        if kept.contains(&id) {
+            continue;
+        }
+        // Orders and the ledger refer to it: archive. Otherwise it can go.
+        sqlx::query(
+            "UPDATE variants SET archived_at = $1 WHERE id = $2 AND (\
+               EXISTS (SELECT 1 FROM order_lines WHERE variant_id = $2) \
+               OR EXISTS (SELECT 1 FROM stock_ledger WHERE variant_id = $2))",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM variants WHERE id = $1 AND archived_at IS NULL")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    insert_images(conn, product_id, &product.images, &variant_ids).await?;
+    refresh_search_document(conn, product_id).await
+}
+
+/// `SELECT a, b FROM … WHERE x IN` over `values`, in chunks that keep the number of bound
+/// parameters under every backend's limit.
 async fn select_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    pool: &sqlx::AnyPool,
     sql: &str,
     values: &[&str],
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut found = Vec::new();
-    // Chunks keep the number of bound parameters under every backend's limit.
     for chunk in values.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("{sql} ({})", placeholders.join(", "));
         let rows = chunk
             .iter()
             .fold(sqlx::query(&sql), |q, v| q.bind(*v))
-            .fetch_all(&mut **tx)
+            .fetch_all(pool)
             .await?;
         for row in rows {
-            found.push(row.try_get::<String, _>(0)?);
+            found.push((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
         }
     }
     Ok(found)
 }
 
 /// The collection with this handle, created (titled from its handle) if it does not exist.
-async fn collection_for(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    slug: &str,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
+async fn collection_for(tx: &mut AnyConnection, slug: &str, now: i64) -> Result<i64, sqlx::Error> {
     if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM collections WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
     {
         return Ok(id);
@@ -789,7 +989,7 @@ async fn collection_for(
         .collect::<Vec<_>>()
         .join(" ");
     sqlx::query_scalar("INSERT INTO collections (slug, title, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
-        .bind(slug).bind(title).bind(now).fetch_one(&mut **tx).await
+        .bind(slug).bind(title).bind(now).fetch_one(&mut *tx).await
 }
 
 /// Writes every product (all statuses) to `out`, in the order of their handles. Returns how
@@ -933,12 +1133,12 @@ pub async fn export_products(db: &Db, out: impl std::io::Write) -> Result<usize,
                 );
                 set(
                     "Variant Price",
-                    super::seo::decimal(Money::new(variant.try_get("price_amount")?, currency)),
+                    Money::new(variant.try_get("price_amount")?, currency).plain_number(),
                 );
                 if let Some(amount) = variant.try_get::<Option<i64>, _>("compare_at_amount")? {
                     set(
                         "Variant Compare At Price",
-                        super::seo::decimal(Money::new(amount, currency)),
+                        Money::new(amount, currency).plain_number(),
                     );
                 }
                 set("Variant Currency", currency.code().to_string());
@@ -1023,7 +1223,12 @@ mod tests {
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(text.contains(&"line 2, column \"Handle\": 'Bad Handle' is not a handle: use lower-case letters, digits and hyphens".to_string()), "{text:#?}");
-        assert!(text.iter().any(|e| e.starts_with("line 3, column \"Variant Price\": 'twelve' is not a price")), "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|e| e
+                    .starts_with("line 3, column \"Variant Price\": 'twelve' is not an amount")),
+            "{text:#?}"
+        );
         assert!(
             text.iter()
                 .any(|e| e.starts_with("line 4, column \"Variant Inventory Qty\"")),

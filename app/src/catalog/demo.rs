@@ -382,16 +382,26 @@ pub fn demo_product_count() -> usize {
     PRODUCTS.len()
 }
 
-/// Writes the demo catalog in one transaction: all of it or, on any error, nothing.
+/// Writes the demo catalog in one transaction (through the writer): all of it or, on any
+/// error, nothing.
 pub async fn seed_demo_catalog(db: &Db) -> Result<usize, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    db.writes()
+        .run(
+            |conn| -> crate::write_queue::JobFuture<'_, Result<usize, sqlx::Error>> {
+                Box::pin(write_demo_catalog(conn))
+            },
+        )
+        .await
+}
+
+async fn write_demo_catalog(tx: &mut sqlx::AnyConnection) -> Result<usize, sqlx::Error> {
     let now = now_epoch();
     let mut ids = Vec::with_capacity(PRODUCTS.len());
     for (index, demo) in PRODUCTS.iter().enumerate() {
         // An hour apart, newest first, so "new in" follows the order above.
         let created_at = now - index as i64 * 3600;
         ids.push((
-            insert_product(&mut tx, &demo_product(index, demo), created_at).await?,
+            insert_product(tx, &demo_product(index, demo), created_at).await?,
             demo,
         ));
     }
@@ -456,9 +466,8 @@ pub async fn seed_demo_catalog(db: &Db) -> Result<usize, sqlx::Error> {
         ),
     ];
     for (slug, title, description, featured, members) in &collections {
-        insert_collection(&mut tx, slug, title, description, *featured, members).await?;
+        insert_collection(tx, slug, title, description, *featured, members).await?;
     }
-    tx.commit().await?;
     Ok(PRODUCTS.len())
 }
 

@@ -69,7 +69,7 @@ const PRODUCT_STATS: &str = "
            CAST(SUM(CASE WHEN on_hand > reserved THEN on_hand - reserved ELSE 0 END) AS BIGINT)
                AS available,
            MAX(CASE WHEN on_hand > reserved OR backorder = 'allow' THEN 1 ELSE 0 END) AS buyable
-      FROM variants GROUP BY product_id";
+      FROM variants WHERE archived_at IS NULL GROUP BY product_id";
 
 /// The card columns shared with the home page: see `ssr::card_from_row`.
 pub(crate) const CARD_COLUMNS: &str = "
@@ -82,7 +82,7 @@ pub(crate) const CARD_COLUMNS: &str = "
 /// and its first image.
 pub(crate) const CARD_JOINS: &str = "
     JOIN variants v ON v.id = (
-         SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id
+         SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
           ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
                    v2.price_amount, v2.position, v2.id
           LIMIT 1)
@@ -211,7 +211,7 @@ pub async fn list_products(
     for (name, value) in &query.options {
         sql.push(
             " AND EXISTS (SELECT 1 FROM variants fv JOIN product_options fo ON fo.product_id = fv.product_id
-                           WHERE fv.product_id = p.id AND LOWER(fo.name) = LOWER(",
+                           WHERE fv.product_id = p.id AND fv.archived_at IS NULL AND LOWER(fo.name) = LOWER(",
         )
         .bind(name.as_str())
         .push(") AND CASE fo.position WHEN 1 THEN fv.option1 WHEN 2 THEN fv.option2 ELSE fv.option3 END = ")
@@ -354,7 +354,7 @@ pub async fn option_facets(
            JOIN collection_products cp ON cp.collection_id = c.id
            JOIN products p ON p.id = cp.product_id AND p.status = 'active'
            JOIN product_options o ON o.product_id = p.id
-           JOIN variants v ON v.product_id = p.id
+           JOIN variants v ON v.product_id = p.id AND v.archived_at IS NULL
           WHERE c.slug = $1
           ORDER BY o.name",
     )

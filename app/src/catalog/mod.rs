@@ -164,9 +164,13 @@ pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> 
 #[server(endpoint = "catalog/collection", input = Json)]
 pub async fn collection_page(slug: String, query: String) -> Result<CollectionPageData, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    let query = query::ListingParams::from_query_string(&query)
-        .map_err(AppError::BadRequest)?
-        .parse(Some(slug.clone()), query::PAGE_SIZE)
+    let params = query::ListingParams::from_query_string(&query).map_err(AppError::BadRequest)?;
+    let query = params
+        .parse(
+            Some(slug.clone()),
+            query::PAGE_SIZE,
+            ssr::price_currency(&params).await?,
+        )
         .map_err(AppError::BadRequest)?;
     let not_found = || AppError::NotFound(format!("The collection '{slug}'"));
     let collection = ssr::collection_by_slug(&db, &slug)
@@ -199,7 +203,7 @@ pub async fn search_products(query: String) -> Result<ProductList, AppError> {
         });
     }
     let query = params
-        .parse(None, query::PAGE_SIZE)
+        .parse(None, query::PAGE_SIZE, ssr::price_currency(&params).await?)
         .map_err(AppError::BadRequest)?;
     Ok(listing::list_products(&db, &query)
         .await?

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ProductCard;
+use crate::money::{Currency, Money};
 
 /// Products per page on collection and search pages.
 pub const PAGE_SIZE: i64 = 24;
@@ -129,27 +130,6 @@ impl Cursor {
     }
 }
 
-/// Parses a price typed by a person ("12", "12.5", "12.50") into minor units of a
-/// two-decimal currency.
-pub fn parse_price(value: &str) -> Result<i64, String> {
-    let bad = || format!("'{value}' is not a price such as 25 or 19.99");
-    let value = value.trim();
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
-    if whole.is_empty()
-        || fraction.len() > 2
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !fraction.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(cents))
-        .ok_or_else(bad)
-}
-
 /// Splits a search into words: letters and digits only, so nothing the shopper types can
 /// change the meaning of the database's full-text query syntax.
 pub fn search_terms(text: &str) -> Vec<String> {
@@ -187,14 +167,16 @@ mod tests {
     }
 
     #[test]
-    fn prices_are_parsed_without_floats() {
-        assert_eq!(parse_price("12"), Ok(1200));
-        assert_eq!(parse_price("12.5"), Ok(1250));
-        assert_eq!(parse_price("0.99"), Ok(99));
-        assert!(parse_price("-1").is_err());
-        assert!(parse_price("1.999").is_err());
-        assert!(parse_price("abc").is_err());
-        assert!(parse_price("99999999999999999999").is_err());
+    fn price_filters_are_read_in_the_shops_currency() {
+        let params = ListingParams::from_pairs([("min", "500"), ("max", "1000")]);
+        let yen = Currency::parse("JPY").unwrap();
+        let query = params.parse(None, 24, yen).unwrap();
+        assert_eq!((query.min_price, query.max_price), (Some(500), Some(1000)));
+        let query = params.parse(None, 24, Currency::EUR).unwrap();
+        assert_eq!(query.min_price, Some(50000));
+        let cents = ListingParams::from_pairs([("min", "5.50")]);
+        assert!(cents.parse(None, 24, yen).is_err());
+        assert!(params.needs_currency() && !ListingParams::default().needs_currency());
     }
 
     #[test]
@@ -257,9 +239,35 @@ impl ListingParams {
         ))
     }
 
-    /// Validates into a query, with messages a shopper can act on.
-    pub fn parse(&self, collection: Option<String>, limit: i64) -> Result<ProductQuery, String> {
-        let price = |v: &Option<String>| v.as_deref().map(parse_price).transpose();
+    /// Whether [`ListingParams::parse`] needs the shop's currency (a price filter is set).
+    pub fn needs_currency(&self) -> bool {
+        self.min.is_some() || self.max.is_some()
+    }
+
+    /// Validates into a query, with messages a shopper can act on. Prices are read in
+    /// `currency`'s major units ("500" in a yen shop is ¥500).
+    pub fn parse(
+        &self,
+        collection: Option<String>,
+        limit: i64,
+        currency: Currency,
+    ) -> Result<ProductQuery, String> {
+        let mut texts = [&self.q, &self.min, &self.max, &self.sort, &self.cursor]
+            .into_iter()
+            .flatten()
+            .chain(&self.options);
+        if !texts.all(|text| crate::input::is_storable(text)) {
+            return Err("the search contains a NUL character".to_string());
+        }
+        let price = |v: &Option<String>| {
+            v.as_deref()
+                .map(|text| {
+                    Money::parse(text, currency)
+                        .map(|m| m.amount)
+                        .map_err(|e| e.to_string())
+                })
+                .transpose()
+        };
         let min_price = price(&self.min)?;
         let max_price = price(&self.max)?;
         if let (Some(min), Some(max)) = (min_price, max_price) {
@@ -362,7 +370,9 @@ mod params_tests {
             ("sort", "price-desc"),
             ("utm_source", "x"),
         ]);
-        let query = params.parse(Some("apparel".into()), 24).unwrap();
+        let query = params
+            .parse(Some("apparel".into()), 24, Currency::EUR)
+            .unwrap();
         assert_eq!(query.min_price, Some(1000));
         assert_eq!(query.max_price, Some(4950));
         assert_eq!(query.options, vec![("Size".to_string(), "M".to_string())]);
@@ -374,13 +384,15 @@ mod params_tests {
     fn bad_parameters_say_what_is_wrong() {
         let err = |pairs: &[(&str, &str)]| {
             ListingParams::from_pairs(pairs.iter().copied())
-                .parse(None, 24)
+                .parse(None, 24, Currency::EUR)
                 .unwrap_err()
         };
-        assert!(err(&[("min", "ten")]).contains("not a price"));
+        assert!(err(&[("min", "ten")]).contains("not an amount"));
         assert!(err(&[("min", "50"), ("max", "10")]).contains("above"));
         assert!(err(&[("option", "Size")]).contains("Size:M"));
         assert!(err(&[("sort", "random")]).contains("sort"));
+        assert!(err(&[("q", "tee\0")]).contains("NUL"));
+        assert!(err(&[("option", "Size:\0")]).contains("NUL"));
     }
 
     #[test]

@@ -79,7 +79,8 @@ pub fn product_json_ld(product: &super::Product, base: &str) -> String {
                 "@type": "Offer",
                 "sku": v.sku,
                 "name": v.title,
-                "price": decimal(v.price),
+                // schema.org wants a decimal string in the currency's digits; never a float.
+                "price": v.price.plain_number(),
                 "priceCurrency": v.price.currency.code(),
                 "availability": if v.can_buy() { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
                 "url": format!("{}?variant={}", product.url, v.id),
@@ -100,23 +101,6 @@ pub fn product_json_ld(product: &super::Product, base: &str) -> String {
     json.to_string().replace("</", "<\\/")
 }
 
-/// `24.90` from 2490 cents: schema.org wants a decimal string, and we never use floats.
-pub(crate) fn decimal(money: crate::money::Money) -> String {
-    let digits = money.currency.minor_digits();
-    if digits == 0 {
-        return money.amount.to_string();
-    }
-    let scale = 10i64.pow(digits);
-    let sign = if money.amount < 0 { "-" } else { "" };
-    let abs = money.amount.abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = digits as usize
-    )
-}
-
 /// `YYYY-MM-DD` from Unix seconds (the civil-from-days algorithm; no date crate needed).
 pub fn iso_date(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);
@@ -134,15 +118,19 @@ pub fn iso_date(epoch_seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal, iso_date};
+    use super::iso_date;
     use crate::money::{Currency, Money};
+
+    fn plain(money: Money) -> String {
+        money.plain_number()
+    }
 
     #[test]
     fn offer_prices_are_decimal_strings() {
-        assert_eq!(decimal(Money::new(2490, Currency::EUR)), "24.90");
-        assert_eq!(decimal(Money::new(5, Currency::EUR)), "0.05");
+        assert_eq!(plain(Money::new(2490, Currency::EUR)), "24.90");
+        assert_eq!(plain(Money::new(5, Currency::EUR)), "0.05");
         assert_eq!(
-            decimal(Money::new(1200, Currency::parse("JPY").unwrap())),
+            plain(Money::new(1200, Currency::parse("JPY").unwrap())),
             "1200"
         );
     }

@@ -1,7 +1,7 @@
 //! Catalog SQL. Every query here runs unchanged on SQLite and Postgres.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use super::{CollectionSummary, Image, Product, ProductCard, Variant};
 use crate::db::{now_epoch, Backend, Db};
@@ -55,6 +55,9 @@ pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
 
 /// One active product with its variants and images: three queries whatever its size.
 pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sqlx::Error> {
+    if !crate::input::is_storable(slug) {
+        return Ok(None);
+    }
     let Some(row) = sqlx::query(
         "SELECT id, slug, title, description_md, vendor, product_type, seo_title, seo_description
            FROM products WHERE slug = $1 AND status = 'active'",
@@ -72,7 +75,8 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
                 v.compare_at_amount, v.currency, v.backorder, {AVAILABLE} AS available,
                 (SELECT i.url FROM product_images i WHERE i.variant_id = v.id
                   ORDER BY i.position, i.id LIMIT 1) AS image_url
-           FROM variants v WHERE v.product_id = $1 ORDER BY v.position, v.id"
+           FROM variants v WHERE v.product_id = $1 AND v.archived_at IS NULL
+          ORDER BY v.position, v.id"
     );
     let variants = sqlx::query(&variant_sql)
         .bind(product_id)
@@ -181,7 +185,7 @@ pub struct NewImage {
 /// Writes a product with its options, variants, images and tags inside the caller's transaction,
 /// so a failure part-way leaves nothing behind. Returns the new product's id.
 pub async fn insert_product(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     product: &NewProduct,
     created_at: i64,
 ) -> Result<i64, sqlx::Error> {
@@ -197,14 +201,30 @@ pub async fn insert_product(
     .bind(&product.product_type)
     .bind(product.status)
     .bind(created_at)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
 
+    insert_product_parts(conn, product_id, product).await?;
+    let mut variant_ids = Vec::with_capacity(product.variants.len());
+    for (position, variant) in product.variants.iter().enumerate() {
+        variant_ids.push(insert_variant(conn, product_id, position, variant).await?);
+    }
+    insert_images(conn, product_id, &product.images, &variant_ids).await?;
+    refresh_search_document(conn, product_id).await?;
+    Ok(product_id)
+}
+
+/// A product's tags and option names.
+pub async fn insert_product_parts(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    product: &NewProduct,
+) -> Result<(), sqlx::Error> {
     for tag in &product.tags {
         sqlx::query("INSERT INTO product_tags (product_id, tag) VALUES ($1, $2)")
             .bind(product_id)
             .bind(tag)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     for (index, name) in product.option_names.iter().enumerate() {
@@ -212,39 +232,55 @@ pub async fn insert_product(
             .bind(product_id)
             .bind(index as i64 + 1)
             .bind(name)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
-    let mut variant_ids = Vec::with_capacity(product.variants.len());
-    for (position, variant) in product.variants.iter().enumerate() {
-        let option = |i: usize| variant.options.get(i).cloned();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO variants (product_id, position, sku, option1, option2, option3,
-                                   price_amount, compare_at_amount, currency, weight_grams,
-                                   on_hand, backorder)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(product_id)
-        .bind(position as i64)
-        .bind(&variant.sku)
-        .bind(option(0))
-        .bind(option(1))
-        .bind(option(2))
-        .bind(variant.price.amount)
-        .bind(variant.compare_at.map(|m| m.amount))
-        .bind(variant.price.currency.code().to_string())
-        .bind(variant.weight_grams)
-        .bind(variant.on_hand)
-        .bind(if variant.allow_backorder {
-            "allow"
-        } else {
-            "deny"
-        })
-        .fetch_one(&mut **tx)
-        .await?;
-        variant_ids.push(id);
-    }
-    for (position, image) in product.images.iter().enumerate() {
+    Ok(())
+}
+
+/// One variant of a product; its id.
+pub async fn insert_variant(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    position: usize,
+    variant: &NewVariant,
+) -> Result<i64, sqlx::Error> {
+    let option = |i: usize| variant.options.get(i).cloned();
+    sqlx::query_scalar(
+        "INSERT INTO variants (product_id, position, sku, option1, option2, option3,
+                               price_amount, compare_at_amount, currency, weight_grams,
+                               on_hand, backorder)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(product_id)
+    .bind(position as i64)
+    .bind(&variant.sku)
+    .bind(option(0))
+    .bind(option(1))
+    .bind(option(2))
+    .bind(variant.price.amount)
+    .bind(variant.compare_at.map(|m| m.amount))
+    .bind(variant.price.currency.code().to_string())
+    .bind(variant.weight_grams)
+    .bind(variant.on_hand)
+    .bind(if variant.allow_backorder {
+        "allow"
+    } else {
+        "deny"
+    })
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A product's pictures, in order; `variant_ids` are the ids of its variants in the order
+/// `NewImage::variant` indexes.
+pub async fn insert_images(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    images: &[NewImage],
+    variant_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    for (position, image) in images.iter().enumerate() {
         sqlx::query(
             "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height,
                                          srcset)
@@ -258,34 +294,33 @@ pub async fn insert_product(
         .bind(image.width)
         .bind(image.height)
         .bind(image.srcset.as_deref())
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
-    refresh_search_document(tx, product_id).await?;
-    Ok(product_id)
+    Ok(())
 }
 
 /// Rewrites a product's full-text search entry from its current title, description, tags and
 /// SKUs. Call inside the transaction that changed any of them.
 pub async fn refresh_search_document(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     product_id: i64,
 ) -> Result<(), sqlx::Error> {
-    match Backend::of(tx) {
+    match Backend::of(conn) {
         Backend::Sqlite => {
             sqlx::query("DELETE FROM product_search WHERE rowid = $1")
                 .bind(product_id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
             sqlx::query(
                 "INSERT INTO product_search (rowid, title, description, tags, skus)
                  SELECT p.id, p.title, p.description_md,
                         COALESCE((SELECT group_concat(tag, ' ') FROM product_tags WHERE product_id = p.id), ''),
-                        COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id), '')
+                        COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')
                    FROM products p WHERE p.id = $1",
             )
             .bind(product_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
         }
         Backend::Postgres => {
@@ -293,12 +328,12 @@ pub async fn refresh_search_document(
                 "UPDATE products p SET search_vector =
                         setweight(to_tsvector('simple', p.title), 'A')
                      || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
-                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id), '')), 'B')
+                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')), 'B')
                      || setweight(to_tsvector('simple', p.description_md), 'C')
                   WHERE p.id = $1",
             )
             .bind(product_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
         }
     }
@@ -307,7 +342,7 @@ pub async fn refresh_search_document(
 
 /// A manual collection with its products in the given order.
 pub async fn insert_collection(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     slug: &str,
     title: &str,
     description_md: &str,
@@ -324,7 +359,7 @@ pub async fn insert_collection(
     .bind(description_md)
     .bind(i64::from(featured))
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
     for (position, product_id) in product_ids.iter().enumerate() {
         sqlx::query(
@@ -334,7 +369,7 @@ pub async fn insert_collection(
         .bind(id)
         .bind(product_id)
         .bind(position as i64)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(id)
@@ -365,6 +400,9 @@ pub async fn collection_by_slug(
     db: &Db,
     slug: &str,
 ) -> Result<Option<CollectionSummary>, sqlx::Error> {
+    if !crate::input::is_storable(slug) {
+        return Ok(None);
+    }
     let sql = format!("{COLLECTION_SELECT} WHERE c.slug = $1");
     let row = sqlx::query(&sql)
         .bind(slug)
@@ -391,4 +429,17 @@ fn collection_from_row(row: &AnyRow) -> Result<CollectionSummary, sqlx::Error> {
         description_html: super::markdown::render_markdown(&description),
         image: image_from_row(row)?,
     })
+}
+
+/// The currency a listing's price filter is typed in: the shop's, read (from the checkout's
+/// cached rules) only when a price filter is set.
+pub async fn price_currency(
+    params: &super::query::ListingParams,
+) -> Result<Currency, crate::error::AppError> {
+    if !params.needs_currency() {
+        return Ok(Currency::EUR);
+    }
+    let checkout = leptos::prelude::use_context::<crate::checkout::service::Checkout>()
+        .ok_or(crate::error::AppError::Internal)?;
+    Ok(checkout.rules().await?.currency)
 }

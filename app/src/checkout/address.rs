@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 pub struct Address {
     pub name: String,
     pub line1: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub line2: String,
     pub city: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub postal_code: String,
     /// State, province or county where the country needs one (US, CA); free text elsewhere.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub region: String,
     /// ISO 3166-1 alpha-2, upper case.
     pub country: String,
@@ -151,6 +151,22 @@ pub fn validate_address(address: &Address, prefix: &str) -> Result<Address, Vec<
         region: trimmed(&address.region),
         country: address.country.trim().to_ascii_uppercase(),
     };
+    // Single lines on a label: no control characters (a NUL could not even be stored).
+    for (name, value) in [
+        ("name", &tidy.name),
+        ("line1", &tidy.line1),
+        ("line2", &tidy.line2),
+        ("city", &tidy.city),
+        ("postal_code", &tidy.postal_code),
+        ("region", &tidy.region),
+    ] {
+        if value.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                field(name),
+                "Remove the control characters from this field.",
+            ));
+        }
+    }
     for (name, value, label) in [
         ("name", &tidy.name, "the recipient's name"),
         ("line1", &tidy.line1, "the street and house number"),
@@ -291,6 +307,22 @@ mod tests {
             "SW1A 1AA"
         );
         assert!(validate_address(&address("IE", "", ""), "a").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_by_field() {
+        let mut nul = address("IE", "D02\0X285", "Dublin\u{1}");
+        nul.line2 = "Flat\u{7f}2".into();
+        let fields: Vec<_> = validate_address(&nul, "a")
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["a.line2", "a.postal_code", "a.region"]);
+        // Line breaks and tabs are only whitespace, tidied away.
+        let mut spaced = address("IE", "D02 X285", "\u{202e}Dublin");
+        spaced.line2 = "Flat\n\t2".into();
+        assert_eq!(validate_address(&spaced, "a").unwrap().line2, "Flat 2");
     }
 
     #[test]

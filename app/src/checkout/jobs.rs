@@ -5,17 +5,18 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::service::{Checkout, Settlement, WebhookEvent};
+use super::service::Checkout;
 use crate::db::now_epoch;
+use crate::orders::settle::{Settlement, TransitionError, WebhookEvent};
 use crate::orders::OrderStatus;
 use crate::payments::gateway::Gateway;
-use crate::payments::stripe_gateway::IntentStatus;
 use crate::payments::webhook::Event;
+use crate::payments::IntentStatus;
 
 /// Releases the stock of pending orders whose reservation ran out. A Stripe payment is
 /// cancelled first, so it cannot succeed after its stock went back; if it already succeeded,
 /// the order is paid instead. Returns how many orders expired.
-pub async fn expire_reservations(checkout: &Checkout, now: i64) -> Result<u32, sqlx::Error> {
+pub async fn expire_reservations(checkout: &Checkout, now: i64) -> Result<u32, TransitionError> {
     let due = sqlx::query(
         "SELECT id, gateway, payment_ref FROM orders \
          WHERE status = 'pending_payment' AND reserved_until < $1 ORDER BY reserved_until LIMIT 500",
@@ -25,11 +26,16 @@ pub async fn expire_reservations(checkout: &Checkout, now: i64) -> Result<u32, s
     .await?;
     let mut expired = 0;
     for row in due {
-        let id: i64 = row.get("id");
-        let reference: Option<String> = row.get("payment_ref");
-        let gateway: String = row.get("gateway");
+        let id: i64 = row.try_get("id")?;
+        let reference: Option<String> = row.try_get("payment_ref")?;
+        let gateway: String = row.try_get("gateway")?;
         if let (Some(reference), "stripe") = (&reference, gateway.as_str()) {
-            match checkout.gateway().cancel(reference).await {
+            // Through the gateway that took the payment, whatever the shop uses today.
+            let cancelled = match checkout.gateway().for_order(&gateway) {
+                Ok(gateway) => gateway.cancel(reference).await,
+                Err(error) => Err(error),
+            };
+            match cancelled {
                 Ok(IntentStatus::Succeeded) => {
                     checkout
                         .settle(
@@ -66,7 +72,7 @@ pub async fn expire_reservations(checkout: &Checkout, now: i64) -> Result<u32, s
 }
 
 /// Asks Stripe about pending payments older than a minute; marks paid those that succeeded.
-pub async fn reconcile_payments(checkout: &Checkout, now: i64) -> Result<u32, sqlx::Error> {
+pub async fn reconcile_payments(checkout: &Checkout, now: i64) -> Result<u32, TransitionError> {
     if !matches!(checkout.gateway(), Gateway::Stripe(_)) {
         return Ok(0);
     }
@@ -79,8 +85,8 @@ pub async fn reconcile_payments(checkout: &Checkout, now: i64) -> Result<u32, sq
     .await?;
     let mut paid = 0;
     for row in pending {
-        let id: i64 = row.get("id");
-        let reference: String = row.get("payment_ref");
+        let id: i64 = row.try_get("id")?;
+        let reference: String = row.try_get("payment_ref")?;
         match checkout.gateway().status(&reference).await {
             Ok(IntentStatus::Succeeded) => {
                 paid += checkout
@@ -120,7 +126,10 @@ pub fn spawn(checkout: Checkout, every: Duration) -> tokio::task::JoinHandle<()>
 
 /// Applies a verified Stripe event. Unknown events and events for unknown intents are
 /// acknowledged and ignored (Stripe would retry them for days otherwise).
-pub async fn handle_stripe_event(checkout: &Checkout, event: Event) -> Result<bool, sqlx::Error> {
+pub async fn handle_stripe_event(
+    checkout: &Checkout,
+    event: Event,
+) -> Result<bool, TransitionError> {
     let settlement = match event.kind.as_str() {
         "payment_intent.succeeded" => Settlement::Paid {
             reference: event.data.object.id.clone(),
@@ -146,6 +155,6 @@ pub async fn handle_stripe_event(checkout: &Checkout, event: Event) -> Result<bo
         kind: event.kind,
     };
     checkout
-        .settle(order.get("id"), settlement, Some(record))
+        .settle(order.try_get("id")?, settlement, Some(record))
         .await
 }

@@ -16,15 +16,18 @@ pub mod service;
 pub use view::CheckoutPage;
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Plumbing;
 use crate::money::Money;
 use crate::orders::{OrderDetails, OrderSummary};
 use crate::payments::{NextAction, PaymentChoice};
 use address::{Address, FieldError};
 use pricing::ShippingOption;
+
+/// No line holds more than this; larger orders are a conversation with the shop.
+pub const MAX_LINE_QUANTITY: u32 = 99;
 
 /// A cart longer than this is refused; bigger orders are a conversation with the shop.
 pub const MAX_LINES: usize = 100;
@@ -44,7 +47,7 @@ pub struct LineRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destination {
     pub country: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub region: String,
 }
 
@@ -195,11 +198,28 @@ impl CheckoutError {
     }
 }
 
+impl crate::error::ShopError for CheckoutError {
+    fn status(&self) -> u16 {
+        CheckoutError::status(self)
+    }
+
+    fn fields(&self) -> &[FieldError] {
+        match self {
+            CheckoutError::Invalid(fields) => fields,
+            _ => &[],
+        }
+    }
+}
+
 impl FromServerFnError for CheckoutError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::error::ErrorEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        CheckoutError::Transport(value.to_string())
+        match Plumbing::from(value) {
+            Plumbing::BadRequest(message) => CheckoutError::BadRequest(message),
+            Plumbing::Internal => CheckoutError::Internal,
+            Plumbing::Transport(message) => CheckoutError::Transport(message),
+        }
     }
 }
 
@@ -208,6 +228,23 @@ impl From<sqlx::Error> for CheckoutError {
     fn from(error: sqlx::Error) -> Self {
         tracing::error!(%error, "database error in checkout");
         CheckoutError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::orders::settle::TransitionError> for CheckoutError {
+    fn from(error: crate::orders::settle::TransitionError) -> Self {
+        use crate::orders::settle::TransitionError::*;
+        match error {
+            NotAllowed(..) | Moved(_) => {
+                CheckoutError::Conflict("This order changed meanwhile; reload the page.".into())
+            }
+            Stock(message) => {
+                tracing::error!(%message, "an order's stock does not add up");
+                CheckoutError::Internal
+            }
+            Database(error) => error.into(),
+        }
     }
 }
 
@@ -223,7 +260,7 @@ pub fn normalise_lines(lines: &[LineRequest]) -> Result<Vec<(i64, u32)>, Checkou
             &format!("A cart holds at most {MAX_LINES} lines."),
         ));
     }
-    let max = crate::cart::MAX_LINE_QUANTITY;
+    let max = MAX_LINE_QUANTITY;
     let mut errors = Vec::new();
     let mut merged: Vec<(i64, u32)> = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {

@@ -1,4 +1,6 @@
-//! Checkout on the server: quotes, placing orders, settling payments.
+//! Checkout on the server: quotes and placing orders. Settling a payment, reading orders back,
+//! stock, payments and emails are the layers below (`orders`, `inventory`, `payments`,
+//! `notifications`); checkout calls them.
 //!
 //! Placing an order, for a one-line cart paid by the test gateway, is seven statements in one
 //! transaction: read the variants (locked, in id order, on Postgres), insert the order (claiming
@@ -20,11 +22,16 @@ use super::{
     QuoteLine, QuoteRequest, Shortage,
 };
 use crate::db::{now_epoch, Backend, Db};
+use crate::inventory::{self, Movement, StockError, StockMove};
 use crate::money::{Currency, Money};
-use crate::orders::{order_id, order_number, OrderDetails, OrderLine, OrderStatus, OrderSummary};
-use crate::payments::gateway::{ChargeOutcome, Gateway, GatewayError};
-use crate::payments::stripe_gateway::IntentStatus;
-use crate::payments::NextAction;
+use crate::notifications;
+use crate::orders::record::{self, OrderRecord};
+use crate::orders::settle::{self, TransitionError};
+pub use crate::orders::settle::{Settlement, WebhookEvent};
+use crate::orders::{order_id, order_number, OrderDetails, OrderStatus, OrderSummary};
+use crate::payments::gateway::{ChargeOutcome, Gateway};
+use crate::payments::ledger;
+use crate::payments::{GatewayError, IntentStatus, NextAction};
 use crate::write_queue::{JobFuture, WriteQueue};
 
 /// Shop rules change rarely (staff edit them); reading them once every few seconds keeps them
@@ -38,7 +45,6 @@ pub struct Checkout(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     db: Db,
-    writes: WriteQueue,
     gateway: Gateway,
     site_url: String,
     rules: RwLock<Option<(Instant, Arc<ShopRules>)>>,
@@ -93,10 +99,8 @@ struct Take {
 
 impl Checkout {
     pub fn new(db: Db, gateway: Gateway, site_url: impl Into<String>) -> Checkout {
-        let writes = WriteQueue::start(&db);
         Checkout(Arc::new(Inner {
             db,
-            writes,
             gateway,
             site_url: site_url.into(),
             rules: RwLock::new(None),
@@ -112,7 +116,7 @@ impl Checkout {
     }
 
     pub fn writes(&self) -> &WriteQueue {
-        &self.0.writes
+        self.0.db.writes()
     }
 
     pub fn order_url(&self, access_token: &str) -> String {
@@ -310,8 +314,7 @@ impl Checkout {
             site_url: self.0.site_url.clone(),
         };
         let placed = self
-            .0
-            .writes
+            .writes()
             .run(
                 move |conn| -> JobFuture<'_, Result<PlacedRow, CheckoutError>> {
                     Box::pin(insert_order(conn, order))
@@ -371,8 +374,7 @@ impl Checkout {
                     })?;
                 if placed.payment_ref.as_deref() != Some(intent.id.as_str()) {
                     let (id, reference) = (placed.id, intent.id.clone());
-                    self.0
-                        .writes
+                    self.writes()
                         .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
                             Box::pin(async move {
                                 sqlx::query("UPDATE orders SET payment_ref = $1 WHERE id = $2")
@@ -452,21 +454,24 @@ impl Checkout {
         Ok(())
     }
 
-    /// Moves a pending order forward exactly once: paid (the reservation becomes a sale) or
-    /// released (the reservation goes back). `event` is a webhook event id, recorded in the same
-    /// transaction so a replay is a no-op. Returns whether anything changed.
+    /// Settles a pending order once, through the writer (see [`settle::settle`]). Returns
+    /// whether anything changed.
     pub async fn settle(
         &self,
         order_id: i64,
         settlement: Settlement,
         event: Option<WebhookEvent>,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<bool, TransitionError> {
         let site_url = self.0.site_url.clone();
-        self.0
-            .writes
-            .run(move |conn| -> JobFuture<'_, Result<bool, sqlx::Error>> {
-                Box::pin(settle_order(conn, order_id, settlement, event, site_url))
-            })
+        self.writes()
+            .run(
+                move |conn| -> JobFuture<'_, Result<bool, TransitionError>> {
+                    Box::pin(async move {
+                        settle::settle(conn, order_id, settlement, event, &site_url, now_epoch())
+                            .await
+                    })
+                },
+            )
             .await
     }
 
@@ -495,49 +500,20 @@ impl Checkout {
 
     /// An order's details by its id, for staff (the admin checks who is asking).
     pub async fn order_details_by_id(&self, id: i64) -> Result<OrderDetails, CheckoutError> {
-        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.0.db.pool())
+        let order = record::by_id(self.0.db.pool(), id)
             .await?
             .ok_or_else(|| CheckoutError::NotFound(format!("Order {}", order_number(id))))?;
-        let order = order_from_row(&row)?;
         self.details(order).await
     }
 
-    async fn find_by_token(&self, access_token: &str) -> Result<OrderRow, CheckoutError> {
-        let not_found = || CheckoutError::NotFound("This order".into());
-        if access_token.len() != 32 || !access_token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(not_found());
-        }
-        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE access_token = $1"))
-            .bind(access_token)
-            .fetch_optional(self.0.db.pool())
+    async fn find_by_token(&self, access_token: &str) -> Result<OrderRecord, CheckoutError> {
+        record::by_token(self.0.db.pool(), access_token)
             .await?
-            .ok_or_else(not_found)?;
-        order_from_row(&row)
+            .ok_or_else(|| CheckoutError::NotFound("This order".into()))
     }
 
-    async fn details(&self, order: OrderRow) -> Result<OrderDetails, CheckoutError> {
-        let lines = sqlx::query(
-            "SELECT sku, title, variant_title, quantity, backordered_quantity, unit_price_amount, \
-             total_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(order.id)
-        .fetch_all(self.0.db.pool())
-        .await?;
-        let currency = order.total.currency;
-        let lines = lines
-            .iter()
-            .map(|row| OrderLine {
-                sku: row.get("sku"),
-                title: row.get("title"),
-                variant_title: row.get("variant_title"),
-                quantity: row.get::<i64, _>("quantity") as u32,
-                backordered: row.get::<i64, _>("backordered_quantity") as u32,
-                unit_price: Money::new(row.get("unit_price_amount"), currency),
-                total: Money::new(row.get("total_amount"), currency),
-            })
-            .collect();
+    /// The order as its shopper sees it, with what the payment still needs.
+    async fn details(&self, order: OrderRecord) -> Result<OrderDetails, CheckoutError> {
         let next_action = match (&self.0.gateway, order.status) {
             (Gateway::Test, OrderStatus::PendingPayment) => Some(NextAction::ConfirmTestPayment),
             // The same idempotency key returns the order's intent: the page can offer the
@@ -559,85 +535,8 @@ impl Checkout {
             }
             _ => None,
         };
-        let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
-        let shipments = crate::orders::load_shipments(self.0.db.pool(), order.id).await?;
-        Ok(OrderDetails {
-            number: order_number(order.id),
-            status: order.status,
-            email: order.email,
-            created_at: order.created_at,
-            lines,
-            subtotal: Money::new(order.subtotal, currency),
-            shipping: Money::new(order.shipping, currency),
-            tax: Money::new(order.tax, currency),
-            total: order.total,
-            prices_include_tax: order.prices_include_tax,
-            shipping_method: order.shipping_name,
-            shipping_address: address,
-            reserved_until: order.reserved_until,
-            next_action,
-            shipments,
-        })
+        Ok(record::details(self.0.db.pool(), order, next_action).await?)
     }
-}
-
-/// A webhook delivery, recorded with the change it causes.
-#[derive(Clone, Debug)]
-pub struct WebhookEvent {
-    pub id: String,
-    pub gateway: &'static str,
-    pub kind: String,
-}
-
-#[derive(Clone, Debug)]
-pub enum Settlement {
-    Paid { reference: String },
-    Release { status: OrderStatus, reason: String },
-}
-
-/// The columns every order read needs.
-const ORDER_COLUMNS: &str = "SELECT id, access_token, email, status, currency, subtotal_amount, \
-     shipping_amount, tax_amount, total_amount, prices_include_tax, shipping_name, address_json, \
-     gateway, payment_ref, reserved_until, created_at FROM orders";
-
-#[derive(Clone, Debug)]
-struct OrderRow {
-    id: i64,
-    email: String,
-    status: OrderStatus,
-    subtotal: i64,
-    shipping: i64,
-    tax: i64,
-    total: Money,
-    prices_include_tax: bool,
-    shipping_name: String,
-    address_json: String,
-    gateway: String,
-    payment_ref: Option<String>,
-    reserved_until: Option<i64>,
-    created_at: i64,
-}
-
-fn order_from_row(row: &sqlx::any::AnyRow) -> Result<OrderRow, CheckoutError> {
-    let status: String = row.get("status");
-    let currency: String = row.get("currency");
-    let currency = Currency::parse(&currency).map_err(|_| CheckoutError::Internal)?;
-    Ok(OrderRow {
-        id: row.get("id"),
-        email: row.get("email"),
-        status: OrderStatus::parse(&status).ok_or(CheckoutError::Internal)?,
-        subtotal: row.get("subtotal_amount"),
-        shipping: row.get("shipping_amount"),
-        tax: row.get("tax_amount"),
-        total: Money::new(row.get("total_amount"), currency),
-        prices_include_tax: row.get::<i64, _>("prices_include_tax") != 0,
-        shipping_name: row.get("shipping_name"),
-        address_json: row.get("address_json"),
-        gateway: row.get("gateway"),
-        payment_ref: row.get("payment_ref"),
-        reserved_until: row.get("reserved_until"),
-        created_at: row.get("created_at"),
-    })
 }
 
 fn tax_label(rules: &ShopRules, rate_bp: u32, country: &str, region: &str) -> String {
@@ -816,7 +715,7 @@ fn validate_request(
 }
 
 /// What identifies a request for its idempotency key: the same key with a different request
-/// is a client bug, answered with 422 rather than the wrong order.
+/// is a client bug, answered with 400 (see `find_by_key`) rather than with the wrong order.
 fn fingerprint(valid: &ValidCheckout) -> String {
     let json = serde_json::to_vec(valid).unwrap_or_default();
     hex::encode(Sha256::digest(json))
@@ -876,7 +775,7 @@ async fn read_variants(
     };
     let sql = format!(
         "SELECT v.id, v.sku, v.option1, v.option2, v.option3, v.price_amount, v.currency, \
-         v.on_hand, v.reserved, v.backorder, p.slug, p.title, p.status{image} \
+         v.on_hand, v.reserved, v.backorder, v.archived_at, p.slug, p.title, p.status{image} \
          FROM variants v JOIN products p ON p.id = v.product_id \
          WHERE v.id IN ({}) ORDER BY v.id{lock}",
         placeholders.join(", ")
@@ -886,30 +785,34 @@ async fn read_variants(
         query = query.bind(*id);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let options: Vec<String> = ["option1", "option2", "option3"]
-                .iter()
-                .filter_map(|c| row.get::<Option<String>, _>(*c))
-                .filter(|v| !v.is_empty())
-                .collect();
-            VariantRow {
-                id: row.get("id"),
-                sku: row.get("sku"),
-                title: row.get("title"),
-                variant_title: options.join(" / "),
-                slug: row.get("slug"),
-                image_url: row.get("image_url"),
-                price: row.get("price_amount"),
-                currency: row.get("currency"),
-                on_hand: row.get("on_hand"),
-                reserved: row.get("reserved"),
-                allow_backorder: row.get::<String, _>("backorder") == "allow",
-                active: row.get::<String, _>("status") == "active",
+    rows.iter().map(variant_from_row).collect()
+}
+
+fn variant_from_row(row: &sqlx::any::AnyRow) -> Result<VariantRow, sqlx::Error> {
+    let mut options = Vec::with_capacity(3);
+    for column in ["option1", "option2", "option3"] {
+        if let Some(value) = row.try_get::<Option<String>, _>(column)? {
+            if !value.is_empty() {
+                options.push(value);
             }
-        })
-        .collect())
+        }
+    }
+    Ok(VariantRow {
+        id: row.try_get("id")?,
+        sku: row.try_get("sku")?,
+        title: row.try_get("title")?,
+        variant_title: options.join(" / "),
+        slug: row.try_get("slug")?,
+        image_url: row.try_get("image_url")?,
+        price: row.try_get("price_amount")?,
+        currency: row.try_get("currency")?,
+        on_hand: row.try_get("on_hand")?,
+        reserved: row.try_get("reserved")?,
+        allow_backorder: row.try_get::<String, _>("backorder")? == "allow",
+        // An archived variant (kept for its orders) can no longer be bought.
+        active: row.try_get::<String, _>("status")? == "active"
+            && row.try_get::<Option<i64>, _>("archived_at")?.is_none(),
+    })
 }
 
 /// The checkout transaction (a savepoint of a group on SQLite). Any `Err` rolls back all of it.
@@ -983,10 +886,10 @@ async fn insert_order(
             quantity: t.quantity,
         })
         .collect();
-    let goods: i64 = amounts
-        .iter()
-        .map(|a| a.unit_price.saturating_mul(a.quantity as i64))
-        .sum();
+    // The same sum the quote shows, checked: an overflow is refused, never rounded to a maximum.
+    let goods = pricing::totals(&amounts, 0, 0, true)
+        .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?
+        .subtotal;
     let options = rules.shipping_options(&valid.address.country, goods);
     let method = match &valid.shipping_method {
         Some(code) => options.iter().find(|o| &o.code == code).ok_or_else(|| {
@@ -1079,29 +982,36 @@ async fn insert_order(
     let order_id: i64 = inserted.get("id");
 
     // Stock: a sale when the payment already succeeded, a reservation while it is pending,
-    // nothing for a declined card. The condition re-checks what was read, and the CHECK
-    // constraints stand behind both.
+    // nothing for a declined card. The inventory's guard re-checks what was read above.
     if status != OrderStatus::PaymentFailed {
-        let sql = if reserve {
-            "UPDATE variants SET reserved = reserved + $1 WHERE id = $2 AND on_hand - reserved >= $1"
+        let movement = if reserve {
+            Movement::Reserve
         } else {
-            "UPDATE variants SET on_hand = on_hand - $1 WHERE id = $2 AND on_hand - reserved >= $1"
+            Movement::Sell
         };
-        for take in takes.iter().filter(|t| t.from_stock > 0) {
-            let done = sqlx::query(sql)
-                .bind(take.from_stock)
-                .bind(take.variant_id)
-                .execute(&mut *conn)
-                .await?;
-            if done.rows_affected() != 1 {
+        let moves: Vec<StockMove> = takes
+            .iter()
+            .filter(|t| t.from_stock > 0)
+            .map(|t| StockMove::for_order(t.variant_id, order_id, movement, t.from_stock))
+            .collect();
+        match inventory::apply(conn, &moves, now).await {
+            Ok(_) => {}
+            Err(StockError::Short { variant_id }) => {
+                let take = takes.iter().find(|t| t.variant_id == variant_id);
                 return Err(CheckoutError::OutOfStock(vec![Shortage {
-                    variant_id: take.variant_id,
+                    variant_id,
                     sku: String::new(),
-                    title: format!("variant {}", take.variant_id),
-                    requested: take.quantity,
+                    title: format!("variant {variant_id}"),
+                    requested: take.map_or(0, |t| t.quantity),
                     available: 0,
                 }]));
             }
+            Err(StockError::OutOfBounds(_)) => {
+                return Err(CheckoutError::BadRequest(
+                    "A quantity in the cart is too large.".into(),
+                ))
+            }
+            Err(StockError::Database(error)) => return Err(error.into()),
         }
     }
 
@@ -1151,41 +1061,13 @@ async fn insert_order(
     }
     query.execute(&mut *conn).await?;
 
-    // The ledger: one entry per stock movement, with its reason and order.
-    let moved: Vec<&Take> = takes.iter().filter(|t| t.from_stock > 0).collect();
-    if status != OrderStatus::PaymentFailed && !moved.is_empty() {
-        let (reason, on_hand_sign, reserved_sign) = if reserve {
-            ("reserve", 0, 1)
-        } else {
-            ("sale", -1, 0)
-        };
-        let mut sql = String::from(
-            "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, created_at) VALUES ",
-        );
-        for i in 0..moved.len() {
-            let b = i * 3;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, $1, $2, ${}, ${}, $3)", b + 4, b + 5, b + 6));
-        }
-        let mut query = sqlx::query(&sql).bind(order_id).bind(reason).bind(now);
-        for take in moved {
-            query = query
-                .bind(take.variant_id)
-                .bind(on_hand_sign * take.from_stock)
-                .bind(reserved_sign * take.from_stock);
-        }
-        query.execute(&mut *conn).await?;
-    }
-
     if let Some(outcome) = &outcome {
         let (payment_status, message) = match outcome {
             ChargeOutcome::Succeeded { .. } => ("succeeded", String::new()),
             ChargeOutcome::Declined { message, .. } => ("failed", message.clone()),
             ChargeOutcome::RequiresAction { .. } => ("requires_action", String::new()),
         };
-        let charge = Charge {
+        let charge = ledger::Charge {
             order_id,
             gateway: &valid.gateway,
             status: payment_status,
@@ -1194,7 +1076,7 @@ async fn insert_order(
             reference: reference.as_deref().unwrap_or_default(),
             message: &message,
         };
-        record_charge(conn, charge, now).await?;
+        ledger::record_charge(conn, charge, now).await?;
     }
 
     if status == OrderStatus::Paid {
@@ -1211,13 +1093,13 @@ async fn insert_order(
             })
             .collect();
         let order_url = format!("{site_url}/orders/{access_token}");
-        let email = confirmation_email(
-            order_id,
+        let email = notifications::order_confirmation(
+            &order_number(order_id),
             &lines,
             Money::new(totals.total, currency),
             &order_url,
         );
-        queue_email(conn, &valid.email, email, now).await?;
+        notifications::queue(conn, &valid.email, email, now).await?;
     }
 
     Ok(PlacedRow {
@@ -1270,230 +1152,4 @@ async fn find_by_key(
         decline_message: row.get("decline_message"),
         replayed: true,
     }))
-}
-
-/// An email waiting in the outbox.
-pub struct Email {
-    pub kind: &'static str,
-    pub subject: String,
-    pub body: String,
-}
-
-fn confirmation_email(
-    order_id: i64,
-    lines: &[(String, u32, i64)],
-    total: Money,
-    order_url: &str,
-) -> Email {
-    let number = order_number(order_id);
-    let mut body = format!("Thank you for your order #{number}.\n\n");
-    for (title, quantity, line_total) in lines {
-        body.push_str(&format!(
-            "{quantity} × {title}: {}\n",
-            Money::new(*line_total, total.currency)
-        ));
-    }
-    body.push_str(&format!(
-        "\nTotal paid: {total}\n\nFollow your order at {order_url}\n"
-    ));
-    Email {
-        kind: "order_confirmation",
-        subject: format!("Your order #{number}"),
-        body,
-    }
-}
-
-pub async fn queue_email(
-    conn: &mut AnyConnection,
-    recipient: &str,
-    email: Email,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (kind, recipient, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(email.kind)
-    .bind(recipient)
-    .bind(email.subject)
-    .bind(email.body)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A charge attempt as the `payments` table records it.
-struct Charge<'a> {
-    order_id: i64,
-    gateway: &'a str,
-    status: &'a str,
-    amount: i64,
-    currency: &'a str,
-    reference: &'a str,
-    message: &'a str,
-}
-
-async fn record_charge(
-    conn: &mut AnyConnection,
-    charge: Charge<'_>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
-         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(charge.order_id)
-    .bind(charge.gateway)
-    .bind(charge.status)
-    .bind(charge.amount)
-    .bind(charge.currency)
-    .bind(charge.reference)
-    .bind(charge.message)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Settles a pending order (see [`Checkout::settle`]).
-async fn settle_order(
-    conn: &mut AnyConnection,
-    order_id: i64,
-    settlement: Settlement,
-    event: Option<WebhookEvent>,
-    site_url: String,
-) -> Result<bool, sqlx::Error> {
-    let now = now_epoch();
-    if let Some(event) = &event {
-        let fresh = sqlx::query(
-            "INSERT INTO webhook_events (id, gateway, event_type, received_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-        )
-        .bind(&event.id)
-        .bind(event.gateway)
-        .bind(&event.kind)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if fresh.is_none() {
-            return Ok(false);
-        }
-    }
-    let (status, paid) = match &settlement {
-        Settlement::Paid { .. } => (OrderStatus::Paid, true),
-        Settlement::Release { status, .. } => (*status, false),
-    };
-    // Only a pending order moves, and only once: whoever comes second changes nothing.
-    let order = sqlx::query(
-        "UPDATE orders SET status = $1, reserved_until = NULL, updated_at = $2, \
-         paid_at = CASE WHEN $3 = 1 THEN $2 ELSE paid_at END \
-         WHERE id = $4 AND status = 'pending_payment' \
-         RETURNING email, access_token, currency, total_amount, gateway, payment_ref",
-    )
-    .bind(status.as_str())
-    .bind(now)
-    .bind(paid as i64)
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(order) = order else {
-        return Ok(false);
-    };
-    let lines = sqlx::query(
-        "SELECT variant_id, title, variant_title, quantity, backordered_quantity, total_amount \
-         FROM order_lines WHERE order_id = $1 ORDER BY variant_id",
-    )
-    .bind(order_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let (sql, reason) = if paid {
-        (
-            "UPDATE variants SET on_hand = on_hand - $1, reserved = reserved - $1 WHERE id = $2",
-            "commit",
-        )
-    } else {
-        (
-            "UPDATE variants SET reserved = reserved - $1 WHERE id = $2",
-            "release",
-        )
-    };
-    for line in &lines {
-        let Some(variant_id) = line.get::<Option<i64>, _>("variant_id") else {
-            continue;
-        };
-        let held = line.get::<i64, _>("quantity") - line.get::<i64, _>("backordered_quantity");
-        if held <= 0 {
-            continue;
-        }
-        sqlx::query(sql)
-            .bind(held)
-            .bind(variant_id)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query(
-            "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(variant_id)
-        .bind(order_id)
-        .bind(reason)
-        .bind(if paid { -held } else { 0 })
-        .bind(-held)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    let currency: String = order.get("currency");
-    let total: i64 = order.get("total_amount");
-    let reference = match &settlement {
-        Settlement::Paid { reference } if !reference.is_empty() => reference.clone(),
-        _ => order
-            .get::<Option<String>, _>("payment_ref")
-            .unwrap_or_default(),
-    };
-    let (payment_status, message) = match &settlement {
-        Settlement::Paid { .. } => ("succeeded", String::new()),
-        Settlement::Release {
-            status: OrderStatus::PaymentFailed,
-            reason,
-        } => ("failed", reason.clone()),
-        Settlement::Release { reason, .. } => ("canceled", reason.clone()),
-    };
-    let gateway: String = order.get("gateway");
-    let charge = Charge {
-        order_id,
-        gateway: &gateway,
-        status: payment_status,
-        amount: total,
-        currency: &currency,
-        reference: &reference,
-        message: &message,
-    };
-    record_charge(conn, charge, now).await?;
-    if paid {
-        let currency = Currency::parse(&currency).unwrap_or(Currency::EUR);
-        let lines: Vec<(String, u32, i64)> = lines
-            .iter()
-            .map(|l| {
-                let variant: String = l.get("variant_title");
-                let title: String = l.get("title");
-                let title = if variant.is_empty() {
-                    title
-                } else {
-                    format!("{title} ({variant})")
-                };
-                (
-                    title,
-                    l.get::<i64, _>("quantity") as u32,
-                    l.get::<i64, _>("total_amount"),
-                )
-            })
-            .collect();
-        let access_token: String = order.get("access_token");
-        let order_url = format!("{site_url}/orders/{access_token}");
-        let email = confirmation_email(order_id, &lines, Money::new(total, currency), &order_url);
-        let recipient: String = order.get("email");
-        queue_email(conn, &recipient, email, now).await?;
-    }
-    Ok(true)
 }

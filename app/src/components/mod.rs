@@ -21,6 +21,43 @@ where
     Suspend::new(async move { leptos::tachys::reactive_graph::OwnedView::new(content.await) })
 }
 
+/// The document's title for a page's `<Title text=…>`: "… · Kassa", the formatter of every
+/// title (set once, in `App`; a page must not set its own).
+///
+/// leptos_meta 0.8 writes the title into the server-rendered `<head>` as it is, unescaped: a
+/// title holding `</title>` would end the element and the rest would be read as markup (a
+/// `<meta http-equiv=refresh>` redirects the shopper elsewhere). Titles come from input (a
+/// search, a product title staff typed), so on the server the title is escaped here. In the
+/// browser a title is set as text and needs no escaping.
+pub fn document_title(title: String) -> String {
+    let title = if title.is_empty() {
+        "Kassa".to_string()
+    } else {
+        format!("{title} · Kassa")
+    };
+    if cfg!(feature = "ssr") {
+        escape_html(&title)
+    } else {
+        title
+    }
+}
+
+/// Text made safe to write into HTML, as an element's content or a quoted attribute.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
     view! {
@@ -65,5 +102,23 @@ pub fn NotFound() -> impl IntoView {
             <p>"We could not find that page. It may have moved, or the link may be mistyped."</p>
             <p><a href="/">"Back to the shop"</a></p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_cannot_close_their_element() {
+        assert_eq!(document_title(String::new()), "Kassa");
+        assert_eq!(
+            document_title("Mugs & cups".into()),
+            "Mugs &amp; cups · Kassa"
+        );
+        assert_eq!(
+            document_title(r#"</title><meta http-equiv="refresh" content='0'>"#.into()),
+            "&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot; content=&#39;0&#39;&gt; · Kassa"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Orders: the state machine, what a shopper sees of an order, and the order page.
+//! Orders: the state machine, what a shopper sees of an order, and the order page; on the
+//! server, reading orders back ([`record`]), every change of an order's status ([`settle`])
+//! and its shipments ([`shipments`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +11,13 @@ use crate::payments::NextAction;
 mod page;
 pub use page::OrderPage;
 
+#[cfg(feature = "ssr")]
+pub mod record;
+#[cfg(feature = "ssr")]
+pub mod settle;
+#[cfg(feature = "ssr")]
+pub mod shipments;
+
 /// Order numbers for people start here, so the first order is not "#1".
 pub const NUMBER_OFFSET: i64 = 1000;
 
@@ -18,7 +27,13 @@ pub fn order_number(id: i64) -> String {
 
 /// The order id behind a number as people write it ("1042", "#1042").
 pub fn order_id(number: &str) -> Option<i64> {
-    let id = number.trim().trim_start_matches('#').parse::<i64>().ok()? - NUMBER_OFFSET;
+    // Checked: "-9223372036854775808" parses, and must not overflow on the way to an id.
+    let id = number
+        .trim()
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .ok()?
+        .checked_sub(NUMBER_OFFSET)?;
     (id > 0).then_some(id)
 }
 
@@ -135,58 +150,6 @@ pub struct Shipment {
     pub lines: Vec<(String, u32)>,
 }
 
-/// An order's shipments with their lines, oldest first (two statements).
-#[cfg(feature = "ssr")]
-pub async fn load_shipments(
-    pool: &sqlx::AnyPool,
-    order_id: i64,
-) -> Result<Vec<Shipment>, sqlx::Error> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT id, carrier, tracking_number, status, created_at, delivered_at FROM shipments \
-         WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(order_id)
-    .fetch_all(pool)
-    .await?;
-    let lines = sqlx::query(
-        "SELECT sl.shipment_id, ol.title, ol.variant_title, sl.quantity FROM shipment_lines sl \
-         JOIN order_lines ol ON ol.id = sl.order_line_id JOIN shipments s ON s.id = sl.shipment_id \
-         WHERE s.order_id = $1 ORDER BY ol.id",
-    )
-    .bind(order_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let id: i64 = row.get("id");
-            Shipment {
-                id,
-                carrier: row.get("carrier"),
-                tracking_number: row.get("tracking_number"),
-                status: row.get("status"),
-                created_at: row.get("created_at"),
-                delivered_at: row.get("delivered_at"),
-                lines: lines
-                    .iter()
-                    .filter(|l| l.get::<i64, _>("shipment_id") == id)
-                    .map(|l| {
-                        let title: String = l.get("title");
-                        let variant: String = l.get("variant_title");
-                        let title = if variant.is_empty() {
-                            title
-                        } else {
-                            format!("{title} ({variant})")
-                        };
-                        (title, l.get::<i64, _>("quantity") as u32)
-                    })
-                    .collect(),
-            }
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +161,12 @@ mod tests {
         assert_eq!(order_id("#1042"), Some(42));
         assert_eq!(order_id("1000"), None);
         assert_eq!(order_id("abc"), None);
+        assert_eq!(order_id("-9223372036854775808"), None);
+        assert_eq!(
+            order_id(&i64::MAX.to_string()),
+            Some(i64::MAX - NUMBER_OFFSET)
+        );
+        assert_eq!(order_id("99999999999999999999"), None);
     }
 
     #[test]

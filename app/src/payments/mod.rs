@@ -7,9 +7,37 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 pub mod gateway;
 #[cfg(feature = "ssr")]
+pub mod ledger;
+#[cfg(feature = "ssr")]
 pub mod stripe_gateway;
 #[cfg(feature = "ssr")]
 pub mod webhook;
+
+/// What a gateway call can fail with.
+#[cfg(feature = "ssr")]
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("unknown payment method '{0}': use one of Stripe's test cards")]
+    UnknownTestToken(String),
+    #[error("the payment provider could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the payment provider refused the request: {0}")]
+    Refused(String),
+    #[error("the payment was taken by '{0}', which this shop is not set up to use now")]
+    NotConfigured(String),
+}
+
+/// Where a payment stands at its gateway, reduced to what the order needs to know.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntentStatus {
+    Succeeded,
+    /// Waiting for the shopper or the bank.
+    Pending,
+    /// The attempt failed; the shopper may try another card on the same intent.
+    Failed,
+    Canceled,
+}
 
 /// How the shopper wants to pay, as the checkout form and `POST /api/v1/checkout` send it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

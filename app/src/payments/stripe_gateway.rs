@@ -9,7 +9,8 @@ use stripe::{
     PaymentIntent, PaymentIntentId, PaymentIntentStatus, RequestStrategy,
 };
 
-use super::gateway::GatewayError;
+use super::GatewayError;
+use super::IntentStatus;
 use crate::money::Money;
 
 /// The keys and address Kassa uses to talk to Stripe.
@@ -46,17 +47,6 @@ impl std::fmt::Debug for StripeGateway {
             .field("publishable_key", &self.publishable_key)
             .finish_non_exhaustive()
     }
-}
-
-/// Where a PaymentIntent stands, reduced to what the order needs to know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntentStatus {
-    Succeeded,
-    /// Waiting for the shopper or the bank.
-    Pending,
-    /// The attempt failed; the shopper may try another card on the same intent.
-    Failed,
-    Canceled,
 }
 
 impl IntentStatus {

@@ -130,6 +130,33 @@ async fn paid_order(app: &TestApp, lines: &[(i64, u32)]) -> Value {
     placed
 }
 
+/// Every staff route the server has, read from the routers themselves: the admin's form and
+/// event routes, the pages under /admin and the admin's server functions.
+fn served_admin_routes() -> Vec<(String, String)> {
+    use kassa::startup::AppState;
+    let mut served: Vec<(String, String)> = Vec::new();
+    let listed = app::admin::api::listed_routes::<AppState>();
+    let catalog = app::admin::catalog::listed_routes::<AppState>();
+    for (method, path) in listed.listed().iter().chain(catalog.listed()) {
+        served.push((method.to_string(), path.to_string()));
+    }
+    for route in leptos_axum::generate_route_list(app::App) {
+        if route.path() == "/admin" || route.path().starts_with("/admin/") {
+            served.push(("GET".into(), route.path().to_string()));
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        if path.starts_with("/api/admin/") {
+            served.push((method.as_str().to_string(), path.to_string()));
+        }
+    }
+    // Signing in and out is open to everyone by nature.
+    served.retain(|(_, path)| path != "/admin/sign-in" && path != "/admin/sign-out");
+    served.sort();
+    served.dedup();
+    served
+}
+
 async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     let app = spawn_app(backend).await;
     let (variant, _) = variant_with_stock(&app, 0, 50).await;
@@ -144,12 +171,36 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
         .fetch_one(app.db.pool())
         .await
         .unwrap();
+    // The list of access levels must cover exactly what the server serves.
+    let served = served_admin_routes();
+    for (method, path) in &served {
+        assert!(
+            ADMIN_ENDPOINTS
+                .iter()
+                .any(|(m, p, _)| m == method && p == path),
+            "{method} {path} is served but has no access level in ADMIN_ENDPOINTS"
+        );
+    }
+    // A listed path is served by a route whose template matches it ("/admin/products/new" by
+    // "/admin/products/{product}").
+    let matches = |template: &str, path: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t == p || t.starts_with('{'))
+    };
+    for (method, path, _) in ADMIN_ENDPOINTS {
+        assert!(
+            served.iter().any(|(m, p)| m == method && matches(p, path)),
+            "{method} {path} is in ADMIN_ENDPOINTS but not served"
+        );
+    }
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = template
             .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant_text)
-            .replace("{shipment}", "1");
+            .replace("{shipment}", "1")
+            .replace("{job}", "no-such-job");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
             "/api/admin/variant" => &[("id", variant_text.as_str())],
@@ -171,7 +222,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
                 assert_eq!(as_staff, 403, "{method} {path} as staff")
             }
         }
-        if *method == "GET" && *template != "/admin/events" {
+        if *method == "GET" && !["/admin/events", "/admin/import/{job}"].contains(template) {
             let (as_owner, _) = as_user(&app, method, &path, Some(&owner), &[]).await;
             assert_eq!(as_owner, 200, "{method} {path} as owner");
         }

@@ -82,7 +82,11 @@ async fn collection_filters_apply_from_the_url(backend: Backend) {
     // A bad filter is a 400 page that says what is wrong, not a crash.
     let response = app.get("/collections/apparel?min=lots").await;
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("not a price"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("not an amount in EUR"));
     assert_eq!(
         app.get("/collections/no-such-collection").await.status(),
         404

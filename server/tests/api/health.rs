@@ -16,6 +16,74 @@ async fn healthz_checks_the_database(backend: Backend) {
     assert_eq!(response.status(), 503);
 }
 
+async fn healthz_fails_when_the_writer_stops(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.db.writes().stop();
+    // The writer ends as soon as it sees the signal.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.get("/healthz").await.status().as_u16();
+        if status == 503 || backend == Backend::Postgres {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    match backend {
+        // Postgres has no writer task: each write is its own transaction in its caller.
+        Backend::Postgres => assert_eq!(status, 200),
+        Backend::Sqlite => {
+            assert_eq!(status, 503);
+            let body: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
+            assert_eq!(body["writer"], "stopped");
+        }
+    }
+}
+
+/// A job that panics (a bug in one write) fails alone: its writes are rolled back, its caller
+/// gets an error, and every later write still works.
+async fn a_panicking_write_fails_alone_and_the_writer_goes_on(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    let panicking = app
+        .db
+        .writes()
+        .run(|conn| -> app::write_queue::JobFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO audit_log (actor, action, subject, created_at) VALUES ('test', 'half', 'x', 0)")
+                    .execute(&mut *conn)
+                    .await?;
+                let fields: Vec<&str> = Vec::new();
+                panic!("a bug in a write job: {}", fields[3]);
+            })
+        })
+        .await;
+    assert!(panicking.is_err(), "the panicking job reports an error");
+    let half_written: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'half'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        half_written, 0,
+        "the panicking job's writes are rolled back"
+    );
+
+    let later = app
+        .db
+        .writes()
+        .run(|conn| -> app::write_queue::JobFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO audit_log (actor, action, subject, created_at) VALUES ('test', 'later', 'x', 0)")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(later.is_ok(), "the writer goes on: {later:?}");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
 async fn migrations_create_the_catalog_schema_and_are_idempotent(backend: Backend) {
     let app = spawn_empty_app(backend).await;
     app.db
@@ -45,10 +113,16 @@ async fn stock_can_never_go_negative(backend: Backend) {
         sqlx::query("UPDATE variants SET on_hand = -1 WHERE id = (SELECT MIN(id) FROM variants)")
             .execute(app.db.pool())
             .await;
-    assert!(
-        result.is_err(),
-        "the CHECK constraint must reject negative stock"
-    );
+    // Refused by the CHECK constraint itself, not by any other error.
+    let error = result.expect_err("the CHECK constraint must reject negative stock");
+    let refused = error
+        .as_database_error()
+        .unwrap_or_else(|| panic!("a database refusal, not {error}"));
+    let check_violation = match backend {
+        Backend::Postgres => refused.code().as_deref() == Some("23514"),
+        Backend::Sqlite => refused.message().contains("CHECK constraint failed"),
+    };
+    assert!(check_violation, "not a CHECK violation: {refused}");
 }
 
 async fn the_demo_seed_fills_the_catalog(backend: Backend) {
@@ -86,6 +160,8 @@ async fn the_demo_seed_fills_the_catalog(backend: Backend) {
 
 on_both_databases!(
     healthz_checks_the_database,
+    healthz_fails_when_the_writer_stops,
+    a_panicking_write_fails_alone_and_the_writer_goes_on,
     migrations_create_the_catalog_schema_and_are_idempotent,
     stock_can_never_go_negative,
     the_demo_seed_fills_the_catalog,

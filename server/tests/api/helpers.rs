@@ -47,6 +47,8 @@ pub async fn within_time_limit<F: std::future::Future<Output = ()>>(test: F) {
 
 pub struct TestApp {
     pub address: String,
+    /// The database's URL, for a second server over the same data.
+    pub database_url: String,
     pub db: Db,
     pub checkout: app::checkout::service::Checkout,
     pub client: reqwest::Client,
@@ -135,6 +137,9 @@ pub struct Options {
     pub page_cache_ms: u64,
     /// More settings, as environment variables (`KASSA_PAYMENT_GATEWAY`, …).
     pub env: Vec<(&'static str, String)>,
+    /// Another server's database (its `database_url`) instead of a fresh one: several servers
+    /// over one database, or a shop whose settings changed.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -143,6 +148,7 @@ impl Default for Options {
             seed_demo: true,
             page_cache_ms: 0,
             env: Vec::new(),
+            database_url: None,
         }
     }
 }
@@ -177,7 +183,10 @@ pub async fn spawn_empty_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(backend, data_dir.path()).await;
+    let database_url = match &options.database_url {
+        Some(url) => url.clone(),
+        None => fresh_database(backend, data_dir.path()).await,
+    };
     let site_root = repo_root().join("public");
     let mut vars = vec![
         ("DATABASE_URL", database_url.clone()),
@@ -219,6 +228,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     });
     TestApp {
         address,
+        database_url,
         db,
         checkout,
         client: reqwest::Client::builder()

@@ -6,6 +6,7 @@ use app::catalog::csv_io::{export_products, import_products, parse_products, Imp
 use app::catalog::media::MediaStore;
 use app::money::Currency;
 
+use crate::checkout::{checkout, count, ledger_of, order_body, stock_of};
 use crate::helpers::{fresh_database, spawn_app, spawn_empty_app, Backend};
 use crate::on_both_databases;
 
@@ -74,7 +75,7 @@ async fn a_file_with_one_bad_line_imports_nothing(backend: Backend) {
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(
                 errors[0].to_string(),
-                "line 4, column \"Variant Inventory Qty\": 'oops' is not a whole number of zero or more"
+                "line 4, column \"Variant Inventory Qty\": 'oops' is not a whole number from 0 to 1000000000"
             );
         }
         other => panic!("expected line errors, got {other:?}"),
@@ -177,7 +178,7 @@ async fn the_cli_imports_and_exports_and_names_bad_lines(backend: Backend) {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("line 2, column \"Variant Price\": '12.345' is not a price"),
+        stderr.contains("line 2, column \"Variant Price\": '12.345' is not an amount in EUR"),
         "{stderr}"
     );
     assert!(
@@ -208,7 +209,221 @@ async fn the_cli_imports_and_exports_and_names_bad_lines(backend: Backend) {
     assert!(exported.contains(",MUG-1,"), "{exported}");
 }
 
+/// `--replace` updates products in place: a variant that orders refer to keeps its id (or is
+/// archived when the file drops it), so a pending reservation, the order lines and the stock
+/// ledger survive, and the reservation can still be paid.
+async fn replacing_a_product_keeps_its_orders_and_reservations(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    let csv = format!(
+        "{HEADER}mug,Mug,Colour,Blue,MUG-B,12,5,\n\
+         mug,,,Red,MUG-R,12,3,\n"
+    );
+    import(&app, &csv, false).await.expect("import");
+    let id_of = |sku: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM variants WHERE sku = $1")
+                .bind(sku)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let (blue, red) = (id_of("MUG-B").await, id_of("MUG-R").await);
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'mug'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    // A pending payment holds two red mugs; a paid order took a blue one.
+    let (status, pending) = checkout(
+        &app,
+        &order_body(&[(red, 2)], "pm_card_authenticationRequired"),
+        "replace-pending",
+    )
+    .await;
+    assert_eq!(status, 201, "{pending}");
+    let (status, paid) = checkout(
+        &app,
+        &order_body(&[(blue, 1)], "pm_card_visa"),
+        "replace-paid",
+    )
+    .await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!(stock_of(&app, red).await, (3, 2));
+
+    // The new file drops the red mug, recounts the blue one and adds a green one.
+    let replaced = format!(
+        "{HEADER}mug,Mug v2,Colour,Blue,MUG-B,14,10,\n\
+         mug,,,Green,MUG-G,14,7,\n"
+    );
+    import(&app, &replaced, true).await.expect("replace");
+
+    let same_product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'mug'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        same_product, product,
+        "the product is updated, not recreated"
+    );
+    assert_eq!(id_of("MUG-B").await, blue, "a kept SKU keeps its variant");
+    assert_eq!(
+        stock_of(&app, red).await,
+        (3, 2),
+        "the reservation survives"
+    );
+    assert_eq!(stock_of(&app, blue).await, (10, 0));
+    let archived: Option<i64> =
+        sqlx::query_scalar("SELECT archived_at FROM variants WHERE id = $1")
+            .bind(red)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(archived.is_some(), "the dropped variant is archived");
+    let unlinked = count(
+        &app,
+        "SELECT COUNT(*) FROM order_lines WHERE variant_id IS NULL",
+    )
+    .await;
+    assert_eq!(unlinked, 0, "every order line still names its variant");
+    // The ledger adds up: the recount is in it, nothing was cascaded away.
+    assert_eq!(
+        ledger_of(&app, blue).await,
+        (5, 0, 2),
+        "sale −1, counted +6"
+    );
+    assert_eq!(ledger_of(&app, red).await, (0, 2, 1));
+
+    // The shop shows what the file says.
+    let (_, mug) = app.json("/api/v1/products/mug").await;
+    assert_eq!(mug["title"], "Mug v2");
+    let skus: Vec<&str> = mug["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["MUG-B", "MUG-G"]);
+    // An archived variant cannot be bought, but the order that holds it can still be paid.
+    let (status, _) = checkout(
+        &app,
+        &order_body(&[(red, 1)], "pm_card_visa"),
+        "replace-red",
+    )
+    .await;
+    assert_eq!(status, 409);
+    let token = crate::checkout::token_of(&pending);
+    app.checkout
+        .confirm_test_payment(&token, true)
+        .await
+        .expect("the reservation is paid");
+    assert_eq!(stock_of(&app, red).await, (1, 0));
+}
+
+/// The database itself refuses to delete a variant that orders or the ledger refer to, or its
+/// product: history is archived, never cascaded away.
+async fn variants_with_orders_or_history_cannot_be_deleted(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    import(
+        &app,
+        &format!("{HEADER}mug,Mug,,,MUG-1,12,5,\ncup,Cup,,,CUP-1,9,5,\n"),
+        false,
+    )
+    .await
+    .unwrap();
+    let mug: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = 'MUG-1'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, _) = checkout(
+        &app,
+        &order_body(&[(mug, 1)], "pm_card_visa"),
+        "keep-history",
+    )
+    .await;
+    assert_eq!(status, 201);
+    for sql in [
+        "DELETE FROM variants WHERE sku = 'MUG-1'",
+        "DELETE FROM products WHERE slug = 'mug'",
+    ] {
+        assert!(
+            sqlx::query(sql).execute(app.db.pool()).await.is_err(),
+            "{sql} must be refused"
+        );
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM stock_ledger").await, 1);
+    // A variant nothing refers to can still go.
+    sqlx::query("DELETE FROM products WHERE slug = 'cup'")
+        .execute(app.db.pool())
+        .await
+        .expect("a product without history can be deleted");
+}
+
+/// A long import from the command line runs while the shop takes orders: every shopper gets
+/// an order or a clean "sold out", never an error, and the import finishes.
+async fn checkout_during_a_long_import_never_fails(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (variant, _) = crate::checkout::variant_with_stock(&app, 0, 1_000_000).await;
+    let products = 4_000;
+    let mut csv = String::from(HEADER);
+    for n in 0..products {
+        csv.push_str(&format!("bulk-{n},Bulk {n},Size,M,BULK-{n}-M,9.50,4,\n"));
+    }
+    let file = app._data_dir.path().join("bulk.csv");
+    std::fs::write(&file, csv).unwrap();
+    let mut import = Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(["import", file.to_str().unwrap()])
+        .env_clear()
+        .env("DATABASE_URL", &app.database_url)
+        .env("KASSA_DATA_DIR", app._data_dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut placed = 0;
+    loop {
+        let running = import.try_wait().unwrap().is_none();
+        let body = order_body(&[(variant, 1)], "pm_card_visa");
+        let keys: Vec<String> = (0..4)
+            .map(|_| app::checkout::service::random_token())
+            .collect();
+        let orders = keys.iter().map(|key| checkout(&app, &body, key));
+        for (status, body) in futures::future::join_all(orders).await {
+            assert!(status == 201 || status == 409, "{status}: {body}");
+            *statuses.entry(status).or_insert(0) += 1;
+            placed += 1;
+        }
+        if !running {
+            break;
+        }
+    }
+    let output = import.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(placed >= 4, "orders were placed during the import");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM products WHERE slug LIKE 'bulk-%'"
+        )
+        .await,
+        products
+    );
+    assert_eq!(
+        statuses.get(&201).copied().unwrap_or(0),
+        placed,
+        "{statuses:?}"
+    );
+}
+
 on_both_databases!(
+    replacing_a_product_keeps_its_orders_and_reservations,
+    variants_with_orders_or_history_cannot_be_deleted,
+    checkout_during_a_long_import_never_fails,
     an_exported_catalog_imports_back_to_the_same_catalog,
     a_file_with_one_bad_line_imports_nothing,
     existing_handles_and_skus_are_refused_unless_replacing,

@@ -10,6 +10,8 @@ mod checkout;
 mod cli;
 mod collections;
 mod health;
+mod hostile_input;
 mod import_export;
+mod refunds;
 mod storefront;
 mod stripe;

@@ -12,6 +12,7 @@ use axum::{Form, Json, Router};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use sqlx::Row;
 
 use crate::checkout::{checkout, count, ledger_of, stock_of, token_of, variant_with_stock};
 use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
@@ -26,6 +27,8 @@ on_both_databases!(
     reconciliation_finds_payments_the_webhook_missed,
     expiry_cancels_the_intent_or_finds_it_paid,
     refunds_go_through_stripe_once_per_key,
+    cancelling_a_pending_order_whose_payment_succeeded_refunds_it,
+    a_refund_goes_through_the_gateway_that_took_the_payment,
 );
 
 const WEBHOOK_SECRET: &str = "whsec_kassa_test_0123456789";
@@ -477,7 +480,12 @@ async fn refunds_go_through_stripe_once_per_key(backend: Backend) {
     let refunds = stub.0.lock().unwrap().refunds.clone();
     assert_eq!(refunds.len(), 1, "one refund at Stripe for one key");
     let (key, form) = &refunds[0];
-    assert_eq!(key.as_deref(), Some("kassa-refund-refund-key-1"));
+    // The key is scoped to the order: the same form key on another order is another refund.
+    let id: i64 = number.parse::<i64>().unwrap() - 1000;
+    assert_eq!(
+        key.as_deref(),
+        Some(format!("kassa-refund-order-{id}-refund-key-1").as_str())
+    );
     assert_eq!(form["amount"], "500");
     assert_eq!(form["payment_intent"], intent);
     let reference: String = sqlx::query_scalar(
@@ -487,4 +495,117 @@ async fn refunds_go_through_stripe_once_per_key(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(reference, "re_test_1");
+}
+
+/// Staff cancel an order that still shows "waiting for payment", but the shopper's payment has
+/// in fact gone through at Stripe (the webhook is late). The shopper must not stay charged for a
+/// cancelled order: it is settled as paid, then cancelled with its stock back and a full refund.
+async fn cancelling_a_pending_order_whose_payment_succeeded_refunds_it(backend: Backend) {
+    let (app, stub) = spawn_stripe_shop(backend).await;
+    let (a, _) = variant_with_stock(&app, 0, 5).await;
+    let (number, token, intent) = place(&app, &[(a, 2)]).await;
+    assert_eq!(stock_of(&app, a).await, (5, 2));
+    stub.set_status(&intent, "succeeded");
+    let owner = crate::admin::account(&app, "owner@shop.test", app::admin::Role::Owner, true).await;
+    let response = app
+        .client
+        .post(format!("{}/admin/orders/{number}/cancel", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &owner)
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(
+        order_status(&app, &token).await,
+        app::orders::OrderStatus::Cancelled
+    );
+    // Paid (the reservation became a sale), then cancelled (the units went back).
+    assert_eq!(stock_of(&app, a).await, (5, 0));
+    assert_eq!(ledger_of(&app, a).await, (0, 0, 3));
+    let total: i64 = sqlx::query_scalar("SELECT total_amount FROM orders WHERE access_token = $1")
+        .bind(&token)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let refunds = stub.0.lock().unwrap().refunds.clone();
+    assert_eq!(refunds.len(), 1, "the charge is refunded at Stripe");
+    assert_eq!(refunds[0].1["amount"], total.to_string());
+    assert_eq!(refunds[0].1["payment_intent"], intent);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM payments WHERE kind = 'refund' AND status = 'succeeded'"
+        )
+        .await,
+        1
+    );
+    let refunded: i64 =
+        sqlx::query_scalar("SELECT refunded_amount FROM orders WHERE access_token = $1")
+            .bind(&token)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(refunded, total);
+}
+
+/// A shop that took payments with the test gateway and later moved to Stripe refunds those
+/// payments through the test gateway, never by asking Stripe about a payment it never saw.
+async fn a_refund_goes_through_the_gateway_that_took_the_payment(backend: Backend) {
+    let before = crate::helpers::spawn_app(backend).await;
+    let (a, _) = variant_with_stock(&before, 0, 5).await;
+    let (status, placed) = checkout(
+        &before,
+        &crate::checkout::order_body(&[(a, 1)], "pm_card_visa"),
+        &app::checkout::service::random_token(),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let number = placed["order"]["number"].as_str().unwrap().to_string();
+
+    let (stub, base) = spawn_stub().await;
+    let after = spawn_app_with(
+        backend,
+        Options {
+            seed_demo: false,
+            database_url: Some(before.database_url.clone()),
+            env: vec![
+                ("KASSA_PAYMENT_GATEWAY", "stripe".into()),
+                ("STRIPE_SECRET_KEY", "sk_test_kassa".into()),
+                ("STRIPE_PUBLISHABLE_KEY", "pk_test_kassa".into()),
+                ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+                ("STRIPE_API_BASE", base),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let owner =
+        crate::admin::account(&after, "owner@shop.test", app::admin::Role::Owner, true).await;
+    let response = after
+        .client
+        .post(format!("{}/admin/orders/{number}/refunds", after.address))
+        .header("Origin", &after.address)
+        .header("Cookie", &owner)
+        .form(&[("amount", "1.00"), ("key", "move-key")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(
+        stub.0.lock().unwrap().refunds.is_empty(),
+        "Stripe never saw this payment"
+    );
+    let (status, gateway, reference): (String, String, String) = {
+        let row =
+            sqlx::query("SELECT status, gateway, reference FROM payments WHERE kind = 'refund'")
+                .fetch_one(after.db.pool())
+                .await
+                .unwrap();
+        (row.get("status"), row.get("gateway"), row.get("reference"))
+    };
+    assert_eq!(status, "succeeded");
+    assert_eq!(gateway, "test");
+    assert!(reference.starts_with("test_re_"), "{reference}");
 }

@@ -1,0 +1,49 @@
+//! How the admin's form routes answer: back to the page with a notice or the error for people,
+//! JSON for programs.
+
+use axum::extract::rejection::FormRejection;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+
+use super::AdminError;
+
+/// The one mapping of the admin's errors to HTTP: the status and the API's JSON error shape.
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({"error": {"status": status.as_u16(), "message": self.to_string()}})))
+            .into_response()
+    }
+}
+
+/// After a form: back to `to` with a notice, or with the error for people (JSON for programs).
+pub fn outcome(headers: &HeaderMap, to: &str, result: Result<String, AdminError>) -> Response {
+    match result {
+        Ok(notice) => Redirect::to(&format!("{to}?notice={}", urlencode(&notice))).into_response(),
+        Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),
+        Err(error) if wants_html(headers) => {
+            Redirect::to(&format!("{to}?error={}", urlencode(&error.to_string()))).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A form missing a field, in words: after the role check, so strangers learn nothing.
+pub fn form_error(rejection: FormRejection) -> AdminError {
+    AdminError::Invalid(rejection.body_text())
+}
+
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+pub fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("v", text)])
+        .map(|s| s.trim_start_matches("v=").to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,202 @@
+//! Every email the shop sends, in one place: the templates, queueing into the `outbox` table in
+//! the same transaction as the change an email announces (so an order is never confirmed by an
+//! email for a write that rolled back), and the outbox's bookkeeping for the sender.
+//!
+//! The sender itself (SMTP through lettre) lives in the server; several servers may send at
+//! once, because a row is claimed before it is sent.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::db::Db;
+use crate::money::Money;
+use crate::write_queue::JobFuture;
+
+/// An email ready to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A line of an order as emails show it: (item, quantity, line total in minor units).
+pub type EmailLine = (String, u32, i64);
+
+/// "Thank you for your order": sent once, when the order is paid. `number` is the order's
+/// number for people ("1042").
+pub fn order_confirmation(
+    number: &str,
+    lines: &[EmailLine],
+    total: Money,
+    order_url: &str,
+) -> Email {
+    let mut body = format!("Thank you for your order #{number}.\n\n");
+    for (title, quantity, line_total) in lines {
+        body.push_str(&format!(
+            "{quantity} × {title}: {}\n",
+            Money::new(*line_total, total.currency)
+        ));
+    }
+    body.push_str(&format!(
+        "\nTotal paid: {total}\n\nFollow your order at {order_url}\n"
+    ));
+    Email {
+        kind: "order_confirmation",
+        subject: format!("Your order #{number}"),
+        body,
+    }
+}
+
+/// A shipment left the warehouse.
+pub fn order_shipped(number: &str, carrier: &str, tracking: &str, order_url: &str) -> Email {
+    Email {
+        kind: "order_shipped",
+        subject: format!("Your order #{number} has shipped"),
+        body: format!(
+            "Good news: part or all of your order #{number} is on its way with {carrier}.\n\
+             Tracking number: {tracking}\n\nFollow your order at {order_url}\n"
+        ),
+    }
+}
+
+/// Queues `email` in the caller's transaction: it is sent only if that transaction commits.
+pub async fn queue(
+    conn: &mut AnyConnection,
+    recipient: &str,
+    email: Email,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, recipient, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(email.kind)
+    .bind(recipient)
+    .bind(email.subject)
+    .bind(email.body)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An email the sender has claimed.
+#[derive(Clone, Debug)]
+pub struct OutboxEmail {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due emails for two minutes (another server skips them meanwhile).
+pub async fn claim_due(
+    db: &Db,
+    now: i64,
+    limit: i64,
+    max_attempts: i64,
+) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+    db.writes()
+        .run(move |conn| -> JobFuture<'_, Result<Vec<OutboxEmail>, sqlx::Error>> {
+            Box::pin(async move {
+                let rows = sqlx::query(
+                    "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < $2 \
+                                  AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4) \
+                     AND (claimed_until IS NULL OR claimed_until < $3) \
+                     RETURNING id, recipient, subject, body_text, attempts",
+                )
+                .bind(now + 120)
+                .bind(max_attempts)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(OutboxEmail {
+                            id: row.try_get("id")?,
+                            recipient: row.try_get("recipient")?,
+                            subject: row.try_get("subject")?,
+                            body: row.try_get("body_text")?,
+                            attempts: row.try_get("attempts")?,
+                        })
+                    })
+                    .collect()
+            })
+        })
+        .await
+}
+
+/// Records that an email went out, or when to try it again and why it failed.
+pub async fn record_attempt(
+    db: &Db,
+    id: i64,
+    outcome: Result<i64, (i64, String)>,
+) -> Result<(), sqlx::Error> {
+    db.writes()
+        .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                match outcome {
+                    Ok(sent_at) => {
+                        sqlx::query(
+                            "UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2",
+                        )
+                        .bind(sent_at)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Err((retry_at, error)) => {
+                        sqlx::query(
+                            "UPDATE outbox SET claimed_until = $1, last_error = $2 WHERE id = $3",
+                        )
+                        .bind(retry_at)
+                        .bind(error)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn the_confirmation_lists_lines_and_the_total_in_the_shops_currency() {
+        let email = order_confirmation(
+            "1042",
+            &[("Linen shirt (M)".into(), 2, 9800)],
+            Money::new(10290, Currency::EUR),
+            "https://shop.example/orders/abc",
+        );
+        assert_eq!(email.subject, "Your order #1042");
+        assert!(email.body.contains("2 × Linen shirt (M)"), "{}", email.body);
+        assert!(email.body.contains("https://shop.example/orders/abc"));
+        let yen = order_confirmation(
+            "1001",
+            &[("Tea".into(), 1, 500)],
+            Money::new(500, Currency::parse("JPY").unwrap()),
+            "u",
+        );
+        assert!(
+            !yen.body.contains("5.00"),
+            "yen have no minor digits: {}",
+            yen.body
+        );
+    }
+
+    #[test]
+    fn the_shipping_email_names_carrier_and_tracking() {
+        let email = order_shipped("1007", "DHL", "JJD0001", "https://shop.example/orders/t");
+        assert_eq!(email.kind, "order_shipped");
+        assert!(email.body.contains("DHL") && email.body.contains("JJD0001"));
+    }
+}

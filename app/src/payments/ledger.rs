@@ -1,0 +1,188 @@
+//! The `payments` table: every charge attempt and every refund, written here and nowhere else,
+//! each in the caller's transaction.
+//!
+//! A refund is made in three steps so that a slow or failing gateway never holds the write lock
+//! and never refunds twice: [`reserve_refund`] adds the amount to the order's refunded total
+//! (never beyond what was paid) and records the refund as started, under a key unique per
+//! order; the caller asks the gateway that took the payment, with that key; [`record_refund`]
+//! records the answer and, on failure, gives the amount back to what can be refunded.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::db::currency_of;
+use crate::money::{Currency, Money};
+
+/// A charge attempt as the `payments` table records it.
+pub struct Charge<'a> {
+    pub order_id: i64,
+    pub gateway: &'a str,
+    /// `succeeded`, `failed`, `requires_action` or `canceled`.
+    pub status: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    pub message: &'a str,
+}
+
+pub async fn record_charge(
+    conn: &mut AnyConnection,
+    charge: Charge<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at) \
+         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(charge.order_id)
+    .bind(charge.gateway)
+    .bind(charge.status)
+    .bind(charge.amount)
+    .bind(charge.currency)
+    .bind(charge.reference)
+    .bind(charge.message)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What the gateway needs to make a reserved refund.
+#[derive(Clone, Debug)]
+pub struct RefundTarget {
+    /// The gateway that took the payment.
+    pub gateway: String,
+    pub currency: Currency,
+    pub payment_ref: String,
+}
+
+/// Why a refund cannot be reserved.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error("You can refund at most {0} on this order.")]
+    AtMost(Money),
+    #[error("Only paid orders can be refunded.")]
+    NotPaid,
+    #[error("This refund failed earlier ({0}); start a new one.")]
+    FailedBefore(String),
+    #[error("This refund is still being processed; reload the page in a moment.")]
+    InProgress,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Reserves `amount` of a paid (or cancelled) order for a refund under `key`. `Ok(None)`: this
+/// key already made its refund on this order (a double submit), nothing to do.
+pub async fn reserve_refund(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    amount: i64,
+    key: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Option<RefundTarget>, RefundError> {
+    // Keys belong to their order: the same key on another order is another refund.
+    let seen = sqlx::query(
+        "SELECT status, message FROM payments WHERE order_id = $1 AND idempotency_key = $2",
+    )
+    .bind(order_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(seen) = seen {
+        let status: String = seen.try_get("status")?;
+        return match status.as_str() {
+            "succeeded" => Ok(None),
+            "failed" => Err(RefundError::FailedBefore(seen.try_get("message")?)),
+            _ => Err(RefundError::InProgress),
+        };
+    }
+    // Never beyond what was paid: the condition is in the UPDATE itself.
+    let order = sqlx::query(
+        "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2 \
+         WHERE id = $3 AND status IN ('paid', 'cancelled') AND refunded_amount + $1 <= total_amount \
+         RETURNING gateway, currency, payment_ref",
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(order) = order else {
+        let left = sqlx::query(
+            "SELECT total_amount - refunded_amount AS refundable, currency FROM orders \
+             WHERE id = $1 AND status IN ('paid', 'cancelled')",
+        )
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        return Err(match left {
+            Some(left) => RefundError::AtMost(Money::new(
+                left.try_get("refundable")?,
+                currency_of(&left, "currency")?,
+            )),
+            None => RefundError::NotPaid,
+        });
+    };
+    let target = RefundTarget {
+        gateway: order.try_get("gateway")?,
+        currency: currency_of(&order, "currency")?,
+        payment_ref: order
+            .try_get::<Option<String>, _>("payment_ref")?
+            .unwrap_or_default(),
+    };
+    sqlx::query(
+        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at, idempotency_key) \
+         VALUES ($1, $2, 'refund', 'requires_action', $3, $4, '', $5, $6, $7)",
+    )
+    .bind(order_id)
+    .bind(&target.gateway)
+    .bind(amount)
+    .bind(target.currency.code())
+    .bind(reason)
+    .bind(now)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(target))
+}
+
+/// Records the gateway's answer to a reserved refund: its reference, or the failure, which
+/// gives the amount back to what can still be refunded.
+pub async fn record_refund(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    key: &str,
+    amount: i64,
+    outcome: &Result<String, String>,
+) -> Result<(), sqlx::Error> {
+    match outcome {
+        Ok(reference) => {
+            sqlx::query(
+                "UPDATE payments SET status = 'succeeded', reference = $1 \
+                 WHERE order_id = $2 AND idempotency_key = $3",
+            )
+            .bind(reference)
+            .bind(order_id)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Err(message) => {
+            sqlx::query(
+                "UPDATE payments SET status = 'failed', message = $1 \
+                 WHERE order_id = $2 AND idempotency_key = $3",
+            )
+            .bind(message)
+            .bind(order_id)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE orders SET refunded_amount = refunded_amount - $1 WHERE id = $2")
+                .bind(amount)
+                .bind(order_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}

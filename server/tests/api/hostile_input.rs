@@ -1,0 +1,477 @@
+//! What an attacker or a sloppy client sends: markup in titles, bodies that do not parse, NUL in
+//! addresses, `null` for optional fields. Every answer is a 4xx or a success, never a 500 and
+//! never markup of the attacker's in the page.
+
+use app::admin::Role;
+use serde_json::{json, Value};
+
+use crate::admin::account;
+use crate::checkout::{checkout, order_body, variant_with_stock};
+use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    titles_built_from_input_are_escaped,
+    server_functions_answer_bad_bodies_with_400,
+    nul_in_addresses_and_queries_is_refused,
+    optional_fields_accept_null,
+);
+
+/// Ends the `<title>` element and redirects the page, if written into `<head>` as it is.
+const INJECTED: &str = r#"</title><meta http-equiv="refresh" content="0;url=x">"#;
+
+/// The document's `<head>`, asserting that no markup was injected into it.
+async fn assert_head_is_clean(app: &TestApp, path: &str, cookie: Option<&str>) {
+    let mut request = app.client.get(format!("{}{path}", app.address));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.unwrap();
+    let head = html
+        .split("</head>")
+        .next()
+        .expect("a head")
+        .to_ascii_lowercase();
+    assert!(!head.contains("<meta http-equiv"), "{path}: {head}");
+    assert_eq!(head.matches("<title>").count(), 1, "{path}: {head}");
+    let title = head
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap();
+    assert!(
+        title.contains("&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot;"),
+        "{path}: the title is escaped: {title}"
+    );
+}
+
+async fn titles_built_from_input_are_escaped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query: String = url_encode(INJECTED);
+    assert_head_is_clean(&app, &format!("/search?q={query}"), None).await;
+
+    // Titles staff typed: a product's, its SEO title, a collection's.
+    let update = |sql: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query(sql)
+                .bind(INJECTED)
+                .execute(app.db.pool())
+                .await
+                .unwrap();
+        }
+    };
+    update("UPDATE products SET title = $1, seo_title = NULL WHERE slug = 'ridge-fleece-hoodie'")
+        .await;
+    assert_head_is_clean(&app, "/products/ridge-fleece-hoodie", None).await;
+    update("UPDATE products SET seo_title = $1 WHERE slug = 'stoneware-mug'").await;
+    assert_head_is_clean(&app, "/products/stoneware-mug", None).await;
+    update("UPDATE collections SET title = $1 WHERE slug = 'apparel'").await;
+    assert_head_is_clean(&app, "/collections/apparel", None).await;
+
+    // The admin's pages show the same titles.
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let product: i64 =
+        sqlx::query_scalar("SELECT id FROM products WHERE slug = 'ridge-fleece-hoodie'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let variant: i64 = sqlx::query_scalar("SELECT MIN(id) FROM variants WHERE product_id = $1")
+        .bind(product)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_head_is_clean(&app, &format!("/admin/products/{product}"), Some(&staff)).await;
+    assert_head_is_clean(&app, &format!("/admin/variants/{variant}"), Some(&staff)).await;
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Every server function with a body it accepts.
+fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
+    let token = "0123456789abcdef0123456789abcdef";
+    vec![
+        ("/api/catalog/featured-products", json!({})),
+        (
+            "/api/catalog/product",
+            json!({"slug": "ridge-fleece-hoodie"}),
+        ),
+        ("/api/catalog/featured-collections", json!({})),
+        (
+            "/api/catalog/collection",
+            json!({"slug": "apparel", "query": "sort=price_asc&option=Size:M"}),
+        ),
+        ("/api/catalog/search", json!({"query": "q=tee&min=1"})),
+        (
+            "/api/cart/quote",
+            json!({"request": {
+                "lines": [{"variant_id": variant, "quantity": 1}],
+                "shipping_address": {"country": "DE", "region": ""},
+                "shipping_method": null
+            }}),
+        ),
+        (
+            "/api/checkout/place-order",
+            json!({"request": order_body(&[(variant, 1)], "pm_card_visa"),
+                   "idempotency_key": "hostile-input-key"}),
+        ),
+        (
+            "/api/checkout/confirm-test-payment",
+            json!({"access_token": token, "approve": true}),
+        ),
+        (
+            "/api/orders/by-token",
+            json!({"access_token": token, "returned_from_payment": false}),
+        ),
+        ("/api/admin/dashboard", json!({})),
+        (
+            "/api/admin/orders",
+            json!({"filter": {"status": "", "from": "", "to": "", "q": "x", "cursor": ""}}),
+        ),
+        ("/api/admin/order", json!({"number": "1001"})),
+        ("/api/admin/variant", json!({"id": variant})),
+        ("/api/admin/products", json!({"q": "tee", "status": ""})),
+        ("/api/admin/product", json!({"id": 1})),
+        ("/api/admin/collections", json!({})),
+        ("/api/admin/import-status", json!({"job": "none"})),
+    ]
+}
+
+/// Values of the wrong type or out of range, as raw JSON.
+const HOSTILE_VALUES: &[&str] = &[
+    "1.5",
+    "-1",
+    "1e300",
+    "1e999",
+    "99999999999999999999999",
+    "[]",
+    "{}",
+    r#""x""#,
+    "true",
+    "null",
+    r#""\u0000""#,
+    r#""slug\u0000""#,
+    r#""\u202e\u0000""#,
+];
+
+/// The body with the value at `path` (keys and indexes) replaced by raw JSON.
+fn replaced(body: &Value, path: &[PathStep], raw: &str) -> String {
+    const MARK: &str = "\"@@hostile@@\"";
+    let mut copy = body.clone();
+    let mut at = &mut copy;
+    for step in path {
+        at = match step {
+            PathStep::Key(key) => &mut at[key.as_str()],
+            PathStep::Index(index) => &mut at[*index],
+        };
+    }
+    *at = Value::String("@@hostile@@".into());
+    copy.to_string().replace(MARK, raw)
+}
+
+#[derive(Clone, Debug)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// Every value in a body, nested ones too, by its path.
+fn value_paths(value: &Value, prefix: Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let mut path = prefix.clone();
+                path.push(PathStep::Key(key.clone()));
+                out.push(path.clone());
+                value_paths(inner, path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, inner) in items.iter().enumerate() {
+                let mut path = prefix.clone();
+                path.push(PathStep::Index(index));
+                out.push(path.clone());
+                value_paths(inner, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: String,
+    cookie: &str,
+) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", cookie)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// A 400 says what was wrong in the API's error shape.
+fn assert_error_shape(what: &str, status: u16, body: &str) {
+    let body: Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("{what}: a JSON error, not {body:?}"));
+    assert_eq!(body["error"]["status"], status, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+    assert!(body["error"]["fields"].is_array(), "{what}: {body}");
+}
+
+async fn server_functions_answer_bad_bodies_with_400(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, _) = variant_with_stock(&app, 0, 10_000).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let functions = server_functions(variant);
+
+    // The table names every server function there is.
+    let mut registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    registered.sort_unstable();
+    let mut listed: Vec<&str> = functions.iter().map(|(path, _)| *path).collect();
+    listed.sort_unstable();
+    assert_eq!(registered, listed, "every server function is tested here");
+
+    let mut failures = Vec::new();
+    let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+    let not_json: Vec<(&str, String)> = vec![
+        ("application/json", String::new()),
+        ("application/json", "{".into()),
+        ("application/json", "[1,".into()),
+        ("application/json", "nul".into()),
+        ("application/json", "null".into()),
+        ("application/json", "17".into()),
+        ("application/json", r#"{"a":}"#.into()),
+        ("application/json", "\u{1}".into()),
+        ("application/json", deep),
+        ("application/x-www-form-urlencoded", "slug=x&id=1".into()),
+        ("text/plain", "hello".into()),
+    ];
+    for (path, valid) in &functions {
+        let (status, body) =
+            post_raw(&app, path, "application/json", valid.to_string(), &staff).await;
+        assert!(status < 500, "{path} with a valid body: {status} {body}");
+        for (content_type, body) in &not_json {
+            let (status, answer) = post_raw(&app, path, content_type, body.clone(), &staff).await;
+            let what = format!("{path} with {content_type} {body:.40}");
+            assert_eq!(status, 400, "{what}: {answer}");
+            assert_error_shape(&what, status, &answer);
+        }
+        let mut paths = Vec::new();
+        value_paths(valid, Vec::new(), &mut paths);
+        for at in &paths {
+            for raw in HOSTILE_VALUES {
+                let body = replaced(valid, at, raw);
+                let (status, answer) =
+                    post_raw(&app, path, "application/json", body.clone(), &staff).await;
+                if status >= 500 {
+                    failures.push(format!("{path} with {body}: {status} {answer}"));
+                } else if status == 400 {
+                    assert_error_shape(&format!("{path} with {body}"), status, &answer);
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+async fn nul_in_addresses_and_queries_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let cases: &[(&str, u16)] = &[
+        ("/api/v1/products/%00", 404),
+        ("/api/v1/products/ridge-fleece-hoodie%00", 404),
+        ("/api/v1/collections/%E2%80%AE%00", 404),
+        ("/api/v1/collections/%00?q=tee", 404),
+        ("/products/%00", 404),
+        ("/collections/%00", 404),
+        ("/orders/%00", 404),
+        ("/api/v1/orders/%00?token=%00", 404),
+        ("/search?q=%00", 400),
+        ("/search?q=tee%00", 400),
+        ("/api/v1/products?q=%00", 400),
+        ("/api/v1/products?collection=%00", 400),
+        ("/api/v1/products?option=Size:%00", 400),
+        ("/api/v1/products?cursor=%00", 400),
+        ("/collections/apparel?option=Size:%00", 400),
+        ("/collections/apparel?q=%00", 400),
+        ("/api/v1/collections/apparel?option=%00:M", 400),
+    ];
+    let mut failures = Vec::new();
+    for (path, expected) in cases {
+        let response = app.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        if status != *expected {
+            failures.push(format!("{path}: {status} {body:.200}"));
+        } else if path.starts_with("/api/") {
+            let body: Value = serde_json::from_str(&body).expect("a JSON error");
+            assert_eq!(body["error"]["status"], *expected, "{path}");
+        }
+    }
+    // Staff pages too.
+    for path in [
+        "/admin/orders/%00",
+        "/admin/products/%00",
+        "/admin/variants/%00",
+        "/admin/orders?q=%00",
+        "/admin/products?q=%00",
+        "/admin/import/%00",
+    ] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("Cookie", &staff)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        if !(400..500).contains(&status) {
+            failures.push(format!("{path}: {status}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+async fn optional_fields_accept_null(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, price) = variant_with_stock(&app, 0, 10).await;
+    // Ireland has no postal codes: every optional field of the address can be empty.
+    let body = json!({
+        "email": "erika@example.com",
+        "shipping_address": {
+            "name": "Erika Mustermann", "line1": "1 Grafton Street", "line2": null,
+            "city": "Dublin", "postal_code": null, "region": null, "country": "IE"
+        },
+        "shipping_method": null,
+        "lines": [{"variant_id": variant, "quantity": 1, "seen_price": null}],
+        "payment": {"gateway": "test", "token": "pm_card_visa"}
+    });
+    let (status, quote) = app.post_json("/api/v1/cart/quote", &body, &[]).await;
+    assert_eq!(status, 200, "{quote}");
+    assert_eq!(quote["lines"][0]["unit_price"]["amount"], price);
+    let destination = json!({
+        "lines": [{"variant_id": variant, "quantity": 1}],
+        "shipping_address": {"country": "DE", "region": null},
+        "shipping_method": null
+    });
+    let (status, quote) = app.post_json("/api/v1/cart/quote", &destination, &[]).await;
+    assert_eq!(status, 200, "{quote}");
+    let (status, placed) = checkout(&app, &body, "null-fields-1").await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(placed["order"]["status"], "paid", "{placed}");
+    // Absent is the same as null.
+    let mut absent = body.clone();
+    for field in ["line2", "postal_code", "region"] {
+        absent["shipping_address"]
+            .as_object_mut()
+            .unwrap()
+            .remove(field);
+    }
+    absent.as_object_mut().unwrap().remove("shipping_method");
+    let (status, placed) = checkout(&app, &absent, "null-fields-2").await;
+    assert_eq!(status, 201, "{placed}");
+    // The page's server functions and the admin's filters take null as well.
+    let (status, quote) = app
+        .post_json("/api/cart/quote", &json!({ "request": destination }), &[])
+        .await;
+    assert_eq!(status, 200, "{quote}");
+    let staff = account(&app, "staff@shop.test", Role::Staff, false).await;
+    let response = app
+        .client
+        .post(format!("{}/api/admin/orders", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &staff)
+        .json(&json!({"filter": {"status": null, "from": null, "to": null, "q": null, "cursor": null}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let orders: Value = response.json().await.unwrap();
+    assert_eq!(orders["rows"].as_array().unwrap().len(), 2, "{orders}");
+}
+
+/// A handler that panics gets a 500 in its caller's shape, naming the request id that the
+/// response's `x-request-id` carries, and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_is_answered_with_a_500_naming_the_request() {
+    use axum::routing::get;
+
+    async fn boom() -> &'static str {
+        panic!("a handler panicked on purpose")
+    }
+    let router = kassa::startup::around(
+        axum::Router::new()
+            .route("/products/boom", get(boom))
+            .route("/api/v1/boom", get(boom))
+            .route("/fine", get(|| async { "fine" })),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let client = reqwest::Client::new();
+
+    let response = client
+        .get(format!("{address}/api/v1/boom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!id.is_empty());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 500, "{body}");
+    assert_eq!(body["error"]["request_id"], id.as_str(), "{body}");
+    assert!(
+        !body.to_string().contains("on purpose"),
+        "the panic stays in the log"
+    );
+
+    let response = client
+        .get(format!("{address}/products/boom"))
+        .header("x-request-id", "from-the-proxy-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()["x-request-id"], "from-the-proxy-1");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<code>from-the-proxy-1</code>"), "{html}");
+
+    let response = client.get(format!("{address}/fine")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+}
