@@ -171,6 +171,60 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A statement being built with numbered `$n` placeholders (which both databases accept) and
+/// the values to bind to them, in order.
+#[derive(Default)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Sql {
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        self.args
+            .iter()
+            .fold(sqlx::query(&self.text), |q, arg| match arg {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(s) => q.bind(s.as_str()),
+            })
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_string())
+    }
+}
+
 /// A column that holds text the code does not know (a status, a currency) is a decode error.
 pub fn decode_error(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
@@ -185,6 +239,12 @@ pub fn currency_of(
 ) -> Result<crate::money::Currency, sqlx::Error> {
     let code: String = row.try_get(column)?;
     crate::money::Currency::parse(&code).map_err(|_| decode_error(column, &code))
+}
+
+/// A non-negative count column (quantities are `CHECK`ed positive in the schema).
+pub fn count(row: &sqlx::any::AnyRow, column: &str) -> Result<u32, sqlx::Error> {
+    let value: i64 = row.try_get(column)?;
+    u32::try_from(value).map_err(|_| decode_error(column, &value.to_string()))
 }
 
 /// Seconds since the Unix epoch, the timestamp format of every table (portable across both

@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     // A cursor half-way down the list, found by paging there once.
     let mut deep = OrderFilter::default();
     let mut pages = 0;
-    while pages < orders / 2 / app::admin::service::ORDERS_PER_PAGE {
+    while pages < orders / 2 / app::admin::orders::ORDERS_PER_PAGE {
         let list = admin.list_orders(&deep).await?;
         deep.cursor = list.next_cursor.expect("more pages");
         pages += 1;

@@ -27,11 +27,17 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod catalog;
 #[cfg(feature = "ssr")]
+mod dashboard;
+#[cfg(feature = "ssr")]
 pub mod listed;
+#[cfg(feature = "ssr")]
+pub mod orders;
 #[cfg(feature = "ssr")]
 pub mod respond;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+mod stock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,34 +1,17 @@
-//! The admin on the server: who may do what, the dashboard's numbers, the order list, and the
-//! staff actions (ship, deliver, cancel, refund, adjust stock). Each action writes its change
-//! and its audit entry in one transaction through the shop's writer; a refund is three (the
-//! amount reserved, the gateway asked outside any transaction, the outcome recorded with its
-//! audit entry), so a slow gateway never holds the write lock.
-
-use std::time::Duration;
+//! The admin on the server: who may do what, and the staff actions, each in the file of what
+//! it manages (`dashboard`, `orders`, `stock`; the catalog in `catalog`). Each action writes its
+//! change and its audit entry in one transaction through the shop's writer; a refund is three
+//! (the amount reserved, the gateway asked outside any transaction, the outcome recorded with
+//! its audit entry), so a slow gateway never holds the write lock.
 
 use sqlx::{AnyConnection, Row};
 use tokio::sync::broadcast;
 
 use super::auth::{self, Account};
-use super::{
-    Access, AdminError, AdminLine, AdminOrder, Dashboard, LedgerEntry, LowStock, OrderFilter,
-    OrderList, OrderRow, Period, TimelineEvent, VariantStock,
-};
-use crate::checkout::address::Address;
-use crate::checkout::service::{random_token, Checkout};
+use super::{Access, AdminError};
+use crate::checkout::service::Checkout;
 use crate::db::now_epoch;
-use crate::inventory::{self, AdjustReason, Movement, Stock, StockError, StockMove, MAX_UNITS};
-use crate::money::{Currency, Money};
-use crate::orders::record::{self, OrderRecord};
-use crate::orders::settle::{self, Settlement, TransitionError};
-use crate::orders::shipments::{self, NewShipment};
-use crate::orders::{order_id, order_number, OrderStatus};
-use crate::payments::ledger::{self, RefundTarget};
-use crate::payments::IntentStatus;
 use crate::write_queue::JobFuture;
-
-/// Rows per page of the order list.
-pub const ORDERS_PER_PAGE: i64 = 50;
 
 #[derive(Clone, Debug)]
 pub struct Admin {
@@ -49,7 +32,7 @@ impl Admin {
             events,
             secure_cookies,
         };
-        tokio::spawn(watch_changes(admin.clone()));
+        tokio::spawn(super::dashboard::watch_changes(admin.clone()));
         admin
     }
 
@@ -69,7 +52,17 @@ impl Admin {
         self.events.subscribe()
     }
 
-    fn db(&self) -> &crate::db::Db {
+    /// How many open dashboards listen for changes.
+    pub(super) fn listeners(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    pub(super) fn tell_listeners(&self, event: &'static str) {
+        // Nobody listening is fine: dashboards come and go.
+        let _ = self.events.send(event);
+    }
+
+    pub(super) fn db(&self) -> &crate::db::Db {
         self.checkout.db()
     }
 
@@ -94,677 +87,6 @@ impl Admin {
         } else {
             Err(AdminError::Forbidden)
         }
-    }
-
-    pub async fn dashboard(&self, now: i64) -> Result<Dashboard, AdminError> {
-        let pool = self.db().pool();
-        let currency = self.checkout.rules().await?.currency;
-        let today = now - now.rem_euclid(86_400);
-        let mut periods = Vec::new();
-        for (label, since) in [
-            ("Today", today),
-            ("7 days", now - 7 * 86_400),
-            ("30 days", now - 30 * 86_400),
-        ] {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS orders, CAST(COALESCE(SUM(total_amount - refunded_amount), 0) AS BIGINT) AS revenue \
-                 FROM orders WHERE status = 'paid' AND paid_at >= $1",
-            )
-            .bind(since)
-            .fetch_one(pool)
-            .await?;
-            let orders: i64 = row.get("orders");
-            let revenue: i64 = row.get("revenue");
-            periods.push(Period {
-                label: label.into(),
-                revenue: Money::new(revenue, currency),
-                orders,
-                average: (orders > 0).then(|| Money::new(revenue / orders, currency)),
-            });
-        }
-        let first_day = today / 86_400 - 29;
-        let days = sqlx::query(
-            "SELECT paid_at / 86400 AS day, CAST(SUM(total_amount - refunded_amount) AS BIGINT) AS revenue \
-             FROM orders WHERE status = 'paid' AND paid_at >= $1 GROUP BY paid_at / 86400",
-        )
-        .bind(first_day * 86_400)
-        .fetch_all(pool)
-        .await?;
-        let mut daily = vec![0i64; 30];
-        for row in days {
-            let day: i64 = row.get("day");
-            if let Some(slot) = daily.get_mut((day - first_day) as usize) {
-                *slot = row.get("revenue");
-            }
-        }
-        let recent = self
-            .list_orders(&OrderFilter::default())
-            .await?
-            .rows
-            .into_iter()
-            .take(8)
-            .collect();
-        let low_stock = sqlx::query(
-            "SELECT v.id, v.sku, p.title, v.option1, v.option2, v.option3, v.on_hand - v.reserved AS available, \
-             v.low_stock_threshold FROM variants v JOIN products p ON p.id = v.product_id \
-             WHERE p.status = 'active' AND v.backorder = 'deny' AND v.on_hand - v.reserved <= v.low_stock_threshold \
-             ORDER BY v.on_hand - v.reserved, v.id LIMIT 10",
-        )
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| LowStock {
-            variant_id: row.get("id"),
-            sku: row.get("sku"),
-            title: variant_title(row),
-            available: row.get("available"),
-            threshold: row.get("low_stock_threshold"),
-        })
-        .collect();
-        let pending_fulfilment: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM orders WHERE status = 'paid' AND fulfilment IN ('unfulfilled', 'partial')",
-        )
-        .fetch_one(pool)
-        .await?;
-        Ok(Dashboard {
-            periods,
-            daily,
-            recent,
-            low_stock,
-            pending_fulfilment,
-        })
-    }
-
-    /// Orders newest first, filtered, a page at a time (keyset: stays fast however deep).
-    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<OrderList, AdminError> {
-        let mut sql = String::from(
-            "SELECT id, created_at, email, address_json, status, fulfilment, total_amount, currency FROM orders WHERE 1 = 1",
-        );
-        let mut binds: Vec<Bind> = Vec::new();
-        let next = |binds: &mut Vec<Bind>, value: Bind| {
-            binds.push(value);
-            format!("${}", binds.len())
-        };
-        if !filter.status.is_empty() {
-            let status = OrderStatus::parse(&filter.status).ok_or_else(|| {
-                AdminError::Invalid(format!("'{}' is not an order status", filter.status))
-            })?;
-            let p = next(&mut binds, Bind::Text(status.as_str().into()));
-            sql.push_str(&format!(" AND status = {p}"));
-        }
-        if !filter.from.is_empty() {
-            let from = parse_date(&filter.from)?;
-            let p = next(&mut binds, Bind::Int(from));
-            sql.push_str(&format!(" AND created_at >= {p}"));
-        }
-        if !filter.to.is_empty() {
-            let to = parse_date(&filter.to)? + 86_400;
-            let p = next(&mut binds, Bind::Int(to));
-            sql.push_str(&format!(" AND created_at < {p}"));
-        }
-        let q = filter.q.trim();
-        let mut searching_text = false;
-        if !q.is_empty() {
-            if let Some(id) = order_id(q) {
-                let p = next(&mut binds, Bind::Int(id));
-                sql.push_str(&format!(" AND id = {p}"));
-            } else {
-                let pattern = format!(
-                    "%{}%",
-                    // LIKE's wildcards in the search are taken literally by dropping them.
-                    q.to_lowercase().replace(['\\', '%', '_'], "")
-                );
-                let p = next(&mut binds, Bind::Text(pattern));
-                sql.push_str(&format!(" AND search_text LIKE {p}"));
-                searching_text = true;
-            }
-        }
-        if !filter.cursor.is_empty() {
-            let (created, id) = filter
-                .cursor
-                .split_once('_')
-                .and_then(|(c, i)| Some((c.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
-                .ok_or_else(|| AdminError::Invalid("That page link is not valid.".into()))?;
-            let c = next(&mut binds, Bind::Int(created));
-            let i = next(&mut binds, Bind::Int(id));
-            sql.push_str(&format!(" AND (created_at, id) < ({c}, {i})"));
-        }
-        // A text search matches few rows anywhere in the table: reading the table in order and
-        // sorting the matches beats walking the date index row by row (SQLite takes the unary
-        // plus as "do not use an index for this"; to Postgres it is a no-op).
-        let order = if searching_text {
-            "+created_at DESC, +id DESC"
-        } else {
-            "created_at DESC, id DESC"
-        };
-        sql.push_str(&format!(" ORDER BY {order} LIMIT {}", ORDERS_PER_PAGE + 1));
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(v),
-                Bind::Text(v) => query.bind(v),
-            };
-        }
-        let rows = query.fetch_all(self.db().pool()).await?;
-        let more = rows.len() as i64 > ORDERS_PER_PAGE;
-        let rows: Vec<OrderRow> = rows
-            .iter()
-            .take(ORDERS_PER_PAGE as usize)
-            .map(|row| {
-                let address: Address =
-                    serde_json::from_str(&row.get::<String, _>("address_json")).unwrap_or_default();
-                let currency =
-                    Currency::parse(&row.get::<String, _>("currency")).unwrap_or(Currency::EUR);
-                OrderRow {
-                    number: order_number(row.get("id")),
-                    created_at: row.get("created_at"),
-                    email: row.get("email"),
-                    name: address.name,
-                    status: OrderStatus::parse(&row.get::<String, _>("status"))
-                        .unwrap_or(OrderStatus::PendingPayment),
-                    fulfilment: row.get("fulfilment"),
-                    total: Money::new(row.get("total_amount"), currency),
-                }
-            })
-            .collect();
-        let next_cursor = more.then(|| {
-            let last = rows.last().expect("a full page has a last row");
-            format!(
-                "{}_{}",
-                last.created_at,
-                order_id(&last.number).unwrap_or_default()
-            )
-        });
-        Ok(OrderList { rows, next_cursor })
-    }
-
-    pub async fn order(&self, number: &str, account: &Account) -> Result<AdminOrder, AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let order = self
-            .checkout
-            .order_details_by_id(id)
-            .await
-            .map_err(|_| AdminError::NotFound(format!("Order {number}")))?;
-        let pool = self.db().pool();
-        let head =
-            sqlx::query("SELECT fulfilment, refunded_amount, created_at FROM orders WHERE id = $1")
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
-        let lines = sqlx::query(
-            "SELECT id, title, variant_title, sku, quantity, shipped_quantity FROM order_lines WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| {
-            let title: String = row.get("title");
-            let variant: String = row.get("variant_title");
-            AdminLine {
-                id: row.get("id"),
-                title: if variant.is_empty() { title } else { format!("{title} ({variant})") },
-                sku: row.get("sku"),
-                quantity: row.get::<i64, _>("quantity") as u32,
-                shipped: row.get::<i64, _>("shipped_quantity") as u32,
-            }
-        })
-        .collect();
-        let currency = order.total.currency;
-        let mut timeline = vec![TimelineEvent {
-            at: head.get("created_at"),
-            text: format!("Order placed by {}", order.email),
-        }];
-        let payments = sqlx::query(
-            "SELECT kind, status, amount, message, created_at FROM payments WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-        let mut paid = 0;
-        for p in &payments {
-            let kind: String = p.get("kind");
-            let status: String = p.get("status");
-            let amount = Money::new(p.get("amount"), currency);
-            if kind == "charge" && status == "succeeded" {
-                paid += amount.amount;
-            }
-            let message: String = p.get("message");
-            let text = match (kind.as_str(), status.as_str()) {
-                ("charge", "succeeded") => format!("Payment of {amount} received"),
-                ("charge", "failed") => format!("Payment of {amount} failed: {message}"),
-                ("charge", "requires_action") => {
-                    format!("Payment of {amount} waiting for authentication")
-                }
-                ("charge", _) => format!("Payment of {amount} cancelled"),
-                ("refund", "succeeded") => format!("Refunded {amount}"),
-                ("refund", "failed") => format!("Refund of {amount} failed: {message}"),
-                _ => format!("Refund of {amount} started"),
-            };
-            timeline.push(TimelineEvent {
-                at: p.get("created_at"),
-                text,
-            });
-        }
-        for shipment in &order.shipments {
-            let items: u32 = shipment.lines.iter().map(|(_, q)| q).sum();
-            timeline.push(TimelineEvent {
-                at: shipment.created_at,
-                text: format!(
-                    "Shipped {items} item(s) with {} (tracking {})",
-                    shipment.carrier, shipment.tracking_number
-                ),
-            });
-            if let Some(at) = shipment.delivered_at {
-                timeline.push(TimelineEvent {
-                    at,
-                    text: format!(
-                        "Delivered ({} {})",
-                        shipment.carrier, shipment.tracking_number
-                    ),
-                });
-            }
-        }
-        let audit = sqlx::query(
-            "SELECT actor, action, detail, created_at FROM audit_log WHERE subject = $1 ORDER BY id",
-        )
-        .bind(format!("order:{id}"))
-        .fetch_all(pool)
-        .await?;
-        for entry in audit {
-            let detail: String = entry.get("detail");
-            timeline.push(TimelineEvent {
-                at: entry.get("created_at"),
-                text: format!(
-                    "{} by {}{}",
-                    entry.get::<String, _>("action"),
-                    entry.get::<String, _>("actor"),
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    }
-                ),
-            });
-        }
-        timeline.sort_by_key(|e| e.at);
-        Ok(AdminOrder {
-            id,
-            fulfilment: head.get("fulfilment"),
-            refunded: Money::new(head.get("refunded_amount"), currency),
-            paid: Money::new(paid, currency),
-            order,
-            lines,
-            timeline,
-            refund_key: random_token(),
-            may_refund: account.may_refund(),
-        })
-    }
-
-    /// Ships some or all of what is left of an order's lines.
-    pub async fn create_shipment(
-        &self,
-        account: &Account,
-        number: &str,
-        lines: Vec<(i64, u32)>,
-        carrier: &str,
-        tracking: &str,
-    ) -> Result<i64, AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let shipment = NewShipment {
-            lines,
-            carrier: carrier.to_string(),
-            tracking_number: tracking.to_string(),
-        }
-        .checked()?;
-        let actor = account.clone();
-        let order_url_base = self.checkout.order_url("");
-        self.checkout
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<i64, AdminError>> {
-                Box::pin(async move {
-                    let made = shipments::create(conn, id, &shipment, &order_url_base, now_epoch())
-                        .await?;
-                    let detail = format!("{} {}", shipment.carrier, shipment.tracking_number);
-                    audit(conn, &actor, "Shipment created", id, &detail).await?;
-                    Ok(made)
-                })
-            })
-            .await
-    }
-
-    pub async fn mark_delivered(
-        &self,
-        account: &Account,
-        number: &str,
-        shipment: i64,
-    ) -> Result<(), AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let actor = account.clone();
-        self.checkout
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                Box::pin(async move {
-                    shipments::mark_delivered(conn, id, shipment, now_epoch()).await?;
-                    let detail = format!("shipment {shipment}");
-                    audit(conn, &actor, "Shipment delivered", id, &detail).await
-                })
-            })
-            .await
-    }
-
-    /// Cancels an order nothing of which has shipped: a pending one releases its reservation,
-    /// a paid one puts its stock back (in the ledger) and is refunded in full.
-    ///
-    /// A pending payment is cancelled at its gateway first, so it cannot succeed after its stock
-    /// went back. If the gateway says it already succeeded, the shopper has paid: the order is
-    /// settled as paid, then cancelled like any paid order, with a full refund.
-    pub async fn cancel(&self, account: &Account, number: &str) -> Result<(), AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let order = self.order_payment(id, number).await?;
-        if order.status == OrderStatus::PendingPayment {
-            let mut paid_meanwhile = false;
-            if let Some(reference) = order.payment_ref.clone() {
-                let gateway = self
-                    .checkout
-                    .gateway()
-                    .for_order(&order.gateway)
-                    .map_err(|e| AdminError::Gateway(e.to_string()))?;
-                let now = gateway
-                    .cancel(&reference)
-                    .await
-                    .map_err(|e| AdminError::Gateway(e.to_string()))?;
-                if now == IntentStatus::Succeeded {
-                    self.checkout
-                        .settle(id, Settlement::Paid { reference }, None)
-                        .await?;
-                    paid_meanwhile = true;
-                }
-            }
-            if !paid_meanwhile {
-                let released = self
-                    .checkout
-                    .settle(
-                        id,
-                        Settlement::Release {
-                            status: OrderStatus::Cancelled,
-                            reason: format!("Cancelled by {}", account.email),
-                        },
-                        None,
-                    )
-                    .await?;
-                if released {
-                    let actor = account.clone();
-                    return self
-                        .checkout
-                        .writes()
-                        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                            Box::pin(
-                                async move { audit(conn, &actor, "Order cancelled", id, "").await },
-                            )
-                        })
-                        .await;
-                }
-                // Settled meanwhile (a webhook, the shopper's return): look again below.
-            }
-        }
-        self.cancel_paid(account, number, id).await
-    }
-
-    /// Cancels a paid, unfulfilled order: stock back on the shelf, the rest of the payment
-    /// refunded through the gateway that took it.
-    async fn cancel_paid(
-        &self,
-        account: &Account,
-        number: &str,
-        id: i64,
-    ) -> Result<(), AdminError> {
-        let order = self.order_payment(id, number).await?;
-        if order.status != OrderStatus::Paid || order.fulfilment != "unfulfilled" {
-            return Err(AdminError::Conflict(
-                "Only unfulfilled orders can be cancelled; this one has shipped or is not paid."
-                    .into(),
-            ));
-        }
-        let actor = account.clone();
-        self.checkout
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                Box::pin(async move {
-                    let note = format!("cancelled by {}", actor.email);
-                    settle::cancel_paid(conn, id, &note, now_epoch())
-                        .await
-                        .map_err(|error| match error {
-                            TransitionError::Moved(_) => AdminError::Conflict(
-                                "The order changed meanwhile; reload and try again.".into(),
-                            ),
-                            other => other.into(),
-                        })?;
-                    audit(conn, &actor, "Order cancelled", id, "stock returned").await
-                })
-            })
-            .await?;
-        let remaining = order.total.amount - order.refunded.amount;
-        if remaining > 0 {
-            // One key per order: cancelling is refunded once, however often it is retried.
-            self.refund(
-                account,
-                number,
-                remaining,
-                "order-cancelled",
-                "order cancelled",
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// The currency an order was paid in.
-    pub async fn order_currency(&self, number: &str) -> Result<Currency, AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        let code: String = sqlx::query_scalar("SELECT currency FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.db().pool())
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        Currency::parse(&code).map_err(|_| AdminError::Internal)
-    }
-
-    /// What cancel and refund need to know of an order.
-    async fn order_payment(&self, id: i64, number: &str) -> Result<OrderRecord, AdminError> {
-        record::by_id(self.db().pool(), id)
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("Order {number}")))
-    }
-
-    /// Refunds part or all of what was paid, never more, once per `key` and order, through the
-    /// gateway that took the payment.
-    pub async fn refund(
-        &self,
-        account: &Account,
-        number: &str,
-        amount: i64,
-        key: &str,
-        reason: &str,
-    ) -> Result<(), AdminError> {
-        let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        if amount <= 0 {
-            return Err(AdminError::Invalid("Enter an amount above zero.".into()));
-        }
-        let key = key.trim().to_string();
-        if key.is_empty() || key.chars().count() > 64 {
-            return Err(AdminError::Invalid(
-                "The refund form is out of date; reload the page.".into(),
-            ));
-        }
-        let (reserve_key, reason_text) = (key.clone(), reason.trim().to_string());
-        // 1. Reserve the amount against what was paid, in the database, before asking the gateway.
-        let reserved = self
-            .checkout
-            .writes()
-            .run(
-                move |conn| -> JobFuture<'_, Result<Option<RefundTarget>, AdminError>> {
-                    Box::pin(async move {
-                        Ok(ledger::reserve_refund(
-                            conn,
-                            id,
-                            amount,
-                            &reserve_key,
-                            &reason_text,
-                            now_epoch(),
-                        )
-                        .await?)
-                    })
-                },
-            )
-            .await?;
-        let Some(target) = reserved else {
-            return Ok(()); // This refund was already made (a double submit).
-        };
-        // 2. The gateway that took the payment, with a key scoped to the order: a retry never
-        // refunds twice, and the same key on two orders never collides at the provider.
-        let outcome = match self.checkout.gateway().for_order(&target.gateway) {
-            Ok(gateway) => {
-                gateway
-                    .refund(&target.payment_ref, amount, &format!("order-{id}-{key}"))
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        // 3. Record the outcome with its audit entry; a failure gives the amount back.
-        let actor = account.clone();
-        let result = outcome
-            .as_ref()
-            .map(|r| r.clone())
-            .map_err(|e| e.to_string());
-        let amount_text = Money::new(amount, target.currency).to_string();
-        self.checkout
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                Box::pin(async move {
-                    ledger::record_refund(conn, id, &key, amount, &result).await?;
-                    match &result {
-                        Ok(_) => audit(conn, &actor, "Refunded", id, &amount_text).await,
-                        Err(message) => audit(conn, &actor, "Refund failed", id, message).await,
-                    }
-                })
-            })
-            .await?;
-        outcome
-            .map(|_| ())
-            .map_err(|e| AdminError::Gateway(e.to_string()))
-    }
-
-    pub async fn variant_stock(&self, id: i64) -> Result<VariantStock, AdminError> {
-        let pool = self.db().pool();
-        let row = sqlx::query(
-            "SELECT v.id, v.sku, p.title, v.option1, v.option2, v.option3, v.on_hand, v.reserved, \
-             v.low_stock_threshold, v.version FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("Variant {id}")))?;
-        let history = sqlx::query(
-            "SELECT reason, on_hand_delta, reserved_delta, order_id, note, created_at FROM stock_ledger \
-             WHERE variant_id = $1 ORDER BY id DESC LIMIT 100",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|l| LedgerEntry {
-            at: l.get("created_at"),
-            reason: l.get("reason"),
-            on_hand_delta: l.get("on_hand_delta"),
-            reserved_delta: l.get("reserved_delta"),
-            order_number: l.get::<Option<i64>, _>("order_id").map(order_number),
-            note: l.get("note"),
-        })
-        .collect();
-        Ok(VariantStock {
-            id,
-            sku: row.get("sku"),
-            title: variant_title(&row),
-            on_hand: row.get("on_hand"),
-            reserved: row.get("reserved"),
-            threshold: row.get("low_stock_threshold"),
-            version: row.get("version"),
-            history,
-        })
-    }
-
-    /// Changes stock by hand, with a reason, if nobody changed it since `expected_version`.
-    /// `received` and `returned` add, `damaged` and `lost` take away, `counted` sets the
-    /// count, `correction` adds a signed amount (see [`AdjustReason::delta`]).
-    pub async fn adjust_stock(
-        &self,
-        account: &Account,
-        variant: i64,
-        reason: &str,
-        quantity: i64,
-        note: &str,
-        expected_version: i64,
-    ) -> Result<Stock, AdminError> {
-        let reason = AdjustReason::parse(reason)
-            .ok_or_else(|| AdminError::Invalid("Choose a reason for the change.".into()))?;
-        if reason != AdjustReason::Correction && quantity < 0 {
-            return Err(AdminError::Invalid(
-                "Enter a quantity of zero or more.".into(),
-            ));
-        }
-        if quantity.unsigned_abs() > MAX_UNITS.unsigned_abs() {
-            return Err(AdminError::Invalid(format!(
-                "Enter a quantity of at most {MAX_UNITS}."
-            )));
-        }
-        let note = note.trim().chars().take(500).collect::<String>();
-        let actor = account.clone();
-        let backend = self.db().backend();
-        self.checkout
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<Stock, AdminError>> {
-                Box::pin(async move {
-                    let lock = if backend == crate::db::Backend::Postgres { " FOR UPDATE" } else { "" };
-                    let row = sqlx::query(&format!("SELECT on_hand, reserved, version FROM variants WHERE id = $1{lock}"))
-                        .bind(variant)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .ok_or_else(|| AdminError::NotFound(format!("Variant {variant}")))?;
-                    let (on_hand, reserved, version): (i64, i64, i64) =
-                        (row.try_get("on_hand")?, row.try_get("reserved")?, row.try_get("version")?);
-                    if version != expected_version {
-                        return Err(AdminError::Conflict(format!(
-                            "Someone changed this stock meanwhile (now {on_hand} on hand); review it and try again."
-                        )));
-                    }
-                    let delta = reason
-                        .delta(quantity, on_hand)
-                        .ok_or_else(|| AdminError::Invalid("Enter a smaller quantity.".into()))?;
-                    let after = on_hand.checked_add(delta).filter(|n| *n <= MAX_UNITS).ok_or_else(|| {
-                        AdminError::Invalid(format!("Stock can be at most {MAX_UNITS}."))
-                    })?;
-                    if after < reserved {
-                        return Err(AdminError::Invalid(format!(
-                            "That would leave {after} on hand, but {reserved} are reserved for orders."
-                        )));
-                    }
-                    let movement = StockMove {
-                        variant_id: variant,
-                        order_id: None,
-                        movement: Movement::Adjust(reason),
-                        quantity: delta,
-                        note: format!("{note} ({})", actor.email).trim().to_string(),
-                        expected_version: Some(expected_version),
-                    };
-                    let stock = inventory::apply(conn, &[movement], now_epoch())
-                        .await
-                        .map_err(stock_error)?;
-                    audit_subject(conn, &actor, "Stock adjusted", &format!("variant:{variant}"), &format!("{} {delta:+}", reason.as_str())).await?;
-                    stock.into_iter().next().ok_or(AdminError::Internal)
-                })
-            })
-            .await
     }
 
     pub async fn create_staff(
@@ -797,34 +119,20 @@ impl Admin {
     }
 }
 
-/// A stock movement that did not fit: someone changed the stock meanwhile.
-fn stock_error(error: StockError) -> AdminError {
-    match error {
-        StockError::Short { .. } => {
-            AdminError::Conflict("The stock changed meanwhile; review it and try again.".into())
+pub(super) fn variant_title(row: &sqlx::any::AnyRow) -> Result<String, sqlx::Error> {
+    let title: String = row.try_get("title")?;
+    let mut options = Vec::with_capacity(3);
+    for column in ["option1", "option2", "option3"] {
+        if let Some(value) = row.try_get::<Option<String>, _>(column)? {
+            if !value.is_empty() {
+                options.push(value);
+            }
         }
-        StockError::OutOfBounds(_) => AdminError::Invalid("Enter a smaller quantity.".into()),
-        StockError::Database(error) => error.into(),
     }
-}
-
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-fn variant_title(row: &sqlx::any::AnyRow) -> String {
-    let title: String = row.get("title");
-    let options: Vec<String> = ["option1", "option2", "option3"]
-        .iter()
-        .filter_map(|c| row.get::<Option<String>, _>(*c))
-        .filter(|v| !v.is_empty())
-        .collect();
-    if options.is_empty() {
-        title
-    } else {
-        format!("{title} ({})", options.join(" / "))
-    }
+    Ok(crate::orders::record::line_title(
+        title,
+        &options.join(" / "),
+    ))
 }
 
 /// `YYYY-MM-DD` as Unix seconds at midnight UTC.
@@ -858,7 +166,7 @@ pub fn parse_date(text: &str) -> Result<i64, AdminError> {
     Ok((era * 146_097 + doe - 719_468) * 86_400)
 }
 
-async fn audit(
+pub(super) async fn audit(
     conn: &mut AnyConnection,
     actor: &Account,
     action: &str,
@@ -888,34 +196,6 @@ pub async fn audit_subject(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// Polls for new orders and stock movements once a second while a dashboard listens, and
-/// tells the listeners. Polling the database (not an in-process signal) also sees orders
-/// placed through other servers on the same database.
-async fn watch_changes(admin: Admin) {
-    let mut last: Option<(i64, i64, i64)> = None;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        ticker.tick().await;
-        if admin.events.receiver_count() == 0 {
-            last = None;
-            continue;
-        }
-        let row = sqlx::query(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS orders, \
-                    (SELECT COALESCE(MAX(updated_at), 0) FROM orders) AS updated, \
-                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) AS stock",
-        )
-        .fetch_one(admin.db().pool())
-        .await;
-        let Ok(row) = row else { continue };
-        let now = (row.get("orders"), row.get("updated"), row.get("stock"));
-        if last.is_some_and(|l| l != now) {
-            let _ = admin.events.send("changed");
-        }
-        last = Some(now);
-    }
 }
 
 #[cfg(test)]

@@ -6,61 +6,7 @@ use sqlx::Row;
 
 use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
 use super::ssr::card_from_row;
-use crate::db::{Backend, Db};
-
-/// A statement being built with numbered `$n` placeholders (which both databases accept) and
-/// the values to bind to them, in order.
-#[derive(Default)]
-pub(crate) struct Sql {
-    pub text: String,
-    pub args: Vec<Arg>,
-}
-
-pub(crate) enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-impl Sql {
-    pub fn push(&mut self, sql: &str) -> &mut Self {
-        self.text.push_str(sql);
-        self
-    }
-
-    /// Appends a placeholder for `value`.
-    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
-        self.args.push(value.into());
-        self.text.push_str(&format!("${}", self.args.len()));
-        self
-    }
-
-    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-        self.args
-            .iter()
-            .fold(sqlx::query(&self.text), |q, arg| match arg {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(s) => q.bind(s.as_str()),
-            })
-    }
-}
-
-impl From<i64> for Arg {
-    fn from(v: i64) -> Arg {
-        Arg::Int(v)
-    }
-}
-
-impl From<String> for Arg {
-    fn from(v: String) -> Arg {
-        Arg::Text(v)
-    }
-}
-
-impl From<&str> for Arg {
-    fn from(v: &str) -> Arg {
-        Arg::Text(v.to_string())
-    }
-}
+use crate::db::{Backend, Db, Sql};
 
 /// Per-product figures over all its variants.
 const PRODUCT_STATS: &str = "

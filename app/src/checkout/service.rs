@@ -21,9 +21,9 @@ use super::{
     normalise_lines, CheckoutError, CheckoutRequest, CheckoutResponse, Notice, NoticeKind, Quote,
     QuoteLine, QuoteRequest, Shortage,
 };
-use crate::db::{now_epoch, Backend, Db};
+use crate::db::{count, currency_of, decode_error, now_epoch, Backend, Db};
 use crate::inventory::{self, Movement, StockError, StockMove};
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::notifications;
 use crate::orders::record::{self, OrderRecord};
 use crate::orders::settle::{self, TransitionError};
@@ -575,7 +575,6 @@ pub async fn load_rules(db: &Db) -> Result<ShopRules, sqlx::Error> {
     )
     .fetch_one(pool)
     .await?;
-    let currency: String = settings.get("currency");
     let zones = sqlx::query("SELECT id, name, countries FROM shipping_zones ORDER BY position, id")
         .fetch_all(pool)
         .await?;
@@ -588,47 +587,53 @@ pub async fn load_rules(db: &Db) -> Result<ShopRules, sqlx::Error> {
     let taxes = sqlx::query("SELECT country, region, name, rate_bp FROM tax_rates ORDER BY id")
         .fetch_all(pool)
         .await?;
-    let zones = zones
-        .iter()
-        .map(|zone| {
-            let id: i64 = zone.get("id");
-            let countries: String = zone.get("countries");
-            ShippingZone {
-                name: zone.get("name"),
-                countries: countries
-                    .split(',')
-                    .map(|c| c.trim().to_ascii_uppercase())
-                    .filter(|c| !c.is_empty())
-                    .collect(),
-                rates: rates
-                    .iter()
-                    .filter(|r| r.get::<i64, _>("zone_id") == id)
-                    .map(|r| ShippingRate {
-                        code: r.get("code"),
-                        name: r.get("name"),
-                        price: r.get("price_amount"),
-                        free_above: r.get("free_above_amount"),
-                        min_days: r.get::<i64, _>("min_days") as u32,
-                        max_days: r.get::<i64, _>("max_days") as u32,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let mut rates_by_zone: Vec<(i64, ShippingRate)> = Vec::with_capacity(rates.len());
+    for r in &rates {
+        rates_by_zone.push((
+            r.try_get("zone_id")?,
+            ShippingRate {
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                price: r.try_get("price_amount")?,
+                free_above: r.try_get("free_above_amount")?,
+                min_days: count(r, "min_days")?,
+                max_days: count(r, "max_days")?,
+            },
+        ));
+    }
+    let mut shipping_zones = Vec::with_capacity(zones.len());
+    for zone in &zones {
+        let id: i64 = zone.try_get("id")?;
+        let countries: String = zone.try_get("countries")?;
+        shipping_zones.push(ShippingZone {
+            name: zone.try_get("name")?,
+            countries: countries
+                .split(',')
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            rates: rates_by_zone
+                .iter()
+                .filter(|(zone, _)| *zone == id)
+                .map(|(_, rate)| rate.clone())
+                .collect(),
+        });
+    }
+    let mut tax_rates = Vec::with_capacity(taxes.len());
+    for t in &taxes {
+        tax_rates.push(TaxRate {
+            country: t.try_get("country")?,
+            region: t.try_get("region")?,
+            name: t.try_get("name")?,
+            rate_bp: count(t, "rate_bp")?,
+        });
+    }
     Ok(ShopRules {
-        currency: Currency::parse(&currency).unwrap_or(Currency::EUR),
-        prices_include_tax: settings.get::<i64, _>("prices_include_tax") != 0,
-        reservation_minutes: settings.get::<i64, _>("reservation_minutes") as u32,
-        zones,
-        tax_rates: taxes
-            .iter()
-            .map(|t| TaxRate {
-                country: t.get("country"),
-                region: t.get("region"),
-                name: t.get("name"),
-                rate_bp: t.get::<i64, _>("rate_bp") as u32,
-            })
-            .collect(),
+        currency: currency_of(&settings, "currency")?,
+        prices_include_tax: settings.try_get::<i64, _>("prices_include_tax")? != 0,
+        reservation_minutes: count(&settings, "reservation_minutes")?,
+        zones: shipping_zones,
+        tax_rates,
     })
 }
 
@@ -979,7 +984,7 @@ async fn insert_order(
             .await?
             .ok_or(CheckoutError::Internal);
     };
-    let order_id: i64 = inserted.get("id");
+    let order_id: i64 = inserted.try_get("id")?;
 
     // Stock: a sale when the payment already succeeded, a reservation while it is pending,
     // nothing for a declined card. The inventory's guard re-checks what was read above.
@@ -1131,25 +1136,21 @@ async fn find_by_key(
     let Some(row) = row else {
         return Ok(None);
     };
-    if row.get::<String, _>("request_hash") != request_hash {
+    if row.try_get::<String, _>("request_hash")? != request_hash {
         return Err(CheckoutError::BadRequest(
             "This Idempotency-Key was already used for a different order; use a new key for a new order."
                 .into(),
         ));
     }
-    let status: String = row.get("status");
-    let currency: String = row.get("currency");
+    let status: String = row.try_get("status")?;
     Ok(Some(PlacedRow {
-        id: row.get("id"),
-        access_token: row.get("access_token"),
-        email: row.get("email"),
-        status: OrderStatus::parse(&status).ok_or(CheckoutError::Internal)?,
-        total: Money::new(
-            row.get("total_amount"),
-            Currency::parse(&currency).map_err(|_| CheckoutError::Internal)?,
-        ),
-        payment_ref: row.get("payment_ref"),
-        decline_message: row.get("decline_message"),
+        id: row.try_get("id")?,
+        access_token: row.try_get("access_token")?,
+        email: row.try_get("email")?,
+        status: OrderStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
+        total: Money::new(row.try_get("total_amount")?, currency_of(&row, "currency")?),
+        payment_ref: row.try_get("payment_ref")?,
+        decline_message: row.try_get("decline_message")?,
         replayed: true,
     }))
 }

@@ -6,7 +6,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{order_number, OrderDetails, OrderLine, OrderStatus, Shipment};
 use crate::checkout::address::Address;
-use crate::db::{currency_of, decode_error};
+use crate::db::{count, currency_of, decode_error};
 use crate::money::Money;
 use crate::payments::NextAction;
 
@@ -138,12 +138,6 @@ pub async fn details(
         next_action,
         shipments,
     })
-}
-
-/// A non-negative count column (quantities are `CHECK`ed positive in the schema).
-pub(crate) fn count(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
-    let value: i64 = row.try_get(column)?;
-    u32::try_from(value).map_err(|_| decode_error(column, &value.to_string()))
 }
 
 /// "Title (Variant)" as emails and pages name a line.

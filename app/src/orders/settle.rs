@@ -10,9 +10,9 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::record::{count, line_title};
+use super::record::line_title;
 use super::OrderStatus;
-use crate::db::currency_of;
+use crate::db::{count, currency_of};
 use crate::inventory::{self, Movement, StockError, StockMove};
 use crate::money::Money;
 use crate::notifications;
