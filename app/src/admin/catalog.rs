@@ -60,7 +60,7 @@ impl ImportJobs {
     }
 }
 
-fn valid_slug(slug: &str) -> bool {
+pub(super) fn valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 120
         && slug
@@ -209,8 +209,9 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     })
 }
 
+/// Also built by the JSON API from a product and its changes (see `rest.rs`).
 #[derive(Deserialize)]
-struct ProductForm {
+pub(super) struct ProductForm {
     title: String,
     slug: String,
     #[serde(default)]
@@ -264,7 +265,7 @@ fn check_product(form: &ProductForm) -> Result<(), AdminError> {
     }
 }
 
-async fn write_product(
+pub(super) async fn write_product(
     admin: &Admin,
     id: Option<i64>,
     form: &ProductForm,
