@@ -221,6 +221,10 @@ fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result
         ),
         other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
     })?;
+    // serde would read a struct from an array too (by position): only objects are asked for.
+    if !value.is_object() {
+        return Err(ApiError::field("body", "send a JSON object"));
+    }
     // Postgres refuses text with NUL in it; no field has a use for one.
     if let Some(path) = nul_in(&value, String::new()) {
         return Err(ApiError::field(path, "text may not contain NUL characters"));
@@ -232,9 +236,12 @@ fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result
             .iter()
             .find_map(|p| message.strip_prefix(p))
             .and_then(|rest| rest.split('`').next());
+        // An unknown field is in the path already; a missing one is not.
         let field = match (path.as_str(), named) {
             (".", Some(name)) => name.to_string(),
-            (_, Some(name)) => format!("{path}.{name}"),
+            (_, Some(name)) if !path.ends_with(&format!(".{name}")) && path != name => {
+                format!("{path}.{name}")
+            }
             (".", None) => "body".to_string(),
             _ => path,
         };
