@@ -205,6 +205,22 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_as_its_staff_member(backen
         listed.contains("warehouse") && !listed.contains(secret),
         "{listed}"
     );
+    let page = app
+        .client
+        .get(format!("{}/admin/staff", app.address))
+        .header("Cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("warehouse") && page.contains("Revoke"),
+        "{page}"
+    );
+    assert!(page.contains("action=\"/admin/staff/tokens\""), "{page}");
+    assert!(!page.contains(secret));
 
     // The token acts as the staff member, without any cookie.
     let (status, orders) = get(&app, "/api/v1/admin/orders", &token).await;
