@@ -18,6 +18,8 @@ pub mod payments;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
 pub mod write_queue;
 
 /// The address shoppers use (`KASSA_PUBLIC_URL`), without a trailing slash: for canonical

@@ -24,6 +24,7 @@ on_both_databases!(
     orders_are_listed_shown_shipped_delivered_and_cancelled,
     refunds_are_idempotent_and_never_exceed_what_is_left,
     create_api_token_on_the_command_line,
+    the_openapi_document_describes_every_api_route_and_method,
 );
 
 /// Sends a request to the API; the status and the JSON answer (`Null` if none).
@@ -1320,4 +1321,243 @@ async fn count_tokens(db: &app::db::Db) -> i64 {
         .fetch_one(db.pool())
         .await
         .unwrap()
+}
+
+/// The storefront's routes; the admin's are in `ADMIN_ENDPOINTS`.
+const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/products"),
+    ("GET", "/api/v1/products/{slug}"),
+    ("GET", "/api/v1/collections"),
+    ("GET", "/api/v1/collections/{slug}"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/cart/quote"),
+    ("POST", "/api/v1/checkout"),
+    ("GET", "/api/v1/orders/{number}"),
+];
+
+async fn the_openapi_document_describes_every_api_route_and_method(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, doc) = app.json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let routes = ADMIN_ENDPOINTS
+        .iter()
+        .filter(|(_, path, _)| path.starts_with("/api/v1/"))
+        .map(|(method, path, _)| (*method, *path))
+        .chain(PUBLIC_ROUTES.iter().copied());
+    for (method, path) in routes {
+        let operation = &doc["paths"][path][method.to_lowercase()];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        if path.starts_with("/api/v1/admin/") {
+            assert_eq!(
+                operation["security"],
+                json!([{"bearer": []}]),
+                "{method} {path}"
+            );
+        }
+    }
+    // Every documented path answers exactly its documented methods: a method the router
+    // serves but the document does not name (or the reverse) fails here.
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, operations) in paths {
+        let url = path
+            .replace("{slug}", "linen")
+            .replace("{number}", "1001")
+            .replace("{product}", "1")
+            .replace("{variant}", "1")
+            .replace("{collection}", "1")
+            .replace("{shipment}", "1");
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            let documented = operations.get(method.to_lowercase()).is_some();
+            let response = app
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{}{url}", app.address),
+                )
+                .send()
+                .await
+                .unwrap();
+            let served = response.status().as_u16() != 405;
+            assert_eq!(served, documented, "{method} {path}: {}", response.status());
+        }
+    }
+    // Every schema referred to exists.
+    let text = doc.to_string();
+    let refs: Vec<&str> = text
+        .split("\"$ref\":\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    assert!(refs.len() > 20, "{refs:?}");
+    for reference in refs {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{reference} is not a schema reference"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name} missing"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+
+    // What the API answers is what the document says (no two types under one name).
+    let (_, owner_token, _, _) = team(&app).await;
+    let (variant, _) = variant_with_stock(&app, 0, 20).await;
+    let number = paid_order(&app, &[(variant, 2)]).await;
+    let mut answers = Vec::new();
+    let (status, product) = send(
+        &app,
+        "POST",
+        "/api/v1/admin/products",
+        &owner_token,
+        new_product("documented"),
+    )
+    .await;
+    answers.push(("post", "/api/v1/admin/products", status, product.clone()));
+    let (status, order) = get(
+        &app,
+        &format!("/api/v1/admin/orders/{number}"),
+        &owner_token,
+    )
+    .await;
+    answers.push((
+        "get",
+        "/api/v1/admin/orders/{number}",
+        status,
+        order.clone(),
+    ));
+    let line = order["lines"][0]["id"].as_i64().unwrap();
+    let ship = json!({"lines": [{"line_id": line, "quantity": 1}], "carrier": "DHL", "tracking_number": "1"});
+    let (status, shipment) = send(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/orders/{number}/shipments"),
+        &owner_token,
+        ship,
+    )
+    .await;
+    answers.push((
+        "post",
+        "/api/v1/admin/orders/{number}/shipments",
+        status,
+        shipment,
+    ));
+    let refund = json!({"amount": {"amount": 100, "currency": "EUR"}});
+    let (status, refunded) = api(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/orders/{number}/refunds"),
+        Some(&owner_token),
+        Some(&refund),
+        &[("Idempotency-Key", "doc")],
+    )
+    .await;
+    answers.push((
+        "post",
+        "/api/v1/admin/orders/{number}/refunds",
+        status,
+        refunded,
+    ));
+    let (status, order) = get(
+        &app,
+        &format!("/api/v1/admin/orders/{number}"),
+        &owner_token,
+    )
+    .await;
+    answers.push(("get", "/api/v1/admin/orders/{number}", status, order));
+    let (status, stock) = send(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/variants/{variant}/stock"),
+        &owner_token,
+        json!({"delta": 1}),
+    )
+    .await;
+    answers.push((
+        "post",
+        "/api/v1/admin/variants/{variant}/stock",
+        status,
+        stock,
+    ));
+    for (path, url) in [
+        (
+            "/api/v1/admin/products",
+            "/api/v1/admin/products".to_string(),
+        ),
+        ("/api/v1/admin/orders", "/api/v1/admin/orders".to_string()),
+        (
+            "/api/v1/admin/collections",
+            "/api/v1/admin/collections".to_string(),
+        ),
+        (
+            "/api/v1/admin/products/{product}",
+            format!("/api/v1/admin/products/{}", product["id"]),
+        ),
+    ] {
+        let (status, answer) = get(&app, &url, &owner_token).await;
+        answers.push(("get", path, status, answer));
+    }
+    let (status, answer) = get(&app, "/api/v1/admin/orders?status=nonsense", &owner_token).await;
+    answers.push(("get", "/api/v1/admin/orders", status, answer));
+    let slug: String =
+        sqlx::query_scalar("SELECT slug FROM products WHERE status = 'active' ORDER BY id LIMIT 1")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    for (path, url) in [
+        ("/api/v1/products", "/api/v1/products".to_string()),
+        (
+            "/api/v1/products/{slug}",
+            format!("/api/v1/products/{slug}"),
+        ),
+        ("/api/v1/collections", "/api/v1/collections".to_string()),
+    ] {
+        let (status, answer) = app.json(&url).await;
+        answers.push(("get", path, status, answer));
+    }
+    for (method, path, status, answer) in answers {
+        let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]
+            ["application/json"]["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {path} {status} is not documented: {answer}"
+        );
+        conforms(&doc, schema, &answer, &format!("{method} {path} {status}"));
+    }
+}
+
+/// Checks that every key of `value` is a property of `schema` and every required one is
+/// there, through references, objects and arrays (alternatives are not followed).
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    match value {
+        Value::Object(map) => {
+            let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+                return;
+            };
+            for (key, item) in map {
+                let property = properties
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}: `{key}` is not in the schema {schema}"));
+                conforms(doc, property, item, &format!("{at}.{key}"));
+            }
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let key = required.as_str().unwrap();
+                assert!(map.contains_key(key), "{at}: `{key}` is required");
+            }
+        }
+        Value::Array(items) if schema.get("items").is_some_and(Value::is_object) => {
+            for (i, item) in items.iter().enumerate() {
+                conforms(doc, &schema["items"], item, &format!("{at}[{i}]"));
+            }
+        }
+        _ => {}
+    }
 }
