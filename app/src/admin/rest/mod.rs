@@ -29,14 +29,15 @@ use crate::openapi::ErrorBody;
 use crate::orders::order_id;
 use crate::write_queue::JobFuture;
 
-mod catalog;
+mod collections;
 mod orders;
+mod products;
+mod variants;
 
-use catalog::{
-    adjust_stock, archive, create_collection, create_product, list_collections, list_products,
-    publish, set_collection_products, show_product, update_product, update_variant,
-};
+use collections::{create_collection, list_collections, set_collection_products};
 use orders::{cancel, create_shipment, delivered, list_orders, refund, show_order};
+use products::{archive, create_product, list_products, publish, show_product, update_product};
+use variants::{adjust_stock, update_variant};
 
 /// Largest amount of money accepted, in minor units (ten billion in a two-digit currency).
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
@@ -95,10 +96,10 @@ where
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        catalog::list_products, catalog::create_product, catalog::show_product,
-        catalog::update_product, catalog::publish, catalog::archive, catalog::update_variant,
-        catalog::adjust_stock, catalog::list_collections, catalog::create_collection,
-        catalog::set_collection_products, orders::list_orders, orders::show_order,
+        products::list_products, products::create_product, products::show_product,
+        products::update_product, products::publish, products::archive, variants::update_variant,
+        variants::adjust_stock, collections::list_collections, collections::create_collection,
+        collections::set_collection_products, orders::list_orders, orders::show_order,
         orders::create_shipment, orders::delivered, orders::cancel, orders::refund,
     ),
     components(schemas(ErrorBody)),
@@ -355,6 +356,16 @@ impl MoneyIn {
         }
         self.amount
     }
+}
+
+fn check_count(problems: &mut Problems, field: &str, value: Option<i64>) -> Option<i64> {
+    if value.is_some_and(|v| !(0..=MAX_QUANTITY).contains(&v)) {
+        problems.add(
+            field,
+            format!("enter a whole number from 0 to {MAX_QUANTITY}"),
+        );
+    }
+    value
 }
 
 fn check_text(problems: &mut Problems, field: &str, text: &str, min: usize, max: usize) {
