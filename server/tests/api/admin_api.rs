@@ -223,7 +223,23 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_as_its_staff_member(backen
     assert!(page.contains("action=\"/admin/staff/tokens\""), "{page}");
     assert!(!page.contains(secret));
 
-    // The token acts as the staff member, without any cookie.
+    // The token acts as the staff member, without any cookie; nothing is cached.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/admin/orders", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    sqlx::query("DELETE FROM audit_log WHERE action = 'API request'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_tokens SET last_used_at = NULL")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
     let (status, orders) = get(&app, "/api/v1/admin/orders", &token).await;
     assert_eq!(status, 200, "{orders}");
     assert!(orders["items"].is_array() && orders.get("next_cursor").is_some());

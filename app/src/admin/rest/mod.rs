@@ -90,6 +90,17 @@ where
         )
         .route("/api/v1/admin/orders/{number}/cancel", post(cancel))
         .route("/api/v1/admin/orders/{number}/refunds", post(refund))
+        .layer(axum::middleware::from_fn(no_store))
+}
+
+/// Answers hold customer data and staff-only figures: never cache them anywhere.
+async fn no_store(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// The admin API's part of the OpenAPI document (`crate::openapi` joins it to the rest).
