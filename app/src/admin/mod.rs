@@ -114,7 +114,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/admin/orders", Access::Staff),
     ("POST", "/api/admin/order", Access::Staff),
     ("POST", "/api/admin/variant", Access::Staff),
-    ("POST", "/api/admin/api-tokens", Access::Owner),
+    ("POST", "/api/admin/api-tokens", Access::Staff),
     ("POST", "/admin/staff/tokens", Access::Owner),
     ("POST", "/admin/staff/tokens/{token}/revoke", Access::Owner),
     // The JSON API for integrations (`rest.rs`); PATCH and PUT are also accepted as POST.

@@ -128,8 +128,8 @@ pub fn AdminStaffPage() -> impl IntoView {
         <p class="hint">"Programs call /api/v1/admin/… with a token, acting with the role of the staff member it belongs to. Each token is shown once when made; every use is in the audit log."</p>
         {when_loaded(async move {
             match super::tokens::admin_api_tokens().await {
-                Ok(tokens) => view! { <ApiTokenList tokens/> }.into_any(),
-                Err(AdminError::Forbidden) => view! { <p class="hint">"Only the owner manages API tokens."</p> }.into_any(),
+                Ok(Some(tokens)) => view! { <ApiTokenList tokens/> }.into_any(),
+                Ok(None) => view! { <p class="hint">"Only the owner manages API tokens."</p> }.into_any(),
                 Err(error) => failure(error),
             }
         })}

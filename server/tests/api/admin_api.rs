@@ -222,6 +222,21 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_as_its_staff_member(backen
     );
     assert!(page.contains("action=\"/admin/staff/tokens\""), "{page}");
     assert!(!page.contains(secret));
+    // Staff see the page (200), without the tokens.
+    let response = app
+        .client
+        .get(format!("{}/admin/staff", app.address))
+        .header("Cookie", &staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Only the owner manages API tokens."),
+        "{page}"
+    );
+    assert!(!page.contains("warehouse"));
 
     // The token acts as the staff member, without any cookie; nothing is cached.
     let response = app
