@@ -23,6 +23,8 @@ pub mod inventory;
 #[cfg(feature = "ssr")]
 pub mod notifications;
 #[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
 pub mod write_queue;
 
 /// The address shoppers use (`KASSA_PUBLIC_URL`), without a trailing slash: for canonical

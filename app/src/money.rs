@@ -83,8 +83,24 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// In the OpenAPI document: a string of three upper-case letters.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[A-Z]{3}$"))
+            .description(Some("ISO 4217 currency code, such as EUR"))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Currency {}
+
 /// An amount of money in minor units (cents for EUR) of one currency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Money {
     pub amount: i64,
     pub currency: Currency,

@@ -199,20 +199,34 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
 /// bad request (400).
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
     let uri = request.uri();
-    let (status, message) = if uri.path().contains("%00") {
-        (
+    if uri.path().contains("%00") {
+        return error_response(
+            uri.path(),
             StatusCode::NOT_FOUND,
             "This address names nothing: it contains a NUL character.",
-        )
-    } else if uri.query().is_some_and(|query| query.contains("%00")) {
-        (
-            StatusCode::BAD_REQUEST,
-            "The address's query contains a NUL character.",
-        )
-    } else {
+            None,
+        );
+    }
+    let Some(query) = uri.query().filter(|query| query.contains("%00")) else {
         return next.run(request).await;
     };
-    error_response(uri.path(), status, message, None)
+    let message = "The address's query contains a NUL character.";
+    // The API names the parameters that hold it, as each of its 400s names its fields.
+    let fields: Vec<serde_json::Value> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, value)| value.contains('\0'))
+            .map(|(field, _)| {
+                serde_json::json!({"field": field, "message": "must not contain a NUL character"})
+            })
+            .collect();
+    if uri.path().starts_with("/api/") {
+        let body =
+            serde_json::json!({"error": {"status": 400, "message": message, "fields": fields}});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    error_response(uri.path(), StatusCode::BAD_REQUEST, message, None)
 }
 
 /// The id `SetRequestIdLayer` gave the request (`x-request-id`), for logs and error pages.

@@ -53,6 +53,19 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Create an API token acting for a staff account, with its role; prints the token (it is
+    /// shown only this once).
+    CreateApiToken {
+        /// The staff (or owner) account the token acts for.
+        #[arg(long)]
+        email: String,
+        /// What the token is for, as the staff page and the audit log show it.
+        #[arg(long)]
+        name: String,
+        /// Days until the token stops working; never, if not given.
+        #[arg(long)]
+        expires_days: Option<i64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -136,6 +149,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 Ok(_) => eprintln!("created the owner account {}", email.trim()),
                 Err(message) => anyhow::bail!("{message}"),
             }
+        }
+        Command::CreateApiToken {
+            email,
+            name,
+            expires_days,
+        } => {
+            let created = app::admin::tokens::create(&db, &email, &name, expires_days, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "created the API token '{}' for {} (shown only now):",
+                created.name, created.staff_email
+            );
+            println!("{}", created.token);
         }
         Command::Serve { no_demo } => {
             if !no_demo && app::catalog::ssr::count_products(&db).await? == 0 {

@@ -75,7 +75,9 @@ fn is_cacheable_page(path: &str) -> bool {
 fn is_staff_write(method: &Method, path: &str) -> bool {
     let reads = [Method::GET, Method::HEAD, Method::OPTIONS];
     !reads.contains(method)
-        && (path.starts_with("/admin/") || path.starts_with("/api/admin/"))
+        && (path.starts_with("/admin/")
+            || path.starts_with("/api/admin/")
+            || path.starts_with("/api/v1/admin/"))
         && !matches!(path, "/admin/sign-in" | "/admin/sign-out")
 }
 
@@ -183,6 +185,7 @@ mod tests {
     fn staff_writes_are_told_from_reads_and_from_shoppers() {
         assert!(is_staff_write(&Method::POST, "/admin/products/7"));
         assert!(is_staff_write(&Method::POST, "/api/admin/orders"));
+        assert!(is_staff_write(&Method::PATCH, "/api/v1/admin/variants/3"));
         assert!(!is_staff_write(&Method::GET, "/admin/products/7"));
         assert!(!is_staff_write(&Method::POST, "/api/v1/checkout"));
         assert!(!is_staff_write(&Method::POST, "/administrator"));

@@ -123,6 +123,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::checkout::api::routes())
         .merge(app::admin::api::routes())
         .merge(app::admin::catalog::routes())
+        .merge(app::admin::tokens::routes())
+        .merge(app::admin::rest::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -8,7 +8,7 @@ use argon2::Argon2;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::Role;
+use super::{Access, Role};
 use crate::db::{now_epoch, Db};
 use crate::write_queue::JobFuture;
 
@@ -32,6 +32,8 @@ pub struct Account {
     pub email: String,
     pub role: Role,
     pub can_refund: bool,
+    /// The API token's name when a program acts for this account; `None` for a session.
+    pub token: Option<String>,
 }
 
 impl Account {
@@ -42,6 +44,23 @@ impl Account {
     /// Owners may always refund; staff when allowed.
     pub fn may_refund(&self) -> bool {
         self.role == Role::Owner || (self.role == Role::Staff && self.can_refund)
+    }
+
+    /// Whether this account may call what needs `access`.
+    pub fn has(&self, access: Access) -> bool {
+        match access {
+            Access::Staff => self.is_staff(),
+            Access::Refunds => self.may_refund(),
+            Access::Owner => self.role == Role::Owner,
+        }
+    }
+
+    /// Who the audit log names: the email, or the token and whose it is.
+    pub fn actor(&self) -> String {
+        match &self.token {
+            Some(name) => format!("token:{name} ({})", self.email),
+            None => self.email.clone(),
+        }
     }
 }
 
@@ -87,7 +106,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("no such account, but as slow as a real one"))
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -230,12 +249,13 @@ pub async fn sign_in(
     Ok((account, token))
 }
 
-fn account_from_row(row: &sqlx::any::AnyRow) -> Option<Account> {
+pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Option<Account> {
     Some(Account {
         id: row.get("id"),
         email: row.get("email"),
         role: Role::parse(&row.get::<String, _>("role"))?,
         can_refund: row.get::<i64, _>("can_refund") != 0,
+        token: None,
     })
 }
 

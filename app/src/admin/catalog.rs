@@ -49,7 +49,7 @@ where
         .map(|router| router.layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024)))
 }
 
-fn valid_slug(slug: &str) -> bool {
+pub(super) fn valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 120
         && slug
@@ -205,8 +205,9 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     })
 }
 
+/// Also built by the JSON API from a product and its changes (see `rest.rs`).
 #[derive(Deserialize)]
-struct ProductForm {
+pub(super) struct ProductForm {
     title: String,
     slug: String,
     #[serde(default)]
@@ -420,6 +421,28 @@ async fn create_product(
     outcome(&headers, &to, result)
 }
 
+/// Saves a product's fields as the edit page does (checked, with the search document and the
+/// audit entry, in one transaction): the JSON API's edits come through here too.
+pub(super) async fn save_product(
+    admin: &Admin,
+    account: &super::auth::Account,
+    id: i64,
+    form: ProductForm,
+) -> Result<(), AdminError> {
+    check_product(&form)?;
+    audited_write(admin, account, "Product edited", move |conn| {
+        Box::pin(async move {
+            write_product(conn, Some(id), &form).await?;
+            Ok(Audited {
+                value: (),
+                subject: format!("product:{id}"),
+                detail: format!("status {}", form.status),
+            })
+        })
+    })
+    .await
+}
+
 async fn update_product(
     State(admin): State<Admin>,
     Path(id): Path<i64>,
@@ -430,18 +453,7 @@ async fn update_product(
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
-        check_product(&form)?;
-        audited_write(&admin, &account, "Product edited", move |conn| {
-            Box::pin(async move {
-                write_product(conn, Some(id), &form).await?;
-                Ok(Audited {
-                    value: (),
-                    subject: format!("product:{id}"),
-                    detail: format!("status {}", form.status),
-                })
-            })
-        })
-        .await?;
+        save_product(&admin, &account, id, form).await?;
         Ok("Saved.".to_string())
     }
     .await;

@@ -2,7 +2,7 @@
 //! routes there are: a new staff route that nobody listed with its access level fails it.
 
 use axum::handler::Handler;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 pub struct ListedRouter<S> {
@@ -37,6 +37,26 @@ impl<S: Clone + Send + Sync + 'static> ListedRouter<S> {
     {
         self.listed.push(("POST", path));
         self.router = self.router.route(path, post(handler));
+        self
+    }
+
+    pub fn patch<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.listed.push(("PATCH", path));
+        self.router = self.router.route(path, patch(handler));
+        self
+    }
+
+    pub fn put<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.listed.push(("PUT", path));
+        self.router = self.router.route(path, put(handler));
         self
     }
 

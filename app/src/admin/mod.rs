@@ -12,6 +12,7 @@ use crate::orders::{OrderDetails, OrderStatus};
 
 mod catalog_pages;
 mod pages;
+pub mod tokens;
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
@@ -34,6 +35,8 @@ pub mod listed;
 pub mod orders;
 #[cfg(feature = "ssr")]
 pub mod respond;
+#[cfg(feature = "ssr")]
+pub mod rest;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
@@ -122,6 +125,66 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/admin/orders", Access::Staff),
     ("POST", "/api/admin/order", Access::Staff),
     ("POST", "/api/admin/variant", Access::Staff),
+    ("POST", "/api/admin/api-tokens", Access::Staff),
+    ("POST", "/admin/staff/tokens", Access::Owner),
+    ("POST", "/admin/staff/tokens/{token}/revoke", Access::Owner),
+    // The JSON API for integrations (`rest.rs`); PATCH and PUT are also accepted as POST.
+    ("GET", "/api/v1/admin/products", Access::Staff),
+    ("POST", "/api/v1/admin/products", Access::Staff),
+    ("GET", "/api/v1/admin/products/{product}", Access::Staff),
+    ("PATCH", "/api/v1/admin/products/{product}", Access::Staff),
+    ("POST", "/api/v1/admin/products/{product}", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/products/{product}/publish",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/products/{product}/archive",
+        Access::Staff,
+    ),
+    ("PATCH", "/api/v1/admin/variants/{variant}", Access::Staff),
+    ("POST", "/api/v1/admin/variants/{variant}", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/variants/{variant}/stock",
+        Access::Staff,
+    ),
+    ("GET", "/api/v1/admin/collections", Access::Staff),
+    ("POST", "/api/v1/admin/collections", Access::Staff),
+    (
+        "PUT",
+        "/api/v1/admin/collections/{collection}/products",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/collections/{collection}/products",
+        Access::Staff,
+    ),
+    ("GET", "/api/v1/admin/orders", Access::Staff),
+    ("GET", "/api/v1/admin/orders/{number}", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/orders/{number}/shipments",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/shipments/{shipment}/delivered",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{number}/cancel",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{number}/refunds",
+        Access::Refunds,
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -124,6 +124,68 @@ pub fn AdminStaffPage() -> impl IntoView {
             <label><input type="checkbox" name="can_refund"/>" May refund"</label>
             <button type="submit" class="primary">"Add staff account"</button>
         </form>
+        <h2>"API tokens"</h2>
+        <p class="hint">"Programs call /api/v1/admin/… with a token, acting with the role of the staff member it belongs to. Each token is shown once when made; every use is in the audit log."</p>
+        {when_loaded(async move {
+            match super::tokens::admin_api_tokens().await {
+                Ok(Some(tokens)) => view! { <ApiTokenList tokens/> }.into_any(),
+                Ok(None) => view! { <p class="hint">"Only the owner manages API tokens."</p> }.into_any(),
+                Err(error) => failure(error),
+            }
+        })}
+    }
+}
+
+#[component]
+fn ApiTokenList(tokens: super::tokens::ApiTokens) -> impl IntoView {
+    let when = |at: Option<i64>, none: &'static str| {
+        at.map(format_time).unwrap_or_else(|| none.to_string())
+    };
+    let rows = tokens
+        .tokens
+        .into_iter()
+        .map(|t| {
+            let revoke = format!("/admin/staff/tokens/{}/revoke", t.id);
+            view! {
+                <tr data-testid="api-token-row">
+                    <td>{t.name}</td>
+                    <td>{t.staff_email}</td>
+                    <td>{format_time(t.created_at)}</td>
+                    <td>{when(t.expires_at, "never")}</td>
+                    <td>{when(t.last_used_at, "never")}</td>
+                    <td>
+                        {match t.revoked_at {
+                            Some(at) => format!("revoked {}", format_time(at)).into_any(),
+                            None => view! {
+                                <form method="post" action=revoke class="inline">
+                                    <button type="submit">"Revoke"</button>
+                                </form>
+                            }.into_any(),
+                        }}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let staff = tokens
+        .staff
+        .into_iter()
+        .map(|email| view! { <option value=email.clone()>{email.clone()}</option> })
+        .collect_view();
+    view! {
+        <table class="admin-table">
+            <thead><tr><th>"Name"</th><th>"Acts as"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <form method="post" action="/admin/staff/tokens" class="stacked">
+            <label for="token-name">"Token name (what it is for)"</label>
+            <input id="token-name" name="name" required maxlength="100"/>
+            <label for="token-email">"Acts as"</label>
+            <select id="token-email" name="email">{staff}</select>
+            <label for="token-expires">"Expires after (days; empty for never)"</label>
+            <input id="token-expires" name="expires_days" type="number" min="1" max="3650"/>
+            <button type="submit" class="primary">"Create API token"</button>
+        </form>
     }
 }
 

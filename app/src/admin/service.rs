@@ -188,7 +188,7 @@ pub async fn audit_subject(
         "INSERT INTO audit_log (account_id, actor, action, subject, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(actor.id)
-    .bind(&actor.email)
+    .bind(actor.actor())
     .bind(action)
     .bind(subject)
     .bind(detail)

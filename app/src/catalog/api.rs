@@ -19,6 +19,7 @@ use super::{CollectionSummary, Image, Product, ProductCard, Variant};
 use crate::checkout::service::Checkout;
 use crate::db::Db;
 use crate::money::{Currency, Money};
+use crate::openapi::ErrorBody;
 
 /// Routes for the API, to be nested at the root of the server's router.
 pub fn routes<S>() -> Router<S>
@@ -35,13 +36,14 @@ where
         .route("/api/v1/openapi.json", get(openapi))
 }
 
-/// The OpenAPI 3.1 description of every `/api/v1` route.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
-async fn openapi() -> Response {
+/// This document: the OpenAPI 3.1 description of every `/api/v1` route, generated from the
+/// handlers and their types (see `crate::openapi`).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "catalog", operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every `/api/v1` route", content_type = "application/json")))]
+pub(crate) async fn openapi() -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
+        crate::openapi::json(),
     )
         .into_response()
 }
@@ -94,7 +96,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiProductSummary {
     pub slug: String,
     pub title: String,
@@ -107,13 +109,13 @@ pub struct ApiProductSummary {
     pub variants: Vec<Variant>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiPage<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiProduct {
     pub slug: String,
     pub title: String,
@@ -128,7 +130,7 @@ pub struct ApiProduct {
     pub images: Vec<Image>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiCollection {
     #[serde(flatten)]
     pub collection: CollectionSummary,
@@ -180,7 +182,19 @@ async fn parse_query(
     Ok(query)
 }
 
-async fn list(
+/// Active products, one page at a time.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", operation_id = "listProducts",
+    params(
+        ("q" = Option<String>, Query, description = "Full-text search over title, description, tags and SKUs; results are ranked."),
+        ("collection" = Option<String>, Query, description = "Only products in this collection (its slug)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."), ("limit" = Option<i64>, Query, description = "1 to 100; 24 if not given."), ("sort" = Option<String>, Query, description = "`featured`, `newest`, `price-asc`, `price-desc` or `name`."),
+        ("min" = Option<String>, Query, description = "Lowest price in major units, such as 19.99."),
+        ("max" = Option<String>, Query, description = "Highest price in major units."),
+        ("option" = Option<Vec<String>>, Query, description = "An option value a variant must have, as Name:Value (repeatable)."),
+        ("in_stock" = Option<String>, Query, description = "`1` or `true`: only what can be bought now."),
+    ),
+    responses((status = 200, body = ApiPage<ApiProductSummary>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn list(
     State(db): State<Db>,
     State(checkout): State<Checkout>,
     RawQuery(raw): RawQuery,
@@ -196,7 +210,11 @@ async fn list(
     }))
 }
 
-async fn show(
+/// One active product with its variants and images.
+#[utoipa::path(get, path = "/api/v1/products/{slug}", tag = "catalog", operation_id = "getProduct",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = ApiProduct), (status = 404, body = ErrorBody)))]
+pub(crate) async fn show(
     State(db): State<Db>,
     Path(slug): Path<String>,
 ) -> Result<Json<ApiProduct>, ApiError> {
@@ -206,7 +224,12 @@ async fn show(
     Ok(Json(api_product(product)))
 }
 
-async fn list_collections(State(db): State<Db>) -> Result<Json<ApiPage<ApiCollection>>, ApiError> {
+/// All collections.
+#[utoipa::path(get, path = "/api/v1/collections", tag = "catalog", operation_id = "listCollections",
+    responses((status = 200, body = ApiPage<ApiCollection>)))]
+pub(crate) async fn list_collections(
+    State(db): State<Db>,
+) -> Result<Json<ApiPage<ApiCollection>>, ApiError> {
     let items = collections(&db, false)
         .await?
         .into_iter()
@@ -221,14 +244,18 @@ async fn list_collections(State(db): State<Db>) -> Result<Json<ApiPage<ApiCollec
     }))
 }
 
-#[derive(Serialize)]
-struct ApiCollectionWithProducts {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ApiCollectionWithProducts {
     #[serde(flatten)]
     collection: ApiCollection,
     products: ApiPage<ApiProductSummary>,
 }
 
-async fn show_collection(
+/// One collection with a page of its products, in the collection's order.
+#[utoipa::path(get, path = "/api/v1/collections/{slug}", tag = "catalog", operation_id = "getCollection",
+    params(("slug" = String, Path), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."), ("limit" = Option<i64>, Query, description = "1 to 100; 24 if not given."), ("sort" = Option<String>, Query, description = "`featured`, `newest`, `price-asc`, `price-desc` or `name`.")),
+    responses((status = 200, body = ApiCollectionWithProducts), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn show_collection(
     State(db): State<Db>,
     State(checkout): State<Checkout>,
     Path(slug): Path<String>,

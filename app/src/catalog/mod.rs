@@ -35,6 +35,7 @@ use query::ProductList;
 
 /// A picture with the size the browser needs to reserve space before it loads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Image {
     pub url: String,
     pub alt: String,
@@ -61,6 +62,7 @@ pub struct ProductCard {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub id: i64,
     pub sku: String,
@@ -136,6 +138,7 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CollectionSummary {
     pub slug: String,
     pub title: String,

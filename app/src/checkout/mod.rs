@@ -34,6 +34,7 @@ pub const MAX_LINES: usize = 100;
 
 /// One line the shopper wants. Prices are never read from the client: any it sends are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LineRequest {
     pub variant_id: i64,
     pub quantity: u32,
@@ -45,6 +46,7 @@ pub struct LineRequest {
 
 /// Where the goods go, as far as a quote needs to know (a full address is accepted too).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Destination {
     pub country: String,
     #[serde(default, deserialize_with = "crate::input::null_as_default")]
@@ -52,6 +54,7 @@ pub struct Destination {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct QuoteRequest {
     pub lines: Vec<LineRequest>,
     #[serde(default)]
@@ -62,6 +65,7 @@ pub struct QuoteRequest {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum NoticeKind {
     PriceChanged,
     LimitedStock,
@@ -70,6 +74,7 @@ pub enum NoticeKind {
 
 /// Something about a line that changed since the shopper added it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub variant_id: i64,
     pub kind: NoticeKind,
@@ -77,6 +82,7 @@ pub struct Notice {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct QuoteLine {
     pub variant_id: i64,
     pub product_slug: String,
@@ -92,6 +98,7 @@ pub struct QuoteLine {
 
 /// The cart priced by the server, with what changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Quote {
     pub lines: Vec<QuoteLine>,
     pub subtotal: Money,
@@ -110,6 +117,7 @@ pub struct Quote {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckoutRequest {
     pub email: String,
     pub shipping_address: Address,
@@ -120,6 +128,7 @@ pub struct CheckoutRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckoutResponse {
     pub order: OrderSummary,
     /// The order's page, reachable by whoever holds the link (the unguessable token is in it).
@@ -130,6 +139,7 @@ pub struct CheckoutResponse {
 
 /// A variant the shop cannot supply in the quantity asked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Shortage {
     pub variant_id: i64,
     pub sku: String,

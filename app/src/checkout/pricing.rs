@@ -43,6 +43,7 @@ pub struct ShippingZone {
 
 /// A way to ship this cart to this address, priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ShippingOption {
     pub code: String,
     pub name: String,

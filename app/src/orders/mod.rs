@@ -40,6 +40,7 @@ pub fn order_id(number: &str) -> Option<i64> {
 /// Where an order stands. Payment moves it forward exactly once, out of `PendingPayment`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum OrderStatus {
     /// Stock reserved, waiting for the payment to complete.
     PendingPayment,
@@ -97,6 +98,7 @@ impl OrderStatus {
 
 /// An order in a sentence: what the checkout answers and the API's `order` object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     pub number: String,
     pub status: OrderStatus,
@@ -104,6 +106,7 @@ pub struct OrderSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub sku: String,
     pub title: String,
@@ -117,6 +120,7 @@ pub struct OrderLine {
 
 /// Everything the shopper's order page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderDetails {
     pub number: String,
     pub status: OrderStatus,
@@ -138,6 +142,7 @@ pub struct OrderDetails {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Shipment {
     pub id: i64,
     pub carrier: String,

@@ -41,6 +41,7 @@ pub enum IntentStatus {
 
 /// How the shopper wants to pay, as the checkout form and `POST /api/v1/checkout` send it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PaymentChoice {
     pub gateway: String,
     /// A payment-method token (`pm_card_visa`); never a card number.
@@ -51,6 +52,7 @@ pub struct PaymentChoice {
 /// What the browser must do before the order is paid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum NextAction {
     /// The test gateway's stand-in for 3-D Secure: the shopper confirms (or fails) the payment.
     ConfirmTestPayment,

@@ -137,7 +137,15 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let mut served: Vec<(String, String)> = Vec::new();
     let listed = app::admin::api::listed_routes::<AppState>();
     let catalog = app::admin::catalog::listed_routes::<AppState>();
-    for (method, path) in listed.listed().iter().chain(catalog.listed()) {
+    let rest = app::admin::rest::listed_routes::<AppState>();
+    let tokens = app::admin::tokens::listed_routes::<AppState>();
+    for (method, path) in listed
+        .listed()
+        .iter()
+        .chain(catalog.listed())
+        .chain(rest.listed())
+        .chain(tokens.listed())
+    {
         served.push((method.to_string(), path.to_string()));
     }
     for route in leptos_axum::generate_route_list(app::App) {

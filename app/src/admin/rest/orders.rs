@@ -1,0 +1,557 @@
+//! Orders, shipments, cancellations and refunds.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::{
+    body, check_text, path_id, path_order, query_pairs, rfc3339, ApiError, Caller, ErrorBody,
+    MoneyIn, Problems,
+};
+use crate::admin::auth::Account;
+use crate::admin::service::{parse_date, Admin};
+use crate::admin::{Access, AdminError, OrderFilter};
+use crate::checkout::address::Address;
+use crate::money::{Currency, Money};
+use crate::orders::{order_number, OrderStatus};
+
+// ---------------------------------------------------------------------------------------------
+// Orders, shipments, cancellations, refunds
+
+/// `?q=&status=&from=&to=&cursor=`: the admin order list's filters.
+#[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin", security(("bearer" = [])),
+    params(
+        ("q" = Option<String>, Query, description = "An order number, or part of an email or name."),
+        ("status" = Option<OrderStatus>, Query),
+        ("from" = Option<String>, Query, description = "Placed on or after this day (`2026-11-25`)."),
+        ("to" = Option<String>, Query, description = "Placed on or before this day."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses((status = 200, body = OrderList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn list_orders(
+    State(admin): State<Admin>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    caller.may(Access::Staff)?;
+    let mut filter = OrderFilter::default();
+    for (key, value) in query_pairs(raw.as_deref())? {
+        match key.as_str() {
+            "q" => filter.q = value,
+            "status" => filter.status = value,
+            "from" => filter.from = value,
+            "to" => filter.to = value,
+            "cursor" => filter.cursor = value,
+            _ => {}
+        }
+    }
+    if !filter.status.is_empty() && OrderStatus::parse(&filter.status).is_none() {
+        return Err(ApiError::bad_request(
+            "status",
+            format!("'{}' is not an order status", filter.status),
+        ));
+    }
+    for (field, date) in [("from", &filter.from), ("to", &filter.to)] {
+        if !date.is_empty() {
+            parse_date(date).map_err(|e| ApiError::bad_request(field, e.to_string()))?;
+        }
+    }
+    let list = admin.list_orders(&filter).await.map_err(|e| match e {
+        AdminError::Invalid(message) => ApiError::bad_request("cursor", message),
+        other => other.into(),
+    })?;
+    let items = list
+        .rows
+        .into_iter()
+        .map(|row| OrderRow {
+            number: row.number,
+            created_at: rfc3339(row.created_at),
+            email: row.email,
+            name: row.name,
+            status: row.status,
+            fulfilment: row.fulfilment,
+            total: row.total,
+        })
+        .collect();
+    Ok(Json(OrderList {
+        items,
+        next_cursor: list.next_cursor,
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderRow {
+    number: String,
+    created_at: String,
+    email: String,
+    name: String,
+    status: OrderStatus,
+    /// `unfulfilled`, `partial` or `fulfilled`.
+    fulfilment: String,
+    total: Money,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    items: Vec<OrderRow>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+/// An order as staff see it: totals, what was paid and refunded, lines, payments, refunds,
+/// shipments.
+#[derive(Serialize, ToSchema)]
+pub struct AdminOrder {
+    number: String,
+    status: OrderStatus,
+    /// `unfulfilled`, `partial` or `fulfilled`.
+    fulfilment: String,
+    email: String,
+    created_at: String,
+    subtotal: Money,
+    shipping: Money,
+    tax: Money,
+    total: Money,
+    prices_include_tax: bool,
+    paid: Money,
+    refunded: Money,
+    /// What may still be refunded.
+    refundable: Money,
+    shipping_method: String,
+    shipping_address: Address,
+    lines: Vec<AdminOrderLine>,
+    payments: Vec<Payment>,
+    refunds: Vec<Refund>,
+    shipments: Vec<AdminShipment>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminOrderLine {
+    /// The `line_id` to ship.
+    id: i64,
+    variant_id: Option<i64>,
+    sku: String,
+    title: String,
+    variant_title: String,
+    quantity: i64,
+    shipped: i64,
+    /// Units sold beyond stock.
+    backordered: i64,
+    unit_price: Money,
+    tax: Money,
+    total: Money,
+}
+
+/// A charge of the order.
+#[derive(Serialize, ToSchema)]
+pub struct Payment {
+    id: i64,
+    /// `succeeded`, `failed`, `requires_action` or `canceled`.
+    status: String,
+    amount: Money,
+    gateway: String,
+    reference: Option<String>,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Refund {
+    id: i64,
+    /// The order's number.
+    order: String,
+    /// `succeeded`, `failed` or `requires_action` (asked of the gateway).
+    status: String,
+    amount: Money,
+    reason: String,
+    reference: Option<String>,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminShipment {
+    id: i64,
+    /// The order's number.
+    order: String,
+    carrier: String,
+    tracking_number: String,
+    /// `shipped` or `delivered`.
+    status: String,
+    created_at: String,
+    delivered_at: Option<String>,
+    lines: Vec<ShipmentLine>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShipmentLine {
+    line_id: i64,
+    quantity: i64,
+}
+
+async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<AdminOrder, ApiError> {
+    let (number, id) = path_order(number)?;
+    let order = admin.order(&number, account).await?;
+    let currency = order.order.total.currency;
+    let money = |amount: i64| Money::new(amount, currency);
+    let pool = admin.checkout().db().pool();
+    let lines = sqlx::query(
+        "SELECT id, variant_id, sku, title, variant_title, quantity, shipped_quantity, backordered_quantity, \
+         unit_price_amount, tax_amount, total_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|l| AdminOrderLine {
+        id: l.get("id"),
+        variant_id: l.get("variant_id"),
+        sku: l.get("sku"),
+        title: l.get("title"),
+        variant_title: l.get("variant_title"),
+        quantity: l.get("quantity"),
+        shipped: l.get("shipped_quantity"),
+        backordered: l.get("backordered_quantity"),
+        unit_price: money(l.get("unit_price_amount")),
+        tax: money(l.get("tax_amount")),
+        total: money(l.get("total_amount")),
+    })
+    .collect();
+    let mut payments = Vec::new();
+    let mut refunds = Vec::new();
+    for p in sqlx::query(
+        "SELECT id, kind, status, amount, gateway, reference, message, created_at FROM payments \
+         WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    {
+        if p.get::<String, _>("kind") == "refund" {
+            refunds.push(Refund {
+                id: p.get("id"),
+                order: number.clone(),
+                status: p.get("status"),
+                amount: money(p.get("amount")),
+                reason: p.get::<Option<String>, _>("message").unwrap_or_default(),
+                reference: p.get("reference"),
+                created_at: rfc3339(p.get("created_at")),
+            });
+        } else {
+            payments.push(Payment {
+                id: p.get("id"),
+                status: p.get("status"),
+                amount: money(p.get("amount")),
+                gateway: p.get("gateway"),
+                reference: p.get("reference"),
+                created_at: rfc3339(p.get("created_at")),
+            });
+        }
+    }
+    let mut shipments = Vec::new();
+    for s in &order.order.shipments {
+        shipments.push(shipment_out(admin, s.id).await?);
+    }
+    let details = order.order;
+    Ok(AdminOrder {
+        number: details.number,
+        status: details.status,
+        fulfilment: order.fulfilment,
+        email: details.email,
+        created_at: rfc3339(details.created_at),
+        subtotal: details.subtotal,
+        shipping: details.shipping,
+        tax: details.tax,
+        total: details.total,
+        prices_include_tax: details.prices_include_tax,
+        paid: order.paid,
+        refunded: order.refunded,
+        refundable: money((order.paid.amount - order.refunded.amount).max(0)),
+        shipping_method: details.shipping_method,
+        shipping_address: details.shipping_address,
+        lines,
+        payments,
+        refunds,
+        shipments,
+    })
+}
+
+async fn shipment_out(admin: &Admin, id: i64) -> Result<AdminShipment, ApiError> {
+    let pool = admin.checkout().db().pool();
+    let s = sqlx::query(
+        "SELECT id, order_id, carrier, tracking_number, status, created_at, delivered_at FROM shipments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(&format!("Shipment {id}")))?;
+    let lines = sqlx::query(
+        "SELECT order_line_id, quantity FROM shipment_lines WHERE shipment_id = $1 ORDER BY order_line_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|l| ShipmentLine {
+        line_id: l.get("order_line_id"),
+        quantity: l.get("quantity"),
+    })
+    .collect();
+    Ok(AdminShipment {
+        id,
+        order: order_number(s.get("order_id")),
+        carrier: s.get("carrier"),
+        tracking_number: s.get("tracking_number"),
+        status: s.get("status"),
+        created_at: rfc3339(s.get("created_at")),
+        delivered_at: s.get::<Option<i64>, _>("delivered_at").map(rfc3339),
+        lines,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/orders/{number}", tag = "admin", security(("bearer" = [])),
+    params(("number" = String, Path, description = "The order number (1042).")),
+    responses((status = 200, body = AdminOrder), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn show_order(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    Ok(Json(order_out(&admin, &account, &number).await?).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentIn {
+    lines: Vec<ShipmentLineIn>,
+    carrier: String,
+    tracking_number: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentLineIn {
+    line_id: i64,
+    quantity: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/orders/{number}/shipments", tag = "admin", security(("bearer" = [])),
+    params(("number" = String, Path, description = "The order number.")),
+    request_body = ShipmentIn,
+    responses((status = 201, body = AdminShipment), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn create_shipment(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(number): Path<String>,
+    request: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let input: ShipmentIn = body(request)?;
+    let (number, id) = path_order(&number)?;
+    let left: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, quantity - shipped_quantity AS left_to_ship FROM order_lines WHERE order_id = $1",
+    )
+    .bind(id)
+    .fetch_all(admin.checkout().db().pool())
+    .await?
+    .iter()
+    .map(|r| (r.get("id"), r.get("left_to_ship")))
+    .collect();
+    if left.is_empty() {
+        return Err(ApiError::not_found(&format!("Order {number}")));
+    }
+    let mut problems = Problems::default();
+    check_text(&mut problems, "carrier", &input.carrier, 1, 100);
+    check_text(
+        &mut problems,
+        "tracking_number",
+        &input.tracking_number,
+        1,
+        100,
+    );
+    if input.lines.is_empty() {
+        problems.add("lines", "choose at least one line to ship");
+    }
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        match left.iter().find(|(l, _)| *l == line.line_id) {
+            None => problems.add(
+                format!("lines[{i}].line_id"),
+                format!("order {number} has no line {}", line.line_id),
+            ),
+            Some(_) if input.lines[..i].iter().any(|o| o.line_id == line.line_id) => {
+                problems.add(format!("lines[{i}].line_id"), "each line once per shipment")
+            }
+            Some((_, left)) if line.quantity < 1 || line.quantity > *left => problems.add(
+                format!("lines[{i}].quantity"),
+                format!("enter 1 to {left} (what is left to ship of this line)"),
+            ),
+            Some(_) => lines.push((line.line_id, line.quantity as u32)),
+        }
+    }
+    problems.finish()?;
+    let shipment = admin
+        .create_shipment(
+            &account,
+            &number,
+            lines,
+            &input.carrier,
+            &input.tracking_number,
+        )
+        .await
+        .map_err(|e| ApiError::from(e).on("lines"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(shipment_out(&admin, shipment).await?),
+    )
+        .into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/shipments/{shipment}/delivered", tag = "admin", security(("bearer" = [])),
+    params(("shipment" = i64, Path, description = "The shipment's id.")),
+    responses((status = 200, body = AdminShipment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn delivered(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(shipment): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let id = path_id(&shipment, "Shipment")?;
+    let order: i64 = sqlx::query_scalar("SELECT order_id FROM shipments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(admin.checkout().db().pool())
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("Shipment {id}")))?;
+    admin
+        .mark_delivered(&account, &order_number(order), id)
+        .await?;
+    Ok(Json(shipment_out(&admin, id).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/orders/{number}/cancel", tag = "admin", security(("bearer" = [])),
+    params(("number" = String, Path, description = "The order number.")),
+    responses((status = 200, description = "Cancelled: stock returned, payment refunded", body = AdminOrder), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn cancel(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let (number, _) = path_order(&number)?;
+    admin.cancel(&account, &number).await?;
+    Ok(Json(order_out(&admin, &account, &number).await?).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundIn {
+    amount: MoneyIn,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Keys of refunds asked for through the API, apart from the refund form's own keys.
+fn refund_key(key: &str) -> String {
+    format!("api:{key}")
+}
+
+async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, ApiError> {
+    let row = sqlx::query(
+        "SELECT p.id, p.order_id, p.status, p.amount, p.currency, p.message, p.reference, p.created_at \
+         FROM payments p WHERE p.idempotency_key = $1 AND p.kind = 'refund'",
+    )
+    .bind(key)
+    .fetch_optional(admin.checkout().db().pool())
+    .await?;
+    Ok(row.map(|p| {
+        let currency = Currency::parse(&p.get::<String, _>("currency")).unwrap_or(Currency::EUR);
+        (
+            p.get("order_id"),
+            Refund {
+                id: p.get("id"),
+                order: order_number(p.get("order_id")),
+                status: p.get("status"),
+                amount: Money::new(p.get("amount"), currency),
+                reason: p.get::<Option<String>, _>("message").unwrap_or_default(),
+                reference: p.get("reference"),
+                created_at: rfc3339(p.get("created_at")),
+            },
+        )
+    }))
+}
+
+/// Refunds once per `Idempotency-Key`: the same key again answers with the same refund.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{number}/refunds", tag = "admin", security(("bearer" = [])),
+    params(
+        ("number" = String, Path, description = "The order number."),
+        ("Idempotency-Key" = String, Header, description = "Required; the same key again answers with the same refund."),
+    ),
+    request_body = RefundIn,
+    responses((status = 201, body = Refund), (status = 200, description = "This key's refund, made before", body = Refund), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "Unusable input, or more than is left to refund", body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub(super) async fn refund(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    request: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Refunds)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Idempotency-Key",
+                "send an Idempotency-Key header (a fresh random string per refund)",
+            )
+        })?;
+    if key.len() > 60 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key",
+            "use up to 60 visible ASCII characters",
+        ));
+    }
+    let key = refund_key(key);
+    let input: RefundIn = body(request)?;
+    let (number, id) = path_order(&number)?;
+    if let Some((order, refund)) = refund_out(&admin, &key).await? {
+        if order != id {
+            return Err(AdminError::Conflict(
+                "This Idempotency-Key was used for a refund of another order.".into(),
+            )
+            .into());
+        }
+        return Ok((
+            StatusCode::OK,
+            [("idempotent-replayed", "true")],
+            Json(refund),
+        )
+            .into_response());
+    }
+    let currency = sqlx::query_scalar::<_, String>("SELECT currency FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(admin.checkout().db().pool())
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("Order {number}")))?;
+    let currency = Currency::parse(&currency).unwrap_or(Currency::EUR);
+    let mut problems = Problems::default();
+    let amount = input.amount.check("amount", currency, 1, &mut problems);
+    let reason = input.reason.unwrap_or_default();
+    check_text(&mut problems, "reason", &reason, 0, 500);
+    problems.finish()?;
+    admin
+        .refund(&account, &number, amount, &key, &reason)
+        .await
+        .map_err(|e| ApiError::from(e).on("amount"))?;
+    let (_, refund) = refund_out(&admin, &key)
+        .await?
+        .ok_or(ApiError::from(AdminError::Internal))?;
+    Ok((StatusCode::CREATED, Json(refund)).into_response())
+}

@@ -1,0 +1,646 @@
+//! Products: list, show, create with options and variants, edit, publish, archive.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::{
+    audited, body, check_count, check_text, path_id, query_pairs, rfc3339, shop_currency, ApiError,
+    Caller, ErrorBody, MoneyIn, Problems, MAX_PRODUCTS_PER_PAGE, PRODUCTS_PER_PAGE,
+};
+use crate::admin::auth::Account;
+use crate::admin::catalog::{save_product, valid_slug, ProductForm};
+use crate::admin::service::Admin;
+use crate::admin::{Access, AdminError};
+use crate::db::now_epoch;
+use crate::money::Money;
+
+use super::variants::{variant_out, AdminVariant};
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    Draft,
+    Active,
+    Archived,
+}
+
+impl ProductStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = [])),
+    params(
+        ("q" = Option<String>, Query, description = "Part of the title or slug."),
+        ("status" = Option<String>, Query, description = "`draft`, `active` or `archived`."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+        ("limit" = Option<i64>, Query, description = "1 to 200; 50 if not given."),
+    ),
+    responses((status = 200, body = ProductList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn list_products(
+    State(admin): State<Admin>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    caller.may(Access::Staff)?;
+    let (mut q, mut status, mut after, mut limit) =
+        (String::new(), String::new(), 0i64, PRODUCTS_PER_PAGE);
+    for (key, value) in query_pairs(raw.as_deref())? {
+        match key.as_str() {
+            "q" => q = value.trim().to_lowercase().replace(['\\', '%', '_'], ""),
+            "status" if !value.is_empty() => {
+                if !matches!(value.as_str(), "draft" | "active" | "archived") {
+                    return Err(ApiError::bad_request(
+                        "status",
+                        "use draft, active or archived",
+                    ));
+                }
+                status = value;
+            }
+            "cursor" if !value.is_empty() => {
+                after = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .ok_or_else(|| {
+                        ApiError::bad_request("cursor", "use the next_cursor of a previous page")
+                    })?;
+            }
+            "limit" => {
+                limit = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|l| (1..=MAX_PRODUCTS_PER_PAGE).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "limit",
+                            format!("use a whole number from 1 to {MAX_PRODUCTS_PER_PAGE}"),
+                        )
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT p.id, p.slug, p.title, p.status, p.created_at, p.updated_at, COUNT(v.id) AS variants, \
+         CAST(COALESCE(SUM(v.on_hand), 0) AS BIGINT) AS on_hand \
+         FROM products p LEFT JOIN variants v ON v.product_id = p.id \
+         WHERE ($1 = '' OR LOWER(p.title) LIKE $2 OR p.slug LIKE $2) AND ($3 = '' OR p.status = $3) AND p.id > $4 \
+         GROUP BY p.id, p.slug, p.title, p.status, p.created_at, p.updated_at ORDER BY p.id LIMIT {}",
+        limit + 1
+    ))
+    .bind(&q)
+    .bind(format!("%{q}%"))
+    .bind(&status)
+    .bind(after)
+    .fetch_all(admin.checkout().db().pool())
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<ProductRow> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| ProductRow {
+            id: r.get("id"),
+            slug: r.get("slug"),
+            title: r.get("title"),
+            status: r.get("status"),
+            variants: r.get("variants"),
+            on_hand: r.get("on_hand"),
+            created_at: rfc3339(r.get("created_at")),
+            updated_at: rfc3339(r.get("updated_at")),
+        })
+        .collect();
+    let next_cursor = more
+        .then(|| items.last().map(|i| i.id.to_string()))
+        .flatten();
+    Ok(Json(ProductList { items, next_cursor }).into_response())
+}
+
+/// A product in the list.
+#[derive(Serialize, ToSchema)]
+pub struct ProductRow {
+    id: i64,
+    slug: String,
+    title: String,
+    /// `draft`, `active` or `archived`.
+    status: String,
+    /// How many variants it has.
+    variants: i64,
+    /// Units on hand over all its variants.
+    on_hand: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductList {
+    items: Vec<ProductRow>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+/// A product as staff edit it: every field, variants with their stock.
+#[derive(Serialize, ToSchema)]
+pub struct AdminProduct {
+    id: i64,
+    slug: String,
+    title: String,
+    /// Markdown.
+    description: String,
+    vendor: String,
+    product_type: String,
+    /// `draft`, `active` or `archived`.
+    status: String,
+    seo_title: Option<String>,
+    seo_description: Option<String>,
+    tags: Vec<String>,
+    /// Option names ("Size", "Colour"), at most three.
+    options: Vec<String>,
+    variants: Vec<AdminVariant>,
+    images: Vec<ProductImage>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductImage {
+    url: String,
+    alt: String,
+}
+
+async fn product_out(admin: &Admin, id: i64) -> Result<AdminProduct, ApiError> {
+    let pool = admin.checkout().db().pool();
+    let p = sqlx::query(
+        "SELECT id, slug, title, description_md, vendor, product_type, status, seo_title, seo_description, \
+         created_at, updated_at FROM products WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(&format!("Product {id}")))?;
+    let tags: Vec<String> =
+        sqlx::query_scalar("SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    let options: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let variant_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM variants WHERE product_id = $1 ORDER BY position, id")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    let mut variants = Vec::with_capacity(variant_ids.len());
+    for variant in variant_ids {
+        variants.push(variant_out(admin, variant).await?);
+    }
+    let images = sqlx::query(
+        "SELECT url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|i| ProductImage {
+        url: i.get("url"),
+        alt: i.get("alt"),
+    })
+    .collect();
+    Ok(AdminProduct {
+        id,
+        slug: p.get("slug"),
+        title: p.get("title"),
+        description: p.get("description_md"),
+        vendor: p.get("vendor"),
+        product_type: p.get("product_type"),
+        status: p.get("status"),
+        seo_title: p.get("seo_title"),
+        seo_description: p.get("seo_description"),
+        tags,
+        options,
+        variants,
+        images,
+        created_at: rfc3339(p.get("created_at")),
+        updated_at: rfc3339(p.get("updated_at")),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/products/{product}", tag = "admin", security(("bearer" = [])),
+    params(("product" = i64, Path, description = "The product's id.")),
+    responses((status = 200, body = AdminProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn show_product(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(product): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.may(Access::Staff)?;
+    let id = path_id(&product, "Product")?;
+    Ok(Json(product_out(&admin, id).await?).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProductIn {
+    slug: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    status: Option<ProductStatus>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    product_type: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    seo_title: Option<String>,
+    #[serde(default)]
+    seo_description: Option<String>,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+    #[serde(default)]
+    variants: Option<Vec<NewVariantIn>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVariantIn {
+    sku: String,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+    price: MoneyIn,
+    #[serde(default)]
+    compare_at: Option<MoneyIn>,
+    /// On hand to start with.
+    #[serde(default)]
+    stock: Option<i64>,
+    #[serde(default)]
+    weight_grams: Option<i64>,
+    #[serde(default)]
+    allow_backorder: Option<bool>,
+    #[serde(default)]
+    low_stock_threshold: Option<i64>,
+}
+
+/// The catalog page's rules for a product's own fields (`catalog::check_product`).
+fn check_product_fields(
+    problems: &mut Problems,
+    title: &str,
+    slug: &str,
+    description: &str,
+    seo_description: &str,
+) {
+    check_text(problems, "title", title, 1, 200);
+    if !valid_slug(slug.trim()) {
+        problems.add(
+            "slug",
+            "use lower-case letters, digits and hyphens (for example linen-shirt)",
+        );
+    }
+    if description.len() > 50_000 {
+        problems.add(
+            "description",
+            "keep the description under 50,000 characters",
+        );
+    }
+    if seo_description.chars().count() > 320 {
+        problems.add("seo_description", "keep it under 320 characters");
+    }
+}
+
+fn clean_tags(tags: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = tags
+        .iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = [])),
+    request_body = NewProductIn,
+    responses((status = 201, body = AdminProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn create_product(
+    State(admin): State<Admin>,
+    caller: Caller,
+    request: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let input: NewProductIn = body(request)?;
+    let currency = shop_currency(&admin).await?;
+    let mut problems = Problems::default();
+    let description = input.description.clone().unwrap_or_default();
+    check_product_fields(
+        &mut problems,
+        &input.title,
+        &input.slug,
+        &description,
+        input.seo_description.as_deref().unwrap_or_default(),
+    );
+    let tags = input.tags.as_deref().map(clean_tags).unwrap_or_default();
+    if tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 100) {
+        problems.add("tags", "up to 50 tags of up to 100 characters each");
+    }
+    let options: Vec<String> = input
+        .options
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o.trim().to_string())
+        .collect();
+    if options.len() > 3 {
+        problems.add("options", "a product has at most three options");
+    }
+    for (i, option) in options.iter().enumerate() {
+        check_text(&mut problems, &format!("options[{i}]"), option, 1, 100);
+        if options[..i].contains(option) {
+            problems.add(format!("options[{i}]"), "each option name once");
+        }
+    }
+    let variants_in = input.variants.unwrap_or_default();
+    if variants_in.len() > 100 {
+        problems.add("variants", "a product has at most 100 variants");
+    }
+    let mut variants = Vec::with_capacity(variants_in.len());
+    let mut thresholds = Vec::with_capacity(variants_in.len());
+    for (i, v) in variants_in.iter().enumerate() {
+        let at = |f: &str| format!("variants[{i}].{f}");
+        let sku = v.sku.trim().to_string();
+        check_text(&mut problems, &at("sku"), &sku, 1, 64);
+        if variants_in[..i].iter().any(|o| o.sku.trim() == sku) {
+            problems.add(
+                at("sku"),
+                format!("'{sku}' is used by another variant in this request"),
+            );
+        }
+        let values: Vec<String> = v
+            .options
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.trim().to_string())
+            .collect();
+        if values.len() != options.len() {
+            problems.add(
+                at("options"),
+                format!(
+                    "give one value for each of the product's {} option(s)",
+                    options.len()
+                ),
+            );
+        }
+        for (j, value) in values.iter().enumerate() {
+            check_text(
+                &mut problems,
+                &format!("variants[{i}].options[{j}]"),
+                value,
+                1,
+                100,
+            );
+        }
+        let price = v.price.check(&at("price"), currency, 0, &mut problems);
+        let compare_at = v
+            .compare_at
+            .as_ref()
+            .map(|c| c.check(&at("compare_at"), currency, 0, &mut problems));
+        let stock = check_count(&mut problems, &at("stock"), v.stock).unwrap_or(0);
+        let weight = check_count(&mut problems, &at("weight_grams"), v.weight_grams).unwrap_or(0);
+        thresholds.push(check_count(
+            &mut problems,
+            &at("low_stock_threshold"),
+            v.low_stock_threshold,
+        ));
+        variants.push(crate::catalog::ssr::NewVariant {
+            sku,
+            options: values,
+            price: Money::new(price, currency),
+            compare_at: compare_at.map(|a| Money::new(a, currency)),
+            weight_grams: weight,
+            on_hand: stock,
+            allow_backorder: v.allow_backorder.unwrap_or(false),
+        });
+    }
+    problems.finish()?;
+
+    let slug = input.slug.trim().to_string();
+    let status = input.status.unwrap_or(ProductStatus::Draft);
+    let mut tx = admin.checkout().db().pool().begin().await?;
+    let mut taken = Problems::default();
+    let slug_taken: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+        .bind(&slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if slug_taken.is_some() {
+        taken.add(
+            "slug",
+            format!("'{slug}' is already used by another product"),
+        );
+    }
+    for (i, v) in variants.iter().enumerate() {
+        let sku_taken: Option<i64> = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
+            .bind(&v.sku)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if sku_taken.is_some() {
+            taken.add(
+                format!("variants[{i}].sku"),
+                format!("'{}' is already used", v.sku),
+            );
+        }
+    }
+    taken.finish()?;
+    let now = now_epoch();
+    let new = crate::catalog::ssr::NewProduct {
+        slug,
+        title: input.title.trim().to_string(),
+        description_md: description,
+        vendor: input.vendor.unwrap_or_default().trim().to_string(),
+        product_type: input.product_type.unwrap_or_default().trim().to_string(),
+        status: status.as_str(),
+        tags,
+        option_names: options,
+        variants,
+        images: Vec::new(),
+    };
+    let id = crate::catalog::ssr::insert_product(&mut tx, &new, now)
+        .await
+        .map_err(|e| match e {
+            // Someone took the slug or a SKU since the check above.
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                ApiError::field("slug", "the slug or a SKU was taken meanwhile; try again")
+            }
+            other => other.into(),
+        })?;
+    let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
+        .bind(opt(input.seo_title))
+        .bind(opt(input.seo_description))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM variants WHERE product_id = $1 ORDER BY position, id")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for ((variant, threshold), v) in ids.iter().zip(&thresholds).zip(&new.variants) {
+        if let Some(threshold) = threshold {
+            sqlx::query("UPDATE variants SET low_stock_threshold = $1 WHERE id = $2")
+                .bind(threshold)
+                .bind(variant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Stock never appears without its ledger line.
+        if v.on_hand > 0 {
+            sqlx::query(
+                "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, note, created_at) \
+                 VALUES ($1, NULL, 'received', $2, 0, $3, $4)",
+            )
+            .bind(variant)
+            .bind(v.on_hand)
+            .bind(format!("initial stock ({})", account.actor()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    crate::catalog::ssr::refresh_search_document(&mut tx, id).await?;
+    tx.commit().await?;
+    audited(
+        &admin,
+        &account,
+        "Product created",
+        format!("product:{id}"),
+        new.title.clone(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(product_out(&admin, id).await?)).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProductChanges {
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    status: Option<ProductStatus>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    product_type: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    seo_title: Option<String>,
+    #[serde(default)]
+    seo_description: Option<String>,
+}
+
+/// Applies changes through the catalog page's own save (`write_product`): same rules, same
+/// search document, same audit entry.
+async fn change_product(
+    admin: &Admin,
+    account: &Account,
+    id: i64,
+    changes: ProductChanges,
+) -> Result<AdminProduct, ApiError> {
+    let current = crate::admin::catalog::product(admin, id).await?;
+    let tags = match &changes.tags {
+        Some(tags) => clean_tags(tags).join(", "),
+        None => current.tags,
+    };
+    let status = changes
+        .status
+        .map(|s| s.as_str().to_string())
+        .unwrap_or(current.status);
+    let form = json!({
+        "title": changes.title.unwrap_or(current.title),
+        "slug": changes.slug.map(|s| s.trim().to_string()).unwrap_or(current.slug),
+        "description_md": changes.description.unwrap_or(current.description_md),
+        "vendor": changes.vendor.unwrap_or(current.vendor),
+        "product_type": changes.product_type.unwrap_or(current.product_type),
+        "status": status,
+        "seo_title": changes.seo_title.unwrap_or(current.seo_title),
+        "seo_description": changes.seo_description.unwrap_or(current.seo_description),
+        "tags": tags,
+    });
+    let form: ProductForm = serde_json::from_value(form).map_err(|_| AdminError::Internal)?;
+    save_product(admin, account, id, form).await?;
+    product_out(admin, id).await
+}
+
+#[utoipa::path(method(patch, post), path = "/api/v1/admin/products/{product}", tag = "admin", security(("bearer" = [])),
+    params(("product" = i64, Path, description = "The product's id.")),
+    request_body = ProductChanges,
+    responses((status = 200, body = AdminProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn update_product(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(product): Path<String>,
+    request: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let changes: ProductChanges = body(request)?;
+    let id = path_id(&product, "Product")?;
+    Ok(Json(change_product(&admin, &account, id, changes).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/products/{product}/publish", tag = "admin", security(("bearer" = [])),
+    params(("product" = i64, Path, description = "The product's id.")),
+    responses((status = 200, body = AdminProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn publish(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(product): Path<String>,
+) -> Result<Response, ApiError> {
+    set_status(admin, caller, product, ProductStatus::Active).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/products/{product}/archive", tag = "admin", security(("bearer" = [])),
+    params(("product" = i64, Path, description = "The product's id.")),
+    responses((status = 200, body = AdminProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn archive(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(product): Path<String>,
+) -> Result<Response, ApiError> {
+    set_status(admin, caller, product, ProductStatus::Archived).await
+}
+
+async fn set_status(
+    admin: Admin,
+    caller: Caller,
+    product: String,
+    status: ProductStatus,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Staff)?;
+    let id = path_id(&product, "Product")?;
+    let changes = ProductChanges {
+        status: Some(status),
+        ..ProductChanges::default()
+    };
+    Ok(Json(change_product(&admin, &account, id, changes).await?).into_response())
+}

@@ -1,0 +1,84 @@
+//! The OpenAPI 3.1 document of every `/api/v1` route, generated from the handlers'
+//! `#[utoipa::path]` annotations and the types they take and answer with, so it cannot drift
+//! from the code. Served at `GET /api/v1/openapi.json`.
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::checkout::address::FieldError;
+
+/// The storefront's part: catalog, cart quotes, checkout, orders.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kassa API",
+        version = "1.0.0",
+        description = "Catalog, cart quotes and checkout for headless storefronts, and the back office \
+for integrations under /api/v1/admin. Money is always an integer amount in minor units (cents) plus an \
+ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3339 UTC. Lists are \
+{\"items\": […], \"next_cursor\": …}. Errors are {\"error\": {\"status\": …, \"message\": …}} with \
+`fields` (named by path, such as variants[0].price.amount), `variants` (409) or `order` (402) where useful."
+    ),
+    servers((url = "/")),
+    paths(
+        crate::catalog::api::list,
+        crate::catalog::api::show,
+        crate::catalog::api::list_collections,
+        crate::catalog::api::show_collection,
+        crate::catalog::api::openapi,
+        crate::checkout::api::quote,
+        crate::checkout::api::checkout,
+        crate::checkout::api::order,
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "catalog", description = "Active products and collections, as shoppers see them."),
+        (name = "checkout", description = "Quotes, orders and their payment."),
+    ),
+)]
+struct PublicApiDoc;
+
+/// Every error of the JSON APIs, for the document (the handlers build it with `json!`).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The HTTP status again.
+    status: u16,
+    /// What went wrong, for people.
+    message: String,
+    /// The fields that need correcting, named by path (`variants[0].price.amount`).
+    fields: Option<Vec<FieldError>>,
+}
+
+/// The whole document: the storefront's routes and the admin's, with the admin's API tokens
+/// as the `bearer` security scheme.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = PublicApiDoc::openapi();
+    doc.merge(crate::admin::rest::AdminApiDoc::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.description = Some(
+        "An API token (`kassa_at_…`) the owner makes on /admin/staff or with \
+         `kassa create-api-token`; it acts with its staff member's role."
+            .into(),
+    );
+    components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    doc
+}
+
+/// The document as JSON, built once.
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        document()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
