@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome};
-use super::service::{audit_subject, Admin};
+use super::service::{audit_subject, Admin, Audited};
 use super::{
     Access, AdminError, CollectionEdit, ImportJob, ProductEdit, ProductListRow, VariantEdit,
 };
@@ -341,13 +341,6 @@ async fn write_product(
     Ok(id)
 }
 
-/// What a catalog edit writes into the audit log about itself.
-struct Audited<T> {
-    value: T,
-    subject: String,
-    detail: String,
-}
-
 /// A catalog edit and its audit entry: one transaction, through the shop's writer.
 async fn audited_write<T, F>(
     admin: &Admin,
@@ -361,18 +354,7 @@ where
         + Send
         + 'static,
 {
-    let actor = account.clone();
-    admin
-        .checkout()
-        .writes()
-        .run(move |conn| -> JobFuture<'_, Result<T, AdminError>> {
-            Box::pin(async move {
-                let done = job(&mut *conn).await?;
-                audit_subject(conn, &actor, action, &done.subject, &done.detail).await?;
-                Ok(done.value)
-            })
-        })
-        .await
+    super::service::audited_write(admin, account, action, job).await
 }
 
 async fn audited(

@@ -176,6 +176,45 @@ pub(super) async fn audit(
     audit_subject(conn, actor, action, &format!("order:{order}"), detail).await
 }
 
+/// What a staff change did, for its audit entry: the change's own result, and the entry's
+/// subject (`product:12`) and detail.
+pub struct Audited<T> {
+    pub value: T,
+    pub subject: String,
+    pub detail: String,
+}
+
+/// A staff change and its audit entry: one job of the shop's writer, so the entry is written
+/// exactly when the change is, and an `Err` from `job` undoes both. Generic over the error so
+/// the pages (`AdminError`) and the JSON API (its `ApiError`) share it; each has a front that
+/// fixes the error type (`catalog::audited_write`, `rest::audited`).
+pub async fn audited_write<T, E, F>(
+    admin: &Admin,
+    account: &Account,
+    action: &'static str,
+    job: F,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AdminError> + From<sqlx::Error> + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, Result<Audited<T>, E>>
+        + Send
+        + 'static,
+{
+    let actor = account.clone();
+    admin
+        .checkout()
+        .writes()
+        .run(move |conn| -> JobFuture<'_, Result<T, E>> {
+            Box::pin(async move {
+                let done = job(&mut *conn).await?;
+                audit_subject(conn, &actor, action, &done.subject, &done.detail).await?;
+                Ok(done.value)
+            })
+        })
+        .await
+}
+
 /// Records a staff action: who, what, on what, when.
 pub async fn audit_subject(
     conn: &mut AnyConnection,

@@ -67,6 +67,7 @@ mod ssr {
     use crate::admin::{Access, AdminError};
     use crate::checkout::service::random_token;
     use crate::db::{now_epoch, Db};
+    use crate::write_queue::JobFuture;
 
     /// Every token starts with this, so a leaked one is easy to recognise (secret scanners).
     pub const PREFIX: &str = "kassa_at_";
@@ -150,30 +151,38 @@ mod ssr {
         let now = now_epoch();
         let expires_at = expires_days.map(|d| now + d * 86_400);
         let token = format!("{PREFIX}{}{}", random_token(), random_token());
-        let mut tx = db.pool().begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (account_id, name, token_hash, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(staff.id)
-        .bind(name)
-        .bind(token_hash(&token))
-        .bind(created_by.map(|a| a.id))
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut *tx)
-        .await?;
+        let hash = token_hash(&token);
+        let (staff_id, created_by_id) = (staff.id, created_by.map(|a| a.id));
+        let owned = name.to_string();
         // The command line has no signed-in account: the log names it, for the staff member.
-        let command_line = Account {
+        let actor = created_by.cloned().unwrap_or_else(|| Account {
             email: "command line (kassa create-api-token)".into(),
             ..staff.clone()
-        };
-        let actor = created_by.unwrap_or(&command_line);
+        });
         let detail = format!("{name} for {email}");
-        audit_subject(&mut tx, actor, "API token created", &subject(id), &detail)
-            .await
-            .map_err(|_| TokenError::Internal)?;
-        tx.commit().await?;
+        let id = db
+            .writes()
+            .run(move |conn| -> JobFuture<'_, Result<i64, TokenError>> {
+                Box::pin(async move {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO api_tokens (account_id, name, token_hash, created_by, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(staff_id)
+                    .bind(&owned)
+                    .bind(hash)
+                    .bind(created_by_id)
+                    .bind(now)
+                    .bind(expires_at)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    audit_subject(conn, &actor, "API token created", &subject(id), &detail)
+                        .await
+                        .map_err(|_| TokenError::Internal)?;
+                    Ok(id)
+                })
+            })
+            .await?;
         Ok(NewToken {
             id,
             name: name.to_string(),
@@ -248,20 +257,24 @@ mod ssr {
 
     /// Revokes a token at once; later requests with it get 401.
     pub async fn revoke(db: &Db, id: i64, by: &Account) -> Result<(), AdminError> {
-        let mut tx = db.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now_epoch())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(AdminError::NotFound(format!("An unrevoked API token {id}")));
-        }
-        audit_subject(&mut tx, by, "API token revoked", &subject(id), "").await?;
-        tx.commit().await?;
-        Ok(())
+        let by = by.clone();
+        db.writes()
+            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(now_epoch())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(AdminError::NotFound(format!("An unrevoked API token {id}")));
+                    }
+                    audit_subject(conn, &by, "API token revoked", &subject(id), "").await
+                })
+            })
+            .await
     }
 
     pub(super) async fn overview(db: &Db) -> Result<ApiTokens, sqlx::Error> {

@@ -570,10 +570,18 @@ async fn products_are_created_edited_published_and_archived(backend: Backend) {
         variants[0]["price"],
         json!({"amount": 4900, "currency": "EUR"})
     );
+    // The initial stock is received like any other (a ledger line, a new version).
     assert_eq!(
         variants[0]["stock"],
-        json!({"on_hand": 3, "reserved": 0, "available": 3, "version": 0})
+        json!({"on_hand": 3, "reserved": 0, "available": 3, "version": 1})
     );
+    let received = format!(
+        "SELECT COUNT(*) FROM stock_ledger WHERE variant_id = {} AND reason = 'received' \
+         AND on_hand_delta = 3 AND note = 'initial stock (token:warehouse (staff@shop.test))'",
+        variants[0]["id"]
+    );
+    assert_eq!(count(&app, &received).await, 1);
+    assert_eq!(variants[1]["stock"]["version"], 0);
     assert_eq!(variants[1]["options"], json!(["M"]));
     assert!(product["created_at"].as_str().unwrap().ends_with('Z'));
     let created = audit_rows(&app, "Product created").await;

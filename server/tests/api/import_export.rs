@@ -420,7 +420,82 @@ async fn checkout_during_a_long_import_never_fails(backend: Backend) {
     );
 }
 
+/// The same from the admin page: a large CSV uploaded by staff imports in the background while
+/// shoppers check out, and every shopper gets an order.
+async fn checkout_during_an_import_from_the_admin_never_fails(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (variant, _) = crate::checkout::variant_with_stock(&app, 0, 1_000_000).await;
+    let staff =
+        crate::admin::account(&app, "staff@shop.test", app::admin::Role::Staff, false).await;
+    let products = 2_000;
+    let mut csv = String::from(HEADER);
+    for n in 0..products {
+        csv.push_str(&format!("web-{n},Web {n},Size,M,WEB-{n}-M,9.50,4,\n"));
+    }
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("bulk.csv"),
+    );
+    let upload = app
+        .client
+        .post(format!("{}/admin/import", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &staff)
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 303);
+    let job = upload.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/admin/import/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = order_body(&[(variant, 1)], "pm_card_visa");
+    let mut placed = 0;
+    let finished = loop {
+        let keys: Vec<String> = (0..4)
+            .map(|_| app::checkout::service::random_token())
+            .collect();
+        let orders = keys.iter().map(|key| checkout(&app, &body, key));
+        for (status, answer) in futures::future::join_all(orders).await {
+            assert_eq!(status, 201, "{answer}");
+            placed += 1;
+        }
+        let status: serde_json::Value = app
+            .client
+            .post(format!("{}/api/admin/import-status", app.address))
+            .header("Origin", &app.address)
+            .header("Cookie", &staff)
+            .json(&serde_json::json!({ "job": job }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["finished"] == true {
+            break status;
+        }
+    };
+    assert_eq!(finished["imported"], products, "{finished}");
+    assert!(placed >= 4);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM products WHERE slug LIKE 'web-%'"
+        )
+        .await,
+        products
+    );
+}
+
 on_both_databases!(
+    checkout_during_an_import_from_the_admin_never_fails,
     replacing_a_product_keeps_its_orders_and_reservations,
     variants_with_orders_or_history_cannot_be_deleted,
     checkout_during_a_long_import_never_fails,

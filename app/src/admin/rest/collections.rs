@@ -7,10 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
-use super::{audited, body, check_text, path_id, rfc3339, ApiError, Caller, ErrorBody, Problems};
+use super::{
+    audited, body, check_text, path_id, rfc3339, ApiError, Audited, Caller, ErrorBody, Problems,
+};
 use crate::admin::catalog::valid_slug;
 use crate::admin::service::Admin;
 use crate::admin::Access;
@@ -103,7 +105,7 @@ pub struct CollectionProducts {
 
 /// Checks that every product exists, once each.
 async fn check_members(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut AnyConnection,
     ids: &[i64],
     problems: &mut Problems,
 ) -> Result<(), ApiError> {
@@ -121,7 +123,7 @@ async fn check_members(
         }
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?;
         if found.is_none() {
             problems.add(
@@ -157,36 +159,38 @@ pub(super) async fn create_collection(
         );
     }
     let ids = input.product_ids.unwrap_or_default();
-    let mut tx = admin.checkout().db().pool().begin().await?;
-    check_members(&mut tx, &ids, &mut problems).await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
-        .bind(&slug)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
-        problems.add(
-            "slug",
-            format!("'{slug}' is already used by another collection"),
-        );
-    }
-    problems.finish()?;
-    let id = crate::catalog::ssr::insert_collection(
-        &mut tx,
-        &slug,
-        input.title.trim(),
-        &description,
-        false,
-        &ids,
-    )
-    .await?;
-    tx.commit().await?;
-    audited(
-        &admin,
-        &account,
-        "Collection saved",
-        format!("collection:{id}"),
-        format!("{} products", ids.len()),
-    )
+    let title = input.title.trim().to_string();
+    let id = audited(&admin, &account, "Collection saved", move |conn| {
+        Box::pin(async move {
+            check_members(conn, &ids, &mut problems).await?;
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+                    .bind(&slug)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if taken.is_some() {
+                problems.add(
+                    "slug",
+                    format!("'{slug}' is already used by another collection"),
+                );
+            }
+            problems.finish()?;
+            let id = crate::catalog::ssr::insert_collection(
+                conn,
+                &slug,
+                &title,
+                &description,
+                false,
+                &ids,
+            )
+            .await?;
+            Ok(Audited {
+                value: id,
+                subject: format!("collection:{id}"),
+                detail: format!("{} products", ids.len()),
+            })
+        })
+    })
     .await?;
     Ok((StatusCode::CREATED, Json(collection_out(&admin, id).await?)).into_response())
 }
@@ -204,40 +208,41 @@ pub(super) async fn set_collection_products(
     let account = caller.may(Access::Staff)?;
     let input: CollectionProducts = body(request)?;
     let id = path_id(&collection, "Collection")?;
-    let mut tx = admin.checkout().db().pool().begin().await?;
-    let done = sqlx::query("UPDATE collections SET updated_at = $1 WHERE id = $2")
-        .bind(now_epoch())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(ApiError::not_found(&format!("Collection {id}")));
-    }
-    let mut problems = Problems::default();
-    check_members(&mut tx, &input.product_ids, &mut problems).await?;
-    problems.finish()?;
-    sqlx::query("DELETE FROM collection_products WHERE collection_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for (position, product) in input.product_ids.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO collection_products (collection_id, product_id, position) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(product)
-        .bind(position as i64)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    audited(
-        &admin,
-        &account,
-        "Collection saved",
-        format!("collection:{id}"),
-        format!("{} products", input.product_ids.len()),
-    )
+    let ids = input.product_ids;
+    audited(&admin, &account, "Collection saved", move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE collections SET updated_at = $1 WHERE id = $2")
+                .bind(now_epoch())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(ApiError::not_found(&format!("Collection {id}")));
+            }
+            let mut problems = Problems::default();
+            check_members(conn, &ids, &mut problems).await?;
+            problems.finish()?;
+            sqlx::query("DELETE FROM collection_products WHERE collection_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            for (position, product) in ids.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO collection_products (collection_id, product_id, position) VALUES ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind(product)
+                .bind(position as i64)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(Audited {
+                value: (),
+                subject: format!("collection:{id}"),
+                detail: format!("{} products", ids.len()),
+            })
+        })
+    })
     .await?;
     Ok(Json(collection_out(&admin, id).await?).into_response())
 }

@@ -17,10 +17,11 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sqlx::AnyConnection;
 use utoipa::{OpenApi, ToSchema};
 
 use super::auth::{self, Account};
-use super::service::{audit_subject, Admin};
+use super::service::{audited_write, Admin, Audited};
 use super::{tokens, Access, AdminError};
 use crate::checkout::address::FieldError;
 use crate::db::now_epoch;
@@ -481,23 +482,21 @@ where
     }
 }
 
-/// Writes an audit entry for an action the services do not log themselves.
-async fn audited(
+/// A change the services do not make themselves, and its audit entry: one job of the shop's
+/// writer (see [`audited_write`]); an `Err` from `job` undoes both.
+async fn audited<T, F>(
     admin: &Admin,
     account: &Account,
     action: &'static str,
-    subject: String,
-    detail: String,
-) -> Result<(), ApiError> {
-    let actor = account.clone();
-    admin
-        .checkout()
-        .writes()
-        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-            Box::pin(async move { audit_subject(conn, &actor, action, &subject, &detail).await })
-        })
-        .await?;
-    Ok(())
+    job: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, Result<Audited<T>, ApiError>>
+        + Send
+        + 'static,
+{
+    audited_write(admin, account, action, job).await
 }
 
 async fn shop_currency(admin: &Admin) -> Result<Currency, ApiError> {

@@ -12,13 +12,14 @@ use utoipa::ToSchema;
 
 use super::{
     audited, body, check_count, check_text, path_id, query_pairs, rfc3339, shop_currency, ApiError,
-    Caller, ErrorBody, MoneyIn, Problems, MAX_PRODUCTS_PER_PAGE, PRODUCTS_PER_PAGE,
+    Audited, Caller, ErrorBody, MoneyIn, Problems, MAX_PRODUCTS_PER_PAGE, PRODUCTS_PER_PAGE,
 };
 use crate::admin::auth::Account;
 use crate::admin::catalog::{save_product, valid_slug, ProductForm};
 use crate::admin::service::Admin;
 use crate::admin::{Access, AdminError};
 use crate::db::now_epoch;
+use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
 use crate::money::Money;
 
 use super::variants::{variant_out, AdminVariant};
@@ -381,6 +382,7 @@ pub(super) async fn create_product(
     }
     let mut variants = Vec::with_capacity(variants_in.len());
     let mut thresholds = Vec::with_capacity(variants_in.len());
+    let mut initial = Vec::with_capacity(variants_in.len());
     for (i, v) in variants_in.iter().enumerate() {
         let at = |f: &str| format!("variants[{i}].{f}");
         let sku = v.sku.trim().to_string();
@@ -421,7 +423,7 @@ pub(super) async fn create_product(
             .compare_at
             .as_ref()
             .map(|c| c.check(&at("compare_at"), currency, 0, &mut problems));
-        let stock = check_count(&mut problems, &at("stock"), v.stock).unwrap_or(0);
+        initial.push(check_count(&mut problems, &at("stock"), v.stock).unwrap_or(0));
         let weight = check_count(&mut problems, &at("weight_grams"), v.weight_grams).unwrap_or(0);
         thresholds.push(check_count(
             &mut problems,
@@ -434,7 +436,9 @@ pub(super) async fn create_product(
             price: Money::new(price, currency),
             compare_at: compare_at.map(|a| Money::new(a, currency)),
             weight_grams: weight,
-            on_hand: stock,
+            // Stock never appears without its ledger line: the variant starts empty and its
+            // initial stock is received through `inventory` below, like any other.
+            on_hand: 0,
             allow_backorder: v.allow_backorder.unwrap_or(false),
         });
     }
@@ -442,32 +446,6 @@ pub(super) async fn create_product(
 
     let slug = input.slug.trim().to_string();
     let status = input.status.unwrap_or(ProductStatus::Draft);
-    let mut tx = admin.checkout().db().pool().begin().await?;
-    let mut taken = Problems::default();
-    let slug_taken: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
-        .bind(&slug)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if slug_taken.is_some() {
-        taken.add(
-            "slug",
-            format!("'{slug}' is already used by another product"),
-        );
-    }
-    for (i, v) in variants.iter().enumerate() {
-        let sku_taken: Option<i64> = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
-            .bind(&v.sku)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if sku_taken.is_some() {
-            taken.add(
-                format!("variants[{i}].sku"),
-                format!("'{}' is already used", v.sku),
-            );
-        }
-    }
-    taken.finish()?;
-    let now = now_epoch();
     let new = crate::catalog::ssr::NewProduct {
         slug,
         title: input.title.trim().to_string(),
@@ -480,58 +458,96 @@ pub(super) async fn create_product(
         variants,
         images: Vec::new(),
     };
-    let id = crate::catalog::ssr::insert_product(&mut tx, &new, now)
-        .await
-        .map_err(|e| match e {
-            // Someone took the slug or a SKU since the check above.
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                ApiError::field("slug", "the slug or a SKU was taken meanwhile; try again")
-            }
-            other => other.into(),
-        })?;
     let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
-        .bind(opt(input.seo_title))
-        .bind(opt(input.seo_description))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM variants WHERE product_id = $1 ORDER BY position, id")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-    for ((variant, threshold), v) in ids.iter().zip(&thresholds).zip(&new.variants) {
-        if let Some(threshold) = threshold {
-            sqlx::query("UPDATE variants SET low_stock_threshold = $1 WHERE id = $2")
-                .bind(threshold)
-                .bind(variant)
-                .execute(&mut *tx)
+    let (seo_title, seo_description) = (opt(input.seo_title), opt(input.seo_description));
+    let note = format!("initial stock ({})", account.actor());
+    let id = audited(&admin, &account, "Product created", move |conn| {
+        Box::pin(async move {
+            let mut taken = Problems::default();
+            let slug_taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+                    .bind(&new.slug)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if slug_taken.is_some() {
+                taken.add(
+                    "slug",
+                    format!("'{}' is already used by another product", new.slug),
+                );
+            }
+            for (i, v) in new.variants.iter().enumerate() {
+                let sku_taken: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
+                        .bind(&v.sku)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if sku_taken.is_some() {
+                    taken.add(
+                        format!("variants[{i}].sku"),
+                        format!("'{}' is already used", v.sku),
+                    );
+                }
+            }
+            taken.finish()?;
+            let now = now_epoch();
+            let id = crate::catalog::ssr::insert_product(conn, &new, now)
+                .await
+                .map_err(|e| match e {
+                    // Someone took the slug or a SKU since the check above.
+                    sqlx::Error::Database(db) if db.is_unique_violation() => {
+                        ApiError::field("slug", "the slug or a SKU was taken meanwhile; try again")
+                    }
+                    other => other.into(),
+                })?;
+            sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
+                .bind(seo_title)
+                .bind(seo_description)
+                .bind(id)
+                .execute(&mut *conn)
                 .await?;
-        }
-        // Stock never appears without its ledger line.
-        if v.on_hand > 0 {
-            sqlx::query(
-                "INSERT INTO stock_ledger (variant_id, order_id, reason, on_hand_delta, reserved_delta, note, created_at) \
-                 VALUES ($1, NULL, 'received', $2, 0, $3, $4)",
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM variants WHERE product_id = $1 ORDER BY position, id",
             )
-            .bind(variant)
-            .bind(v.on_hand)
-            .bind(format!("initial stock ({})", account.actor()))
-            .bind(now)
-            .execute(&mut *tx)
+            .bind(id)
+            .fetch_all(&mut *conn)
             .await?;
-        }
-    }
-    crate::catalog::ssr::refresh_search_document(&mut tx, id).await?;
-    tx.commit().await?;
-    audited(
-        &admin,
-        &account,
-        "Product created",
-        format!("product:{id}"),
-        new.title.clone(),
-    )
+            let mut moves = Vec::new();
+            for ((variant, threshold), stock) in ids.iter().zip(&thresholds).zip(&initial) {
+                if let Some(threshold) = threshold {
+                    sqlx::query("UPDATE variants SET low_stock_threshold = $1 WHERE id = $2")
+                        .bind(threshold)
+                        .bind(variant)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if *stock > 0 {
+                    moves.push(StockMove {
+                        variant_id: *variant,
+                        order_id: None,
+                        movement: Movement::Adjust(AdjustReason::Received),
+                        quantity: *stock,
+                        note: note.clone(),
+                        expected_version: None,
+                    });
+                }
+            }
+            inventory::apply(conn, &moves, now)
+                .await
+                .map_err(|e| match e {
+                    StockError::Database(error) => ApiError::from(error),
+                    // Checked above: at most MAX_QUANTITY units onto an empty new variant.
+                    other => {
+                        tracing::error!(error = %other, "initial stock of a new product refused");
+                        AdminError::Internal.into()
+                    }
+                })?;
+            Ok(Audited {
+                value: id,
+                subject: format!("product:{id}"),
+                detail: new.title.clone(),
+            })
+        })
+    })
     .await?;
     Ok((StatusCode::CREATED, Json(product_out(&admin, id).await?)).into_response())
 }

@@ -10,8 +10,8 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::{
-    audited, body, check_count, check_text, path_id, shop_currency, ApiError, Caller, ErrorBody,
-    MoneyIn, Problems, MAX_QUANTITY,
+    audited, body, check_count, check_text, path_id, shop_currency, ApiError, Audited, Caller,
+    ErrorBody, MoneyIn, Problems, MAX_QUANTITY,
 };
 use crate::admin::service::Admin;
 use crate::admin::{Access, AdminError};
@@ -185,45 +185,46 @@ pub(super) async fn update_variant(
     };
     problems.finish()?;
     let version = changes.version.unwrap_or_else(|| row.get("version"));
-    let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE variants SET sku = $1, option1 = $2, option2 = $3, option3 = $4, price_amount = $5, compare_at_amount = $6, \
-         weight_grams = $7, backorder = $8, low_stock_threshold = $9, version = version + 1 WHERE id = $10 AND version = $11",
-    )
-    .bind(&sku)
-    .bind(options[0].clone())
-    .bind(options[1].clone())
-    .bind(options[2].clone())
-    .bind(price)
-    .bind(compare_at)
-    .bind(weight)
-    .bind(&backorder)
-    .bind(threshold)
-    .bind(id)
-    .bind(version)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            ApiError::field("sku", format!("'{sku}' is already used"))
-        }
-        other => other.into(),
-    })?;
-    if done.rows_affected() != 1 {
-        return Err(AdminError::Conflict(
-            "Someone changed this variant meanwhile; read it again, then send your change.".into(),
-        )
-        .into());
-    }
-    crate::catalog::ssr::refresh_search_document(&mut tx, product).await?;
-    tx.commit().await?;
-    audited(
-        &admin,
-        &account,
-        "Variant edited",
-        format!("variant:{id}"),
-        format!("{sku} price {price}"),
-    )
+    audited(&admin, &account, "Variant edited", move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE variants SET sku = $1, option1 = $2, option2 = $3, option3 = $4, price_amount = $5, compare_at_amount = $6, \
+                 weight_grams = $7, backorder = $8, low_stock_threshold = $9, version = version + 1 WHERE id = $10 AND version = $11",
+            )
+            .bind(&sku)
+            .bind(options[0].clone())
+            .bind(options[1].clone())
+            .bind(options[2].clone())
+            .bind(price)
+            .bind(compare_at)
+            .bind(weight)
+            .bind(&backorder)
+            .bind(threshold)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    ApiError::field("sku", format!("'{sku}' is already used"))
+                }
+                other => other.into(),
+            })?;
+            if done.rows_affected() != 1 {
+                return Err(AdminError::Conflict(
+                    "Someone changed this variant meanwhile; read it again, then send your change."
+                        .into(),
+                )
+                .into());
+            }
+            crate::catalog::ssr::refresh_search_document(conn, product).await?;
+            Ok(Audited {
+                value: (),
+                subject: format!("variant:{id}"),
+                detail: format!("{sku} price {price}"),
+            })
+        })
+    })
     .await?;
     Ok(Json(variant_out(&admin, id).await?).into_response())
 }
