@@ -175,8 +175,8 @@ pub async fn sign_in(
     .bind(since)
     .fetch_one(db.pool())
     .await?;
-    if failures.get::<i64, _>("by_account") >= MAX_FAILURES_PER_ACCOUNT
-        || failures.get::<i64, _>("by_address") >= MAX_FAILURES_PER_ADDRESS
+    if failures.try_get::<i64, _>("by_account")? >= MAX_FAILURES_PER_ACCOUNT
+        || failures.try_get::<i64, _>("by_address")? >= MAX_FAILURES_PER_ADDRESS
     {
         return Err(SignInError::RateLimited);
     }
@@ -186,10 +186,10 @@ pub async fn sign_in(
     .bind(&email)
     .fetch_optional(db.pool())
     .await?;
-    let hash = row
-        .as_ref()
-        .map(|r| r.get::<String, _>("password_hash"))
-        .unwrap_or_else(|| decoy_hash().to_string());
+    let hash = match &row {
+        Some(r) => r.try_get::<String, _>("password_hash")?,
+        None => decoy_hash().to_string(),
+    };
     let password = password.to_string();
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
@@ -213,7 +213,7 @@ pub async fn sign_in(
             .await?;
         return Err(SignInError::WrongCredentials);
     };
-    let account = account_from_row(&row).ok_or(SignInError::Internal)?;
+    let account = account_from_row(&row)?.ok_or(SignInError::Internal)?;
     let token =
         crate::checkout::service::random_token() + &crate::checkout::service::random_token();
     let (previous, new_hash, account_id) = (
@@ -249,14 +249,19 @@ pub async fn sign_in(
     Ok((account, token))
 }
 
-pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Option<Account> {
-    Some(Account {
-        id: row.get("id"),
-        email: row.get("email"),
-        role: Role::parse(&row.get::<String, _>("role"))?,
-        can_refund: row.get::<i64, _>("can_refund") != 0,
+/// The account a row holds; `None` for a role that may not sign in.
+pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Account>, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    let Some(role) = Role::parse(&role) else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        role,
+        can_refund: row.try_get::<i64, _>("can_refund")? != 0,
         token: None,
-    })
+    }))
 }
 
 /// The account behind a session token, if the session is alive; keeps it alive (at most one
@@ -277,8 +282,8 @@ pub async fn session_account(
     let Some(row) = row else {
         return Ok(None);
     };
-    let created: i64 = row.get("created_at");
-    let seen: i64 = row.get("last_seen_at");
+    let created: i64 = row.try_get("created_at")?;
+    let seen: i64 = row.try_get("last_seen_at")?;
     if now - seen > IDLE_SECS || now - created > MAX_AGE_SECS {
         sign_out(db, token).await?;
         return Ok(None);
@@ -297,7 +302,7 @@ pub async fn session_account(
             })
             .await?;
     }
-    Ok(account_from_row(&row))
+    account_from_row(&row)
 }
 
 pub async fn sign_out(db: &Db, token: &str) -> Result<(), sqlx::Error> {

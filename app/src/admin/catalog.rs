@@ -105,17 +105,18 @@ pub async fn list_products(
     .bind(status)
     .fetch_all(admin.checkout().db().pool())
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| ProductListRow {
-            id: r.get("id"),
-            title: r.get("title"),
-            slug: r.get("slug"),
-            status: r.get("status"),
-            variants: r.get("variants"),
-            on_hand: r.get("on_hand"),
-        })
-        .collect())
+    let mut list = Vec::with_capacity(rows.len());
+    for r in &rows {
+        list.push(ProductListRow {
+            id: r.try_get("id")?,
+            title: r.try_get("title")?,
+            slug: r.try_get("slug")?,
+            status: r.try_get("status")?,
+            variants: r.try_get("variants")?,
+            on_hand: r.try_get("on_hand")?,
+        });
+    }
+    Ok(list)
 }
 
 pub async fn collections(admin: &Admin) -> Result<Vec<CollectionEdit>, AdminError> {
@@ -129,21 +130,24 @@ pub async fn collections(admin: &Admin) -> Result<Vec<CollectionEdit>, AdminErro
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|c| {
-            let id: i64 = c.get("id");
-            CollectionEdit {
-                slug: c.get("slug"),
-                title: c.get("title"),
-                handles: members
-                    .iter()
-                    .filter(|m| m.get::<i64, _>("collection_id") == id)
-                    .map(|m| m.get("slug"))
-                    .collect(),
-            }
-        })
-        .collect())
+    let mut memberships: Vec<(i64, String)> = Vec::with_capacity(members.len());
+    for m in &members {
+        memberships.push((m.try_get("collection_id")?, m.try_get("slug")?));
+    }
+    let mut collections = Vec::with_capacity(rows.len());
+    for c in &rows {
+        let id: i64 = c.try_get("id")?;
+        collections.push(CollectionEdit {
+            slug: c.try_get("slug")?,
+            title: c.try_get("title")?,
+            handles: memberships
+                .iter()
+                .filter(|(collection, _)| *collection == id)
+                .map(|(_, slug)| slug.clone())
+                .collect(),
+        });
+    }
+    Ok(collections)
 }
 
 pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> {
@@ -184,19 +188,26 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|i| (i.get::<String, _>("url"), i.get::<String, _>("alt")))
-    .collect();
+    .map(|i| {
+        Ok((
+            i.try_get::<String, _>("url")?,
+            i.try_get::<String, _>("alt")?,
+        ))
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(ProductEdit {
         id,
-        title: p.get("title"),
-        slug: p.get("slug"),
-        description_md: p.get("description_md"),
-        vendor: p.get("vendor"),
-        product_type: p.get("product_type"),
-        status: p.get("status"),
-        seo_title: p.get::<Option<String>, _>("seo_title").unwrap_or_default(),
+        title: p.try_get("title")?,
+        slug: p.try_get("slug")?,
+        description_md: p.try_get("description_md")?,
+        vendor: p.try_get("vendor")?,
+        product_type: p.try_get("product_type")?,
+        status: p.try_get("status")?,
+        seo_title: p
+            .try_get::<Option<String>, _>("seo_title")?
+            .unwrap_or_default(),
         seo_description: p
-            .get::<Option<String>, _>("seo_description")
+            .try_get::<Option<String>, _>("seo_description")?
             .unwrap_or_default(),
         tags: tags.join(", "),
         option_names: options,

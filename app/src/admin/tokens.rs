@@ -144,8 +144,8 @@ mod ssr {
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| TokenError::UnknownAccount(email.clone()))?;
-        let staff = account_from_row(&row).ok_or(TokenError::Internal)?;
-        if !staff.is_staff() || row.get::<i64, _>("disabled") != 0 {
+        let staff = account_from_row(&row)?.ok_or(TokenError::Internal)?;
+        if !staff.is_staff() || row.try_get::<i64, _>("disabled")? != 0 {
             return Err(TokenError::NotStaff(email));
         }
         let now = now_epoch();
@@ -216,22 +216,23 @@ mod ssr {
         .fetch_optional(db.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let revoked = row.get::<Option<i64>, _>("revoked_at").is_some();
+        let revoked = row.try_get::<Option<i64>, _>("revoked_at")?.is_some();
         let expired = row
-            .get::<Option<i64>, _>("expires_at")
+            .try_get::<Option<i64>, _>("expires_at")?
             .is_some_and(|at| at <= now);
         if revoked || expired {
             return Ok(None);
         }
-        Ok(account_from_row(&row).map(|account| {
-            (
-                row.get("token_id"),
-                Account {
-                    token: Some(row.get("name")),
-                    ..account
-                },
-            )
-        }))
+        let Some(account) = account_from_row(&row)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            row.try_get("token_id")?,
+            Account {
+                token: Some(row.try_get("name")?),
+                ..account
+            },
+        )))
     }
 
     /// Notes a use of the token: its last-used time, and a line in the audit log naming the
@@ -285,16 +286,18 @@ mod ssr {
         .fetch_all(db.pool())
         .await?
         .iter()
-        .map(|r| ApiTokenRow {
-            id: r.get("id"),
-            name: r.get("name"),
-            staff_email: r.get("email"),
-            created_at: r.get("created_at"),
-            expires_at: r.get("expires_at"),
-            last_used_at: r.get("last_used_at"),
-            revoked_at: r.get("revoked_at"),
+        .map(|r| {
+            Ok(ApiTokenRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                staff_email: r.try_get("email")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
         let staff = sqlx::query_scalar(
             "SELECT email FROM accounts WHERE role IN ('owner', 'staff') AND disabled = 0 ORDER BY email",
         )

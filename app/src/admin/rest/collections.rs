@@ -55,12 +55,12 @@ async fn collection_out(admin: &Admin, id: i64) -> Result<AdminCollection, ApiEr
     .await?;
     Ok(AdminCollection {
         id,
-        slug: c.get("slug"),
-        title: c.get("title"),
-        description: c.get("description_md"),
+        slug: c.try_get("slug")?,
+        title: c.try_get("title")?,
+        description: c.try_get("description_md")?,
         product_ids,
-        created_at: rfc3339(c.get("created_at")),
-        updated_at: rfc3339(c.get("updated_at")),
+        created_at: rfc3339(c.try_get("created_at")?),
+        updated_at: rfc3339(c.try_get("updated_at")?),
     })
 }
 

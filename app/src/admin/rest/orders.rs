@@ -17,6 +17,7 @@ use crate::admin::auth::Account;
 use crate::admin::service::{parse_date, Admin};
 use crate::admin::{Access, AdminError, OrderFilter};
 use crate::checkout::address::Address;
+use crate::db::{currency_of, decode_error};
 use crate::money::{Currency, Money};
 use crate::orders::{order_number, OrderStatus};
 
@@ -207,20 +208,22 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|l| AdminOrderLine {
-        id: l.get("id"),
-        variant_id: l.get("variant_id"),
-        sku: l.get("sku"),
-        title: l.get("title"),
-        variant_title: l.get("variant_title"),
-        quantity: l.get("quantity"),
-        shipped: l.get("shipped_quantity"),
-        backordered: l.get("backordered_quantity"),
-        unit_price: money(l.get("unit_price_amount")),
-        tax: money(l.get("tax_amount")),
-        total: money(l.get("total_amount")),
+    .map(|l| {
+        Ok(AdminOrderLine {
+            id: l.try_get("id")?,
+            variant_id: l.try_get("variant_id")?,
+            sku: l.try_get("sku")?,
+            title: l.try_get("title")?,
+            variant_title: l.try_get("variant_title")?,
+            quantity: l.try_get("quantity")?,
+            shipped: l.try_get("shipped_quantity")?,
+            backordered: l.try_get("backordered_quantity")?,
+            unit_price: money(l.try_get("unit_price_amount")?),
+            tax: money(l.try_get("tax_amount")?),
+            total: money(l.try_get("total_amount")?),
+        })
     })
-    .collect();
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let mut payments = Vec::new();
     let mut refunds = Vec::new();
     for p in sqlx::query(
@@ -231,24 +234,26 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
     .fetch_all(pool)
     .await?
     {
-        if p.get::<String, _>("kind") == "refund" {
+        if p.try_get::<String, _>("kind")? == "refund" {
             refunds.push(Refund {
-                id: p.get("id"),
+                id: p.try_get("id")?,
                 order: number.clone(),
-                status: p.get("status"),
-                amount: money(p.get("amount")),
-                reason: p.get::<Option<String>, _>("message").unwrap_or_default(),
-                reference: p.get("reference"),
-                created_at: rfc3339(p.get("created_at")),
+                status: p.try_get("status")?,
+                amount: money(p.try_get("amount")?),
+                reason: p
+                    .try_get::<Option<String>, _>("message")?
+                    .unwrap_or_default(),
+                reference: p.try_get("reference")?,
+                created_at: rfc3339(p.try_get("created_at")?),
             });
         } else {
             payments.push(Payment {
-                id: p.get("id"),
-                status: p.get("status"),
-                amount: money(p.get("amount")),
-                gateway: p.get("gateway"),
-                reference: p.get("reference"),
-                created_at: rfc3339(p.get("created_at")),
+                id: p.try_get("id")?,
+                status: p.try_get("status")?,
+                amount: money(p.try_get("amount")?),
+                gateway: p.try_get("gateway")?,
+                reference: p.try_get("reference")?,
+                created_at: rfc3339(p.try_get("created_at")?),
             });
         }
     }
@@ -296,19 +301,21 @@ async fn shipment_out(admin: &Admin, id: i64) -> Result<AdminShipment, ApiError>
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|l| ShipmentLine {
-        line_id: l.get("order_line_id"),
-        quantity: l.get("quantity"),
+    .map(|l| {
+        Ok(ShipmentLine {
+            line_id: l.try_get("order_line_id")?,
+            quantity: l.try_get("quantity")?,
+        })
     })
-    .collect();
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(AdminShipment {
         id,
-        order: order_number(s.get("order_id")),
-        carrier: s.get("carrier"),
-        tracking_number: s.get("tracking_number"),
-        status: s.get("status"),
-        created_at: rfc3339(s.get("created_at")),
-        delivered_at: s.get::<Option<i64>, _>("delivered_at").map(rfc3339),
+        order: order_number(s.try_get("order_id")?),
+        carrier: s.try_get("carrier")?,
+        tracking_number: s.try_get("tracking_number")?,
+        status: s.try_get("status")?,
+        created_at: rfc3339(s.try_get("created_at")?),
+        delivered_at: s.try_get::<Option<i64>, _>("delivered_at")?.map(rfc3339),
         lines,
     })
 }
@@ -360,8 +367,8 @@ pub(super) async fn create_shipment(
     .fetch_all(admin.checkout().db().pool())
     .await?
     .iter()
-    .map(|r| (r.get("id"), r.get("left_to_ship")))
-    .collect();
+    .map(|r| Ok((r.try_get("id")?, r.try_get("left_to_ship")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
     if left.is_empty() {
         return Err(ApiError::not_found(&format!("Order {number}")));
     }
@@ -468,21 +475,25 @@ async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, A
     .bind(key)
     .fetch_optional(admin.checkout().db().pool())
     .await?;
-    Ok(row.map(|p| {
-        let currency = Currency::parse(&p.get::<String, _>("currency")).unwrap_or(Currency::EUR);
-        (
-            p.get("order_id"),
-            Refund {
-                id: p.get("id"),
-                order: order_number(p.get("order_id")),
-                status: p.get("status"),
-                amount: Money::new(p.get("amount"), currency),
-                reason: p.get::<Option<String>, _>("message").unwrap_or_default(),
-                reference: p.get("reference"),
-                created_at: rfc3339(p.get("created_at")),
-            },
-        )
-    }))
+    let Some(p) = row else {
+        return Ok(None);
+    };
+    let currency = currency_of(&p, "currency")?;
+    let order_id: i64 = p.try_get("order_id")?;
+    Ok(Some((
+        order_id,
+        Refund {
+            id: p.try_get("id")?,
+            order: order_number(order_id),
+            status: p.try_get("status")?,
+            amount: Money::new(p.try_get("amount")?, currency),
+            reason: p
+                .try_get::<Option<String>, _>("message")?
+                .unwrap_or_default(),
+            reference: p.try_get("reference")?,
+            created_at: rfc3339(p.try_get("created_at")?),
+        },
+    )))
 }
 
 /// Refunds once per `Idempotency-Key`: the same key again answers with the same refund.
@@ -540,7 +551,7 @@ pub(super) async fn refund(
         .fetch_optional(admin.checkout().db().pool())
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("Order {number}")))?;
-    let currency = Currency::parse(&currency).unwrap_or(Currency::EUR);
+    let currency = Currency::parse(&currency).map_err(|_| decode_error("currency", &currency))?;
     let mut problems = Problems::default();
     let amount = input.amount.check("amount", currency, 1, &mut problems);
     let reason = input.reason.unwrap_or_default();

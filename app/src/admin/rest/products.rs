@@ -109,20 +109,19 @@ pub(super) async fn list_products(
     .fetch_all(admin.checkout().db().pool())
     .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<ProductRow> = rows
-        .iter()
-        .take(limit as usize)
-        .map(|r| ProductRow {
-            id: r.get("id"),
-            slug: r.get("slug"),
-            title: r.get("title"),
-            status: r.get("status"),
-            variants: r.get("variants"),
-            on_hand: r.get("on_hand"),
-            created_at: rfc3339(r.get("created_at")),
-            updated_at: rfc3339(r.get("updated_at")),
-        })
-        .collect();
+    let mut items: Vec<ProductRow> = Vec::with_capacity(rows.len());
+    for r in rows.iter().take(limit as usize) {
+        items.push(ProductRow {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            title: r.try_get("title")?,
+            status: r.try_get("status")?,
+            variants: r.try_get("variants")?,
+            on_hand: r.try_get("on_hand")?,
+            created_at: rfc3339(r.try_get("created_at")?),
+            updated_at: rfc3339(r.try_get("updated_at")?),
+        });
+    }
     let next_cursor = more
         .then(|| items.last().map(|i| i.id.to_string()))
         .flatten();
@@ -218,27 +217,29 @@ async fn product_out(admin: &Admin, id: i64) -> Result<AdminProduct, ApiError> {
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|i| ProductImage {
-        url: i.get("url"),
-        alt: i.get("alt"),
+    .map(|i| {
+        Ok(ProductImage {
+            url: i.try_get("url")?,
+            alt: i.try_get("alt")?,
+        })
     })
-    .collect();
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(AdminProduct {
         id,
-        slug: p.get("slug"),
-        title: p.get("title"),
-        description: p.get("description_md"),
-        vendor: p.get("vendor"),
-        product_type: p.get("product_type"),
-        status: p.get("status"),
-        seo_title: p.get("seo_title"),
-        seo_description: p.get("seo_description"),
+        slug: p.try_get("slug")?,
+        title: p.try_get("title")?,
+        description: p.try_get("description_md")?,
+        vendor: p.try_get("vendor")?,
+        product_type: p.try_get("product_type")?,
+        status: p.try_get("status")?,
+        seo_title: p.try_get("seo_title")?,
+        seo_description: p.try_get("seo_description")?,
         tags,
         options,
         variants,
         images,
-        created_at: rfc3339(p.get("created_at")),
-        updated_at: rfc3339(p.get("updated_at")),
+        created_at: rfc3339(p.try_get("created_at")?),
+        updated_at: rfc3339(p.try_get("updated_at")?),
     })
 }
 

@@ -15,7 +15,8 @@ use super::{
 };
 use crate::admin::service::Admin;
 use crate::admin::{Access, AdminError};
-use crate::money::{Currency, Money};
+use crate::db::currency_of;
+use crate::money::Money;
 
 #[derive(Serialize, ToSchema)]
 pub struct AdminVariant {
@@ -63,23 +64,28 @@ pub(super) async fn variant_out(admin: &Admin, id: i64) -> Result<AdminVariant, 
     .fetch_optional(admin.checkout().db().pool())
     .await?
     .ok_or_else(|| ApiError::not_found(&format!("Variant {id}")))?;
-    let currency = Currency::parse(&v.get::<String, _>("currency")).unwrap_or(Currency::EUR);
+    let currency = currency_of(&v, "currency")?;
+    let mut options = Vec::new();
+    for column in ["option1", "option2", "option3"] {
+        options.extend(v.try_get::<Option<String>, _>(column)?);
+    }
     Ok(AdminVariant {
         id,
-        product_id: v.get("product_id"),
-        sku: v.get("sku"),
-        options: ["option1", "option2", "option3"]
-            .iter()
-            .filter_map(|c| v.get::<Option<String>, _>(*c))
-            .collect(),
-        price: Money::new(v.get("price_amount"), currency),
+        product_id: v.try_get("product_id")?,
+        sku: v.try_get("sku")?,
+        options,
+        price: Money::new(v.try_get("price_amount")?, currency),
         compare_at: v
-            .get::<Option<i64>, _>("compare_at_amount")
+            .try_get::<Option<i64>, _>("compare_at_amount")?
             .map(|a| Money::new(a, currency)),
-        weight_grams: v.get("weight_grams"),
-        allow_backorder: v.get::<String, _>("backorder") == "allow",
-        low_stock_threshold: v.get("low_stock_threshold"),
-        stock: Stock::new(v.get("on_hand"), v.get("reserved"), v.get("version")),
+        weight_grams: v.try_get("weight_grams")?,
+        allow_backorder: v.try_get::<String, _>("backorder")? == "allow",
+        low_stock_threshold: v.try_get("low_stock_threshold")?,
+        stock: Stock::new(
+            v.try_get("on_hand")?,
+            v.try_get("reserved")?,
+            v.try_get("version")?,
+        ),
     })
 }
 
@@ -130,17 +136,17 @@ pub(super) async fn update_variant(
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| ApiError::not_found(&format!("Variant {id}")))?;
-    let product: i64 = row.get("product_id");
+    let product: i64 = row.try_get("product_id")?;
     let option_count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM product_options WHERE product_id = $1")
             .bind(product)
             .fetch_one(pool)
             .await?;
     let mut problems = Problems::default();
-    let sku = changes
-        .sku
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|| row.get("sku"));
+    let sku = match changes.sku {
+        Some(s) => s.trim().to_string(),
+        None => row.try_get("sku")?,
+    };
     check_text(&mut problems, "sku", &sku, 1, 64);
     let options: Vec<Option<String>> = match &changes.options {
         Some(values) => {
@@ -159,32 +165,39 @@ pub(super) async fn update_variant(
         }
         None => ["option1", "option2", "option3"]
             .iter()
-            .map(|c| row.get::<Option<String>, _>(*c))
-            .collect(),
+            .map(|c| row.try_get::<Option<String>, _>(*c))
+            .collect::<Result<_, sqlx::Error>>()?,
     };
     let price = match &changes.price {
         Some(p) => p.check("price", currency, 0, &mut problems),
-        None => row.get("price_amount"),
+        None => row.try_get("price_amount")?,
     };
     let compare_at = match &changes.compare_at {
         Some(c) => Some(c.check("compare_at", currency, 0, &mut problems)).filter(|a| *a > 0),
-        None => row.get::<Option<i64>, _>("compare_at_amount"),
+        None => row.try_get::<Option<i64>, _>("compare_at_amount")?,
     };
-    let weight = check_count(&mut problems, "weight_grams", changes.weight_grams)
-        .unwrap_or_else(|| row.get("weight_grams"));
-    let threshold = check_count(
+    let weight = match check_count(&mut problems, "weight_grams", changes.weight_grams) {
+        Some(weight) => weight,
+        None => row.try_get("weight_grams")?,
+    };
+    let threshold = match check_count(
         &mut problems,
         "low_stock_threshold",
         changes.low_stock_threshold,
-    )
-    .unwrap_or_else(|| row.get("low_stock_threshold"));
+    ) {
+        Some(threshold) => threshold,
+        None => row.try_get("low_stock_threshold")?,
+    };
     let backorder = match changes.allow_backorder {
         Some(true) => "allow".to_string(),
         Some(false) => "deny".to_string(),
-        None => row.get("backorder"),
+        None => row.try_get("backorder")?,
     };
     problems.finish()?;
-    let version = changes.version.unwrap_or_else(|| row.get("version"));
+    let version = match changes.version {
+        Some(version) => version,
+        None => row.try_get("version")?,
+    };
     audited(&admin, &account, "Variant edited", move |conn| {
         Box::pin(async move {
             let done = sqlx::query(
