@@ -147,20 +147,23 @@ pub fn build_router(state: AppState) -> Router {
     // The layers every request passes, around the finished app. A middleware clones the service
     // beneath it for each request: the finished Router is one reference count, where the
     // layered routes would copy the whole state (options, checkout, admin) once per layer.
-    let app = Router::new()
-        .fallback_service(app)
-        // Outside compression, so a cached page is stored compressed, once per encoding.
-        .layer(middleware::from_fn_with_state(
-            page_cache,
-            page_cache::serve_cached,
-        ))
-        // No route can serve an address holding NUL; nothing behind this sees one.
-        .layer(middleware::from_fn(http::refuse_nul))
-        // Cross-site writes are refused before anything else of the app runs.
-        .layer(middleware::from_fn_with_state(
-            own_origin,
-            http::refuse_cross_site_writes,
-        ));
+    // One stack, one `layer` call: each `Router::layer` boxes the service again, and every
+    // request would pay for each box.
+    let app = Router::new().fallback_service(app).layer(
+        tower::ServiceBuilder::new()
+            // Cross-site writes are refused before anything else of the app runs.
+            .layer(middleware::from_fn_with_state(
+                own_origin,
+                http::refuse_cross_site_writes,
+            ))
+            // No route can serve an address holding NUL; nothing behind this sees one.
+            .layer(middleware::from_fn(http::refuse_nul))
+            // Outside compression, so a cached page is stored compressed, once per encoding.
+            .layer(middleware::from_fn_with_state(
+                page_cache,
+                page_cache::serve_cached,
+            )),
+    );
     around(app)
 }
 
@@ -169,14 +172,18 @@ pub fn build_router(state: AppState) -> Router {
 /// naming it, the security headers, and a 500 instead of a dropped connection when a handler
 /// panics (logged with the request's id, and answered as JSON under `/api/`, a page elsewhere).
 pub fn around(app: Router) -> Router {
-    app.layer(CatchPanicLayer::custom(http::panic_response))
-        .layer(middleware::from_fn(http::answer_panics))
-        .layer(middleware::from_fn(http::security_headers))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
-        .layer(SetRequestIdLayer::x_request_id(
-            http::MakeRequestNumber::default(),
-        ))
+    // Outermost first.
+    app.layer(
+        tower::ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(
+                http::MakeRequestNumber::default(),
+            ))
+            .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(http::security_headers))
+            .layer(middleware::from_fn(http::answer_panics))
+            .layer(CatchPanicLayer::custom(http::panic_response)),
+    )
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
