@@ -4,6 +4,8 @@
 //! (the amount reserved, the gateway asked outside any transaction, the outcome recorded with
 //! its audit entry), so a slow gateway never holds the write lock.
 
+use std::time::Duration;
+
 use sqlx::{AnyConnection, Row};
 use tokio::sync::broadcast;
 
@@ -32,7 +34,7 @@ impl Admin {
             events,
             secure_cookies,
         };
-        tokio::spawn(super::dashboard::watch_changes(admin.clone()));
+        tokio::spawn(watch_changes(admin.clone()));
         admin
     }
 
@@ -235,6 +237,40 @@ pub async fn audit_subject(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Polls for new orders and stock movements once a second while a dashboard listens, and
+/// tells the listeners. Polling the database (not an in-process signal) also sees orders
+/// placed through other servers on the same database.
+async fn watch_changes(admin: Admin) {
+    let mut last: Option<(i64, i64, i64)> = None;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticker.tick().await;
+        if admin.listeners() == 0 {
+            last = None;
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS orders, \
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM orders) AS updated, \
+                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) AS stock",
+        )
+        .fetch_one(admin.db().pool())
+        .await;
+        let now = row.and_then(|row| {
+            Ok::<_, sqlx::Error>((
+                row.try_get::<i64, _>("orders")?,
+                row.try_get::<i64, _>("updated")?,
+                row.try_get::<i64, _>("stock")?,
+            ))
+        });
+        let Ok(now) = now else { continue };
+        if last.is_some_and(|l| l != now) {
+            admin.tell_listeners("changed");
+        }
+        last = Some(now);
+    }
 }
 
 #[cfg(test)]
