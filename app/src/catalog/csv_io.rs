@@ -855,32 +855,32 @@ async fn replace_product(
     }
     insert_product_parts(conn, product_id, product).await?;
 
-    let current =
-        sqlx::query("SELECT id, sku, on_hand, reserved FROM variants WHERE product_id = $1")
-            .bind(product_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    // (id, sku, on_hand, reserved) of the variants the product has now, decoded once.
+    let mut current: Vec<(i64, String, i64, i64)> = Vec::new();
+    for row in sqlx::query("SELECT id, sku, on_hand, reserved FROM variants WHERE product_id = $1")
+        .bind(product_id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        current.push((
+            row.try_get("id")?,
+            row.try_get("sku")?,
+            row.try_get("on_hand")?,
+            row.try_get("reserved")?,
+        ));
+    }
     let mut kept = HashSet::new();
     let mut variant_ids = Vec::with_capacity(product.variants.len());
     let mut counted = Vec::new();
     for (position, variant) in product.variants.iter().enumerate() {
         let found = current
             .iter()
-            .map(|row| -> Result<(i64, String, i64, i64), sqlx::Error> {
-                Ok((
-                    row.try_get("id")?,
-                    row.try_get("sku")?,
-                    row.try_get("on_hand")?,
-                    row.try_get("reserved")?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .find(|(_, sku, _, _)| *sku == variant.sku);
+            .find(|(_, sku, _, _)| *sku == variant.sku)
+            .map(|(id, _, on_hand, reserved)| (*id, *on_hand, *reserved));
         let option = |i: usize| variant.options.get(i).cloned();
         let id =
             match found {
-                Some((id, _, on_hand, reserved)) => {
+                Some((id, on_hand, reserved)) => {
                     sqlx::query(
                     "UPDATE variants SET position = $1, option1 = $2, option2 = $3, option3 = $4, \
                      price_amount = $5, compare_at_amount = $6, currency = $7, weight_grams = $8, \
@@ -922,8 +922,7 @@ async fn replace_product(
             StockError::Database(error) => error,
             other => sqlx::Error::Protocol(other.to_string()),
         })?;
-    for row in &current {
-        let id: i64 = row.try_get("id")?;
+    for &(id, ..) in &current {
         if kept.contains(&id) {
             continue;
         }
