@@ -8,25 +8,21 @@ use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
 use super::ssr::card_from_row;
 use crate::db::{Backend, Db, Sql};
 
-/// Per-product figures over all its variants.
-const PRODUCT_STATS: &str = "
-    SELECT product_id,
-           MIN(price_amount) AS min_price,
-           CAST(SUM(CASE WHEN on_hand > reserved THEN on_hand - reserved ELSE 0 END) AS BIGINT)
-               AS available,
-           MAX(CASE WHEN on_hand > reserved OR backorder = 'allow' THEN 1 ELSE 0 END) AS buyable
-      FROM variants WHERE archived_at IS NULL GROUP BY product_id";
-
-/// The card columns shared with the home page: see `ssr::card_from_row`.
-pub(crate) const CARD_COLUMNS: &str = "
+/// The card columns shared with the home page: see `ssr::card_from_row`. Selected around a page
+/// of `catalog_listing` rows named `page` (`product_id`, `min_price`), so the per-card lookups
+/// below run for the 25 products shown, never for the whole catalog.
+const CARD_COLUMNS: &str = "
     p.id, p.slug, p.title, p.created_at, v.id AS variant_id, v.option1, v.option2, v.option3,
     v.price_amount, v.compare_at_amount, v.currency,
     CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END AS variant_buyable,
-    i.url, i.alt, i.width, i.height, i.srcset, st.min_price, st.available";
+    i.url, i.alt, i.width, i.height, i.srcset, page.min_price,
+    (SELECT CAST(SUM(CASE WHEN a.on_hand > a.reserved THEN a.on_hand - a.reserved ELSE 0 END) AS BIGINT)
+       FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL) AS available";
 
-/// Joins each product to its cheapest buyable variant (or cheapest, if none can be bought)
-/// and its first image.
-pub(crate) const CARD_JOINS: &str = "
+/// Joins each product of the page to its cheapest buyable variant (or cheapest, if none can be
+/// bought) and its first image.
+const CARD_JOINS: &str = "
+    JOIN products p ON p.id = page.product_id
     JOIN variants v ON v.id = (
          SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
           ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
@@ -48,11 +44,11 @@ fn order_for(query: &ProductQuery) -> Option<Order> {
     let (key, descending, text_key) = match query.sort {
         // Relevance is paged by offset (see below).
         Sort::Featured if query.text.is_some() => return None,
-        Sort::Featured if query.collection.is_some() => ("cp.position", false, false),
-        Sort::Featured | Sort::Newest => ("p.created_at", true, false),
-        Sort::PriceAsc => ("st.min_price", false, false),
-        Sort::PriceDesc => ("st.min_price", true, false),
-        Sort::Name => ("p.title", false, true),
+        Sort::Featured if query.collection.is_some() => ("l.position", false, false),
+        Sort::Featured | Sort::Newest => ("l.created_at", true, false),
+        Sort::PriceAsc => ("l.min_price", false, false),
+        Sort::PriceDesc => ("l.min_price", true, false),
+        Sort::Name => ("l.title", false, true),
     };
     Some(Order {
         key,
@@ -88,7 +84,7 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
                           FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts)
-            .push(") s ON s.product_id = p.id");
+            .push(") s ON s.product_id = l.product_id");
         }
         Backend::Postgres => {
             sql.push(
@@ -96,7 +92,7 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
                           FROM products, to_tsquery('simple', ",
             )
             .bind(fts)
-            .push(") q WHERE search_vector @@ q) s ON s.product_id = p.id");
+            .push(") q WHERE search_vector @@ q) s ON s.product_id = l.product_id");
         }
     }
 }
@@ -106,29 +102,34 @@ pub async fn list_products(
     db: &Db,
     query: &ProductQuery,
 ) -> Result<Option<ProductList>, ListError> {
-    let mut sql = Sql::default();
-    sql.push("SELECT ").push(CARD_COLUMNS);
-    let order = order_for(query);
-    if let Some(order) = &order {
-        sql.push(", ").push(order.key).push(" AS sort_key");
-    }
-    sql.push(" FROM products p JOIN (")
-        .push(PRODUCT_STATS)
-        .push(") st ON st.product_id = p.id");
-    sql.push(CARD_JOINS);
-
-    if let Some(slug) = &query.collection {
-        let collection_id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+    let collection_id = match &query.collection {
+        Some(slug) => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
                 .bind(slug.as_str())
                 .fetch_optional(db.pool())
                 .await?;
-        let Some(collection_id) = collection_id else {
-            return Ok(None);
-        };
-        sql.push(" JOIN collection_products cp ON cp.product_id = p.id AND cp.collection_id = ")
-            .bind(collection_id);
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            id
+        }
+        // The whole catalog's rows.
+        None => 0,
+    };
+    let order = order_for(query);
+
+    // The page: at most limit + 1 rows of `catalog_listing`, read along the index of the sort.
+    let mut sql = Sql::default();
+    sql.push("SELECT ").push(CARD_COLUMNS);
+    if order.is_some() {
+        sql.push(", page.sort_key");
     }
+    sql.push(" FROM (SELECT l.product_id, l.min_price");
+    match &order {
+        Some(order) => sql.push(", ").push(order.key).push(" AS sort_key"),
+        None => sql.push(", s.rank"),
+    };
+    sql.push(" FROM catalog_listing l");
     if let Some(text) = &query.text {
         let terms = search_terms(text);
         if terms.is_empty() {
@@ -143,21 +144,21 @@ pub async fn list_products(
             full_text_query(db.backend(), &terms),
         );
     }
-
-    sql.push(" WHERE p.status = 'active'");
+    sql.push(" WHERE l.collection_id = ").bind(collection_id);
     if let Some(min) = query.min_price {
-        sql.push(" AND st.min_price >= ").bind(min);
+        sql.push(" AND l.min_price >= ").bind(min);
     }
     if let Some(max) = query.max_price {
-        sql.push(" AND st.min_price <= ").bind(max);
+        sql.push(" AND l.min_price <= ").bind(max);
     }
     if query.in_stock_only {
-        sql.push(" AND st.buyable = 1");
+        // Literally `buyable = 1`: the partial indexes for "in stock" are chosen on it.
+        sql.push(" AND l.buyable = 1");
     }
     for (name, value) in &query.options {
         sql.push(
             " AND EXISTS (SELECT 1 FROM variants fv JOIN product_options fo ON fo.product_id = fv.product_id
-                           WHERE fv.product_id = p.id AND fv.archived_at IS NULL AND LOWER(fo.name) = LOWER(",
+                           WHERE fv.product_id = l.product_id AND fv.archived_at IS NULL AND LOWER(fo.name) = LOWER(",
         )
         .bind(name.as_str())
         .push(") AND CASE fo.position WHEN 1 THEN fv.option1 WHEN 2 THEN fv.option2 ELSE fv.option3 END = ")
@@ -174,11 +175,7 @@ pub async fn list_products(
     let mut offset = 0;
     match (&order, cursor) {
         (Some(order), Some(cursor)) => {
-            let (op, id_op) = if order.descending {
-                ("<", "<")
-            } else {
-                (">", ">")
-            };
+            let op = if order.descending { "<" } else { ">" };
             sql.push(" AND (")
                 .push(order.key)
                 .push(" ")
@@ -201,8 +198,8 @@ pub async fn list_products(
                     ))
                 }
             };
-            sql.push(" AND p.id ")
-                .push(id_op)
+            sql.push(" AND l.product_id ")
+                .push(op)
                 .push(" ")
                 .bind(id)
                 .push("))");
@@ -216,23 +213,26 @@ pub async fn list_products(
         (_, None) => {}
     }
 
-    match &order {
+    let page_order = match &order {
         Some(order) => {
             let direction = if order.descending { "DESC" } else { "ASC" };
             sql.push(&format!(
-                " ORDER BY {} {direction}, p.id {direction}",
+                " ORDER BY {} {direction}, l.product_id {direction}",
                 order.key
             ));
+            format!(" ORDER BY page.sort_key {direction}, page.product_id {direction}")
         }
         None => {
-            sql.push(" ORDER BY s.rank, p.id");
+            sql.push(" ORDER BY s.rank, l.product_id");
+            " ORDER BY page.rank, page.product_id".to_string()
         }
-    }
+    };
     // One more than asked tells whether there is a next page.
     sql.push(" LIMIT ").bind(query.limit + 1);
     if offset > 0 {
         sql.push(" OFFSET ").bind(offset);
     }
+    sql.push(") page").push(CARD_JOINS).push(&page_order);
 
     let rows = sql.query().fetch_all(db.pool()).await?;
     let has_more = rows.len() as i64 > query.limit;

@@ -15,7 +15,7 @@ fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
     Ok(Money::new(amount, currency))
 }
 
-/// A product card from a row selected with `listing::CARD_COLUMNS`.
+/// A product card from a row selected with `listing`'s card columns.
 pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
     let currency: String = row.try_get("currency")?;
     let compare_at: Option<i64> = row.try_get("compare_at_amount")?;

@@ -162,6 +162,7 @@ pub async fn apply(
     now: i64,
 ) -> Result<Vec<Stock>, StockError> {
     let mut after = Vec::with_capacity(moves.len());
+    let mut flipped = Vec::new();
     for movement in moves {
         let signed = matches!(movement.movement, Movement::Adjust(_));
         let in_bounds = if signed {
@@ -187,7 +188,7 @@ pub async fn apply(
         if movement.expected_version.is_some() {
             sql.push_str(" AND version = $5");
         }
-        sql.push_str(" RETURNING on_hand, reserved, version");
+        sql.push_str(" RETURNING product_id, on_hand, reserved, backorder, version");
         let mut query = sqlx::query(&sql)
             .bind(on_hand_delta)
             .bind(reserved_delta)
@@ -202,14 +203,55 @@ pub async fn apply(
             .ok_or(StockError::Short {
                 variant_id: movement.variant_id,
             })?;
-        after.push(Stock {
+        let stock = Stock {
             on_hand: row.try_get("on_hand")?,
             reserved: row.try_get("reserved")?,
             version: row.try_get("version")?,
-        });
+        };
+        let backorder = row.try_get::<String, _>("backorder")? == "allow";
+        let before = Stock {
+            on_hand: stock.on_hand - on_hand_delta,
+            reserved: stock.reserved - reserved_delta,
+            ..stock
+        };
+        if before.can_sell(backorder) != stock.can_sell(backorder) {
+            flipped.push(row.try_get::<i64, _>("product_id")?);
+        }
+        after.push(stock);
     }
     record(conn, moves, now).await?;
+    follow_in_listings(conn, flipped).await?;
     Ok(after)
+}
+
+impl Stock {
+    /// Whether a unit of the variant can be sold now.
+    fn can_sell(&self, backorder: bool) -> bool {
+        self.on_hand > self.reserved || backorder
+    }
+}
+
+/// Tells the shop's listings (`catalog_listing`) whether the products whose variants sold out or
+/// came back can be bought. One product at a time in id order: on Postgres every transaction
+/// takes these row locks in the same order, after its variants', so none waits in a circle.
+async fn follow_in_listings(
+    conn: &mut AnyConnection,
+    mut products: Vec<i64>,
+) -> Result<(), sqlx::Error> {
+    products.sort_unstable();
+    products.dedup();
+    for product_id in products {
+        sqlx::query(
+            "UPDATE catalog_listing SET buyable = COALESCE(
+                    (SELECT buyable FROM product_figures WHERE product_id = $1), 0)
+              WHERE product_id = $1 AND buyable <> COALESCE(
+                    (SELECT buyable FROM product_figures WHERE product_id = $1), 0)",
+        )
+        .bind(product_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The ledger rows for `moves`, in one statement.

@@ -2,6 +2,9 @@
 
 use serde_json::Value;
 
+use app::inventory::{self, AdjustReason, Movement, StockMove};
+
+use crate::checkout::{checkout, order_body};
 use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 
@@ -322,5 +325,116 @@ on_both_databases!(
     collections_list_and_page_through_their_products,
     bad_input_gets_a_json_error_with_a_message,
     filters_narrow_the_list,
+    listings_follow_sales_restocks_and_catalog_edits,
     the_openapi_document_describes_every_route,
 );
+
+/// Moves a variant's stock through the inventory, as the shop does.
+async fn move_stock(app: &TestApp, variant_id: i64, movement: Movement, quantity: i64) {
+    app.db
+        .writes()
+        .run(move |conn| {
+            Box::pin(async move {
+                let moves = [StockMove {
+                    variant_id,
+                    order_id: None,
+                    movement,
+                    quantity,
+                    note: String::new(),
+                    expected_version: None,
+                }];
+                inventory::apply(conn, &moves, 1).await.map(|_| ())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+/// What listings sort and filter on is kept up to date by every write: a sale of the last unit,
+/// a restock, a price edit, a product leaving the shop or a collection.
+async fn listings_follow_sales_restocks_and_catalog_edits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let product: (i64, String) = sqlx::query_as(
+        "SELECT p.id, p.slug FROM products p JOIN collection_products cp ON cp.product_id = p.id
+          WHERE p.status = 'active' ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let (product_id, slug) = product;
+    let variants: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, on_hand, reserved FROM variants WHERE product_id = $1 ORDER BY id",
+    )
+    .bind(product_id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE variants SET backorder = 'deny' WHERE product_id = $1")
+        .bind(product_id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    // One unit left of the first variant, none of the others.
+    for (i, (id, on_hand, reserved)) in variants.iter().enumerate() {
+        let keep = if i == 0 { 1 } else { 0 };
+        let delta = keep + reserved - on_hand;
+        if delta != 0 {
+            move_stock(&app, *id, Movement::Adjust(AdjustReason::Counted), delta).await;
+        }
+    }
+    let in_stock = || all_slugs(&app, "/api/v1/products?limit=100&in_stock=1");
+    assert!(in_stock().await.contains(&slug));
+
+    // The last unit sells: the product leaves "in stock", not the catalog.
+    let (status, placed) = checkout(
+        &app,
+        &order_body(&[(variants[0].0, 1)], "pm_card_visa"),
+        "last-unit",
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    assert!(!in_stock().await.contains(&slug));
+    assert!(all_slugs(&app, "/api/v1/products?limit=100")
+        .await
+        .contains(&slug));
+    // Restocked, it is back.
+    move_stock(&app, variants[1].0, Movement::Restock, 3).await;
+    assert!(in_stock().await.contains(&slug));
+
+    // A price edit moves it to the front of "price, low to high".
+    sqlx::query("UPDATE variants SET price_amount = 1 WHERE id = $1")
+        .bind(variants[1].0)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (_, body) = app.json("/api/v1/products?limit=1&sort=price-asc").await;
+    assert_eq!(slugs_of(&body), vec![slug.as_str()]);
+    let (_, body) = app.json("/api/v1/products?limit=100&max=0.01").await;
+    assert_eq!(slugs_of(&body), vec![slug.as_str()]);
+
+    // Out of its collection, then out of the shop.
+    let collection: String = sqlx::query_scalar(
+        "SELECT c.slug FROM collections c JOIN collection_products cp ON cp.collection_id = c.id
+          WHERE cp.product_id = $1 ORDER BY c.id LIMIT 1",
+    )
+    .bind(product_id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let members = format!("/api/v1/collections/{collection}?limit=100");
+    assert!(all_slugs(&app, &members).await.contains(&slug));
+    sqlx::query("DELETE FROM collection_products WHERE product_id = $1")
+        .bind(product_id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert!(!all_slugs(&app, &members).await.contains(&slug));
+    sqlx::query("UPDATE products SET status = 'draft' WHERE id = $1")
+        .bind(product_id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert!(!all_slugs(&app, "/api/v1/products?limit=100")
+        .await
+        .contains(&slug));
+}
