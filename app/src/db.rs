@@ -70,6 +70,18 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     writes: WriteQueue,
+    /// Where [`Db::listen`] connects: a listener holds a connection of its own.
+    url: SecretUrl,
+}
+
+/// A database address that may hold a password: never printed.
+#[derive(Clone)]
+struct SecretUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Db {
@@ -116,7 +128,50 @@ impl Db {
             pool,
             backend,
             writes,
+            url: SecretUrl(url.into()),
         })
+    }
+
+    /// Tells every server on this database that `channel` happened: a Postgres `NOTIFY`, which
+    /// reaches each [`Db::listen`]er. Nothing on SQLite, whose file one server owns.
+    pub async fn announce(&self, channel: &str) -> Result<(), DbError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(channel)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Calls `heard` whenever a server on this database announces `channel`, and after the
+    /// listening connection came back from a loss (when an announcement may have been missed),
+    /// for as long as the process runs. Nothing on SQLite.
+    pub fn listen(&self, channel: &'static str, heard: impl Fn() + Send + Sync + 'static) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                let listening = async {
+                    let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
+                    listener.listen(channel).await?;
+                    loop {
+                        // `None`: the connection was lost; the next call connects again.
+                        listener.try_recv().await?;
+                        heard();
+                    }
+                };
+                let result: Result<(), sqlx::Error> = listening.await;
+                if let Err(error) = result {
+                    tracing::warn!(%error, channel, "listening for announcements failed; again in a second");
+                }
+                // Whatever was announced meanwhile was missed.
+                heard();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {

@@ -124,7 +124,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             file,
             replace,
             currency,
-        } => import(&db, &settings, &file, replace, &currency).await?,
+        } => {
+            let result = import(&db, &settings, &file, replace, &currency).await;
+            // Even a partial import changed the catalog: servers on this database (Postgres)
+            // drop their cached pages.
+            if let Err(error) = db.announce(kassa::page_cache::CATALOG_CHANGED).await {
+                eprintln!("kassa: could not tell running servers the catalog changed: {error}");
+            }
+            result?
+        }
         Command::Export { file } => {
             let count = if file.as_os_str() == "-" {
                 csv_io::export_products(&db, std::io::stdout().lock()).await?

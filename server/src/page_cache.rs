@@ -1,34 +1,60 @@
 //! A short-lived cache of whole storefront pages, in front of rendering and the database.
 //!
 //! Catalog pages are the same for every shopper (the cart lives in the browser), so a page
-//! rendered once can serve every request for the next second or so: under load each page is
-//! rendered about once per interval instead of once per request. Prices, totals and stock are
-//! still decided by the server at checkout; a page is at most `ttl` behind the database.
-//! Writes in this process (imports, staff edits in the admin) clear the cache at once; other
-//! servers on the same database catch up within `ttl`.
+//! rendered once can serve every request for the next second or so. Prices, totals and stock
+//! are still decided by the server at checkout.
+//!
+//! - **Fresh** for `ttl`, then **stale** for up to [`STALE_FOR`]: a stale page is served at once
+//!   while one request renders it again in the background (stale-while-revalidate), so an
+//!   expiry never makes shoppers wait.
+//! - **One render per key** at a time (single flight): concurrent misses wait for the one render
+//!   instead of each rendering the same page.
+//! - **A byte budget** ([`MAX_BYTES`]) with least-recently-used eviction: a crawl cannot exhaust
+//!   memory, and the pages shoppers keep asking for stay.
+//! - **Staff writes clear it** at once, here and, on Postgres, on every server of the database
+//!   (a `NOTIFY` on [`CATALOG_CHANGED`]); a render begun before the change is not kept.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use app::db::Db;
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
-use moka::future::Cache;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+use tokio::sync::OnceCell;
 
-/// The most a cached page may weigh in all, so a crawl cannot exhaust memory.
+/// The most the cached pages may weigh in all.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Pages larger than this are not worth keeping.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// How long after its freshness a page may still be served while it is rendered again.
+const STALE_FOR: Duration = Duration::from_secs(30);
+/// The announcement that the catalog changed, heard by every server on a Postgres database.
+pub const CATALOG_CHANGED: &str = "kassa_catalog_changed";
 
 #[derive(Clone)]
 pub struct PageCache {
-    /// Behind an `Arc`: the middleware's state is cloned for every request, and cloning a moka
-    /// cache itself takes several atomic operations.
-    pages: Option<Arc<Cache<String, CachedPage>>>,
+    /// Behind an `Arc`: the middleware's state is cloned for every request.
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    pages: Cache<String, CachedPage>,
+    fresh_for: Duration,
+    /// The render under way for each key; everyone else asking for the key waits on it.
+    renders: Mutex<HashMap<String, Arc<OnceCell<Option<CachedPage>>>>>,
+    /// Moves on at every clear: a page rendered from before is not stored after.
+    generation: AtomicU64,
+    /// Where staff changes are announced to the other servers.
+    db: Option<Db>,
 }
 
 #[derive(Clone)]
@@ -36,29 +62,127 @@ struct CachedPage {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    rendered_at: Instant,
 }
 
 impl PageCache {
-    /// `ttl` of zero turns the cache off.
-    pub fn new(ttl: Duration) -> PageCache {
-        let pages = (!ttl.is_zero()).then(|| {
-            Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(MAX_BYTES)
-                .weigher(|key: &String, page: &CachedPage| {
-                    (key.len() + page.body.len()).try_into().unwrap_or(u32::MAX)
-                })
-                .build()
-                .into()
+    /// `ttl` of zero turns the cache off. With a database, staff changes made on any server of
+    /// it clear this cache too.
+    pub fn new(ttl: Duration, db: Option<&Db>) -> PageCache {
+        if ttl.is_zero() {
+            return PageCache { inner: None };
+        }
+        let pages = Cache::builder()
+            .time_to_live(ttl + STALE_FOR)
+            .max_capacity(MAX_BYTES)
+            .eviction_policy(EvictionPolicy::lru())
+            .weigher(|key: &String, page: &CachedPage| {
+                (key.len() + page.body.len() + 64 * page.headers.len())
+                    .try_into()
+                    .unwrap_or(u32::MAX)
+            })
+            .build();
+        let inner = Arc::new(Inner {
+            pages,
+            fresh_for: ttl,
+            renders: Mutex::default(),
+            generation: AtomicU64::new(0),
+            db: db.cloned(),
         });
-        PageCache { pages }
+        if let Some(db) = db {
+            let weak = Arc::downgrade(&inner);
+            db.listen(CATALOG_CHANGED, move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.clear();
+                }
+            });
+        }
+        PageCache { inner: Some(inner) }
     }
 
-    /// Forget every page, after the catalog changed.
+    /// Forget every page, after the catalog changed here.
     pub fn clear(&self) {
-        if let Some(pages) = &self.pages {
-            pages.invalidate_all();
+        if let Some(inner) = &self.inner {
+            inner.clear();
         }
+    }
+
+    /// Forget every page here and on every other server of the database.
+    async fn clear_everywhere(&self) {
+        let Some(inner) = &self.inner else { return };
+        inner.clear();
+        if let Some(db) = &inner.db {
+            if let Err(error) = db.announce(CATALOG_CHANGED).await {
+                tracing::warn!(%error, "could not tell the other servers that the catalog changed");
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.pages.invalidate_all();
+        // Renders under way started before the change: new requests start their own.
+        self.renders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The render of `key` under way, or a new one.
+    fn render_slot(&self, key: &str) -> (Arc<OnceCell<Option<CachedPage>>>, bool) {
+        let mut renders = self.renders.lock().unwrap_or_else(|e| e.into_inner());
+        match renders.get(key) {
+            Some(slot) => (slot.clone(), false),
+            None => {
+                let slot = Arc::new(OnceCell::new());
+                renders.insert(key.to_string(), slot.clone());
+                (slot, true)
+            }
+        }
+    }
+
+    fn finish_render(&self, key: &str, slot: &Arc<OnceCell<Option<CachedPage>>>) {
+        let mut renders = self.renders.lock().unwrap_or_else(|e| e.into_inner());
+        if renders.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            renders.remove(key);
+        }
+    }
+
+    /// Renders the page with `request`, keeps it if it may be kept (and nothing changed in the
+    /// catalog meanwhile), and returns it; `Err` gives back a response not to be kept.
+    async fn render(
+        &self,
+        key: &str,
+        request: Request,
+        next: Next,
+    ) -> Result<CachedPage, Response> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let response = next.run(request).await;
+        let keep = matches!(response.status(), StatusCode::OK | StatusCode::NOT_FOUND)
+            && !response.headers().contains_key(header::SET_COOKIE);
+        if !keep {
+            return Err(response);
+        }
+        let (parts, body) = response.into_parts();
+        let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::warn!(%error, "page too large or failed while caching");
+                return Err(Response::from_parts(parts, Body::empty()));
+            }
+        };
+        let page = CachedPage {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            rendered_at: Instant::now(),
+        };
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.pages.insert(key.to_string(), page.clone());
+        }
+        Ok(page)
     }
 }
 
@@ -101,7 +225,7 @@ pub async fn serve_cached(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(pages) = &cache.pages else {
+    let Some(inner) = &cache.inner else {
         return next.run(request).await;
     };
     let personal = request.headers().contains_key(header::COOKIE)
@@ -111,48 +235,76 @@ pub async fn serve_cached(
         let response = next.run(request).await;
         // A product, price, picture, collection or stock edit shows on the storefront at once.
         if staff_write && (response.status().is_success() || response.status().is_redirection()) {
-            cache.clear();
+            cache.clear_everywhere().await;
         }
         return response;
     }
     let encoding = negotiated_encoding(request.headers());
     let key = format!("{encoding} {}", request.uri());
-    if let Some(page) = pages.get(&key).await {
-        return page.into_response("hit");
-    }
-
     let mut request = request;
     request
         .headers_mut()
         .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding));
-    let response = next.run(request).await;
-    let keep = matches!(response.status(), StatusCode::OK | StatusCode::NOT_FOUND)
-        && !response.headers().contains_key(header::SET_COOKIE);
-    if !keep {
+
+    let cached = inner.pages.get(&key);
+    if let Some(page) = &cached {
+        if page.rendered_at.elapsed() < inner.fresh_for {
+            return page.to_response("hit");
+        }
+    }
+    let (slot, new_render) = inner.render_slot(&key);
+    if let Some(stale) = cached {
+        // Served as it is; one request renders it again behind it.
+        if new_render {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let rendered = inner.render(&key, request, next).await.ok();
+                let _ = slot.set(rendered);
+                inner.finish_render(&key, &slot);
+            });
+        }
+        return stale.to_response("stale");
+    }
+
+    // A miss: the first request renders, the others wait for its page. If the one rendering
+    // goes away (its shopper left), the next in line renders.
+    let mut own = Some((request, next));
+    let mut refused = None;
+    let shared = slot
+        .get_or_init(|| async {
+            // Only one initialiser runs, and only once.
+            let Some((request, next)) = own.take() else {
+                return None;
+            };
+            match inner.render(&key, request, next).await {
+                Ok(page) => Some(page),
+                Err(response) => {
+                    refused = Some(response);
+                    None
+                }
+            }
+        })
+        .await
+        .clone();
+    inner.finish_render(&key, &slot);
+    if let Some(response) = refused {
         return response;
     }
-    let (parts, body) = response.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::warn!(%error, "page too large or failed while caching");
-            return Response::from_parts(parts, Body::empty());
-        }
-    };
-    let page = CachedPage {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    };
-    pages.insert(key, page.clone()).await;
-    page.into_response("miss")
+    match (shared, own) {
+        (Some(page), _) => page.to_response("miss"),
+        // The page rendered for the others could not be kept (an error, a cookie): this
+        // request renders its own.
+        (None, Some((request, next))) => next.run(request).await,
+        // Cannot happen: a render that keeps nothing hands its response back above.
+        (None, None) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 impl CachedPage {
-    fn into_response(self, outcome: &'static str) -> Response {
-        let mut response = Response::new(Body::from(self.body));
+    fn to_response(&self, outcome: &'static str) -> Response {
+        let mut response = Response::new(Body::from(self.body.clone()));
         *response.status_mut() = self.status;
-        *response.headers_mut() = self.headers;
+        *response.headers_mut() = self.headers.clone();
         response
             .headers_mut()
             .insert("x-kassa-cache", HeaderValue::from_static(outcome));
@@ -163,6 +315,106 @@ impl CachedPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::{middleware, routing::get, Router};
+    use std::sync::atomic::AtomicUsize;
+    use tower::ServiceExt;
+
+    /// A shop whose product page takes `render_ms` to render and counts its renders.
+    fn shop(cache: &PageCache, render_ms: u64) -> (Router, Arc<AtomicUsize>) {
+        let renders = Arc::new(AtomicUsize::new(0));
+        let counter = renders.clone();
+        let router = Router::new()
+            .route(
+                "/products/{slug}",
+                get(move || {
+                    let counter = counter.clone();
+                    async move {
+                        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                        tokio::time::sleep(Duration::from_millis(render_ms)).await;
+                        format!("render {n}")
+                    }
+                }),
+            )
+            .layer(middleware::from_fn_with_state(cache.clone(), serve_cached));
+        (router, renders)
+    }
+
+    /// The outcome (`x-kassa-cache`) and body of a GET.
+    async fn fetch(router: &Router, path: &str) -> (String, String) {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let outcome = response
+            .headers()
+            .get("x-kassa-cache")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (outcome, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_wait_for_one_render() {
+        let cache = PageCache::new(Duration::from_secs(10), None);
+        let (router, renders) = shop(&cache, 100);
+        let requests = (0..20).map(|_| fetch(&router, "/products/mug"));
+        let pages = futures::future::join_all(requests).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert!(pages
+            .iter()
+            .all(|(outcome, body)| outcome == "miss" && body == "render 1"));
+        assert_eq!(fetch(&router, "/products/mug").await.0, "hit");
+    }
+
+    #[tokio::test]
+    async fn an_expired_page_is_served_stale_while_one_request_renders_it_again() {
+        let cache = PageCache::new(Duration::from_millis(200), None);
+        let (router, renders) = shop(&cache, 300);
+        assert_eq!(fetch(&router, "/products/mug").await.0, "miss");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let started = Instant::now();
+        let stale =
+            futures::future::join_all((0..10).map(|_| fetch(&router, "/products/mug"))).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "nobody waited for the render"
+        );
+        assert!(stale
+            .iter()
+            .all(|(outcome, body)| outcome == "stale" && body == "render 1"));
+        // The one render behind them replaces the page.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (outcome, body) = loop {
+            let (outcome, body) = fetch(&router, "/products/mug").await;
+            if body != "render 1" || Instant::now() > deadline {
+                break (outcome, body);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!((outcome.as_str(), body.as_str()), ("hit", "render 2"));
+        assert_eq!(
+            renders.load(Ordering::SeqCst),
+            2,
+            "one render in the background"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_rendered_across_a_clear_is_not_kept() {
+        let cache = PageCache::new(Duration::from_secs(10), None);
+        let (router, renders) = shop(&cache, 100);
+        let during = tokio::spawn({
+            let router = router.clone();
+            async move { fetch(&router, "/products/mug").await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        cache.clear();
+        assert_eq!(during.await.unwrap().0, "miss");
+        assert_eq!(fetch(&router, "/products/mug").await.0, "miss");
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+        assert_eq!(fetch(&router, "/products/mug").await.0, "hit");
+    }
 
     #[test]
     fn only_public_catalog_pages_are_cached() {

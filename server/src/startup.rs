@@ -52,6 +52,7 @@ impl AppState {
             checkout.clone(),
             settings.public_url.starts_with("https://"),
         );
+        let page_cache = PageCache::new(settings.page_cache_ttl, Some(&db));
         AppState {
             leptos_options: leptos_options(settings),
             checkout,
@@ -59,7 +60,7 @@ impl AppState {
             db,
             site_url: SiteUrl(settings.public_url.clone()),
             media: MediaStore::new(&settings.data_dir),
-            page_cache: PageCache::new(settings.page_cache_ttl),
+            page_cache,
         }
     }
 }

@@ -8,7 +8,9 @@ use sqlx::Row;
 use crate::checkout::{
     checkout, count, ledger_of, order_body, stock_of, token_of, variant_with_stock,
 };
-use crate::helpers::{spawn_app, spawn_app_with_page_cache, Backend, TestApp};
+use crate::helpers::{
+    spawn_app, spawn_app_with, spawn_app_with_page_cache, Backend, Options, TestApp,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -1168,4 +1170,81 @@ async fn staff_edits_show_on_cached_pages_at_once(backend: Backend) {
     let (outcome, html) = page(&app).await;
     assert_eq!(outcome, "miss", "the edit cleared the cache");
     assert!(html.contains("<h1>Stoneware Mug, Glazed</h1>"));
+}
+
+/// Several servers on one Postgres database: an edit made through one clears the cached pages of
+/// the others at once (LISTEN/NOTIFY), long before their pages would expire.
+mod several_servers {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_staff_edit_clears_the_cached_pages_of_every_server() {
+        crate::helpers::within_time_limit(super::a_staff_edit_clears_every_servers_pages()).await
+    }
+}
+
+async fn a_staff_edit_clears_every_servers_pages() {
+    let editing = spawn_app_with_page_cache(Backend::Postgres).await;
+    let serving = spawn_app_with(
+        Backend::Postgres,
+        Options {
+            seed_demo: false,
+            page_cache_ms: 60_000,
+            database_url: Some(editing.database_url.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let page = |app: &TestApp| {
+        let request = app
+            .client
+            .get(format!("{}/products/stoneware-mug", app.address));
+        async move {
+            let response = request.send().await.unwrap();
+            let outcome = response.headers()["x-kassa-cache"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (outcome, response.text().await.unwrap())
+        }
+    };
+    let mut kept = false;
+    for _ in 0..50 {
+        let (outcome, html) = page(&serving).await;
+        assert!(html.contains("<h1>Stoneware Mug</h1>"));
+        if outcome == "hit" {
+            kept = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(kept, "the serving server caches the page");
+
+    let staff = account(&editing, "staff@shop.test", Role::Staff, false).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'stoneware-mug'")
+        .fetch_one(editing.db.pool())
+        .await
+        .unwrap();
+    let (status, _) = post_form(
+        &editing,
+        &format!("/admin/products/{id}"),
+        &staff,
+        &[
+            ("title", "Stoneware Mug, Glazed"),
+            ("slug", "stoneware-mug"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let started = std::time::Instant::now();
+    loop {
+        let (_, html) = page(&serving).await;
+        if html.contains("<h1>Stoneware Mug, Glazed</h1>") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the other server still serves the old page"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
