@@ -741,13 +741,13 @@ pub async fn import_products(
     let now = now_epoch();
     let total = prepared.len();
     let mut written = 0;
-    let mut batches = Vec::new();
-    let mut rest = prepared;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(IMPORT_BATCH));
-        batches.push(std::mem::replace(&mut rest, tail));
-    }
-    for batch in batches {
+    let mut items = prepared.into_iter();
+    loop {
+        // Taken from the front as they are written: every product is moved once.
+        let batch: Vec<ImportProduct> = items.by_ref().take(IMPORT_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
         let first_index = written;
         let count = batch.len();
         let result = db
