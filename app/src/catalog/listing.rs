@@ -97,6 +97,27 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
     }
 }
 
+/// Only the products matching the search, whatever their rank.
+fn push_search_filter(sql: &mut Sql, backend: Backend, fts: String) {
+    match backend {
+        Backend::Sqlite => {
+            sql.push(
+                " AND l.product_id IN (SELECT rowid FROM product_search WHERE product_search MATCH ",
+            )
+            .bind(fts)
+            .push(")");
+        }
+        Backend::Postgres => {
+            sql.push(
+                " AND l.product_id IN (SELECT id FROM products
+                                        WHERE search_vector @@ to_tsquery('simple', ",
+            )
+            .bind(fts)
+            .push("))");
+        }
+    }
+}
+
 /// One page of products matching `query`. Unknown collection: `Ok(None)`.
 pub async fn list_products(
     db: &Db,
@@ -130,21 +151,28 @@ pub async fn list_products(
         None => sql.push(", s.rank"),
     };
     sql.push(" FROM catalog_listing l");
-    if let Some(text) = &query.text {
-        let terms = search_terms(text);
-        if terms.is_empty() {
-            return Ok(Some(ProductList {
-                items: vec![],
-                next_cursor: None,
-            }));
+    let search = match &query.text {
+        Some(text) => {
+            let terms = search_terms(text);
+            if terms.is_empty() {
+                return Ok(Some(ProductList {
+                    items: vec![],
+                    next_cursor: None,
+                }));
+            }
+            Some(full_text_query(db.backend(), &terms))
         }
-        push_search_join(
-            &mut sql,
-            db.backend(),
-            full_text_query(db.backend(), &terms),
-        );
+        None => None,
+    };
+    // Ranked by relevance, every match is ranked; in another order, the matches are found once
+    // and the listing is read in that order (matching per row would search once per row).
+    if let (Some(fts), None) = (&search, &order) {
+        push_search_join(&mut sql, db.backend(), fts.clone());
     }
     sql.push(" WHERE l.collection_id = ").bind(collection_id);
+    if let (Some(fts), Some(_)) = (search, &order) {
+        push_search_filter(&mut sql, db.backend(), fts);
+    }
     if let Some(min) = query.min_price {
         sql.push(" AND l.min_price >= ").bind(min);
     }
@@ -288,40 +316,41 @@ impl From<ListError> for crate::error::AppError {
 }
 
 /// The option values that occur among a collection's active products, for its filters:
-/// `[("Colour", ["Black", …]), ("Size", ["S", …])]`.
+/// `[("Colour", ["Black", …]), ("Size", ["S", …])]`. Read from `catalog_facets` one distinct
+/// value at a time (each an index seek: a loose index scan), so the cost follows the number of
+/// values, not of products.
 pub async fn option_facets(
     db: &Db,
     collection_slug: &str,
 ) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT o.name,
-                CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END AS value
-           FROM collections c
-           JOIN collection_products cp ON cp.collection_id = c.id
-           JOIN products p ON p.id = cp.product_id AND p.status = 'active'
-           JOIN product_options o ON o.product_id = p.id
-           JOIN variants v ON v.product_id = p.id AND v.archived_at IS NULL
-          WHERE c.slug = $1
-          ORDER BY o.name",
+    let facets: Vec<Option<String>> = sqlx::query_scalar(
+        "WITH RECURSIVE c(id) AS (SELECT id FROM collections WHERE slug = $1),
+         f(facet) AS (
+             SELECT MIN(facet) FROM catalog_facets WHERE collection_id = (SELECT id FROM c)
+             UNION ALL
+             SELECT (SELECT MIN(n.facet) FROM catalog_facets n
+                      WHERE n.collection_id = (SELECT id FROM c) AND n.facet > f.facet)
+               FROM f WHERE f.facet IS NOT NULL)
+         SELECT facet FROM f WHERE facet IS NOT NULL",
     )
     .bind(collection_slug)
     .fetch_all(db.pool())
     .await?;
-    let mut facets: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let name: String = row.try_get("name")?;
-        let Some(value) = row.try_get::<Option<String>, _>("value")? else {
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for facet in facets.into_iter().flatten() {
+        let Some((name, value)) = facet.split_once('\u{1f}') else {
             continue;
         };
-        match facets.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, values)) => values.push(value),
-            None => facets.push((name, vec![value])),
+        match grouped.iter_mut().find(|(n, _)| n == name) {
+            Some((_, values)) => values.push(value.to_string()),
+            None => grouped.push((name.to_string(), vec![value.to_string()])),
         }
     }
-    for (_, values) in &mut facets {
+    grouped.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, values) in &mut grouped {
         values.sort_by(|a, b| size_rank(a).cmp(&size_rank(b)).then_with(|| a.cmp(b)));
     }
-    Ok(facets)
+    Ok(grouped)
 }
 
 /// Clothing sizes read best in size order, not alphabetically.

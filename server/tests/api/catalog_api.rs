@@ -422,6 +422,18 @@ async fn listings_follow_sales_restocks_and_catalog_edits(backend: Backend) {
     .await
     .unwrap();
     let members = format!("/api/v1/collections/{collection}?limit=100");
+    // A new option value is offered among the collection's filters…
+    sqlx::query("UPDATE variants SET option1 = 'Zinnober' WHERE id = $1")
+        .bind(variants[1].0)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let page = || async {
+        let response = app.get(&format!("/collections/{collection}")).await;
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
+    assert!(page().await.contains("Zinnober"));
     assert!(all_slugs(&app, &members).await.contains(&slug));
     sqlx::query("DELETE FROM collection_products WHERE product_id = $1")
         .bind(product_id)
@@ -429,6 +441,8 @@ async fn listings_follow_sales_restocks_and_catalog_edits(backend: Backend) {
         .await
         .unwrap();
     assert!(!all_slugs(&app, &members).await.contains(&slug));
+    // …and no longer once its only product left.
+    assert!(!page().await.contains("Zinnober"));
     sqlx::query("UPDATE products SET status = 'draft' WHERE id = $1")
         .bind(product_id)
         .execute(app.db.pool())

@@ -1,0 +1,69 @@
+-- The option values a collection's filters offer ("Size: S, M, L"), kept up to date on write
+-- like `catalog_listing`: one row per collection, option value and product that has it, so a
+-- collection page reads its few distinct values by seeking an index, whatever its size.
+CREATE TABLE catalog_facets (
+    collection_id BIGINT NOT NULL,
+    -- The option's name, U+001F, the value; in byte order, so the index walks values in turn.
+    facet         TEXT COLLATE "C" NOT NULL,
+    product_id    BIGINT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    PRIMARY KEY (collection_id, facet, product_id)
+);
+CREATE INDEX catalog_facets_product ON catalog_facets (product_id);
+
+-- The rows `catalog_facets` should hold: `WHERE product_id = ?`. Only products listed in a
+-- collection (active, with a live variant), as the filters never offered others.
+CREATE VIEW catalog_facets_source AS
+SELECT l.collection_id,
+       (o.name || chr(31) || CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END) COLLATE "C" AS facet,
+       l.product_id
+  FROM catalog_listing l
+  JOIN product_options o ON o.product_id = l.product_id
+  JOIN variants v ON v.product_id = l.product_id AND v.archived_at IS NULL
+ WHERE l.collection_id <> 0
+   AND CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END IS NOT NULL;
+
+INSERT INTO catalog_facets (collection_id, facet, product_id)
+SELECT DISTINCT collection_id, facet, product_id FROM catalog_facets_source;
+
+CREATE FUNCTION refresh_catalog_facets(target BIGINT) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM catalog_facets f
+     WHERE f.product_id = target
+       AND NOT EXISTS (SELECT 1 FROM catalog_facets_source s
+                        WHERE s.product_id = target AND s.collection_id = f.collection_id
+                          AND s.facet = f.facet);
+    INSERT INTO catalog_facets (collection_id, facet, product_id)
+    SELECT DISTINCT collection_id, facet, product_id FROM catalog_facets_source
+     WHERE product_id = target
+    ON CONFLICT DO NOTHING;
+$$;
+
+-- The listing's refresh brings the facets along (memberships, activation, variants).
+CREATE OR REPLACE FUNCTION catalog_listing_follow_product() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_catalog_listing(NEW.id);
+    PERFORM refresh_catalog_facets(NEW.id);
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION catalog_listing_follow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM refresh_catalog_listing(OLD.product_id);
+        PERFORM refresh_catalog_facets(OLD.product_id);
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.product_id <> OLD.product_id) THEN
+        PERFORM refresh_catalog_listing(NEW.product_id);
+        PERFORM refresh_catalog_facets(NEW.product_id);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER catalog_listing_variant ON variants;
+CREATE TRIGGER catalog_listing_variant
+    AFTER INSERT OR DELETE
+       OR UPDATE OF price_amount, backorder, archived_at, product_id, option1, option2, option3
+    ON variants
+    FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
+CREATE TRIGGER catalog_facets_option
+    AFTER INSERT OR DELETE OR UPDATE ON product_options
+    FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
