@@ -12,6 +12,9 @@ use app::money::Currency;
 use indicatif::{ProgressBar, ProgressStyle};
 use kassa::{config::Settings, startup, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "kassa", version, about = "Kassa: an open-source shop")]
 struct Cli {
@@ -24,7 +27,7 @@ enum Command {
     /// Serve the shop (the default). Seeds the demo catalog into an empty database.
     Serve {
         /// Start with an empty catalog instead of the demo products.
-        #[arg(long, env = "KASSA_NO_DEMO")]
+        #[arg(long, env = "KASSA_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
         no_demo: bool,
     },
     /// Bring the database schema up to date, then exit.
