@@ -10,8 +10,9 @@ CREATE TABLE catalog_facets (
 );
 CREATE INDEX catalog_facets_product ON catalog_facets (product_id);
 
--- The rows `catalog_facets` should hold: `WHERE product_id = ?`. Only products listed in a
--- collection (active, with a live variant), as the filters never offered others.
+-- The rows `catalog_facets` should hold: `WHERE product_id = ?`. Only listed products (active,
+-- with a live variant), in each collection and in the whole catalog (collection 0), where the
+-- option filters of the API and of searches look too.
 CREATE VIEW catalog_facets_source AS
 SELECT l.collection_id,
        (o.name || chr(31) || CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END) COLLATE "C" AS facet,
@@ -19,8 +20,7 @@ SELECT l.collection_id,
   FROM catalog_listing l
   JOIN product_options o ON o.product_id = l.product_id
   JOIN variants v ON v.product_id = l.product_id AND v.archived_at IS NULL
- WHERE l.collection_id <> 0
-   AND CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END IS NOT NULL;
+ WHERE CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END IS NOT NULL;
 
 INSERT INTO catalog_facets (collection_id, facet, product_id)
 SELECT DISTINCT collection_id, facet, product_id FROM catalog_facets_source;
@@ -58,12 +58,44 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Rows added in one statement (a product's variants, options or collections, as an import
+-- writes them) are followed once per product, not once per row.
+CREATE FUNCTION catalog_listing_follow_added() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    target BIGINT;
+BEGIN
+    FOR target IN SELECT DISTINCT product_id FROM added ORDER BY product_id LOOP
+        PERFORM refresh_catalog_listing(target);
+        PERFORM refresh_catalog_facets(target);
+    END LOOP;
+    RETURN NULL;
+END $$;
+
 DROP TRIGGER catalog_listing_variant ON variants;
 CREATE TRIGGER catalog_listing_variant
-    AFTER INSERT OR DELETE
+    AFTER DELETE
        OR UPDATE OF price_amount, backorder, archived_at, product_id, option1, option2, option3
     ON variants
     FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
-CREATE TRIGGER catalog_facets_option
-    AFTER INSERT OR DELETE OR UPDATE ON product_options
+CREATE TRIGGER catalog_listing_variants_added AFTER INSERT ON variants
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_listing_follow_added();
+
+DROP TRIGGER catalog_listing_member ON collection_products;
+CREATE TRIGGER catalog_listing_member
+    AFTER DELETE OR UPDATE OF position, collection_id, product_id ON collection_products
     FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
+CREATE TRIGGER catalog_listing_members_added AFTER INSERT ON collection_products
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_listing_follow_added();
+
+CREATE TRIGGER catalog_facets_option
+    AFTER DELETE OR UPDATE ON product_options
+    FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
+CREATE TRIGGER catalog_facets_options_added AFTER INSERT ON product_options
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_listing_follow_added();
+
+-- A variant's own picture is looked up by variant on every product page (and by the foreign
+-- key when a variant is deleted).
+CREATE INDEX product_images_variant ON product_images (variant_id);

@@ -10,8 +10,9 @@ CREATE TABLE catalog_facets (
 );
 CREATE INDEX catalog_facets_product ON catalog_facets (product_id);
 
--- The rows `catalog_facets` should hold: `WHERE product_id = ?`. Only products listed in a
--- collection (active, with a live variant), as the filters never offered others.
+-- The rows `catalog_facets` should hold: `WHERE product_id = ?`. Only listed products (active,
+-- with a live variant), in each collection and in the whole catalog (collection 0), where the
+-- option filters of the API and of searches look too.
 CREATE VIEW catalog_facets_source AS
 SELECT l.collection_id,
        o.name || char(31) || CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END AS facet,
@@ -19,15 +20,13 @@ SELECT l.collection_id,
   FROM catalog_listing l
   JOIN product_options o ON o.product_id = l.product_id
   JOIN variants v ON v.product_id = l.product_id AND v.archived_at IS NULL
- WHERE l.collection_id <> 0
-   AND CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END IS NOT NULL;
+ WHERE CASE o.position WHEN 1 THEN v.option1 WHEN 2 THEN v.option2 ELSE v.option3 END IS NOT NULL;
 
 INSERT OR IGNORE INTO catalog_facets (collection_id, facet, product_id)
 SELECT collection_id, facet, product_id FROM catalog_facets_source;
 
 -- Each trigger says the same two statements for its product.
 CREATE TRIGGER catalog_facets_listed AFTER INSERT ON catalog_listing
-WHEN NEW.collection_id <> 0
 BEGIN
     INSERT OR IGNORE INTO catalog_facets (collection_id, facet, product_id)
     SELECT collection_id, facet, product_id FROM catalog_facets_source
@@ -35,7 +34,6 @@ BEGIN
 END;
 
 CREATE TRIGGER catalog_facets_unlisted AFTER DELETE ON catalog_listing
-WHEN OLD.collection_id <> 0
 BEGIN
     DELETE FROM catalog_facets
      WHERE collection_id = OLD.collection_id AND product_id = OLD.product_id;
@@ -85,3 +83,7 @@ BEGIN
     DELETE FROM catalog_facets WHERE product_id = OLD.product_id AND (collection_id, facet) NOT IN
         (SELECT collection_id, facet FROM catalog_facets_source WHERE product_id = OLD.product_id);
 END;
+
+-- A variant's own picture is looked up by variant on every product page (and by the foreign
+-- key when a variant is deleted).
+CREATE INDEX product_images_variant ON product_images (variant_id);

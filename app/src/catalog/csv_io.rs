@@ -757,7 +757,7 @@ pub async fn import_products(
                     for (offset, item) in batch.iter().enumerate() {
                         // Earlier rows are newer, so the shop's "newest" order follows the file.
                         let created_at = now - (first_index + offset) as i64;
-                        write_product(conn, item, created_at, now).await?;
+                        write_product(conn, item, created_at, now, replace).await?;
                     }
                     Ok(())
                 })
@@ -784,11 +784,18 @@ async fn write_product(
     item: &ImportProduct,
     created_at: i64,
     now: i64,
+    replace: bool,
 ) -> Result<i64, sqlx::Error> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
-        .bind(&item.product.slug)
-        .fetch_optional(&mut *conn)
-        .await?;
+    // Without --replace, the file was checked to hold no product the shop has.
+    let existing: Option<i64> = match replace {
+        true => {
+            sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+                .bind(&item.product.slug)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        false => None,
+    };
     let product_id = match existing {
         None => insert_product(conn, &item.product, created_at).await?,
         Some(id) => {

@@ -58,24 +58,39 @@ fn order_for(query: &ProductQuery) -> Option<Order> {
 }
 
 /// A search expression in the dialect's full-text syntax, from plain words only: every word
-/// must match, as a prefix.
+/// must match, as a prefix, but for single letters, which match as words (as a prefix, "m"
+/// would be every word beginning with m in the whole catalog).
 fn full_text_query(backend: Backend, terms: &[String]) -> String {
+    let prefix = |t: &String| t.chars().nth(1).is_some();
     match backend {
         Backend::Sqlite => terms
             .iter()
-            .map(|t| format!("\"{t}\"*"))
+            .map(|t| match prefix(t) {
+                true => format!("\"{t}\"*"),
+                false => format!("\"{t}\""),
+            })
             .collect::<Vec<_>>()
             .join(" AND "),
         Backend::Postgres => terms
             .iter()
-            .map(|t| format!("{t}:*"))
+            .map(|t| match prefix(t) {
+                true => format!("{t}:*"),
+                false => t.clone(),
+            })
             .collect::<Vec<_>>()
             .join(" & "),
     }
 }
 
+/// How many matches a search ranks at most: the newest this many. A search matching more (a
+/// word most products have) ranks these and leaves the rest to the other sorts, so its cost
+/// stops growing with the catalog; one matching fewer ranks every match.
+const RANKED_MATCHES: i64 = 1000;
+
 /// The search join, where the dialects differ: FTS5 with bm25 on SQLite, a weighted tsvector
-/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both.
+/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both. Only the newest
+/// [`RANKED_MATCHES`] matches are ranked: finding matches reads the index, ranking reads each
+/// match.
 fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
     match backend {
         Backend::Sqlite => {
@@ -83,16 +98,33 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
                 " JOIN (SELECT rowid AS product_id, bm25(product_search, 10.0, 1.0, 4.0, 4.0) AS rank
                           FROM product_search WHERE product_search MATCH ",
             )
+            .bind(fts.clone())
+            .push(
+                " AND rowid IN (SELECT c.product_id FROM catalog_listing c
+                                 WHERE c.collection_id = 0 AND c.product_id IN
+                                       (SELECT rowid FROM product_search WHERE product_search MATCH ",
+            )
             .bind(fts)
-            .push(") s ON s.product_id = l.product_id");
+            .push(") ORDER BY c.created_at DESC, c.product_id DESC LIMIT ")
+            .bind(RANKED_MATCHES)
+            .push(")) s ON s.product_id = l.product_id");
         }
         Backend::Postgres => {
             sql.push(
                 " JOIN (SELECT id AS product_id, -ts_rank_cd(search_vector, q) AS rank
                           FROM products, to_tsquery('simple', ",
             )
+            .bind(fts.clone())
+            .push(
+                ") q WHERE id IN (SELECT c.product_id FROM catalog_listing c
+                                   JOIN products m ON m.id = c.product_id
+                                  WHERE c.collection_id = 0
+                                    AND m.search_vector @@ to_tsquery('simple', ",
+            )
             .bind(fts)
-            .push(") q WHERE search_vector @@ q) s ON s.product_id = l.product_id");
+            .push(") ORDER BY c.created_at DESC, c.product_id DESC LIMIT ")
+            .bind(RANKED_MATCHES)
+            .push(")) s ON s.product_id = l.product_id");
         }
     }
 }
@@ -173,25 +205,33 @@ pub async fn list_products(
     if let (Some(fts), Some(_)) = (search, &order) {
         push_search_filter(&mut sql, db.backend(), fts);
     }
+    // Unless the page is sorted by price, the price bounds are checked on rows read along the
+    // sort's index: `+` keeps the planner from reading the price range first and sorting it
+    // (a third of a 5,000-product collection for "20 to 60").
+    let price = match query.sort {
+        Sort::PriceAsc | Sort::PriceDesc => "l.min_price",
+        _ => "+l.min_price",
+    };
     if let Some(min) = query.min_price {
-        sql.push(" AND l.min_price >= ").bind(min);
+        sql.push(" AND ").push(price).push(" >= ").bind(min);
     }
     if let Some(max) = query.max_price {
-        sql.push(" AND l.min_price <= ").bind(max);
+        sql.push(" AND ").push(price).push(" <= ").bind(max);
     }
     if query.in_stock_only {
         // Literally `buyable = 1`: the partial indexes for "in stock" are chosen on it.
         sql.push(" AND l.buyable = 1");
     }
     for (name, value) in &query.options {
+        // A look at the product's few facet rows, whichever its variants; names and values
+        // compare without regard to case.
         sql.push(
-            " AND EXISTS (SELECT 1 FROM variants fv JOIN product_options fo ON fo.product_id = fv.product_id
-                           WHERE fv.product_id = l.product_id AND fv.archived_at IS NULL AND LOWER(fo.name) = LOWER(",
+            " AND EXISTS (SELECT 1 FROM catalog_facets f
+                           WHERE f.product_id = l.product_id AND f.collection_id = l.collection_id
+                             AND LOWER(f.facet) = LOWER(",
         )
-        .bind(name.as_str())
-        .push(") AND CASE fo.position WHEN 1 THEN fv.option1 WHEN 2 THEN fv.option2 ELSE fv.option3 END = ")
-        .bind(value.as_str())
-        .push(")");
+        .bind(format!("{name}\u{1f}{value}"))
+        .push("))");
     }
 
     let cursor = query

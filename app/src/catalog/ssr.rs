@@ -205,10 +205,7 @@ pub async fn insert_product(
     .await?;
 
     insert_product_parts(conn, product_id, product).await?;
-    let mut variant_ids = Vec::with_capacity(product.variants.len());
-    for (position, variant) in product.variants.iter().enumerate() {
-        variant_ids.push(insert_variant(conn, product_id, position, variant).await?);
-    }
+    let variant_ids = insert_variants(conn, product_id, &product.variants).await?;
     insert_images(conn, product_id, &product.images, &variant_ids).await?;
     refresh_search_document(conn, product_id).await?;
     Ok(product_id)
@@ -220,22 +217,98 @@ pub async fn insert_product_parts(
     product_id: i64,
     product: &NewProduct,
 ) -> Result<(), sqlx::Error> {
-    for tag in &product.tags {
-        sqlx::query("INSERT INTO product_tags (product_id, tag) VALUES ($1, $2)")
-            .bind(product_id)
-            .bind(tag)
+    // One statement each, whatever their number: an import writes 100,000 products.
+    if !product.tags.is_empty() {
+        let rows = (0..product.tags.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO product_tags (product_id, tag) VALUES {rows}");
+        let query = sqlx::query(&sql).bind(product_id);
+        product
+            .tags
+            .iter()
+            .fold(query, |query, tag| query.bind(tag))
             .execute(&mut *conn)
             .await?;
     }
-    for (index, name) in product.option_names.iter().enumerate() {
-        sqlx::query("INSERT INTO product_options (product_id, position, name) VALUES ($1, $2, $3)")
-            .bind(product_id)
-            .bind(index as i64 + 1)
-            .bind(name)
+    if !product.option_names.is_empty() {
+        let rows = (0..product.option_names.len())
+            .map(|i| format!("($1, {}, ${})", i + 1, i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO product_options (product_id, position, name) VALUES {rows}");
+        let query = sqlx::query(&sql).bind(product_id);
+        product
+            .option_names
+            .iter()
+            .fold(query, |query, name| query.bind(name))
             .execute(&mut *conn)
             .await?;
     }
     Ok(())
+}
+
+/// A new product's variants, in a statement per 50; their ids in the order given.
+pub async fn insert_variants(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    variants: &[NewVariant],
+) -> Result<Vec<i64>, sqlx::Error> {
+    const PER_STATEMENT: usize = 50;
+    let mut ids = Vec::with_capacity(variants.len());
+    for (chunk_index, chunk) in variants.chunks(PER_STATEMENT).enumerate() {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let b = 2 + i * 11;
+                let p: Vec<String> = (b..b + 11).map(|n| format!("${n}")).collect();
+                format!("($1, {})", p.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO variants (product_id, position, sku, option1, option2, option3,
+                                   price_amount, compare_at_amount, currency, weight_grams,
+                                   on_hand, backorder)
+             VALUES {rows} RETURNING id, sku"
+        );
+        let mut query = sqlx::query(&sql).bind(product_id);
+        for (i, variant) in chunk.iter().enumerate() {
+            let option = |n: usize| variant.options.get(n).cloned();
+            query = query
+                .bind((chunk_index * PER_STATEMENT + i) as i64)
+                .bind(&variant.sku)
+                .bind(option(0))
+                .bind(option(1))
+                .bind(option(2))
+                .bind(variant.price.amount)
+                .bind(variant.compare_at.map(|m| m.amount))
+                .bind(variant.price.currency.code().to_string())
+                .bind(variant.weight_grams)
+                .bind(variant.on_hand)
+                .bind(if variant.allow_backorder {
+                    "allow"
+                } else {
+                    "deny"
+                });
+        }
+        // RETURNING's order is not promised: matched back by SKU, which is unique.
+        let returned: Vec<(i64, String)> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("sku")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        for variant in chunk {
+            let id = returned
+                .iter()
+                .find(|(_, sku)| *sku == variant.sku)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| sqlx::Error::RowNotFound)?;
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// One variant of a product; its id.
@@ -308,12 +381,9 @@ pub async fn refresh_search_document(
 ) -> Result<(), sqlx::Error> {
     match Backend::of(conn) {
         Backend::Sqlite => {
-            sqlx::query("DELETE FROM product_search WHERE rowid = $1")
-                .bind(product_id)
-                .execute(&mut *conn)
-                .await?;
+            // REPLACE: FTS5 drops the product's old entry, if it has one, in the same statement.
             sqlx::query(
-                "INSERT INTO product_search (rowid, title, description, tags, skus)
+                "INSERT OR REPLACE INTO product_search (rowid, title, description, tags, skus)
                  SELECT p.id, p.title, p.description_md,
                         COALESCE((SELECT group_concat(tag, ' ') FROM product_tags WHERE product_id = p.id), ''),
                         COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')
