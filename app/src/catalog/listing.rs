@@ -58,10 +58,15 @@ fn order_for(query: &ProductQuery) -> Option<Order> {
 }
 
 /// A search expression in the dialect's full-text syntax, from plain words only: every word
-/// must match, as a prefix, but for single letters, which match as words (as a prefix, "m"
-/// would be every word beginning with m in the whole catalog).
+/// must match, as a prefix. Single letters beside longer words are left out ("P1007-M", "t
+/// shirt"), and alone match as words: as a prefix, "m" is every word beginning with m in the
+/// whole catalog, and as a word still most of a clothing shop's SKUs.
 fn full_text_query(backend: Backend, terms: &[String]) -> String {
-    let prefix = |t: &String| t.chars().nth(1).is_some();
+    let prefix = |t: &&String| t.chars().nth(1).is_some();
+    let terms: Vec<&String> = match terms.iter().any(|t| prefix(&t)) {
+        true => terms.iter().filter(prefix).collect(),
+        false => terms.iter().collect(),
+    };
     match backend {
         Backend::Sqlite => terms
             .iter()
@@ -75,22 +80,22 @@ fn full_text_query(backend: Backend, terms: &[String]) -> String {
             .iter()
             .map(|t| match prefix(t) {
                 true => format!("{t}:*"),
-                false => t.clone(),
+                false => t.to_string(),
             })
             .collect::<Vec<_>>()
             .join(" & "),
     }
 }
 
-/// How many matches a search ranks at most: the newest this many. A search matching more (a
-/// word most products have) ranks these and leaves the rest to the other sorts, so its cost
-/// stops growing with the catalog; one matching fewer ranks every match.
+/// How many matches a search ranks at most: the most recently added this many. A search
+/// matching more (a word most products have) ranks these and leaves the rest to the other
+/// sorts, so its cost stops growing with the catalog; one matching fewer ranks every match.
 const RANKED_MATCHES: i64 = 1000;
 
 /// The search join, where the dialects differ: FTS5 with bm25 on SQLite, a weighted tsvector
-/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both. Only the newest
-/// [`RANKED_MATCHES`] matches are ranked: finding matches reads the index, ranking reads each
-/// match.
+/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both. Only the last
+/// [`RANKED_MATCHES`] matches added are ranked: finding matches reads the index, ranking reads
+/// each match.
 fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
     match backend {
         Backend::Sqlite => {
@@ -99,13 +104,13 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
                           FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts.clone())
+            // `+rowid`: the candidates are checked as the matches are read (one pass), never
+            // looked up one by one in the index (a whole prefix search each).
             .push(
-                " AND rowid IN (SELECT c.product_id FROM catalog_listing c
-                                 WHERE c.collection_id = 0 AND c.product_id IN
-                                       (SELECT rowid FROM product_search WHERE product_search MATCH ",
+                " AND +rowid IN (SELECT rowid FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts)
-            .push(") ORDER BY c.created_at DESC, c.product_id DESC LIMIT ")
+            .push(" ORDER BY rowid DESC LIMIT ")
             .bind(RANKED_MATCHES)
             .push(")) s ON s.product_id = l.product_id");
         }
@@ -116,13 +121,11 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
             )
             .bind(fts.clone())
             .push(
-                ") q WHERE id IN (SELECT c.product_id FROM catalog_listing c
-                                   JOIN products m ON m.id = c.product_id
-                                  WHERE c.collection_id = 0
-                                    AND m.search_vector @@ to_tsquery('simple', ",
+                ") q WHERE id IN (SELECT m.id FROM products m
+                                  WHERE m.search_vector @@ to_tsquery('simple', ",
             )
             .bind(fts)
-            .push(") ORDER BY c.created_at DESC, c.product_id DESC LIMIT ")
+            .push(") ORDER BY m.id DESC LIMIT ")
             .bind(RANKED_MATCHES)
             .push(")) s ON s.product_id = l.product_id");
         }
@@ -224,10 +227,11 @@ pub async fn list_products(
     }
     for (name, value) in &query.options {
         // A look at the product's few facet rows, whichever its variants; names and values
-        // compare without regard to case.
+        // compare without regard to case. `+`: by the product's index, never by walking the
+        // collection's facets once per product.
         sql.push(
             " AND EXISTS (SELECT 1 FROM catalog_facets f
-                           WHERE f.product_id = l.product_id AND f.collection_id = l.collection_id
+                           WHERE f.product_id = l.product_id AND +f.collection_id = l.collection_id
                              AND LOWER(f.facet) = LOWER(",
         )
         .bind(format!("{name}\u{1f}{value}"))
@@ -399,4 +403,27 @@ fn size_rank(value: &str) -> usize {
         .iter()
         .position(|s| *s == value)
         .unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        search_terms(text)
+    }
+
+    #[test]
+    fn searches_are_prefixes_without_lone_letters() {
+        assert_eq!(
+            full_text_query(Backend::Sqlite, &words("P1007-M")),
+            "\"p1007\"*"
+        );
+        assert_eq!(
+            full_text_query(Backend::Postgres, &words("merino t shirt")),
+            "merino:* & shirt:*"
+        );
+        assert_eq!(full_text_query(Backend::Sqlite, &words("x")), "\"x\"");
+        assert_eq!(full_text_query(Backend::Postgres, &words("a b")), "a & b");
+    }
 }
