@@ -24,9 +24,9 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 30000",
-    // 16 MB of pages per connection instead of 2: an import of a large catalog kept reading
-    // back from the file the index pages it had just written.
-    "PRAGMA cache_size = -16000",
+    // 8 MB of pages per connection instead of 2: an import of a large catalog kept reading
+    // back from the file the index pages it had just written (8 connections: 64 MB at most).
+    "PRAGMA cache_size = -8000",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -273,9 +273,7 @@ pub async fn serve_cached(
     let shared = slot
         .get_or_init(|| async {
             // Only one initialiser runs, and only once.
-            let Some((request, next)) = own.take() else {
-                return None;
-            };
+            let (request, next) = own.take()?;
             match inner.render(&key, request, next).await {
                 Ok(page) => Some(page),
                 Err(response) => {
