@@ -227,15 +227,16 @@ pub async fn list_products(
     }
     for (name, value) in &query.options {
         // A look at the product's few facet rows, whichever its variants; names and values
-        // compare without regard to case. `+`: by the product's index, never by walking the
-        // collection's facets once per product.
+        // compare without regard to case. A scalar subquery, and `+`: by the product's index,
+        // row by row along the sort, never by joining the collection's facets (Postgres turns
+        // an EXISTS into a join over all of them; SQLite walked them once per product).
         sql.push(
-            " AND EXISTS (SELECT 1 FROM catalog_facets f
-                           WHERE f.product_id = l.product_id AND +f.collection_id = l.collection_id
-                             AND LOWER(f.facet) = LOWER(",
+            " AND (SELECT 1 FROM catalog_facets f
+                    WHERE f.product_id = l.product_id AND +f.collection_id = l.collection_id
+                      AND LOWER(f.facet) = LOWER(",
         )
         .bind(format!("{name}\u{1f}{value}"))
-        .push("))");
+        .push(") LIMIT 1) = 1");
     }
 
     let cursor = query
