@@ -205,7 +205,7 @@ pub async fn insert_product(
     .await?;
 
     insert_product_parts(conn, product_id, product).await?;
-    let variant_ids = insert_variants(conn, product_id, &product.variants).await?;
+    let variant_ids = insert_variants(conn, product_id, 0, &product.variants).await?;
     insert_images(conn, product_id, &product.images, &variant_ids).await?;
     refresh_search_document(conn, product_id).await?;
     Ok(product_id)
@@ -249,10 +249,12 @@ pub async fn insert_product_parts(
     Ok(())
 }
 
-/// A new product's variants, in a statement per 50; their ids in the order given.
+/// Variants of a product at positions from `first_position` on, in a statement per 50; their
+/// ids in the order given.
 pub async fn insert_variants(
     conn: &mut AnyConnection,
     product_id: i64,
+    first_position: usize,
     variants: &[NewVariant],
 ) -> Result<Vec<i64>, sqlx::Error> {
     const PER_STATEMENT: usize = 50;
@@ -276,7 +278,7 @@ pub async fn insert_variants(
         for (i, variant) in chunk.iter().enumerate() {
             let option = |n: usize| variant.options.get(n).cloned();
             query = query
-                .bind((chunk_index * PER_STATEMENT + i) as i64)
+                .bind((first_position + chunk_index * PER_STATEMENT + i) as i64)
                 .bind(&variant.sku)
                 .bind(option(0))
                 .bind(option(1))
@@ -311,38 +313,15 @@ pub async fn insert_variants(
     Ok(ids)
 }
 
-/// One variant of a product; its id.
+/// One variant of a product, at `position`; its id.
 pub async fn insert_variant(
     conn: &mut AnyConnection,
     product_id: i64,
     position: usize,
     variant: &NewVariant,
 ) -> Result<i64, sqlx::Error> {
-    let option = |i: usize| variant.options.get(i).cloned();
-    sqlx::query_scalar(
-        "INSERT INTO variants (product_id, position, sku, option1, option2, option3,
-                               price_amount, compare_at_amount, currency, weight_grams,
-                               on_hand, backorder)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(product_id)
-    .bind(position as i64)
-    .bind(&variant.sku)
-    .bind(option(0))
-    .bind(option(1))
-    .bind(option(2))
-    .bind(variant.price.amount)
-    .bind(variant.compare_at.map(|m| m.amount))
-    .bind(variant.price.currency.code().to_string())
-    .bind(variant.weight_grams)
-    .bind(variant.on_hand)
-    .bind(if variant.allow_backorder {
-        "allow"
-    } else {
-        "deny"
-    })
-    .fetch_one(&mut *conn)
-    .await
+    let ids = insert_variants(conn, product_id, position, std::slice::from_ref(variant)).await?;
+    ids.first().copied().ok_or(sqlx::Error::RowNotFound)
 }
 
 /// A product's pictures, in order; `variant_ids` are the ids of its variants in the order

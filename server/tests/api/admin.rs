@@ -1115,21 +1115,24 @@ async fn the_owner_adds_staff_who_refund_only_when_allowed(backend: Backend) {
     );
 }
 
+/// The stoneware mug's page: where it came from (`x-kassa-cache`) and its HTML.
+async fn mug_page(app: &TestApp) -> (String, String) {
+    let response = app
+        .client
+        .get(format!("{}/products/stoneware-mug", app.address))
+        .send()
+        .await
+        .unwrap();
+    let outcome = response.headers()["x-kassa-cache"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (outcome, response.text().await.unwrap())
+}
+
 async fn staff_edits_show_on_cached_pages_at_once(backend: Backend) {
     let app = spawn_app_with_page_cache(backend).await;
-    let page = |app: &TestApp| {
-        let request = app
-            .client
-            .get(format!("{}/products/stoneware-mug", app.address));
-        async move {
-            let response = request.send().await.unwrap();
-            let outcome = response.headers()["x-kassa-cache"]
-                .to_str()
-                .unwrap()
-                .to_string();
-            (outcome, response.text().await.unwrap())
-        }
-    };
+    let page = mug_page;
     assert_eq!(page(&app).await.0, "miss");
     let (outcome, html) = page(&app).await;
     assert_eq!(outcome, "hit");
@@ -1193,19 +1196,7 @@ async fn a_staff_edit_clears_every_servers_pages() {
         },
     )
     .await;
-    let page = |app: &TestApp| {
-        let request = app
-            .client
-            .get(format!("{}/products/stoneware-mug", app.address));
-        async move {
-            let response = request.send().await.unwrap();
-            let outcome = response.headers()["x-kassa-cache"]
-                .to_str()
-                .unwrap()
-                .to_string();
-            (outcome, response.text().await.unwrap())
-        }
-    };
+    let page = mug_page;
     let mut kept = false;
     for _ in 0..50 {
         let (outcome, html) = page(&serving).await;
