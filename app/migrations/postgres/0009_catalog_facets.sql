@@ -72,26 +72,38 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Staff edits (prices, archival, titles, memberships, options) are followed when their
+-- transaction commits, after every row lock it takes: an edit of several variants of a product
+-- never holds the product's listing rows while it waits for a variant a checkout holds (the
+-- checkout, in `inventory::apply`, takes the listing rows after its variants).
+DROP TRIGGER catalog_listing_product ON products;
+CREATE CONSTRAINT TRIGGER catalog_listing_product AFTER UPDATE OF status, title, created_at ON products
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_product();
+
 DROP TRIGGER catalog_listing_variant ON variants;
-CREATE TRIGGER catalog_listing_variant
+CREATE CONSTRAINT TRIGGER catalog_listing_variant
     AFTER DELETE
        OR UPDATE OF price_amount, backorder, archived_at, product_id, option1, option2, option3
     ON variants
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
 CREATE TRIGGER catalog_listing_variants_added AFTER INSERT ON variants
     REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_listing_follow_added();
 
 DROP TRIGGER catalog_listing_member ON collection_products;
-CREATE TRIGGER catalog_listing_member
+CREATE CONSTRAINT TRIGGER catalog_listing_member
     AFTER DELETE OR UPDATE OF position, collection_id, product_id ON collection_products
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
 CREATE TRIGGER catalog_listing_members_added AFTER INSERT ON collection_products
     REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_listing_follow_added();
 
-CREATE TRIGGER catalog_facets_option
+CREATE CONSTRAINT TRIGGER catalog_facets_option
     AFTER DELETE OR UPDATE ON product_options
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION catalog_listing_follow_row();
 CREATE TRIGGER catalog_facets_options_added AFTER INSERT ON product_options
     REFERENCING NEW TABLE AS added
