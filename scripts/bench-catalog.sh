@@ -38,10 +38,12 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-# Prints "rps p50_ms p99_ms" for one URL.
+# Prints "rps p50_ms p99_ms" for one URL, asked for as a browser does (compressed); with a
+# second argument "identity", uncompressed.
 measure() {
-  local out
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1")"
+  local out encoding="gzip, deflate, br"
+  [ "${2:-}" = identity ] && encoding=identity
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Accept-Encoding: $encoding" "$1")"
   local rps p50 p99
   rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
@@ -56,13 +58,15 @@ step "Measuring (${DURATION}s each, $CONNECTIONS connections, 2 wrk threads)"
 read -r bare_rps bare_p50 bare_p99 < <(measure "http://127.0.0.1:$BARE_PORT/")
 read -r coll_rps coll_p50 coll_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home")
 read -r prod_rps prod_p50 prod_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/products/ridge-fleece-hoodie")
-read -r cold_coll_rps cold_coll_p50 cold_coll_p99 < <(measure "http://127.0.0.1:$COLD_PORT/collections/home")
-read -r cold_prod_rps cold_prod_p50 cold_prod_p99 < <(measure "http://127.0.0.1:$COLD_PORT/products/ridge-fleece-hoodie")
+read -r plain_rps plain_p50 plain_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home" identity)
+read -r cold_coll_rps cold_coll_p50 cold_coll_p99 < <(measure "http://127.0.0.1:$COLD_PORT/collections/home" identity)
+read -r cold_prod_rps cold_prod_p50 cold_prod_p99 < <(measure "http://127.0.0.1:$COLD_PORT/products/ridge-fleece-hoodie" identity)
 products="$(curl -fs "http://127.0.0.1:$KASSA_PORT/collections/home" | grep -o 'data-testid="product-card"' | wc -l)"
 
-printf '\n%-34s %10s %9s %9s %9s\n' "page" "req/s" "p50 ms" "p99 ms" "vs bare"
-printf '%-34s %10s %9s %9s %9s\n' "bare axum handler (ceiling)" "$bare_rps" "$bare_p50" "$bare_p99" "1.00"
-printf '%-34s %10s %9s %9s %9.2f\n' "collection page ($products products)" "$coll_rps" "$coll_p50" "$coll_p99" "$(python3 -c "print($coll_rps/$bare_rps)")"
-printf '%-34s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$prod_p50" "$prod_p99" "$(python3 -c "print($prod_rps/$bare_rps)")"
-printf '%-34s %10s %9s %9s %9.2f\n' "collection page, cache off" "$cold_coll_rps" "$cold_coll_p50" "$cold_coll_p99" "$(python3 -c "print($cold_coll_rps/$bare_rps)")"
-printf '%-34s %10s %9s %9s %9.2f\n' "product page, cache off" "$cold_prod_rps" "$cold_prod_p50" "$cold_prod_p99" "$(python3 -c "print($cold_prod_rps/$bare_rps)")"
+printf '\n%-38s %10s %9s %9s %9s\n' "page" "req/s" "p50 ms" "p99 ms" "vs bare"
+printf '%-38s %10s %9s %9s %9s\n' "bare axum handler (ceiling)" "$bare_rps" "$bare_p50" "$bare_p99" "1.00"
+printf '%-38s %10s %9s %9s %9.2f\n' "collection page ($products products)" "$coll_rps" "$coll_p50" "$coll_p99" "$(python3 -c "print($coll_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$prod_p50" "$prod_p99" "$(python3 -c "print($prod_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "collection page, uncompressed" "$plain_rps" "$plain_p50" "$plain_p99" "$(python3 -c "print($plain_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "collection page, cache off, uncompr." "$cold_coll_rps" "$cold_coll_p50" "$cold_coll_p99" "$(python3 -c "print($cold_coll_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "product page, cache off, uncompr." "$cold_prod_rps" "$cold_prod_p50" "$cold_prod_p99" "$(python3 -c "print($cold_prod_rps/$bare_rps)")"

@@ -106,6 +106,9 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A ping before each use is a round trip to the connection's thread on SQLite, for
+            // a file that cannot go away; a Postgres connection may have been cut meanwhile.
+            .test_before_acquire(backend == Backend::Postgres)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

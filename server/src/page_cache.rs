@@ -165,7 +165,9 @@ impl Inner {
         if !keep {
             return Err(response);
         }
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
+        // The id of the request that rendered it names no other request.
+        parts.headers.remove("x-request-id");
         let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
             Ok(body) => body,
             Err(error) => {
@@ -173,6 +175,7 @@ impl Inner {
                 return Err(Response::from_parts(parts, Body::empty()));
             }
         };
+        parts.headers.insert(OUTCOME, HIT);
         let page = CachedPage {
             status: parts.status,
             headers: parts.headers,
@@ -241,17 +244,17 @@ pub async fn serve_cached(
     }
     let encoding = negotiated_encoding(request.headers());
     let key = format!("{encoding} {}", request.uri());
+    let cached = inner.pages.get(&key);
+    if let Some(page) = &cached {
+        if page.rendered_at.elapsed() < inner.fresh_for {
+            return page.to_response(HIT);
+        }
+    }
+    // What is rendered is what the key names, whatever else the request accepted.
     let mut request = request;
     request
         .headers_mut()
         .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding));
-
-    let cached = inner.pages.get(&key);
-    if let Some(page) = &cached {
-        if page.rendered_at.elapsed() < inner.fresh_for {
-            return page.to_response("hit");
-        }
-    }
     let (slot, new_render) = inner.render_slot(&key);
     if let Some(stale) = cached {
         // Served as it is; one request renders it again behind it.
@@ -263,7 +266,7 @@ pub async fn serve_cached(
                 inner.finish_render(&key, &slot);
             });
         }
-        return stale.to_response("stale");
+        return stale.to_response(HeaderValue::from_static("stale"));
     }
 
     // A miss: the first request renders, the others wait for its page. If the one rendering
@@ -289,7 +292,7 @@ pub async fn serve_cached(
         return response;
     }
     match (shared, own) {
-        (Some(page), _) => page.to_response("miss"),
+        (Some(page), _) => page.to_response(HeaderValue::from_static("miss")),
         // The page rendered for the others could not be kept (an error, a cookie): this
         // request renders its own.
         (None, Some((request, next))) => next.run(request).await,
@@ -298,14 +301,17 @@ pub async fn serve_cached(
     }
 }
 
+/// Says how a page was answered: `hit`, `stale` or `miss`.
+const OUTCOME: &str = "x-kassa-cache";
+const HIT: HeaderValue = HeaderValue::from_static("hit");
+
 impl CachedPage {
-    fn to_response(&self, outcome: &'static str) -> Response {
+    fn to_response(&self, outcome: HeaderValue) -> Response {
         let mut response = Response::new(Body::from(self.body.clone()));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
-        response
-            .headers_mut()
-            .insert("x-kassa-cache", HeaderValue::from_static(outcome));
+        // Replaces the value stored with the page: the map keeps its size (no rehash).
+        response.headers_mut().insert(OUTCOME, outcome);
         response
     }
 }

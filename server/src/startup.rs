@@ -158,14 +158,18 @@ pub fn build_router(state: AppState) -> Router {
                 http::refuse_cross_site_writes,
             ))
             // No route can serve an address holding NUL; nothing behind this sees one.
-            .layer(middleware::from_fn(http::refuse_nul))
-            // Outside compression, so a cached page is stored compressed, once per encoding.
-            .layer(middleware::from_fn_with_state(
-                page_cache,
-                page_cache::serve_cached,
-            )),
+            .layer(middleware::from_fn(http::refuse_nul)),
     );
-    around(app)
+    // The page cache outermost: a cached page is answered before any other layer runs (it was
+    // stored with the security headers those layers added when it was rendered), and outside
+    // compression, so it is stored compressed, once per encoding. Hits are not traced: they
+    // run no code worth a span.
+    Router::new()
+        .fallback_service(around(app))
+        .layer(middleware::from_fn_with_state(
+            page_cache,
+            page_cache::serve_cached,
+        ))
 }
 
 /// The layers every request passes first, around the app (or, in tests, any router): a

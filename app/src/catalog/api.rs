@@ -12,7 +12,7 @@ use axum::{
 use serde::Serialize;
 use sqlx::Row;
 
-use super::listing::list_products;
+use super::listing::{list_products, list_products_in};
 use super::query::{ListingParams, ProductQuery, Sort, MAX_PAGE_SIZE, PAGE_SIZE};
 use super::ssr::{collection_by_slug, collections, product_by_slug};
 use super::{CollectionSummary, Image, Product, ProductCard, Variant};
@@ -263,10 +263,10 @@ pub(crate) async fn show_collection(
 ) -> Result<Json<ApiCollectionWithProducts>, ApiError> {
     let not_found = || ApiError::not_found(&format!("collection '{slug}'"));
     let query = parse_query(&checkout, raw.as_deref(), Some(slug.clone())).await?;
-    let collection = collection_by_slug(&db, &slug)
+    let (id, collection) = collection_by_slug(&db, &slug)
         .await?
         .ok_or_else(not_found)?;
-    let page = list_products(&db, &query).await?.ok_or_else(not_found)?;
+    let page = list_products_in(&db, &query, id).await?;
     Ok(Json(ApiCollectionWithProducts {
         collection: ApiCollection {
             url: format!("/collections/{}", collection.slug),

@@ -69,6 +69,12 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
     } = data;
     let path = format!("/collections/{}", collection.slug);
     let summary = html_to_summary(&collection.description_html);
+    // The collection's cover (its first product's picture), for link previews.
+    let site = url.split("/collections/").next().unwrap_or_default();
+    let og_image = collection
+        .image
+        .as_ref()
+        .map(|image| format!("{site}{}", image.url));
     view! {
         <Title text=collection.title.clone()/>
         <Meta name="description" content=summary.clone()/>
@@ -76,7 +82,8 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
         <Meta property="og:type" content="website"/>
         <Meta property="og:title" content=collection.title.clone()/>
         <Meta property="og:description" content=summary/>
-        <Meta property="og:url" content=url/>
+        <Meta property="og:url" content=url.clone()/>
+        {og_image.map(|content| view! { <Meta property="og:image" content/> })}
         <header class="listing-header">
             <h1>{collection.title.clone()}</h1>
             <div class="collection-description" inner_html=collection.description_html.clone()></div>

@@ -170,8 +170,22 @@ pub async fn list_products(
             id
         }
         // The whole catalog's rows.
-        None => 0,
+        None => WHOLE_CATALOG,
     };
+    list_products_in(db, query, collection_id).await.map(Some)
+}
+
+/// The `collection_id` of the whole catalog's rows in `catalog_listing` and `catalog_facets`.
+pub const WHOLE_CATALOG: i64 = 0;
+
+/// One page of products matching `query` among the listing rows of `collection_id`, for a caller
+/// that already looked the collection up ([`WHOLE_CATALOG`] for all products); `query.collection`
+/// is not read.
+pub async fn list_products_in(
+    db: &Db,
+    query: &ProductQuery,
+    collection_id: i64,
+) -> Result<ProductList, ListError> {
     let order = order_for(query);
 
     // The page: at most limit + 1 rows of `catalog_listing`, read along the index of the sort.
@@ -190,10 +204,10 @@ pub async fn list_products(
         Some(text) => {
             let terms = search_terms(text);
             if terms.is_empty() {
-                return Ok(Some(ProductList {
+                return Ok(ProductList {
                     items: vec![],
                     next_cursor: None,
-                }));
+                });
             }
             Some(full_text_query(db.backend(), &terms))
         }
@@ -325,7 +339,7 @@ pub async fn list_products(
         .iter()
         .map(card_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(ProductList { items, next_cursor }))
+    Ok(ProductList { items, next_cursor })
 }
 
 fn cursor_after(row: &AnyRow, order: &Order) -> Result<Cursor, sqlx::Error> {
@@ -366,19 +380,18 @@ impl From<ListError> for crate::error::AppError {
 /// values, not of products.
 pub async fn option_facets(
     db: &Db,
-    collection_slug: &str,
+    collection_id: i64,
 ) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
     let facets: Vec<Option<String>> = sqlx::query_scalar(
-        "WITH RECURSIVE c(id) AS (SELECT id FROM collections WHERE slug = $1),
-         f(facet) AS (
-             SELECT MIN(facet) FROM catalog_facets WHERE collection_id = (SELECT id FROM c)
+        "WITH RECURSIVE f(facet) AS (
+             SELECT MIN(facet) FROM catalog_facets WHERE collection_id = $1
              UNION ALL
              SELECT (SELECT MIN(n.facet) FROM catalog_facets n
-                      WHERE n.collection_id = (SELECT id FROM c) AND n.facet > f.facet)
+                      WHERE n.collection_id = $1 AND n.facet > f.facet)
                FROM f WHERE f.facet IS NOT NULL)
          SELECT facet FROM f WHERE facet IS NOT NULL",
     )
-    .bind(collection_slug)
+    .bind(collection_id)
     .fetch_all(db.pool())
     .await?;
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();

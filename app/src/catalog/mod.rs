@@ -176,13 +176,11 @@ pub async fn collection_page(slug: String, query: String) -> Result<CollectionPa
         )
         .map_err(AppError::BadRequest)?;
     let not_found = || AppError::NotFound(format!("The collection '{slug}'"));
-    let collection = ssr::collection_by_slug(&db, &slug)
+    let (id, collection) = ssr::collection_by_slug(&db, &slug)
         .await?
         .ok_or_else(not_found)?;
-    let products = listing::list_products(&db, &query)
-        .await?
-        .ok_or_else(not_found)?;
-    let facets = listing::option_facets(&db, &slug).await?;
+    let products = listing::list_products_in(&db, &query, id).await?;
+    let facets = listing::option_facets(&db, id).await?;
     let base = use_context::<crate::SiteUrl>()
         .map(|s| s.0)
         .unwrap_or_default();

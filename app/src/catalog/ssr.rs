@@ -445,10 +445,11 @@ pub async fn collections(
     rows.iter().map(collection_from_row).collect()
 }
 
+/// The collection with this slug, and its id for the listing queries that follow.
 pub async fn collection_by_slug(
     db: &Db,
     slug: &str,
-) -> Result<Option<CollectionSummary>, sqlx::Error> {
+) -> Result<Option<(i64, CollectionSummary)>, sqlx::Error> {
     if !crate::input::is_storable(slug) {
         return Ok(None);
     }
@@ -457,11 +458,13 @@ pub async fn collection_by_slug(
         .bind(slug)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref().map(collection_from_row).transpose()
+    row.as_ref()
+        .map(|row| Ok((row.try_get("id")?, collection_from_row(row)?)))
+        .transpose()
 }
 
 const COLLECTION_SELECT: &str = "
-    SELECT c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height, i.srcset
+    SELECT c.id, c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height, i.srcset
       FROM collections c
       LEFT JOIN product_images i ON i.id = (
            SELECT i2.id FROM collection_products cp
