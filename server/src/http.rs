@@ -363,7 +363,7 @@ pub fn error_response(
 }
 
 /// `kassa.9f3c2a1b.wasm` is hashed; `kassa.wasm` is not.
-fn is_hashed_asset(path: &str) -> bool {
+pub(crate) fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let parts: Vec<&str> = name.split('.').collect();
     // cargo-leptos hashes are 22 characters of URL-safe base64.

@@ -2,6 +2,7 @@
 //! The Kassa server: configuration, the axum application around the leptos app, and the CLI's
 //! commands. `main.rs` only parses arguments and calls into here; tests build the same app.
 
+pub mod assets;
 pub mod config;
 pub mod health;
 pub mod http;

@@ -22,6 +22,7 @@ use app::payments::gateway::Gateway;
 use app::payments::stripe_gateway::StripeGateway;
 use app::{shell, App, SiteUrl};
 
+use crate::assets::{self, CompressedAssets};
 use crate::config::{PaymentSettings, Settings};
 use crate::page_cache::{self, PageCache};
 use crate::{health, http, mailer};
@@ -34,6 +35,7 @@ pub struct AppState {
     pub site_url: SiteUrl,
     pub media: MediaStore,
     pub page_cache: PageCache,
+    pub assets: CompressedAssets,
     pub checkout: Checkout,
     pub admin: Admin,
 }
@@ -53,8 +55,12 @@ impl AppState {
             settings.public_url.starts_with("https://"),
         );
         let page_cache = PageCache::new(settings.page_cache_ttl, Some(&db));
+        let leptos_options = leptos_options(settings);
+        let assets =
+            CompressedAssets::spawn(&leptos_options.site_root, &leptos_options.site_pkg_dir);
         AppState {
-            leptos_options: leptos_options(settings),
+            leptos_options,
+            assets,
             checkout,
             admin,
             db,
@@ -137,6 +143,12 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             guard_state,
             app::admin::api::guard,
+        ))
+        // Inside the cache headers, which it leaves to them; outside compression, which leaves
+        // an answer already compressed as it is.
+        .layer(middleware::from_fn_with_state(
+            state.assets.clone(),
+            assets::serve_compressed,
         ))
         .layer(middleware::from_fn(http::cache_headers))
         // Inside compression: it reads the page's nonce from the HTML.

@@ -48,15 +48,29 @@ pub fn HomePage() -> impl IntoView {
 fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
     view! {
         <ul class="collection-list">
-            {collections.into_iter().map(|c| view! {
-                <li>
-                    <a href=format!("/collections/{}", c.slug) class="collection-tile">
-                        {c.image.map(|i| view! {
-                            <img src=i.url srcset=i.srcset sizes="(min-width: 700px) 16vw, 45vw" alt="" width=i.width height=i.height loading="lazy" decoding="async"/>
-                        })}
-                        <span>{c.title}</span>
-                    </a>
-                </li>
+            {collections.into_iter().enumerate().map(|(n, c)| {
+                // The first tiles are the home page's largest picture on arrival: fetched at once.
+                let eager = n < EAGER_IMAGES;
+                view! {
+                    <li>
+                        <a href=format!("/collections/{}", c.slug) class="collection-tile">
+                            {c.image.map(|i| view! {
+                                <img
+                                    src=i.url
+                                    srcset=i.srcset
+                                    sizes="(min-width: 700px) 16vw, 45vw"
+                                    alt=""
+                                    width=i.width
+                                    height=i.height
+                                    loading=if eager { "eager" } else { "lazy" }
+                                    fetchpriority=if eager { "high" } else { "auto" }
+                                    decoding="async"
+                                />
+                            })}
+                            <span>{c.title}</span>
+                        </a>
+                    </li>
+                }
             }).collect_view()}
         </ul>
     }
