@@ -103,10 +103,10 @@ fn built_file_stem(options: &LeptosOptions, kind: &str) -> String {
 }
 
 /// What leptos's `HydrationScripts` puts in the head for islands, but for the order of
-/// downloads: the JavaScript and WASM are fetched at low priority, after the pictures. They
-/// only make the islands interactive (the page works without them), and a quarter-megabyte of
-/// WASM fetched at high priority beside the first product picture made it the largest paint's
-/// wait on a slow connection (Lighthouse's simulated LCP 2.5 s, 1.1 s without it).
+/// downloads: the WASM is not preloaded, and the loader fetches it once the page is idle. The
+/// islands only make the page interactive (it works without them), and a quarter-megabyte of
+/// WASM preloaded beside the first product picture, even at low priority, became the largest
+/// paint's wait on a slow connection (Lighthouse's simulated LCP 2.5 s; 1.1 s without it).
 #[component]
 fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     let pkg = options.site_pkg_dir.to_string();
@@ -125,14 +125,6 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     );
     view! {
         <link rel="modulepreload" href=format!("/{pkg}/{js}.js") fetchpriority="low"/>
-        <link
-            rel="preload"
-            href=format!("/{pkg}/{wasm}.wasm")
-            r#as="fetch"
-            r#type="application/wasm"
-            crossorigin="anonymous"
-            fetchpriority="low"
-        />
         <script type="module" nonce=nonce>{script}</script>
     }
 }
