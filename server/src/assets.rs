@@ -151,6 +151,63 @@ mod tests {
         assert_eq!(unpacked, text.as_bytes());
     }
 
+    #[tokio::test]
+    async fn a_hashed_asset_is_served_compressed_to_browsers_that_accept_brotli() {
+        use axum::{middleware, routing::get, Router};
+        use tower::ServiceExt;
+
+        let site = std::env::temp_dir().join(format!("kassa-assets-{}", std::process::id()));
+        let pkg = site.join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        let wasm = b"\0asm-not-really-but-bytes-all-the-same".repeat(100);
+        std::fs::write(pkg.join("kassa.Xt6g4NhliO7sg4wtpiGpGQ.wasm"), &wasm).unwrap();
+        // Unhashed: rebuilt in place during development, so left to the compression layer.
+        std::fs::write(pkg.join("kassa.wasm"), &wasm).unwrap();
+
+        let assets = CompressedAssets::spawn(site.to_str().unwrap(), "pkg");
+        let app = Router::new()
+            .fallback(get(|| async { "from the files" }))
+            .layer(middleware::from_fn_with_state(
+                assets.clone(),
+                serve_compressed,
+            ));
+        let get = |path: &str, encoding: &str| {
+            let request = Request::builder()
+                .uri(path)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(request)
+        };
+        let hashed = "/pkg/kassa.Xt6g4NhliO7sg4wtpiGpGQ.wasm";
+        for _ in 0..500 {
+            if assets.brotli_of(hashed).is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+
+        let response = get(hashed, "gzip, deflate, br, zstd").await.unwrap();
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/wasm");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let mut unpacked = Vec::new();
+        brotli::BrotliDecompress(&mut body.as_ref(), &mut unpacked).unwrap();
+        assert_eq!(unpacked, wasm);
+
+        for (path, encoding) in [(hashed, "gzip"), ("/pkg/kassa.wasm", "br")] {
+            let response = get(path, encoding).await.unwrap();
+            assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            assert_eq!(body, "from the files", "{path} with {encoding}");
+        }
+        std::fs::remove_dir_all(&site).ok();
+    }
+
     #[test]
     fn only_the_site_kinds_of_file_are_kept() {
         assert_eq!(content_type("kassa.abc.wasm"), Some("application/wasm"));

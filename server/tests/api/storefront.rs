@@ -180,6 +180,21 @@ async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
         get("/products/stoneware-mug", "gzip, br").await,
         (200, Some("hit".into()), Some("br".into()))
     );
+    // A hit is answered before the other layers run: it carries the security headers they set
+    // when the page was rendered, but not the id of the request that rendered it.
+    let hit = app
+        .client
+        .get(format!("{}/products/stoneware-mug", app.address))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hit.headers()["x-kassa-cache"], "hit");
+    assert_eq!(hit.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(hit.headers()["cache-control"], "no-cache");
+    let policy = hit.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self' 'nonce-"), "{policy}");
+    assert!(hit.headers().get("x-request-id").is_none());
     // Each encoding is cached on its own.
     assert_eq!(
         get("/products/stoneware-mug", "gzip").await,
