@@ -11,7 +11,8 @@ async function precacheCart() {
   if (!response.ok) return;
   const html = await response.clone().text();
   await cache.put("/cart", response);
-  // The scripts, WASM and stylesheet the cart page needs, hashed names included.
+  // The scripts, WASM and stylesheet the cart page needs, hashed names included (the WASM is
+  // named by the islands loader's `data-wasm`: it is fetched when the page is idle, not linked).
   const assets = [...new Set(html.match(/\/pkg\/[\w.\-]+/g) || [])];
   await cache.addAll(assets);
 }

@@ -125,7 +125,9 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     );
     view! {
         <link rel="modulepreload" href=format!("/{pkg}/{js}.js") fetchpriority="low"/>
-        <script type="module" nonce=nonce>{script}</script>
+        // `data-wasm` fetches nothing: it names the WASM in the page for the service worker,
+        // which keeps every `/pkg/…` file a cart page names for offline use (public/sw.js).
+        <script type="module" nonce=nonce data-wasm=format!("/{pkg}/{wasm}.wasm")>{script}</script>
     }
 }
 

@@ -156,6 +156,14 @@ test("after one visit the cart page opens with the shop unreachable", async ({ p
   await expect
     .poll(() => page.evaluate(async () => (await caches.match("/cart")) !== undefined))
     .toBe(true);
+  // The WASM that makes the cart editable is kept too.
+  await expect
+    .poll(() =>
+      page.evaluate(async () =>
+        (await (await caches.open("kassa-v1")).keys()).some((r) => r.url.endsWith(".wasm")),
+      ),
+    )
+    .toBe(true);
   await context.setOffline(true);
   await page.reload();
   await hydrated(page);
