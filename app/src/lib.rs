@@ -117,11 +117,11 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
         context.set_is_hydrating(false);
     }
     let nonce = leptos::nonce::use_nonce();
-    // Leptos's islands loader, called as `HydrationScripts` calls it.
+    // Leptos's islands loader, called as `HydrationScripts` calls it (no root: the site is
+    // served from `/`).
     let script = format!(
-        "{}({:?}, {pkg:?}, {js:?}, {wasm:?});",
-        include_str!("island_script.js"),
-        ""
+        "{}(\"\", {pkg:?}, {js:?}, {wasm:?});",
+        include_str!("island_script.js")
     );
     view! {
         <link rel="modulepreload" href=format!("/{pkg}/{js}.js") fetchpriority="low"/>

@@ -14,10 +14,12 @@ use std::sync::{Arc, RwLock};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{header, HeaderValue, Method},
     middleware::Next,
     response::Response,
 };
+
+use crate::http::accepts_encoding;
 
 /// Brotli at its best quality and largest window: slow to make, smallest to send, as fast to
 /// decompress.
@@ -117,19 +119,13 @@ pub async fn serve_compressed(
     request: Request,
     next: Next,
 ) -> Response {
-    let accepts_brotli = request
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("br")));
-    if request.method() != Method::GET || !accepts_brotli {
+    if request.method() != Method::GET || !accepts_encoding(request.headers(), "br") {
         return next.run(request).await;
     }
     let Some((body, content_type)) = assets.brotli_of(request.uri().path()) else {
         return next.run(request).await;
     };
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));

@@ -264,6 +264,19 @@ impl tower_http::request_id::MakeRequestId for MakeRequestNumber {
     }
 }
 
+/// Whether the request's `Accept-Encoding` lists `coding` (`br`, `gzip`), parameters such as
+/// `;q=` aside.
+pub fn accepts_encoding(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accepted| {
+            accepted
+                .split(',')
+                .any(|item| item.split(';').next().unwrap_or("").trim() == coding)
+        })
+}
+
 /// The id `SetRequestIdLayer` gave the request (`x-request-id`), for logs and error pages.
 pub fn request_id(headers: &HeaderMap) -> &str {
     headers
@@ -377,6 +390,24 @@ pub(crate) fn is_hashed_asset(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encoding_is_accepted_when_listed_whatever_its_parameters() {
+        let headers = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            headers
+        };
+        assert!(accepts_encoding(&headers("gzip, deflate, br, zstd"), "br"));
+        assert!(accepts_encoding(&headers("br;q=0.8, gzip"), "br"));
+        assert!(accepts_encoding(&headers("br;q=0.8, gzip"), "gzip"));
+        assert!(!accepts_encoding(&headers("gzip"), "br"));
+        assert!(!accepts_encoding(&headers("identity"), "gzip"));
+        assert!(!accepts_encoding(&HeaderMap::new(), "br"));
+    }
 
     async fn body_text(response: Response) -> String {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)

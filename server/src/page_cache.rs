@@ -31,6 +31,8 @@ use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use tokio::sync::OnceCell;
 
+use crate::http::accepts_encoding;
+
 /// The most the cached pages may weigh in all.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Pages larger than this are not worth keeping.
@@ -210,13 +212,9 @@ fn is_staff_write(method: &Method, path: &str) -> bool {
 
 /// The encoding the compression layer will choose, so each variant is cached on its own.
 fn negotiated_encoding(headers: &HeaderMap) -> &'static str {
-    let accepted = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accepted.contains("br") {
+    if accepts_encoding(headers, "br") {
         "br"
-    } else if accepted.contains("gzip") {
+    } else if accepts_encoding(headers, "gzip") {
         "gzip"
     } else {
         "identity"
