@@ -239,12 +239,8 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     }
     // A browser without a session is sent to sign in, and comes back afterwards.
     let response = app
-        .client
-        .get(format!("{}/admin/orders", app.address))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/admin/orders", &[("Accept", "text/html")])
+        .await;
     assert_eq!(response.status().as_u16(), 303);
     assert_eq!(
         response.headers()["location"],

@@ -140,13 +140,7 @@ async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "public, max-age=86400");
 
-    let response = app
-        .client
-        .get(format!("{}/", app.address))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with("/", &[("accept-encoding", "br")]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "br");
     assert_eq!(response.headers()["cache-control"], "no-cache");
@@ -155,12 +149,9 @@ async fn static_files_are_cached_and_pages_are_compressed(backend: Backend) {
 async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
     let app = spawn_app_with_page_cache(backend).await;
     let get = |path: &'static str, encoding: &'static str| {
-        let request = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .header("accept-encoding", encoding);
+        let app = &app;
         async move {
-            let response = request.send().await.unwrap();
+            let response = app.get_with(path, &[("accept-encoding", encoding)]).await;
             let outcome = response
                 .headers()
                 .get("x-kassa-cache")
@@ -183,12 +174,8 @@ async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
     // A hit is answered before the other layers run: it carries the security headers they set
     // when the page was rendered, but not the id of the request that rendered it.
     let hit = app
-        .client
-        .get(format!("{}/products/stoneware-mug", app.address))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/products/stoneware-mug", &[("accept-encoding", "br")])
+        .await;
     assert_eq!(hit.headers()["x-kassa-cache"], "hit");
     assert_eq!(hit.headers()["x-content-type-options"], "nosniff");
     assert_eq!(hit.headers()["cache-control"], "no-cache");
@@ -213,12 +200,8 @@ async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
     assert_eq!(get("/products/stoneware-mug", "br").await.0, 200);
     // …but shoppers with cookies, the API and the cart are never served from the cache.
     let response = app
-        .client
-        .get(format!("{}/products/stoneware-mug", app.address))
-        .header("cookie", "a=b")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/products/stoneware-mug", &[("cookie", "a=b")])
+        .await;
     assert_eq!(response.status(), 404);
     assert!(response.headers().get("x-kassa-cache").is_none());
     assert_eq!(get("/api/v1/products/stoneware-mug", "br").await.1, None);
