@@ -187,7 +187,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Checks the whole file, prints every problem with its line and column, and writes only a
-/// clean file, in one transaction.
+/// clean file, reading it twice so that a file of any size takes little memory.
 async fn import(
     db: &app::db::Db,
     settings: &Settings,
@@ -196,25 +196,27 @@ async fn import(
     currency: &str,
 ) -> anyhow::Result<()> {
     let currency = Currency::parse(currency).map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
-    let input =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
-    let products = match csv_io::parse_products(std::io::BufReader::new(input), base_dir, currency)
-    {
-        Ok(products) => products,
-        Err(errors) => return Err(report(file, errors)),
+    let open = || {
+        std::fs::File::open(file)
+            .map(std::io::BufReader::new)
+            .with_context(|| format!("cannot open {}", file.display()))
     };
-    let bar = ProgressBar::new(products.len() as u64).with_style(
+    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
+    let media = MediaStore::new(&settings.data_dir);
+    let checked = match csv_io::check_import(db, open()?, base_dir, currency, &media, replace).await
+    {
+        Ok(checked) => checked,
+        Err(csv_io::ImportError::Invalid(errors)) => return Err(report(file, errors)),
+        Err(error) => return Err(error.into()),
+    };
+    let bar = ProgressBar::new(checked.products() as u64).with_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} products")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar.set_message("importing");
-    let media = MediaStore::new(&settings.data_dir);
-    let result = csv_io::import_products(db, products, &media, replace, |done| {
-        bar.set_position(done as u64)
-    })
-    .await;
+    let result =
+        csv_io::write_import(db, open()?, &checked, |done| bar.set_position(done as u64)).await;
     bar.finish_and_clear();
     match result {
         Ok(count) => {

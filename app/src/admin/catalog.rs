@@ -807,18 +807,30 @@ async fn import_csv(
         let currency = admin.checkout().rules().await?.currency;
         // Picture file names cannot refer to the uploader's disk: only addresses work here.
         let base = std::env::temp_dir().join("kassa-browser-import-has-no-files");
-        let products = crate::catalog::csv_io::parse_products(&bytes[..], &base, currency)
-            .map_err(|errors| {
-                AdminError::Invalid(
-                    errors
-                        .iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                )
-            })?;
+        let checked = crate::catalog::csv_io::check_import(
+            admin.checkout().db(),
+            &bytes[..],
+            &base,
+            currency,
+            &media,
+            replace,
+        )
+        .await
+        .map_err(|error| match error {
+            crate::catalog::csv_io::ImportError::Invalid(errors) => AdminError::Invalid(
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            other => {
+                tracing::error!(error = %other, "checking an uploaded import failed");
+                AdminError::Internal
+            }
+        })?;
         let id = crate::checkout::service::random_token();
-        let total = products.len();
+        let total = checked.products();
         admin
             .import_jobs()
             .0
@@ -841,14 +853,11 @@ async fn import_csv(
         tokio::spawn(async move {
             let progress_jobs = jobs.clone();
             let progress_id = job.clone();
-            let result = crate::catalog::csv_io::import_products(
-                &db,
-                products,
-                &media,
-                replace,
-                move |done| progress_jobs.update(&progress_id, |j| j.done = done as u32),
-            )
-            .await;
+            let result =
+                crate::catalog::csv_io::write_import(&db, &bytes[..], &checked, move |done| {
+                    progress_jobs.update(&progress_id, |j| j.done = done as u32)
+                })
+                .await;
             let (imported, errors) = match result {
                 Ok(n) => (n as u32, Vec::new()),
                 Err(crate::catalog::csv_io::ImportError::Invalid(errors)) => {

@@ -2,11 +2,12 @@
 //! its catalog over: one row per variant, the product's own fields on its first row, and extra
 //! rows for pictures beyond the number of variants.
 //!
-//! Import checks the whole file first, against the database too, and reports every problem with
-//! its line and column; only a clean file is written. It is written through the shop's writer
-//! in batches of [`IMPORT_BATCH`] products, one transaction each, so a long import holds the
-//! write lock for moments at a time and shoppers' orders go on between batches (on SQLite also
-//! when the import runs from the command line beside a running shop).
+//! Import reads the file twice, a product at a time, so a file of any size takes little memory.
+//! The first reading checks the whole file, against the database too, and reports every
+//! problem with its line and column; only a clean file is written. The second writes it
+//! through the shop's writer in batches of [`IMPORT_BATCH`] products, one transaction each, so
+//! a long import holds the write lock for moments at a time and shoppers' orders go on between
+//! batches (on SQLite also when the import runs from the command line beside a running shop).
 //!
 //! `--replace` updates existing products in place: variants are matched by SKU and keep their
 //! ids, so orders, reservations and the stock ledger stay whole; a variant the file no longer
@@ -18,10 +19,11 @@ use std::path::{Path, PathBuf};
 
 use sqlx::Row as _;
 
+use super::bulk::{self, BulkProduct};
 use super::media::MediaStore;
 use super::ssr::{
-    insert_images, insert_product, insert_product_parts, insert_variant, refresh_search_document,
-    NewImage, NewProduct, NewVariant,
+    insert_images, insert_product_parts, insert_variant, refresh_search_document, NewImage,
+    NewProduct, NewVariant,
 };
 use crate::db::{now_epoch, Db};
 use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
@@ -154,108 +156,192 @@ fn valid_handle(handle: &str) -> bool {
         && !handle.ends_with('-')
 }
 
-/// Reads and checks a whole file. `base_dir` resolves picture file names.
-pub fn parse_products(
-    input: impl Read,
-    base_dir: &Path,
-    default_currency: Currency,
-) -> Result<Vec<ImportProduct>, Vec<LineError>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| {
+/// Reads a file a product at a time, checking each row as it goes, so a file of any size is
+/// read in little memory. A product's rows must be together (as Shopify and `export` write
+/// them); `base_dir` resolves picture file names.
+///
+/// Yields each product once its last row is read, and each problem as it is found; a product
+/// with problems is still yielded (its rows are reported), so the caller can go on checking.
+pub struct ProductReader<R: Read> {
+    records: csv::StringRecordsIntoIter<R>,
+    columns: HashMap<String, usize>,
+    base_dir: PathBuf,
+    currency: Currency,
+    /// The product whose rows are being read, and whether any of them had a problem.
+    current: Option<(ImportProduct, bool)>,
+    /// Every handle read so far, with its first line: a product's rows must be together.
+    handles: HashMap<String, u64>,
+    /// Every SKU read so far, with its line: SKUs are unique in the file.
+    skus: HashMap<String, u64>,
+    ready: std::collections::VecDeque<Result<ImportProduct, Vec<LineError>>>,
+    rows: u64,
+}
+
+impl<R: Read> ProductReader<R> {
+    /// Reads the header row; a file without the required columns is refused here.
+    pub fn new(input: R, base_dir: &Path, currency: Currency) -> Result<Self, Vec<LineError>> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let headers = reader.headers().map_err(|e| {
             vec![LineError {
                 line: 1,
                 column: None,
                 message: format!("cannot read the header row: {e}"),
             }]
-        })?
-        .clone();
-    let columns: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name.trim().to_ascii_lowercase(), i))
-        .collect();
-    let mut errors = Vec::new();
-    for required in ["Handle", "Title", "Variant SKU", "Variant Price"] {
-        if !columns.contains_key(&required.to_ascii_lowercase()) {
-            errors.push(LineError {
+        })?;
+        let columns: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.trim().to_ascii_lowercase(), i))
+            .collect();
+        let missing: Vec<LineError> = ["Handle", "Title", "Variant SKU", "Variant Price"]
+            .into_iter()
+            .filter(|required| !columns.contains_key(&required.to_ascii_lowercase()))
+            .map(|required| LineError {
                 line: 1,
                 column: Some(required.into()),
                 message: "this column is missing".into(),
-            });
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(missing);
         }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
+        Ok(Self {
+            records: reader.into_records(),
+            columns,
+            base_dir: base_dir.to_path_buf(),
+            currency,
+            current: None,
+            handles: HashMap::new(),
+            skus: HashMap::new(),
+            ready: Default::default(),
+            rows: 0,
+        })
     }
 
-    let mut products: Vec<ImportProduct> = Vec::new();
-    let mut by_handle: HashMap<String, usize> = HashMap::new();
-    let mut skus: HashMap<String, u64> = HashMap::new();
-    let mut with_errors: HashSet<usize> = HashSet::new();
-    for (index, record) in reader.records().enumerate() {
-        let line = index as u64 + 2;
+    /// Reads rows until a product is whole or a problem is found; `None` at the end.
+    fn read(&mut self) -> Option<()> {
+        let record = match self.records.next() {
+            Some(record) => record,
+            None => {
+                let last = self.current.take()?;
+                finish(&mut self.ready, last);
+                return Some(());
+            }
+        };
+        self.rows += 1;
+        // Where the record starts: a quoted field may span lines.
+        let line = match &record {
+            Ok(record) => record.position().map_or(self.rows + 1, |p| p.line()),
+            Err(e) => e.position().map_or(self.rows + 1, |p| p.line()),
+        };
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                errors.push(LineError {
+                self.ready.push_back(Err(vec![LineError {
                     line,
                     column: None,
                     message: format!("not valid CSV: {e}"),
-                });
-                continue;
+                }]));
+                return Some(());
             }
         };
         if record.iter().all(|field| field.trim().is_empty()) {
-            continue;
+            return Some(());
         }
         let row = CsvRow {
             line,
             record: &record,
-            columns: &columns,
+            columns: &self.columns,
         };
-        let handle = row.get("Handle").to_string();
-        if !valid_handle(&handle) {
-            errors.push(row.error(
+        let handle = row.get("Handle");
+        if !valid_handle(handle) {
+            let error = row.error(
                 "Handle",
                 format!("'{handle}' is not a handle: use lower-case letters, digits and hyphens"),
-            ));
-            continue;
+            );
+            self.ready.push_back(Err(vec![error]));
+            return Some(());
         }
-        let position = match by_handle.get(&handle) {
-            Some(position) => *position,
-            None => match start_product(&row, &handle) {
-                Ok(product) => {
-                    by_handle.insert(handle.clone(), products.len());
-                    products.push(product);
-                    products.len() - 1
+        let same = matches!(&self.current, Some((p, _)) if p.product.slug == handle);
+        if !same {
+            if let Some(first) = self.handles.get(handle) {
+                let error = row.error(
+                    "Handle",
+                    format!(
+                        "the rows of product '{handle}' must be together: its first row is line {first}"
+                    ),
+                );
+                self.ready.push_back(Err(vec![error]));
+                return Some(());
+            }
+            let product = match start_product(&row, handle) {
+                Ok(product) => product,
+                Err(errors) => {
+                    self.ready.push_back(Err(errors));
+                    return Some(());
                 }
-                Err(mut e) => {
-                    errors.append(&mut e);
-                    continue;
-                }
-            },
+            };
+            self.handles.insert(handle.to_string(), line);
+            if let Some(finished) = self.current.replace((product, false)) {
+                finish(&mut self.ready, finished);
+            }
+        }
+        let Some((product, with_errors)) = self.current.as_mut() else {
+            return Some(());
         };
-        if let Err(mut e) = add_row(
-            &mut products[position],
-            &row,
-            base_dir,
-            default_currency,
-            &mut skus,
-        ) {
-            errors.append(&mut e);
-            with_errors.insert(position);
+        if let Err(errors) = add_row(product, &row, &self.base_dir, self.currency, &mut self.skus) {
+            *with_errors = true;
+            self.ready.push_back(Err(errors));
         }
+        Some(())
     }
-    for (position, product) in products.iter().enumerate() {
-        // A product whose variant rows were all wrong has been reported already.
-        if product.product.variants.is_empty() && !with_errors.contains(&position) {
-            errors.push(LineError {
+}
+
+/// Hands a product whose rows are all read to the reader's caller.
+fn finish(
+    ready: &mut std::collections::VecDeque<Result<ImportProduct, Vec<LineError>>>,
+    (product, with_errors): (ImportProduct, bool),
+) {
+    // A product whose variant rows were all wrong has been reported already.
+    if product.product.variants.is_empty() {
+        if !with_errors {
+            ready.push_back(Err(vec![LineError {
                 line: product.line,
                 column: None,
                 message: format!("product '{}' has no variant rows", product.product.slug),
-            });
+            }]));
+        }
+        return;
+    }
+    ready.push_back(Ok(product));
+}
+
+impl<R: Read> Iterator for ProductReader<R> {
+    type Item = Result<ImportProduct, Vec<LineError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(item);
+            }
+            self.read()?;
+        }
+    }
+}
+
+/// Reads and checks a whole file into memory (small files: the admin's tests, the unit
+/// tests). Imports stream with [`ProductReader`].
+pub fn parse_products(
+    input: impl Read,
+    base_dir: &Path,
+    default_currency: Currency,
+) -> Result<Vec<ImportProduct>, Vec<LineError>> {
+    let mut products = Vec::new();
+    let mut errors = Vec::new();
+    for item in ProductReader::new(input, base_dir, default_currency)? {
+        match item {
+            Ok(product) => products.push(product),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if errors.is_empty() {
@@ -616,76 +702,138 @@ pub enum ImportError {
         total: usize,
         error: sqlx::Error,
     },
+    /// The file read differently the second time: the batches before it stay written.
+    #[error(
+        "the file changed while it was imported; {written} products were written, then {error}"
+    )]
+    Changed { written: usize, error: LineError },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
 /// Products per transaction of an import: small enough that the write lock is held for
-/// milliseconds, large enough that a 20,000-product file is a few hundred commits.
+/// a few milliseconds, large enough that a 100,000-product file is a few hundred commits.
 pub const IMPORT_BATCH: usize = 100;
 
-/// Writes checked products. Existing products with the same handle are an error unless
-/// `replace`, which updates them in place (see the module's comment). `progress` is called
-/// with the number of products written so far.
-pub async fn import_products(
+/// Products checked against the shop's handles and SKUs at a time.
+const CHECK_BATCH: usize = 1_000;
+
+/// Problems reported at most: past them, a file is not worth reading on.
+const MAX_PROBLEMS: usize = 1_000;
+
+/// A file read whole and found clean, ready for [`write_import`] to read again and write.
+pub struct CheckedImport {
+    products: usize,
+    replace: bool,
+    base_dir: PathBuf,
+    currency: Currency,
+    /// Pictures given as files beside the CSV, already in the media store.
+    stored: HashMap<PathBuf, super::media::StoredImage>,
+}
+
+impl CheckedImport {
+    /// The number of products the file holds.
+    pub fn products(&self) -> usize {
+        self.products
+    }
+}
+
+/// The first of an import's two readings: checks every row, and the file against the shop
+/// (handles and SKUs it has), and puts pictures given as files into the media store (slow work
+/// done before anything holds the write lock; files are content-addressed, so a file that
+/// turns out bad leaves only harmless unused files). Keeps a batch of products at a time, so
+/// any size of file is checked in little memory. Existing products with the same handle are an
+/// error unless `replace`.
+pub async fn check_import(
     db: &Db,
-    products: Vec<ImportProduct>,
+    input: impl Read,
+    base_dir: &Path,
+    currency: Currency,
     media: &MediaStore,
     replace: bool,
-    mut progress: impl FnMut(usize),
-) -> Result<usize, ImportError> {
+) -> Result<CheckedImport, ImportError> {
+    let reader = ProductReader::new(input, base_dir, currency).map_err(ImportError::Invalid)?;
     let mut errors = Vec::new();
-    // Pictures are processed before anything is written: slow work must not hold the write lock.
-    // Files are content-addressed, so a failed import leaves only harmless unused files.
-    let mut prepared = Vec::with_capacity(products.len());
-    for mut item in products {
-        for image in std::mem::take(&mut item.images) {
-            let new_image = match &image.source {
-                ImageSource::Address {
-                    url,
-                    width,
-                    height,
-                    srcset,
-                } => Some(NewImage {
-                    url: url.clone(),
-                    alt: image.alt.clone(),
-                    width: *width,
-                    height: *height,
-                    srcset: srcset.clone(),
-                    variant: image.variant,
-                }),
-                ImageSource::File(path) => match std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| media.store(&bytes).map_err(|e| e.to_string()))
-                {
-                    Ok(stored) => Some(NewImage {
-                        url: stored.url,
-                        alt: image.alt.clone(),
-                        width: stored.width,
-                        height: stored.height,
-                        srcset: Some(stored.srcset),
-                        variant: image.variant,
-                    }),
-                    Err(message) => {
-                        errors.push(LineError {
-                            line: item.line,
-                            column: Some("Image Src".into()),
-                            message: format!("{}: {message}", path.display()),
-                        });
-                        None
-                    }
-                },
-            };
-            item.product.images.extend(new_image);
+    let mut stored = HashMap::new();
+    let mut products = 0;
+    let mut batch = Vec::with_capacity(CHECK_BATCH);
+    let mut reader = reader.peekable();
+    while reader.peek().is_some() && errors.len() < MAX_PROBLEMS {
+        batch.clear();
+        for item in reader.by_ref().take(CHECK_BATCH) {
+            match item {
+                Ok(item) => {
+                    store_pictures(&item, media, &mut stored, &mut errors);
+                    batch.push(item);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
         }
-        prepared.push(item);
+        products += batch.len();
+        if errors.is_empty() {
+            check_against_shop(db, &batch, replace, &mut errors).await?;
+        }
     }
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        errors.dedup();
+        if errors.len() >= MAX_PROBLEMS {
+            let last = errors.last().map_or(1, |e| e.line);
+            errors.push(LineError {
+                line: last,
+                column: None,
+                message: format!("stopped after {MAX_PROBLEMS} problems"),
+            });
+        }
         return Err(ImportError::Invalid(errors));
     }
+    Ok(CheckedImport {
+        products,
+        replace,
+        base_dir: base_dir.to_path_buf(),
+        currency,
+        stored,
+    })
+}
 
-    // Checked against the database before anything is written (reads only).
-    let handles: Vec<&str> = prepared.iter().map(|p| p.product.slug.as_str()).collect();
+/// Stores a product's picture files (each once) in the media store.
+fn store_pictures(
+    item: &ImportProduct,
+    media: &MediaStore,
+    stored: &mut HashMap<PathBuf, super::media::StoredImage>,
+    errors: &mut Vec<LineError>,
+) {
+    for image in &item.images {
+        let ImageSource::File(path) = &image.source else {
+            continue;
+        };
+        if stored.contains_key(path) {
+            continue;
+        }
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| media.store(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(picture) => {
+                stored.insert(path.clone(), picture);
+            }
+            Err(message) => errors.push(LineError {
+                line: item.line,
+                column: Some("Image Src".into()),
+                message: format!("{}: {message}", path.display()),
+            }),
+        }
+    }
+}
+
+/// Handles the shop has (an error unless replacing) and SKUs another product has.
+async fn check_against_shop(
+    db: &Db,
+    batch: &[ImportProduct],
+    replace: bool,
+    errors: &mut Vec<LineError>,
+) -> Result<(), sqlx::Error> {
+    let handles: Vec<&str> = batch.iter().map(|p| p.product.slug.as_str()).collect();
     let existing: HashSet<String> = select_in(
         db.pool(),
         "SELECT slug, slug FROM products WHERE slug IN",
@@ -695,7 +843,7 @@ pub async fn import_products(
     .into_iter()
     .map(|(slug, _)| slug)
     .collect();
-    for item in &prepared {
+    for item in batch {
         if existing.contains(&item.product.slug) && !replace {
             errors.push(LineError {
                 line: item.line,
@@ -707,7 +855,7 @@ pub async fn import_products(
             });
         }
     }
-    let skus: Vec<&str> = prepared
+    let skus: Vec<&str> = batch
         .iter()
         .flat_map(|p| p.product.variants.iter().map(|v| v.sku.as_str()))
         .collect();
@@ -720,7 +868,7 @@ pub async fn import_products(
     .await?
     .into_iter()
     .collect();
-    for item in &prepared {
+    for item in batch {
         for variant in &item.product.variants {
             let owner = owners.get(&variant.sku);
             if owner.is_some_and(|owner| !replace || *owner != item.product.slug) {
@@ -732,19 +880,37 @@ pub async fn import_products(
             }
         }
     }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        errors.dedup();
-        return Err(ImportError::Invalid(errors));
-    }
+    Ok(())
+}
 
+/// The second reading: writes the checked file through the shop's writer, in batches of
+/// [`IMPORT_BATCH`] products, one transaction each; new products a few statements per batch
+/// (see [`super::bulk`]), existing ones (with `replace`) updated in place one by one.
+/// `progress` is called with the number of products written so far.
+pub async fn write_import(
+    db: &Db,
+    input: impl Read,
+    checked: &CheckedImport,
+    mut progress: impl FnMut(usize),
+) -> Result<usize, ImportError> {
+    let mut reader = ProductReader::new(input, &checked.base_dir, checked.currency)
+        .map_err(ImportError::Invalid)?;
+    let (total, replace) = (checked.products, checked.replace);
     let now = now_epoch();
-    let total = prepared.len();
     let mut written = 0;
-    let mut items = prepared.into_iter();
     loop {
-        // Taken from the front as they are written: every product is moved once.
-        let batch: Vec<ImportProduct> = items.by_ref().take(IMPORT_BATCH).collect();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        for item in reader.by_ref().take(IMPORT_BATCH) {
+            match item {
+                Ok(item) => batch.push(with_stored_pictures(item, &checked.stored)),
+                Err(mut e) => {
+                    return Err(ImportError::Changed {
+                        written,
+                        error: e.swap_remove(0),
+                    })
+                }
+            }
+        }
         if batch.is_empty() {
             break;
         }
@@ -753,14 +919,7 @@ pub async fn import_products(
         let result = db
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
-                Box::pin(async move {
-                    for (offset, item) in batch.iter().enumerate() {
-                        // Earlier rows are newer, so the shop's "newest" order follows the file.
-                        let created_at = now - (first_index + offset) as i64;
-                        write_product(conn, item, created_at, now, replace).await?;
-                    }
-                    Ok(())
-                })
+                Box::pin(async move { write_batch(conn, &batch, first_index, now, replace).await })
             })
             .await;
         if let Err(error) = result {
@@ -774,35 +933,105 @@ pub async fn import_products(
         written += count;
         progress(written);
     }
-    Ok(total)
+    Ok(written)
 }
 
-/// Writes one product of an import: a new one, or the existing product with its handle
-/// updated in place.
-async fn write_product(
+/// A product with its pictures as the rows to write, files swapped for what the media store
+/// made of them in the first reading.
+fn with_stored_pictures(
+    mut item: ImportProduct,
+    stored: &HashMap<PathBuf, super::media::StoredImage>,
+) -> ImportProduct {
+    for image in std::mem::take(&mut item.images) {
+        let new_image = match image.source {
+            ImageSource::Address {
+                url,
+                width,
+                height,
+                srcset,
+            } => NewImage {
+                url,
+                alt: image.alt,
+                width,
+                height,
+                srcset,
+                variant: image.variant,
+            },
+            // Stored by `check_import`; a file added since is left out.
+            ImageSource::File(path) => match stored.get(&path) {
+                Some(picture) => NewImage {
+                    url: picture.url.clone(),
+                    alt: image.alt,
+                    width: picture.width,
+                    height: picture.height,
+                    srcset: Some(picture.srcset.clone()),
+                    variant: image.variant,
+                },
+                None => continue,
+            },
+        };
+        item.product.images.push(new_image);
+    }
+    item
+}
+
+/// One batch, in the caller's transaction. Earlier rows of the file are newer, so the shop's
+/// "newest" order follows the file.
+async fn write_batch(
     conn: &mut AnyConnection,
-    item: &ImportProduct,
-    created_at: i64,
+    batch: &[ImportProduct],
+    first_index: usize,
     now: i64,
     replace: bool,
-) -> Result<i64, sqlx::Error> {
-    // Without --replace, the file was checked to hold no product the shop has.
-    let existing: Option<i64> = match replace {
-        true => {
-            sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
-                .bind(&item.product.slug)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        false => None,
+) -> Result<(), sqlx::Error> {
+    let existing: HashMap<String, i64> = {
+        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT slug, id FROM products WHERE slug IN ({})",
+            placeholders.join(", ")
+        );
+        let query = sqlx::query(&sql).persistent(false);
+        let rows = batch
+            .iter()
+            .fold(query, |q, item| q.bind(&item.product.slug))
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?
     };
-    let product_id = match existing {
-        None => insert_product(conn, &item.product, created_at).await?,
-        Some(id) => {
-            replace_product(conn, id, &item.product, now).await?;
-            id
+    let mut new = Vec::with_capacity(batch.len());
+    for (offset, item) in batch.iter().enumerate() {
+        match existing.get(&item.product.slug) {
+            Some(&id) if replace => replace_existing(conn, id, item, now).await?,
+            // Checked before the import began: another writer added it since.
+            Some(_) => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "product '{}' was added while the file was imported",
+                    item.product.slug
+                )))
+            }
+            None => new.push(BulkProduct {
+                product: &item.product,
+                created_at: now - (first_index + offset) as i64,
+                collections: &item.collections,
+                seo_title: item.seo_title.as_deref(),
+                seo_description: item.seo_description.as_deref(),
+            }),
         }
-    };
+    }
+    bulk::insert_products(conn, &new, now).await?;
+    Ok(())
+}
+
+/// An existing product of an import (with `--replace`), updated in place.
+async fn replace_existing(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    item: &ImportProduct,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    replace_product(conn, product_id, &item.product, now).await?;
     if item.seo_title.is_some() || item.seo_description.is_some() {
         sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
             .bind(item.seo_title.as_deref())
@@ -811,18 +1040,19 @@ async fn write_product(
             .execute(&mut *conn)
             .await?;
     }
-    for slug in &item.collections {
-        let collection_id = collection_for(conn, slug, now).await?;
+    let slugs: Vec<&str> = item.collections.iter().map(String::as_str).collect();
+    let collections = bulk::collection_ids(conn, &slugs, now).await?;
+    for slug in &slugs {
         sqlx::query(
             "INSERT INTO collection_products (collection_id, product_id, position)
              SELECT $1, $2, COALESCE(MAX(position) + 1, 0) FROM collection_products WHERE collection_id = $1",
         )
-        .bind(collection_id)
+        .bind(collections[slug])
         .bind(product_id)
         .execute(&mut *conn)
         .await?;
     }
-    Ok(product_id)
+    Ok(())
 }
 
 /// Replaces a product's fields, options, pictures, tags and collections with the file's, and
@@ -973,29 +1203,6 @@ async fn select_in(
         }
     }
     Ok(found)
-}
-
-/// The collection with this handle, created (titled from its handle) if it does not exist.
-async fn collection_for(tx: &mut AnyConnection, slug: &str, now: i64) -> Result<i64, sqlx::Error> {
-    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM collections WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&mut *tx)
-        .await?
-    {
-        return Ok(id);
-    }
-    let title: String = slug
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    sqlx::query_scalar("INSERT INTO collections (slug, title, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
-        .bind(slug).bind(title).bind(now).fetch_one(&mut *tx).await
 }
 
 /// Writes every product (all statuses) to `out`, in the order of their handles. Returns how
@@ -1266,6 +1473,41 @@ mod tests {
                 .any(|e| e.starts_with("line 4") && e.contains("option name(s)")),
             "{text:#?}"
         );
+    }
+
+    #[test]
+    fn a_products_rows_must_be_together() {
+        let errors = parse(
+            "mug,Mug,,,,MUG-1,1,,\n\
+             cap,Cap,,,,CAP-1,1,,\n\
+             mug,,,,,MUG-2,1,,\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "line 4, column \"Handle\": the rows of product 'mug' must be together: its first row is line 2"
+        );
+    }
+
+    #[test]
+    fn a_quoted_field_over_several_lines_keeps_the_line_numbers_right() {
+        let errors =
+            parse("mug,Mug,\"Two\n\nparagraphs\",,,MUG-1,1,,\ncap,Cap,,,,CAP-1,x,,\n").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 5, "{errors:?}");
+    }
+
+    #[test]
+    fn products_come_one_at_a_time_as_their_rows_end() {
+        let file =
+            format!("{HEADER}mug,Mug,,,,MUG-1,1,,\nmug,,,,,MUG-2,1,,\ncap,Cap,,,,CAP-1,1,,\n");
+        let mut reader =
+            ProductReader::new(file.as_bytes(), Path::new("."), Currency::EUR).unwrap();
+        let first = reader.next().unwrap().unwrap();
+        assert_eq!(first.product.slug, "mug");
+        assert_eq!(first.product.variants.len(), 2);
+        assert_eq!(reader.next().unwrap().unwrap().product.slug, "cap");
+        assert!(reader.next().is_none());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod bulk;
+#[cfg(feature = "ssr")]
 pub mod csv_io;
 #[cfg(feature = "ssr")]
 pub mod demo;

@@ -358,33 +358,43 @@ pub async fn refresh_search_document(
     conn: &mut AnyConnection,
     product_id: i64,
 ) -> Result<(), sqlx::Error> {
-    match Backend::of(conn) {
+    refresh_search_documents(conn, &[product_id]).await
+}
+
+/// [`refresh_search_document`] for many products, a statement per thousand.
+pub async fn refresh_search_documents(
+    conn: &mut AnyConnection,
+    product_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    let sql = match Backend::of(conn) {
+        // REPLACE: FTS5 drops the product's old entry, if it has one, in the same statement.
         Backend::Sqlite => {
-            // REPLACE: FTS5 drops the product's old entry, if it has one, in the same statement.
-            sqlx::query(
-                "INSERT OR REPLACE INTO product_search (rowid, title, description, tags, skus)
-                 SELECT p.id, p.title, p.description_md,
-                        COALESCE((SELECT group_concat(tag, ' ') FROM product_tags WHERE product_id = p.id), ''),
-                        COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')
-                   FROM products p WHERE p.id = $1",
-            )
-            .bind(product_id)
-            .execute(&mut *conn)
-            .await?;
+            "INSERT OR REPLACE INTO product_search (rowid, title, description, tags, skus)
+             SELECT p.id, p.title, p.description_md,
+                    COALESCE((SELECT group_concat(tag, ' ') FROM product_tags WHERE product_id = p.id), ''),
+                    COALESCE((SELECT group_concat(sku, ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')
+               FROM products p WHERE p.id IN"
         }
         Backend::Postgres => {
-            sqlx::query(
-                "UPDATE products p SET search_vector =
-                        setweight(to_tsvector('simple', p.title), 'A')
-                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
-                     || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')), 'B')
-                     || setweight(to_tsvector('simple', p.description_md), 'C')
-                  WHERE p.id = $1",
-            )
-            .bind(product_id)
+            "UPDATE products p SET search_vector =
+                    setweight(to_tsvector('simple', p.title), 'A')
+                 || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
+                 || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')), 'B')
+                 || setweight(to_tsvector('simple', p.description_md), 'C')
+              WHERE p.id IN"
+        }
+    };
+    for chunk in product_ids.chunks(1000) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{sql} ({})", placeholders.join(", "));
+        // One product's statement is cached; a batch's text changes with its size.
+        chunk
+            .iter()
+            .fold(sqlx::query(&sql).persistent(chunk.len() == 1), |q, id| {
+                q.bind(*id)
+            })
             .execute(&mut *conn)
             .await?;
-        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use app::catalog::csv_io::{export_products, import_products, parse_products, ImportError};
+use app::catalog::csv_io::{check_import, export_products, write_import, ImportError};
 use app::catalog::media::MediaStore;
 use app::money::Currency;
 
@@ -22,9 +22,10 @@ async fn import(
     replace: bool,
 ) -> Result<usize, ImportError> {
     let dir = app._data_dir.path();
-    let products =
-        parse_products(csv.as_bytes(), dir, Currency::EUR).map_err(ImportError::Invalid)?;
-    import_products(&app.db, products, &MediaStore::new(dir), replace, |_| {}).await
+    let media = MediaStore::new(dir);
+    let checked =
+        check_import(&app.db, csv.as_bytes(), dir, Currency::EUR, &media, replace).await?;
+    write_import(&app.db, csv.as_bytes(), &checked, |_| {}).await
 }
 
 async fn product_count(db: &app::db::Db) -> i64 {
@@ -494,7 +495,217 @@ async fn checkout_during_an_import_from_the_admin_never_fails(backend: Backend) 
     );
 }
 
+/// `count` products in `collections` collections (each in one, every fifth also in a second),
+/// two sizes each, every third with a colour option too; handles start at `first`.
+fn generated_csv(first: usize, count: usize, collections: usize) -> String {
+    let mut csv = String::from(
+        "Handle,Title,Tags,Collections,Option1 Name,Option1 Value,Option2 Name,Option2 Value,\
+         Variant SKU,Variant Price,Variant Inventory Qty,Variant Inventory Policy,Image Src\n",
+    );
+    for n in first..first + count {
+        let mut member = format!("line-{}", n % collections);
+        if n % 5 == 0 {
+            member = format!("\"{member},extra\"");
+        }
+        let colour = ["Black", "Sky", "Rust"][n % 3];
+        for (i, size) in ["S", "L"].into_iter().enumerate() {
+            let (title, tags, collections) = match i {
+                0 => (
+                    format!("Item {n}"),
+                    format!("\"t{},common\"", n % 7),
+                    member.as_str(),
+                ),
+                _ => (String::new(), String::new(), ""),
+            };
+            let (colour_name, colour_value) = match n % 3 == 0 {
+                true => ("Colour", colour),
+                false => ("", ""),
+            };
+            let stock = (n + i) % 4; // some sold out
+            let policy = if n % 11 == 0 { "continue" } else { "deny" };
+            csv.push_str(&format!(
+                "p-{n},{title},{tags},{collections},Size,{size},{colour_name},{colour_value},\
+                 P{n}-{size},{}.{:02},{stock},{policy},/demo/mug-sky.svg\n",
+                5 + n % 40,
+                i * 50
+            ));
+        }
+    }
+    csv
+}
+
+/// Rows of `table` that `source` (a view of what it should hold) lacks, and the reverse.
+async fn differences(db: &app::db::Db, table: &str, source: &str, columns: &str) -> (i64, i64) {
+    let count = |a: &str, b: &str| {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT {columns} FROM {a} EXCEPT SELECT {columns} FROM {b}) d"
+        )
+    };
+    let extra: i64 = sqlx::query_scalar(&count(table, source))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let missing: i64 = sqlx::query_scalar(&count(source, table))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    (extra, missing)
+}
+
+/// A file of several batches, written a batch per few statements, lists every product once
+/// with the figures its variants give, offers every option value, and keeps the file's order.
+async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    // Some products the shop has already, in the same collections.
+    import(&app, &generated_csv(1000, 30, 4), false)
+        .await
+        .unwrap();
+    let count = 3 * app::catalog::csv_io::IMPORT_BATCH + 17;
+    assert_eq!(
+        import(&app, &generated_csv(0, count, 4), false)
+            .await
+            .unwrap(),
+        count
+    );
+    assert_eq!(product_count(&app.db).await, (count + 30) as i64);
+
+    let listing = "collection_id, product_id, position, created_at, title, min_price, buyable";
+    assert_eq!(
+        differences(
+            &app.db,
+            "catalog_listing",
+            "catalog_listing_source",
+            listing
+        )
+        .await,
+        (0, 0),
+        "the listing holds what the products' variants and memberships say"
+    );
+    let facets = "collection_id, facet, product_id";
+    assert_eq!(
+        differences(&app.db, "catalog_facets", "catalog_facets_source", facets).await,
+        (0, 0),
+        "the facets hold every option value of every listed product"
+    );
+    let searchable = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM product_search WHERE skus LIKE 'P%-S P%-L'",
+        Backend::Postgres => "SELECT COUNT(*) FROM products WHERE search_vector @@ 'l'::tsquery",
+    };
+    let searchable: i64 = sqlx::query_scalar(searchable)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        searchable,
+        (count + 30) as i64,
+        "every product is searchable by SKU"
+    );
+
+    // The new products follow the old ones in each collection, in the file's order.
+    let members: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT p.slug, cp.position FROM collection_products cp
+           JOIN products p ON p.id = cp.product_id
+           JOIN collections c ON c.id = cp.collection_id
+          WHERE c.slug = 'line-1' ORDER BY cp.position",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let positions: Vec<i64> = members.iter().map(|(_, p)| *p).collect();
+    assert_eq!(positions, (0..members.len() as i64).collect::<Vec<_>>());
+    let handles: Vec<&str> = members.iter().map(|(s, _)| s.as_str()).collect();
+    let expected: Vec<String> = (1000..1030)
+        .chain(0..count)
+        .filter(|n| n % 4 == 1)
+        .map(|n| format!("p-{n}"))
+        .collect();
+    assert_eq!(handles, expected);
+
+    // Newest first follows the file: its first product is the newest.
+    let newest: Vec<String> = sqlx::query_scalar(
+        "SELECT slug FROM products WHERE slug IN ('p-0', 'p-1', 'p-150') ORDER BY created_at DESC",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(newest, ["p-0", "p-1", "p-150"]);
+}
+
+/// The second reading writes what it reads: a file that changed since it was checked stops the
+/// import where it changed, and says so.
+async fn a_file_that_changes_between_its_readings_stops_there(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    let dir = app._data_dir.path();
+    let media = MediaStore::new(dir);
+    let good = generated_csv(0, app::catalog::csv_io::IMPORT_BATCH + 5, 3);
+    let checked = check_import(&app.db, good.as_bytes(), dir, Currency::EUR, &media, false)
+        .await
+        .unwrap();
+    // p-103 is in the second batch; its large size costs 28.50.
+    let changed = good.replace("P103-L,28.50", "P103-L,oops");
+    assert_ne!(changed, good);
+    match write_import(&app.db, changed.as_bytes(), &checked, |_| {}).await {
+        Err(ImportError::Changed { written, error }) => {
+            assert_eq!(written, app::catalog::csv_io::IMPORT_BATCH);
+            assert_eq!(error.column.as_deref(), Some("Variant Price"));
+        }
+        other => panic!("expected the change to be caught, got {other:?}"),
+    }
+    assert_eq!(
+        product_count(&app.db).await,
+        app::catalog::csv_io::IMPORT_BATCH as i64,
+        "the batches before the change stay written"
+    );
+}
+
+/// Rows of one statement are bound in statements of a few thousand values, whatever their
+/// number.
+async fn bulk_rows_go_in_as_many_statements_as_they_need(backend: Backend) {
+    use app::catalog::bulk::{insert_rows, Value};
+    let app = spawn_empty_app(backend).await;
+    import(&app, &generated_csv(0, 1, 1), false).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM products")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let tags: Vec<String> = (0..9_000).map(|n| format!("tag-{n}")).collect();
+    let returned = app
+        .db
+        .writes()
+        .run(
+            move |conn| -> app::write_queue::JobFuture<'_, Result<usize, sqlx::Error>> {
+                Box::pin(async move {
+                    let values: Vec<Value<'_>> = tags
+                        .iter()
+                        .flat_map(|tag| [Value::Int(id), Value::Text(tag)])
+                        .collect();
+                    let rows = insert_rows(
+                        conn,
+                        "INSERT INTO product_tags (product_id, tag)",
+                        2,
+                        &values,
+                        "RETURNING tag",
+                    )
+                    .await?;
+                    Ok(rows.len())
+                })
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(returned, 9_000);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM product_tags WHERE tag LIKE 'tag-%'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, 9_000);
+}
+
 on_both_databases!(
+    a_large_import_lists_every_product_as_its_variants_say,
+    a_file_that_changes_between_its_readings_stops_there,
+    bulk_rows_go_in_as_many_statements_as_they_need,
     checkout_during_an_import_from_the_admin_never_fails,
     replacing_a_product_keeps_its_orders_and_reservations,
     variants_with_orders_or_history_cannot_be_deleted,
