@@ -47,7 +47,7 @@ pub async fn insert_rows(
     values: &[Value<'_>],
     returning: &str,
 ) -> Result<Vec<AnyRow>, sqlx::Error> {
-    debug_assert!(width > 0 && values.len() % width == 0);
+    debug_assert!(width > 0 && values.len().is_multiple_of(width));
     let rows_per_statement = (VALUES_PER_STATEMENT / width).max(1);
     // SQLite looks a numbered parameter up by a linear search, which makes a statement of
     // thousands of `$n` quadratic; plain `?` are taken in order.
