@@ -104,28 +104,29 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
                           FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts.clone())
-            // `+rowid`: the candidates are checked as the matches are read (one pass), never
-            // looked up one by one in the index (a whole prefix search each).
+            // Matches from the newest-but-999th on: FTS5 reads its doclists from that rowid,
+            // so only the ranked matches are read (checking each match against a list of the
+            // newest read them all).
             .push(
-                " AND +rowid IN (SELECT rowid FROM product_search WHERE product_search MATCH ",
+                " AND rowid >= COALESCE((SELECT rowid FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts)
-            .push(" ORDER BY rowid DESC LIMIT ")
-            .bind(RANKED_MATCHES)
-            .push(")) s ON s.product_id = l.product_id");
+            .push(" ORDER BY rowid DESC LIMIT 1 OFFSET ")
+            .bind(RANKED_MATCHES - 1)
+            .push("), 0)) s ON s.product_id = l.product_id");
         }
         Backend::Postgres => {
             sql.push(
-                " JOIN (SELECT id AS product_id, -ts_rank_cd(search_vector, q) AS rank
-                          FROM products, to_tsquery('simple', ",
+                " JOIN (SELECT product_id, -ts_rank_cd(document, q) AS rank
+                          FROM product_search, to_tsquery('simple', ",
             )
             .bind(fts.clone())
             .push(
-                ") q WHERE id IN (SELECT m.id FROM products m
-                                  WHERE m.search_vector @@ to_tsquery('simple', ",
+                ") q WHERE product_id IN (SELECT m.product_id FROM product_search m
+                                          WHERE m.document @@ to_tsquery('simple', ",
             )
             .bind(fts)
-            .push(") ORDER BY m.id DESC LIMIT ")
+            .push(") ORDER BY m.product_id DESC LIMIT ")
             .bind(RANKED_MATCHES)
             .push(")) s ON s.product_id = l.product_id");
         }
@@ -144,8 +145,8 @@ fn push_search_filter(sql: &mut Sql, backend: Backend, fts: String) {
         }
         Backend::Postgres => {
             sql.push(
-                " AND l.product_id IN (SELECT id FROM products
-                                        WHERE search_vector @@ to_tsquery('simple', ",
+                " AND l.product_id IN (SELECT product_id FROM product_search
+                                        WHERE document @@ to_tsquery('simple', ",
             )
             .bind(fts)
             .push("))");

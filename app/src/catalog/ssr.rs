@@ -376,17 +376,23 @@ pub async fn refresh_search_documents(
                FROM products p WHERE p.id IN"
         }
         Backend::Postgres => {
-            "UPDATE products p SET search_vector =
+            "INSERT INTO product_search (product_id, document)
+             SELECT p.id,
                     setweight(to_tsvector('simple', p.title), 'A')
                  || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
                  || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')), 'B')
                  || setweight(to_tsvector('simple', p.description_md), 'C')
-              WHERE p.id IN"
+               FROM products p WHERE p.id IN"
         }
+    };
+    // Postgres writes the document over an existing one.
+    let upsert = match Backend::of(conn) {
+        Backend::Sqlite => "",
+        Backend::Postgres => " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document",
     };
     for chunk in product_ids.chunks(1000) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{sql} ({})", placeholders.join(", "));
+        let sql = format!("{sql} ({}){upsert}", placeholders.join(", "));
         // One product's statement is cached; a batch's text changes with its size.
         chunk
             .iter()

@@ -589,7 +589,7 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
     );
     let searchable = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM product_search WHERE skus LIKE 'P%-S P%-L'",
-        Backend::Postgres => "SELECT COUNT(*) FROM products WHERE search_vector @@ 'l'::tsquery",
+        Backend::Postgres => "SELECT COUNT(*) FROM product_search WHERE document @@ 'l'::tsquery",
     };
     let searchable: i64 = sqlx::query_scalar(searchable)
         .fetch_one(app.db.pool())
