@@ -100,13 +100,14 @@ fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
     match backend {
         Backend::Sqlite => {
             sql.push(
-                " JOIN (SELECT rowid AS product_id, bm25(product_search, 10.0, 1.0, 4.0, 4.0) AS rank
+                " JOIN (SELECT +rowid AS product_id, bm25(product_search, 10.0, 1.0, 4.0, 4.0) AS rank
                           FROM product_search WHERE product_search MATCH ",
             )
             .bind(fts.clone())
             // Matches from the newest-but-999th on: FTS5 reads its doclists from that rowid,
             // so only the ranked matches are read (checking each match against a list of the
-            // newest read them all).
+            // newest read them all). `+rowid` above: the listing never looks a product up in
+            // the index by rowid, which would be a whole prefix search per product.
             .push(
                 " AND rowid >= COALESCE((SELECT rowid FROM product_search WHERE product_search MATCH ",
             )

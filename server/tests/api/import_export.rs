@@ -631,6 +631,47 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
     assert_eq!(newest, ["p-0", "p-1", "p-150"]);
 }
 
+/// A search matching more products than it ranks ranks the newest of them, and a SKU search
+/// finds its product first, on a catalog large enough to tell.
+async fn searches_rank_the_newest_matches_of_a_large_catalog(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    import(&app, &generated_csv(0, 1_100, 4), false)
+        .await
+        .unwrap();
+    let ids: Vec<(String, i64)> = sqlx::query_as("SELECT slug, id FROM products")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let id_of = |slug: &str| ids.iter().find(|(s, _)| s == slug).unwrap().1;
+    let mut all: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+    all.sort_unstable();
+    let oldest_ranked = all[all.len() - 1_000];
+
+    let (status, page) = app.json("/api/v1/products?q=item").await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 24);
+    assert!(page["next_cursor"].is_string());
+    for item in items {
+        let id = id_of(item["slug"].as_str().unwrap());
+        assert!(
+            id >= oldest_ranked,
+            "{} is not among the newest 1,000",
+            item["slug"]
+        );
+    }
+
+    let (_, page) = app.json("/api/v1/products?q=P5-S").await;
+    let slugs: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect();
+    // Words are prefixes (p-50 … match too); the exact SKU ranks first.
+    assert_eq!(slugs[0], "p-5", "{slugs:?}");
+}
+
 /// The second reading writes what it reads: a file that changed since it was checked stops the
 /// import where it changed, and says so.
 async fn a_file_that_changes_between_its_readings_stops_there(backend: Backend) {
@@ -704,6 +745,7 @@ async fn bulk_rows_go_in_as_many_statements_as_they_need(backend: Backend) {
 
 on_both_databases!(
     a_large_import_lists_every_product_as_its_variants_say,
+    searches_rank_the_newest_matches_of_a_large_catalog,
     a_file_that_changes_between_its_readings_stops_there,
     bulk_rows_go_in_as_many_statements_as_they_need,
     checkout_during_an_import_from_the_admin_never_fails,
