@@ -329,29 +329,6 @@ impl<R: Read> Iterator for ProductReader<R> {
     }
 }
 
-/// Reads and checks a whole file into memory (small files: the admin's tests, the unit
-/// tests). Imports stream with [`ProductReader`].
-pub fn parse_products(
-    input: impl Read,
-    base_dir: &Path,
-    default_currency: Currency,
-) -> Result<Vec<ImportProduct>, Vec<LineError>> {
-    let mut products = Vec::new();
-    let mut errors = Vec::new();
-    for item in ProductReader::new(input, base_dir, default_currency)? {
-        match item {
-            Ok(product) => products.push(product),
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(products)
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
-    }
-}
-
 fn start_product(row: &CsvRow<'_>, handle: &str) -> Result<ImportProduct, Vec<LineError>> {
     let mut errors = Vec::new();
     let title = row.get("Title");
@@ -1422,6 +1399,28 @@ pub enum ExportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole small file, read into memory.
+    fn parse_products(
+        input: impl Read,
+        base_dir: &Path,
+        default_currency: Currency,
+    ) -> Result<Vec<ImportProduct>, Vec<LineError>> {
+        let mut products = Vec::new();
+        let mut errors = Vec::new();
+        for item in ProductReader::new(input, base_dir, default_currency)? {
+            match item {
+                Ok(product) => products.push(product),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(products)
+        } else {
+            errors.sort_by_key(|e| e.line);
+            Err(errors)
+        }
+    }
 
     const HEADER: &str = "Handle,Title,Body (Markdown),Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Image Src\n";
 
