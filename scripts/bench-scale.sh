@@ -2,8 +2,9 @@
 # Catalog pages at scale: for each backend and catalog size, a fresh database filled by
 # `kassa import` from scripts/gen-catalog.py (import wall time and peak memory measured), then
 # requests per second and p50/p99 latency of every kind of catalog page with the page cache off
-# (what rendering from the database costs; after a second of warm-up each), and a mix of 600+ distinct pages with the page cache
-# on. Ends with how each page's p99 grows from the smallest size to the largest.
+# (what rendering from the database costs; each after a second of warm-up), and a mix of 600+
+# distinct pages with the page cache on. Ends with how each page's p99 grows from the smallest
+# size to the largest.
 #
 #   scripts/bench-scale.sh [sizes, default "1000 100000"] [backends, default "sqlite postgres"] \
 #                          [seconds per run, default 10]
@@ -33,7 +34,7 @@ CACHED_PORT=3312
 # Tenths of a second to wait for /healthz.
 HEALTH_TRIES=600
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 for size in $SIZES; do [[ "$size" =~ ^[1-9][0-9]*$ ]] || usage; done
 for backend in $BACKENDS; do [[ "$backend" =~ ^(sqlite|postgres)$ ]] || usage; done
 [[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || usage
