@@ -5,18 +5,8 @@ use serde_json::Value;
 use app::inventory::{self, AdjustReason, Movement, StockMove};
 
 use crate::checkout::{checkout, order_body};
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{slugs_of, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
-
-/// The slugs of a list answer's items, in order.
-fn slugs_of(body: &Value) -> Vec<&str> {
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["slug"].as_str().unwrap())
-        .collect()
-}
 
 fn assert_variant_shape(variant: &Value) {
     assert!(variant["id"].is_i64(), "{variant}");
@@ -179,12 +169,7 @@ async fn collections_list_and_page_through_their_products(backend: Backend) {
     let app = spawn_app(backend).await;
     let (status, body) = app.json("/api/v1/collections").await;
     assert_eq!(status, 200);
-    let slugs: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["slug"].as_str().unwrap())
-        .collect();
+    let slugs = slugs_of(&body);
     assert!(
         slugs.contains(&"apparel") && slugs.contains(&"sale"),
         "{slugs:?}"

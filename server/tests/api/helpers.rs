@@ -245,3 +245,13 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         _data_dir: data_dir,
     }
 }
+
+/// The slugs of a list answer's items, in order.
+pub fn slugs_of(body: &serde_json::Value) -> Vec<&str> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect()
+}

@@ -7,7 +7,7 @@ use app::catalog::media::MediaStore;
 use app::money::Currency;
 
 use crate::checkout::{checkout, count, ledger_of, order_body, stock_of};
-use crate::helpers::{fresh_database, spawn_app, spawn_empty_app, Backend};
+use crate::helpers::{fresh_database, slugs_of, spawn_app, spawn_empty_app, Backend};
 use crate::on_both_databases;
 
 async fn export(db: &app::db::Db) -> String {
@@ -662,12 +662,7 @@ async fn searches_rank_the_newest_matches_of_a_large_catalog(backend: Backend) {
     }
 
     let (_, page) = app.json("/api/v1/products?q=P5-S").await;
-    let slugs: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["slug"].as_str().unwrap())
-        .collect();
+    let slugs = slugs_of(&page);
     // Words are prefixes (p-50 … match too); the exact SKU ranks first.
     assert_eq!(slugs[0], "p-5", "{slugs:?}");
 }
