@@ -244,6 +244,24 @@ pub struct Sql {
 pub enum Arg {
     Int(i64),
     Text(String),
+    /// An integer or NULL.
+    MaybeInt(Option<i64>),
+    /// Text or NULL.
+    MaybeText(Option<String>),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Arg {
+    /// Binds the value to `query`'s next placeholder.
+    pub fn bind_to<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        match self {
+            Arg::Int(i) => query.bind(*i),
+            Arg::Text(s) => query.bind(s.as_str()),
+            Arg::MaybeInt(i) => query.bind(*i),
+            Arg::MaybeText(s) => query.bind(s.as_deref()),
+        }
+    }
 }
 
 impl Sql {
@@ -259,19 +277,35 @@ impl Sql {
         self
     }
 
-    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    /// Appends `(…)` with a placeholder for each value: the list of an `IN`.
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.text.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn query(&self) -> AnyQuery<'_> {
         self.args
             .iter()
-            .fold(sqlx::query(&self.text), |q, arg| match arg {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(s) => q.bind(s.as_str()),
-            })
+            .fold(sqlx::query(&self.text), |q, arg| arg.bind_to(q))
     }
 }
 
 impl From<i64> for Arg {
     fn from(v: i64) -> Arg {
         Arg::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Arg {
+        Arg::MaybeInt(v)
     }
 }
 
@@ -284,6 +318,12 @@ impl From<String> for Arg {
 impl From<&str> for Arg {
     fn from(v: &str) -> Arg {
         Arg::Text(v.to_string())
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Arg {
+        Arg::MaybeText(v.map(str::to_string))
     }
 }
 

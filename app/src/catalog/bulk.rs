@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
 use super::ssr::{refresh_search_documents, NewProduct};
-use crate::db::Backend;
+use crate::db::{Arg, Backend};
 
 /// A product to write, with what an import says of it beside the product itself.
 pub struct BulkProduct<'a> {
@@ -22,15 +22,6 @@ pub struct BulkProduct<'a> {
     pub collections: &'a [String],
     pub seo_title: Option<&'a str>,
     pub seo_description: Option<&'a str>,
-}
-
-/// One value of a row for [`insert_rows`].
-#[derive(Clone, Copy, Debug)]
-pub enum Value<'a> {
-    Int(i64),
-    MaybeInt(Option<i64>),
-    Text(&'a str),
-    MaybeText(Option<&'a str>),
 }
 
 /// Bound values per statement: under SQLite's limit (32,766) and Postgres's (65,535), and
@@ -44,7 +35,7 @@ pub async fn insert_rows(
     conn: &mut AnyConnection,
     head: &str,
     width: usize,
-    values: &[Value<'_>],
+    values: &[Arg],
     returning: &str,
 ) -> Result<Vec<AnyRow>, sqlx::Error> {
     debug_assert!(width > 0 && values.len().is_multiple_of(width));
@@ -72,15 +63,11 @@ pub async fn insert_rows(
         sql.push_str(") ");
         sql.push_str(returning);
         // Not kept in the connection's statement cache: their text changes with the batch.
-        let mut query = sqlx::query(&sql).persistent(false);
-        for value in chunk {
-            query = match *value {
-                Value::Int(n) => query.bind(n),
-                Value::MaybeInt(n) => query.bind(n),
-                Value::Text(s) => query.bind(s),
-                Value::MaybeText(s) => query.bind(s),
-            };
-        }
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql).persistent(false), |q, value| {
+                value.bind_to(q)
+            });
         if returning.is_empty() {
             query.execute(&mut *conn).await?;
         } else {
@@ -101,19 +88,19 @@ pub async fn insert_products(
     if products.is_empty() {
         return Ok(Vec::new());
     }
-    let mut values = Vec::with_capacity(products.len() * 10);
+    let mut values: Vec<Arg> = Vec::with_capacity(products.len() * 10);
     for p in products {
         values.extend([
-            Value::Text(&p.product.slug),
-            Value::Text(&p.product.title),
-            Value::Text(&p.product.description_md),
-            Value::Text(&p.product.vendor),
-            Value::Text(&p.product.product_type),
-            Value::Text(p.product.status),
-            Value::MaybeText(p.seo_title),
-            Value::MaybeText(p.seo_description),
-            Value::Int(p.created_at),
-            Value::Int(p.created_at),
+            p.product.slug.as_str().into(),
+            p.product.title.as_str().into(),
+            p.product.description_md.as_str().into(),
+            p.product.vendor.as_str().into(),
+            p.product.product_type.as_str().into(),
+            p.product.status.into(),
+            p.seo_title.into(),
+            p.seo_description.into(),
+            Arg::Int(p.created_at),
+            Arg::Int(p.created_at),
         ]);
     }
     let returned = insert_rows(
@@ -127,10 +114,10 @@ pub async fn insert_products(
     .await?;
     let ids = match_returned(&returned, products.iter().map(|p| p.product.slug.as_str()))?;
 
-    let mut values = Vec::new();
+    let mut values: Vec<Arg> = Vec::new();
     for (p, &id) in products.iter().zip(&ids) {
         for tag in &p.product.tags {
-            values.extend([Value::Int(id), Value::Text(tag)]);
+            values.extend([Arg::Int(id), tag.as_str().into()]);
         }
     }
     insert_rows(
@@ -142,10 +129,10 @@ pub async fn insert_products(
     )
     .await?;
 
-    let mut values = Vec::new();
+    let mut values: Vec<Arg> = Vec::new();
     for (p, &id) in products.iter().zip(&ids) {
         for (i, name) in p.product.option_names.iter().enumerate() {
-            values.extend([Value::Int(id), Value::Int(i as i64 + 1), Value::Text(name)]);
+            values.extend([Arg::Int(id), Arg::Int(i as i64 + 1), name.as_str().into()]);
         }
     }
     insert_rows(
@@ -159,23 +146,23 @@ pub async fn insert_products(
 
     add_to_collections(conn, products, &ids, now).await?;
 
-    let mut values = Vec::new();
+    let mut values: Vec<Arg> = Vec::new();
     for (p, &id) in products.iter().zip(&ids) {
         for (position, v) in p.product.variants.iter().enumerate() {
-            let option = |n: usize| Value::MaybeText(v.options.get(n).map(String::as_str));
+            let option = |n: usize| Arg::from(v.options.get(n).map(String::as_str));
             values.extend([
-                Value::Int(id),
-                Value::Int(position as i64),
-                Value::Text(&v.sku),
+                Arg::Int(id),
+                Arg::Int(position as i64),
+                v.sku.as_str().into(),
                 option(0),
                 option(1),
                 option(2),
-                Value::Int(v.price.amount),
-                Value::MaybeInt(v.compare_at.map(|m| m.amount)),
-                Value::Text(v.price.currency.code()),
-                Value::Int(v.weight_grams),
-                Value::Int(v.on_hand),
-                Value::Text(if v.allow_backorder { "allow" } else { "deny" }),
+                Arg::Int(v.price.amount),
+                Arg::MaybeInt(v.compare_at.map(|m| m.amount)),
+                v.price.currency.code().into(),
+                Arg::Int(v.weight_grams),
+                Arg::Int(v.on_hand),
+                Arg::from(if v.allow_backorder { "allow" } else { "deny" }),
             ]);
         }
     }
@@ -195,21 +182,21 @@ pub async fn insert_products(
             .flat_map(|p| p.product.variants.iter().map(|v| v.sku.as_str())),
     )?;
 
-    let mut values = Vec::new();
+    let mut values: Vec<Arg> = Vec::new();
     let mut variant_ids_left = &variant_ids[..];
     for (p, &id) in products.iter().zip(&ids) {
         let (own, rest) = variant_ids_left.split_at(p.product.variants.len());
         variant_ids_left = rest;
         for (position, image) in p.product.images.iter().enumerate() {
             values.extend([
-                Value::Int(id),
-                Value::MaybeInt(image.variant.and_then(|i| own.get(i).copied())),
-                Value::Int(position as i64),
-                Value::Text(&image.url),
-                Value::Text(&image.alt),
-                Value::Int(image.width),
-                Value::Int(image.height),
-                Value::MaybeText(image.srcset.as_deref()),
+                Arg::Int(id),
+                Arg::MaybeInt(image.variant.and_then(|i| own.get(i).copied())),
+                Arg::Int(position as i64),
+                image.url.as_str().into(),
+                image.alt.as_str().into(),
+                Arg::Int(image.width),
+                Arg::Int(image.height),
+                image.srcset.as_deref().into(),
             ]);
         }
     }
@@ -267,15 +254,15 @@ async fn add_to_collections(
         .await?;
         next_position.insert(id, last.map_or(0, |p| p + 1));
     }
-    let mut values = Vec::new();
+    let mut values: Vec<Arg> = Vec::new();
     for (p, &product_id) in products.iter().zip(ids) {
         for slug in p.collections {
             let collection_id = collections[slug.as_str()];
             let position = next_position.entry(collection_id).or_default();
             values.extend([
-                Value::Int(collection_id),
-                Value::Int(product_id),
-                Value::Int(*position),
+                Arg::Int(collection_id),
+                Arg::Int(product_id),
+                Arg::Int(*position),
             ]);
             *position += 1;
         }

@@ -25,7 +25,7 @@ use super::ssr::{
     insert_images, insert_product_parts, insert_variant, refresh_search_document, NewImage,
     NewProduct, NewVariant,
 };
-use crate::db::{now_epoch, Db};
+use crate::db::{now_epoch, Db, Sql};
 use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
 use crate::money::{Currency, Money};
 use crate::write_queue::JobFuture;
@@ -986,22 +986,18 @@ async fn write_batch(
     now: i64,
     replace: bool,
 ) -> Result<(), sqlx::Error> {
-    let existing: HashMap<String, i64> = {
-        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT slug, id FROM products WHERE slug IN ({})",
-            placeholders.join(", ")
-        );
-        let query = sqlx::query(&sql).persistent(false);
-        let rows = batch
-            .iter()
-            .fold(query, |q, item| q.bind(&item.product.slug))
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?
-    };
+    let mut lookup = Sql::default();
+    lookup
+        .push("SELECT slug, id FROM products WHERE slug IN ")
+        .bind_list(batch.iter().map(|item| item.product.slug.as_str()));
+    let existing: HashMap<String, i64> = lookup
+        .query()
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
     let mut new = Vec::with_capacity(batch.len());
     for (offset, item) in batch.iter().enumerate() {
         match existing.get(&item.product.slug) {
@@ -1193,13 +1189,12 @@ async fn select_in(
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut found = Vec::new();
     for chunk in values.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{sql} ({})", placeholders.join(", "));
-        let rows = chunk
-            .iter()
-            .fold(sqlx::query(&sql), |q, v| q.bind(*v))
-            .fetch_all(pool)
-            .await?;
+        let mut statement = Sql::default();
+        statement
+            .push(sql)
+            .push(" ")
+            .bind_list(chunk.iter().copied());
+        let rows = statement.query().fetch_all(pool).await?;
         for row in rows {
             found.push((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
         }

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{CollectionSummary, Image, Product, ProductCard, Variant};
-use crate::db::{now_epoch, Backend, Db};
+use crate::db::{now_epoch, Backend, Db, Sql};
 use crate::money::{Currency, Money};
 
 /// Units that can be sold now: never negative, even if reserved briefly exceeds on hand.
@@ -391,14 +391,16 @@ pub async fn refresh_search_documents(
         Backend::Postgres => " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document",
     };
     for chunk in product_ids.chunks(1000) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{sql} ({}){upsert}", placeholders.join(", "));
+        let mut statement = Sql::default();
+        statement
+            .push(sql)
+            .push(" ")
+            .bind_list(chunk.iter().copied())
+            .push(upsert);
         // One product's statement is cached; a batch's text changes with its size.
-        chunk
-            .iter()
-            .fold(sqlx::query(&sql).persistent(chunk.len() == 1), |q, id| {
-                q.bind(*id)
-            })
+        statement
+            .query()
+            .persistent(chunk.len() == 1)
             .execute(&mut *conn)
             .await?;
     }

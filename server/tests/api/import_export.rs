@@ -697,7 +697,8 @@ async fn a_file_that_changes_between_its_readings_stops_there(backend: Backend) 
 /// Rows of one statement are bound in statements of a few thousand values, whatever their
 /// number.
 async fn bulk_rows_go_in_as_many_statements_as_they_need(backend: Backend) {
-    use app::catalog::bulk::{insert_rows, Value};
+    use app::catalog::bulk::insert_rows;
+    use app::db::Arg;
     let app = spawn_empty_app(backend).await;
     import(&app, &generated_csv(0, 1, 1), false).await.unwrap();
     let id: i64 = sqlx::query_scalar("SELECT id FROM products")
@@ -711,9 +712,9 @@ async fn bulk_rows_go_in_as_many_statements_as_they_need(backend: Backend) {
         .run(
             move |conn| -> app::write_queue::JobFuture<'_, Result<usize, sqlx::Error>> {
                 Box::pin(async move {
-                    let values: Vec<Value<'_>> = tags
+                    let values: Vec<Arg> = tags
                         .iter()
-                        .flat_map(|tag| [Value::Int(id), Value::Text(tag)])
+                        .flat_map(|tag| [Arg::Int(id), Arg::from(tag.as_str())])
                         .collect();
                     let rows = insert_rows(
                         conn,
