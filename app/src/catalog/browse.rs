@@ -10,7 +10,7 @@ use leptos_router::params::ParamsMap;
 use super::pages::ProductGrid;
 use super::query::{ListingParams, ProductList, Sort};
 use super::{collection_page, search_products, CollectionPageData};
-use crate::components::{when_loaded, NotFound};
+use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
 
 fn listing_params(map: &ParamsMap) -> ListingParams {
@@ -64,6 +64,7 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
     let CollectionPageData {
         collection,
         url,
+        breadcrumbs_json_ld,
         facets,
         products,
     } = data;
@@ -84,6 +85,7 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
         <Meta property="og:description" content=summary/>
         <Meta property="og:url" content=url.clone()/>
         {og_image.map(|content| view! { <Meta property="og:image" content/> })}
+        <Breadcrumbs trail=Vec::new() current=collection.title.clone() json_ld=breadcrumbs_json_ld/>
         <header class="listing-header">
             <h1>{collection.title.clone()}</h1>
             <div class="collection-description" inner_html=collection.description_html.clone()></div>

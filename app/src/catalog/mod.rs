@@ -79,6 +79,13 @@ pub struct Variant {
     pub image_url: Option<String>,
 }
 
+/// A collection named in a link: its address is `/collections/{slug}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionLink {
+    pub slug: String,
+    pub title: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub slug: String,
@@ -86,6 +93,10 @@ pub struct Product {
     pub url: String,
     /// schema.org `Product` with its offers, for search engines (JSON, safe inside `<script>`).
     pub json_ld: String,
+    /// The collection the breadcrumbs lead back to: the first the product joined, if any.
+    pub collection: Option<CollectionLink>,
+    /// schema.org `BreadcrumbList` of the breadcrumbs (JSON, safe inside `<script>`).
+    pub breadcrumbs_json_ld: String,
     pub title: String,
     /// The Markdown source, as staff wrote it.
     pub description: String,
@@ -107,6 +118,10 @@ impl Variant {
         self.backorder || self.available > 0
     }
 }
+
+/// The first of every page's breadcrumbs, leading to `/`. Not "Home", which a shop may well
+/// have as a collection (the demo does).
+pub const BREADCRUMB_HOME: &str = "Shop";
 
 /// How many products the home page shows.
 pub const HOME_PAGE_SIZE: i64 = 48;
@@ -136,6 +151,14 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
         .unwrap_or_default();
     product.url = format!("{base}/products/{}", product.slug);
     product.json_ld = seo::product_json_ld(&product, &base);
+    let mut trail = vec![(product.title.clone(), product.url.clone())];
+    if let Some(c) = &product.collection {
+        trail.insert(
+            0,
+            (c.title.clone(), format!("{base}/collections/{}", c.slug)),
+        );
+    }
+    product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail);
     Ok(product)
 }
 
@@ -153,6 +176,8 @@ pub struct CollectionPageData {
     pub collection: CollectionSummary,
     /// The absolute canonical address of the collection's first page.
     pub url: String,
+    /// schema.org `BreadcrumbList` of the breadcrumbs (JSON, safe inside `<script>`).
+    pub breadcrumbs_json_ld: String,
     /// Option names with the values found in this collection, for its filters.
     pub facets: Vec<(String, Vec<String>)>,
     pub products: ProductList,
@@ -187,9 +212,12 @@ pub async fn collection_page(slug: String, query: String) -> Result<CollectionPa
         .map(|s| s.0)
         .unwrap_or_default();
     let url = format!("{base}/collections/{slug}");
+    let breadcrumbs_json_ld =
+        seo::breadcrumbs_json_ld(&base, &[(collection.title.clone(), url.clone())]);
     Ok(CollectionPageData {
         collection,
         url,
+        breadcrumbs_json_ld,
         facets,
         products,
     })

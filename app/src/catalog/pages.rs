@@ -9,7 +9,7 @@ use super::{
     ProductCard,
 };
 use crate::cart::{AddButton, AddToCartButton, CartItem};
-use crate::components::{when_loaded, NotFound};
+use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
 
 /// Cards above the fold load eagerly; the rest wait until the shopper scrolls.
@@ -186,6 +186,15 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <Meta property="og:url" content=product.url.clone()/>
         <Meta property="og:image" content=format!("{site}{og_image}")/>
         <script type="application/ld+json" inner_html=product.json_ld.clone()></script>
+        <Breadcrumbs
+            trail=product
+                .collection
+                .iter()
+                .map(|c| (c.title.clone(), format!("/collections/{}", c.slug)))
+                .collect()
+            current=title.clone()
+            json_ld=product.breadcrumbs_json_ld.clone()
+        />
         <article class="product-detail">
             <BuyBox
                 slug=product.slug.clone()

@@ -101,6 +101,31 @@ pub fn product_json_ld(product: &super::Product, base: &str) -> String {
     json.to_string().replace("</", "<\\/")
 }
 
+/// schema.org `BreadcrumbList` for a page reached from the shop's home through `trail` (each a
+/// name and its absolute address, the page itself last), as the page's breadcrumbs show it.
+/// Escaped so it cannot close the `<script>` element it is embedded in.
+pub fn breadcrumbs_json_ld(base: &str, trail: &[(String, String)]) -> String {
+    let home = (super::BREADCRUMB_HOME.to_string(), format!("{base}/"));
+    let items: Vec<serde_json::Value> = std::iter::once(&home)
+        .chain(trail)
+        .enumerate()
+        .map(|(index, (name, url))| {
+            serde_json::json!({
+                "@type": "ListItem",
+                "position": index + 1,
+                "name": name,
+                "item": url,
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": items,
+    });
+    json.to_string().replace("</", "<\\/")
+}
+
 /// `YYYY-MM-DD` from Unix seconds (the civil-from-days algorithm; no date crate needed).
 pub fn iso_date(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);

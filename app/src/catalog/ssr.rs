@@ -59,8 +59,12 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
         return Ok(None);
     }
     let Some(row) = sqlx::query(
-        "SELECT id, slug, title, description_md, vendor, product_type, seo_title, seo_description
-           FROM products WHERE slug = $1 AND status = 'active'",
+        "SELECT p.id, p.slug, p.title, p.description_md, p.vendor, p.product_type, p.seo_title,
+                p.seo_description, c.slug AS collection_slug, c.title AS collection_title
+           FROM products p
+           LEFT JOIN collections c ON c.id = (
+                SELECT MIN(cp.collection_id) FROM collection_products cp WHERE cp.product_id = p.id)
+          WHERE p.slug = $1 AND p.status = 'active'",
     )
     .bind(slug)
     .fetch_optional(db.pool())
@@ -127,9 +131,15 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
     .await?;
 
     let description: String = row.try_get("description_md")?;
+    let collection_slug: Option<String> = row.try_get("collection_slug")?;
+    let collection_title: Option<String> = row.try_get("collection_title")?;
     Ok(Some(Product {
         url: String::new(),
         json_ld: String::new(),
+        breadcrumbs_json_ld: String::new(),
+        collection: collection_slug
+            .zip(collection_title)
+            .map(|(slug, title)| super::CollectionLink { slug, title }),
         slug: row.try_get("slug")?,
         title: row.try_get("title")?,
         description_html: super::markdown::render_markdown(&description),

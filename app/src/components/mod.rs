@@ -79,6 +79,31 @@ pub fn Header() -> impl IntoView {
     }
 }
 
+/// Where a page sits in the shop: "Shop › Apparel › Ridge Fleece Hoodie". `trail` holds the
+/// pages between the shop's home and this one (a name and a path each); `current` is this page,
+/// marked as such for screen readers. `json_ld` is the same trail for search engines (see
+/// `catalog::seo::breadcrumbs_json_ld`).
+#[component]
+pub fn Breadcrumbs(
+    trail: Vec<(String, String)>,
+    current: String,
+    json_ld: String,
+) -> impl IntoView {
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <ol>
+                <li><a href="/">{crate::catalog::BREADCRUMB_HOME}</a></li>
+                {trail
+                    .into_iter()
+                    .map(|(name, href)| view! { <li><a href=href>{name}</a></li> })
+                    .collect_view()}
+                <li><span aria-current="page">{current}</span></li>
+            </ol>
+        </nav>
+        <script type="application/ld+json" inner_html=json_ld></script>
+    }
+}
+
 #[component]
 pub fn Footer() -> impl IntoView {
     view! {

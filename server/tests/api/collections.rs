@@ -1,6 +1,6 @@
 //! Collection pages, search pages and the files for search engines, on both databases.
 
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{breadcrumb_list_of, breadcrumbs_of, spawn_app, Backend};
 use crate::on_both_databases;
 
 async fn a_collection_page_is_server_rendered_with_filters(backend: Backend) {
@@ -19,6 +19,23 @@ async fn a_collection_page_is_server_rendered_with_filters(backend: Backend) {
     assert!(
         !html.contains(r#"product-title">Stoneware Mug<"#),
         "a mug is not apparel"
+    );
+    assert_eq!(
+        breadcrumbs_of(&html),
+        [
+            r#"<li><a href="/">Shop</a></li>"#,
+            r#"<li><span aria-current="page">Apparel</span></li>"#,
+        ]
+    );
+    assert_eq!(
+        breadcrumb_list_of(&html),
+        [
+            ("Shop".to_string(), "http://127.0.0.1:0/".to_string()),
+            (
+                "Apparel".to_string(),
+                "http://127.0.0.1:0/collections/apparel".to_string()
+            ),
+        ]
     );
 }
 

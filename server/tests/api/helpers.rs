@@ -255,3 +255,42 @@ pub fn slugs_of(body: &serde_json::Value) -> Vec<&str> {
         .map(|i| i["slug"].as_str().unwrap())
         .collect()
 }
+
+/// The items of a page's breadcrumbs, as HTML.
+pub fn breadcrumbs_of(html: &str) -> Vec<String> {
+    let start = html
+        .find(r#"<nav aria-label="Breadcrumb" class="breadcrumbs"><ol>"#)
+        .expect("breadcrumbs");
+    let end = start + html[start..].find("</ol>").unwrap();
+    // `<!>` marks where a list of items ends, for hydration; it is not an item.
+    html[start..end]
+        .replace("<!>", "")
+        .split("<li>")
+        .skip(1)
+        .map(|item| format!("<li>{item}"))
+        .collect()
+}
+
+/// The page's schema.org `BreadcrumbList`, as (name, address) in order of position.
+pub fn breadcrumb_list_of(html: &str) -> Vec<(String, String)> {
+    let json = html
+        .split(r#"<script type="application/ld+json">"#)
+        .skip(1)
+        .map(|rest| rest.split("</script>").next().unwrap())
+        .map(|text| serde_json::from_str::<serde_json::Value>(text).expect("valid JSON-LD"))
+        .find(|json| json["@type"] == "BreadcrumbList")
+        .expect("a BreadcrumbList");
+    json["itemListElement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            assert_eq!(item["position"], index + 1);
+            (
+                item["name"].as_str().unwrap().to_string(),
+                item["item"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}

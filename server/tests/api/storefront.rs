@@ -1,4 +1,6 @@
-use crate::helpers::{spawn_app, spawn_app_with_page_cache, Backend};
+use crate::helpers::{
+    breadcrumb_list_of, breadcrumbs_of, spawn_app, spawn_app_with_page_cache, Backend,
+};
 use crate::on_both_databases;
 
 async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
@@ -83,6 +85,31 @@ async fn a_product_page_tells_search_engines_what_it_sells(backend: Backend) {
     assert_eq!(offers.len(), 15);
     assert_eq!(offers[0]["price"], "79.00");
     assert_eq!(offers[0]["priceCurrency"], "EUR");
+
+    // Breadcrumbs lead back through the product's first collection, for shoppers and for
+    // search engines alike.
+    let crumbs = breadcrumbs_of(&html);
+    assert_eq!(
+        crumbs,
+        [
+            r#"<li><a href="/">Shop</a></li>"#,
+            r#"<li><a href="/collections/apparel">Apparel</a></li>"#,
+            r#"<li><span aria-current="page">Ridge Fleece Hoodie</span></li>"#,
+        ]
+    );
+    let trail = breadcrumb_list_of(&html);
+    assert_eq!(
+        trail,
+        [
+            ("Shop", "http://127.0.0.1:0/"),
+            ("Apparel", "http://127.0.0.1:0/collections/apparel"),
+            (
+                "Ridge Fleece Hoodie",
+                "http://127.0.0.1:0/products/ridge-fleece-hoodie"
+            ),
+        ]
+        .map(|(name, url)| (name.to_string(), url.to_string()))
+    );
 
     // Staff can give search engines a title and description of their own.
     sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE slug = $3")
