@@ -9,7 +9,9 @@ use leptos_router::params::ParamsMap;
 
 use super::pages::ProductGrid;
 use super::query::{ListingParams, ProductList, Sort};
-use super::{collection_page, search_products, CollectionPageData};
+use super::{
+    collection_page, featured_collections, search_products, CollectionPageData, CollectionSummary,
+};
 use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
 
@@ -93,7 +95,7 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
         <div class="listing">
             <FilterForm action=path.clone() listing=listing.clone() facets/>
             <div class="listing-results">
-                <Results products listing path/>
+                <Results products listing path when_empty=WhenEmpty::Collection/>
             </div>
         </div>
     }
@@ -169,8 +171,81 @@ fn FilterForm(
     }
 }
 
+/// What an empty page of results says, and where it sends the shopper instead.
+#[derive(Clone)]
+enum WhenEmpty {
+    /// A collection with nothing (yet) for sale.
+    Collection,
+    /// A search without matches, with collections to browse instead.
+    Search {
+        text: String,
+        suggestions: Vec<CollectionSummary>,
+    },
+}
+
 #[component]
-fn Results(products: ProductList, listing: ListingParams, path: String) -> impl IntoView {
+fn EmptyResults(when_empty: WhenEmpty, listing: ListingParams, path: String) -> impl IntoView {
+    // Filters are the likeliest cause: say so first, and offer to drop them.
+    if listing.is_filtered() {
+        let without = ListingParams {
+            min: None,
+            max: None,
+            options: Vec::new(),
+            in_stock: false,
+            cursor: None,
+            ..listing
+        };
+        let query = without.to_query_string(None);
+        let href = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        return view! {
+            <section class="empty-state" data-testid="empty-state">
+                <h2>"No products match these filters"</h2>
+                <p><a href=href>"Clear the filters"</a></p>
+            </section>
+        }
+        .into_any();
+    }
+    match when_empty {
+        WhenEmpty::Collection => view! {
+            <section class="empty-state" data-testid="empty-state">
+                <h2>"Nothing here yet"</h2>
+                <p>"This collection has no products for sale at the moment. "
+                    <a href="/">"See everything in the shop"</a></p>
+            </section>
+        }
+        .into_any(),
+        WhenEmpty::Search { text, suggestions } => view! {
+            <section class="empty-state" data-testid="empty-state">
+                <h2>"No results for “" {text} "”"</h2>
+                <p>"Check the spelling, try fewer or more general words, or search for a SKU."</p>
+                {(!suggestions.is_empty()).then(|| view! {
+                    <p>"Or browse a collection:"</p>
+                    <ul class="suggestions">
+                        {suggestions.into_iter().map(|c| view! {
+                            <li><a href=format!("/collections/{}", c.slug)>{c.title}</a></li>
+                        }).collect_view()}
+                    </ul>
+                })}
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Results(
+    products: ProductList,
+    listing: ListingParams,
+    path: String,
+    when_empty: WhenEmpty,
+) -> impl IntoView {
+    if products.items.is_empty() && listing.cursor.is_none() {
+        return view! { <EmptyResults when_empty listing path/> }.into_any();
+    }
     let next = products
         .next_cursor
         .as_deref()
@@ -179,15 +254,17 @@ fn Results(products: ProductList, listing: ListingParams, path: String) -> impl 
         .cursor
         .is_some()
         .then(|| format!("{path}?{}", listing.to_query_string(None)));
+    // A page past the last (an old link): the way back to the first is below.
     let empty = products.items.is_empty();
     view! {
-        {empty.then(|| view! { <p class="no-results">"No products match. Try fewer filters."</p> })}
+        {empty.then(|| view! { <p class="no-results">"No more products here."</p> })}
         <ProductGrid cards=products.items/>
         <nav class="pagination" aria-label="Pages">
             {first.map(|href| view! { <a href=href>"← First page"</a> })}
             {next.map(|href| view! { <a href=href rel="next" data-testid="next-page">"Next page →"</a> })}
         </nav>
     }
+    .into_any()
 }
 
 #[component]
@@ -215,7 +292,16 @@ pub fn SearchPage() -> impl IntoView {
                 return view! { <p>"Type a word to search the shop."</p> }.into_any();
             }
             match search_products(listing.query_string()).await {
-                Ok(list) => view! { <Results products=list listing path="/search".to_string()/> }.into_any(),
+                Ok(list) => {
+                    // Only a search that found nothing asks for the collections to suggest.
+                    let suggestions = if list.items.is_empty() {
+                        featured_collections().await.unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let when_empty = WhenEmpty::Search { text: listing.q.clone().unwrap_or_default(), suggestions };
+                    view! { <Results products=list listing path="/search".to_string() when_empty/> }.into_any()
+                }
                 Err(error) => view! { <ListingError error/> }.into_any(),
             }
         })}

@@ -117,6 +117,68 @@ async fn the_search_page_lists_matches(backend: Backend) {
     assert!(!html.contains("Ridge Fleece Hoodie"));
 }
 
+/// The text of a page's empty state, tags removed, or `None` when the page shows products.
+fn empty_state_of(html: &str) -> Option<String> {
+    let start = html.find(r#"data-testid="empty-state""#)?;
+    let end = start + html[start..].find("</section>").unwrap();
+    let mut text = String::new();
+    let mut in_tag = true;
+    for c in html[start..end].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    Some(text)
+}
+
+async fn empty_pages_say_why_and_where_to_go_instead(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Filters that match nothing: say so and offer the page without them (the sort stays).
+    let html = app
+        .get("/collections/apparel?min=100000&sort=name")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let text = empty_state_of(&html).expect("an empty state");
+    assert!(text.contains("No products match these filters"), "{text}");
+    assert!(
+        html.contains(r#"<a href="/collections/apparel?sort=name">Clear the filters</a>"#),
+        "a link without the filters"
+    );
+
+    // A collection with nothing in it.
+    sqlx::query(
+        "INSERT INTO collections (slug, title, created_at, updated_at) VALUES ('winter', 'Winter', 0, 0)",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let html = app.get("/collections/winter").await.text().await.unwrap();
+    let text = empty_state_of(&html).expect("an empty state");
+    assert!(text.contains("Nothing here yet"), "{text}");
+    assert!(html.contains(r#"<a href="/">See everything in the shop</a>"#));
+
+    // A search without matches suggests what to try, and collections to browse.
+    let html = app.get("/search?q=zebra").await.text().await.unwrap();
+    let text = empty_state_of(&html).expect("an empty state");
+    assert!(text.contains("No results for “zebra”"), "{text}");
+    assert!(text.contains("Check the spelling"), "{text}");
+    assert!(
+        html.contains(r#"<a href="/collections/apparel">Apparel</a>"#),
+        "a collection to browse"
+    );
+
+    // Pages with products have no empty state.
+    for path in ["/collections/apparel", "/search?q=candle"] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert_eq!(empty_state_of(&html), None, "{path}");
+    }
+}
+
 async fn sitemap_and_robots_list_what_search_engines_may_read(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app.get("/sitemap.xml").await;
@@ -148,5 +210,6 @@ on_both_databases!(
     collection_filters_apply_from_the_url,
     the_next_page_link_leads_to_the_following_products,
     the_search_page_lists_matches,
+    empty_pages_say_why_and_where_to_go_instead,
     sitemap_and_robots_list_what_search_engines_may_read,
 );
