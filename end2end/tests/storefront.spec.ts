@@ -111,3 +111,36 @@ test.describe("with JavaScript", () => {
     expect(errors).toEqual([]);
   });
 });
+
+test.describe("on a phone", () => {
+  test.use({ viewport: { width: 412, height: 915 } });
+
+  test("the collections fold into a menu that opens, with search and cart kept in the header", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    const header = page.locator(".site-header");
+    const apparel = header.getByRole("link", { name: "Apparel" });
+    await expect(apparel).toBeHidden();
+    await expect(header.getByRole("searchbox", { name: "Search products" })).toBeVisible();
+    await expect(header.getByTestId("cart-count")).toBeVisible();
+    // The header stays on one line.
+    const height = (await header.boundingBox())!.height;
+    expect(height).toBeLessThan(80);
+
+    await header.getByText("Menu").click();
+    await expect(apparel).toBeVisible();
+    await apparel.click();
+    await expect(page).toHaveURL(/\/collections\/apparel$/);
+    await expect(page.getByRole("heading", { level: 1, name: "Apparel" })).toBeVisible();
+  });
+});
+
+test.describe("on a desktop", () => {
+  test.use({ viewport: { width: 1280, height: 800 } });
+
+  test("the collections sit in the header and there is no menu", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.locator(".site-header").getByRole("link", { name: "Apparel" })).toBeVisible();
+    await expect(page.locator(".site-header").getByText("Menu")).toBeHidden();
+  });
+});

@@ -63,12 +63,17 @@ pub fn Header() -> impl IntoView {
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
+            // On a phone the links fold into a menu (a `<details>`, so it opens without
+            // JavaScript); from a tablet up they sit in the header. CSS shows one or the other.
+            <details class="menu-drawer">
+                <summary>"Menu"</summary>
+                <nav aria-label="Main">
+                    <MainLinks/>
+                </nav>
+            </details>
             <a class="brand" href="/">"Kassa"</a>
-            <nav aria-label="Main">
-                <a href="/collections/apparel">"Apparel"</a>
-                <a href="/collections/accessories">"Accessories"</a>
-                <a href="/collections/home">"Home"</a>
-                <a href="/collections/sale">"Sale"</a>
+            <nav class="main-nav" aria-label="Main">
+                <MainLinks/>
             </nav>
             <form class="header-search" action="/search" method="get" role="search">
                 <label for="header-q" class="visually-hidden">"Search products"</label>
@@ -101,6 +106,17 @@ pub fn Breadcrumbs(
             </ol>
         </nav>
         <script type="application/ld+json" inner_html=json_ld></script>
+    }
+}
+
+/// The shop's main collections, in the header and in the phone's menu.
+#[component]
+fn MainLinks() -> impl IntoView {
+    view! {
+        <a href="/collections/apparel">"Apparel"</a>
+        <a href="/collections/accessories">"Accessories"</a>
+        <a href="/collections/home">"Home"</a>
+        <a href="/collections/sale">"Sale"</a>
     }
 }
 
