@@ -239,13 +239,13 @@ impl ListingParams {
         ))
     }
 
-    /// Whether [`ListingParams::parse`] needs the shop's currency (a price filter is set).
     /// Whether anything narrows the listing beyond its collection or search (price bounds,
     /// options, stock): an empty page then says to loosen them, not that nothing is for sale.
     pub fn is_filtered(&self) -> bool {
         self.min.is_some() || self.max.is_some() || !self.options.is_empty() || self.in_stock
     }
 
+    /// Whether [`ListingParams::parse`] needs the shop's currency (a price filter is set).
     pub fn needs_currency(&self) -> bool {
         self.min.is_some() || self.max.is_some()
     }
