@@ -86,6 +86,13 @@ pub struct CollectionLink {
     pub title: String,
 }
 
+impl CollectionLink {
+    /// The collection as a breadcrumb: its title and its page's path.
+    pub fn crumb(&self) -> (String, String) {
+        (self.title.clone(), format!("/collections/{}", self.slug))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub slug: String,
@@ -151,14 +158,13 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
         .unwrap_or_default();
     product.url = format!("{base}/products/{}", product.slug);
     product.json_ld = seo::product_json_ld(&product, &base);
-    let mut trail = vec![(product.title.clone(), product.url.clone())];
-    if let Some(c) = &product.collection {
-        trail.insert(
-            0,
-            (c.title.clone(), format!("{base}/collections/{}", c.slug)),
-        );
-    }
-    product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail);
+    let trail: Vec<_> = product
+        .collection
+        .iter()
+        .map(CollectionLink::crumb)
+        .collect();
+    let here = (product.title.clone(), format!("/products/{}", product.slug));
+    product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail, here);
     Ok(product)
 }
 
@@ -212,8 +218,8 @@ pub async fn collection_page(slug: String, query: String) -> Result<CollectionPa
         .map(|s| s.0)
         .unwrap_or_default();
     let url = format!("{base}/collections/{slug}");
-    let breadcrumbs_json_ld =
-        seo::breadcrumbs_json_ld(&base, &[(collection.title.clone(), url.clone())]);
+    let here = (collection.title.clone(), format!("/collections/{slug}"));
+    let breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &[], here);
     Ok(CollectionPageData {
         collection,
         url,

@@ -187,11 +187,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <Meta property="og:image" content=format!("{site}{og_image}")/>
         <script type="application/ld+json" inner_html=product.json_ld.clone()></script>
         <Breadcrumbs
-            trail=product
-                .collection
-                .iter()
-                .map(|c| (c.title.clone(), format!("/collections/{}", c.slug)))
-                .collect()
+            trail=product.collection.iter().map(super::CollectionLink::crumb).collect()
             current=title.clone()
             json_ld=product.breadcrumbs_json_ld.clone()
         />

@@ -101,20 +101,25 @@ pub fn product_json_ld(product: &super::Product, base: &str) -> String {
     json.to_string().replace("</", "<\\/")
 }
 
-/// schema.org `BreadcrumbList` for a page reached from the shop's home through `trail` (each a
-/// name and its absolute address, the page itself last), as the page's breadcrumbs show it.
+/// schema.org `BreadcrumbList` of the page `here` reached from the shop's home through `trail`:
+/// the same names and paths as the page's `components::Breadcrumbs`, made absolute with `base`.
 /// Escaped so it cannot close the `<script>` element it is embedded in.
-pub fn breadcrumbs_json_ld(base: &str, trail: &[(String, String)]) -> String {
-    let home = (super::BREADCRUMB_HOME.to_string(), format!("{base}/"));
+pub fn breadcrumbs_json_ld(
+    base: &str,
+    trail: &[(String, String)],
+    here: (String, String),
+) -> String {
+    let home = (super::BREADCRUMB_HOME.to_string(), "/".to_string());
     let items: Vec<serde_json::Value> = std::iter::once(&home)
         .chain(trail)
+        .chain(std::iter::once(&here))
         .enumerate()
-        .map(|(index, (name, url))| {
+        .map(|(index, (name, path))| {
             serde_json::json!({
                 "@type": "ListItem",
                 "position": index + 1,
                 "name": name,
-                "item": url,
+                "item": format!("{base}{path}"),
             })
         })
         .collect();
