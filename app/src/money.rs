@@ -202,6 +202,18 @@ impl Money {
     pub fn is_negative(&self) -> bool {
         self.amount < 0
     }
+
+    /// What a shopper saves paying `self` instead of the earlier price `was`, and that as a
+    /// whole percentage rounded down (a shop must not claim "20 % off" for 19.6 %). `None`
+    /// unless `was` is higher, in the same currency.
+    pub fn saving_from(self, was: Money) -> Option<(Money, u32)> {
+        if was.currency != self.currency || was.amount <= self.amount || self.amount < 0 {
+            return None;
+        }
+        let saved = was.amount - self.amount;
+        let percent = (i128::from(saved) * 100 / i128::from(was.amount)) as u32;
+        Some((Money::new(saved, self.currency), percent))
+    }
 }
 
 impl fmt::Display for Money {
@@ -219,6 +231,17 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saving_is_the_difference_and_a_percentage_rounded_down() {
+        let eur = |a| Money::new(a, Currency::EUR);
+        assert_eq!(eur(1600).saving_from(eur(2200)), Some((eur(600), 27)));
+        assert_eq!(eur(1960).saving_from(eur(2450)), Some((eur(490), 20)));
+        assert_eq!(eur(1).saving_from(eur(1000)), Some((eur(999), 99)));
+        assert_eq!(eur(2200).saving_from(eur(2200)), None);
+        assert_eq!(eur(2500).saving_from(eur(2200)), None);
+        assert_eq!(eur(100).saving_from(Money::new(2200, Currency::USD)), None);
+    }
 
     #[test]
     fn currency_codes_are_three_letters_and_normalised() {

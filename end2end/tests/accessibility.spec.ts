@@ -9,6 +9,7 @@ const pages: [string, string][] = [
   ["collection", "/collections/apparel"],
   ["collection, filtered to nothing", "/collections/apparel?min=100000"],
   ["product", "/products/ridge-fleece-hoodie"],
+  ["product on sale", "/products/cabin-wool-socks"],
   ["search", "/search?q=merino"],
   ["search without results", "/search?q=zebra"],
   ["cart", "/cart"],

@@ -65,14 +65,19 @@ pub fn AddToCartButton(item: Option<CartItem>) -> impl IntoView {
     view! { <AddButton item=Signal::stored(item)/> }
 }
 
-/// Adds one unit of `item` to the cart; disabled and labelled "Sold out" when there is none.
+/// Adds `quantity` units of `item` (one unless given) to the cart; disabled and labelled
+/// "Sold out" when there is none.
 #[component]
-pub fn AddButton(#[prop(into)] item: Signal<Option<CartItem>>) -> impl IntoView {
+pub fn AddButton(
+    #[prop(into)] item: Signal<Option<CartItem>>,
+    #[prop(optional, into)] quantity: Option<Signal<u32>>,
+) -> impl IntoView {
     let store = CartStore::get();
     let (added, set_added) = signal(false);
     let add = move |_| {
         if let Some(item) = item.get_untracked() {
-            store.add(item, 1);
+            let units = quantity.map_or(1, |q| q.get_untracked()).max(1);
+            store.add(item, units);
             set_added.set(true);
         }
     };

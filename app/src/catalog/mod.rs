@@ -22,6 +22,7 @@ pub mod seo;
 pub mod ssr;
 
 mod browse;
+pub mod variant_choice;
 
 pub use browse::{CollectionPage, SearchPage};
 pub use pages::{HomePage, ProductPage};

@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
-use app::inventory::{self, AdjustReason, Movement, StockMove};
+use app::inventory::{AdjustReason, Movement};
 
 use crate::checkout::{checkout, order_body};
-use crate::helpers::{slugs_of, spawn_app, Backend, TestApp};
+use crate::helpers::{move_stock, slugs_of, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 
 fn assert_variant_shape(variant: &Value) {
@@ -313,27 +313,6 @@ on_both_databases!(
     listings_follow_sales_restocks_and_catalog_edits,
     the_openapi_document_describes_every_route,
 );
-
-/// Moves a variant's stock through the inventory, as the shop does.
-async fn move_stock(app: &TestApp, variant_id: i64, movement: Movement, quantity: i64) {
-    app.db
-        .writes()
-        .run(move |conn| {
-            Box::pin(async move {
-                let moves = [StockMove {
-                    variant_id,
-                    order_id: None,
-                    movement,
-                    quantity,
-                    note: String::new(),
-                    expected_version: None,
-                }];
-                inventory::apply(conn, &moves, 1).await.map(|_| ())
-            })
-        })
-        .await
-        .unwrap();
-}
 
 /// What listings sort and filter on is kept up to date by every write: a sale of the last unit,
 /// a restock, a price edit, a product leaving the shop or a collection.

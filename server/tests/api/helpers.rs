@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use app::db::Db;
+use app::inventory::{self, Movement, StockMove};
 use kassa::{config::Settings, startup};
 use sqlx::Connection;
 
@@ -82,6 +83,13 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(serde_json::Value::Null);
         (status, body)
+    }
+
+    /// A page's HTML, which must answer 200.
+    pub async fn html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -293,4 +301,25 @@ pub fn breadcrumb_list_of(html: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Moves stock as staff and sales do: through the inventory's one writer of stock.
+pub async fn move_stock(app: &TestApp, variant_id: i64, movement: Movement, quantity: i64) {
+    app.db
+        .writes()
+        .run(move |conn| {
+            Box::pin(async move {
+                let moves = [StockMove {
+                    variant_id,
+                    order_id: None,
+                    movement,
+                    quantity,
+                    note: String::new(),
+                    expected_version: None,
+                }];
+                inventory::apply(conn, &moves, 1).await.map(|_| ())
+            })
+        })
+        .await
+        .unwrap();
 }

@@ -1,5 +1,7 @@
+use app::inventory::{AdjustReason, Movement};
+
 use crate::helpers::{
-    breadcrumb_list_of, breadcrumbs_of, spawn_app, spawn_app_with_page_cache, Backend,
+    breadcrumb_list_of, breadcrumbs_of, move_stock, spawn_app, spawn_app_with_page_cache, Backend,
 };
 use crate::on_both_databases;
 
@@ -33,6 +35,155 @@ async fn a_product_page_shows_its_variants(backend: Backend) {
     assert!(html.contains("€79.00"));
     // Markdown is rendered on the server.
     assert!(html.contains("<strong>Care:</strong>"));
+}
+
+/// The radio buttons of one option's picker, as (value, checked, label class, label text).
+fn picker_of(html: &str, option: usize) -> Vec<(String, bool, String, String)> {
+    let name = format!(r#"name="option{option}""#);
+    html.match_indices(&name)
+        .map(|(at, _)| {
+            let input_start = html[..at].rfind("<input").unwrap();
+            let input_end = at + html[at..].find('>').unwrap();
+            let input = &html[input_start..input_end];
+            let value = input.split(r#"value=""#).nth(1).unwrap();
+            let value = value[..value.find('"').unwrap()].to_string();
+            let label = &html[input_end..];
+            let label = &label[..label.find("</label>").unwrap()];
+            let class = label.split(r#"class=""#).nth(1).unwrap();
+            let class = class[..class.find('"').unwrap()].to_string();
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in label.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            (
+                value,
+                input.contains(" checked"),
+                class,
+                text.trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// One picker per option (the hoodie's colours and sizes), each value marked by what the shopper
+/// would get with the other choices: a sold-out combination is shown as such and can still be
+/// chosen. Without JavaScript the pickers are a form whose values choose the closest variant.
+async fn a_product_page_has_a_picker_per_option_with_sold_out_values(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, product) = app.json("/api/v1/products/ridge-fleece-hoodie").await;
+    let variants = product["variants"].as_array().unwrap();
+    let variant = |title: &str| {
+        variants
+            .iter()
+            .find(|v| v["title"] == title)
+            .unwrap_or_else(|| panic!("no {title} in {product}"))
+    };
+    // Forest / M sells out; Forest / XS and Charcoal / M have stock.
+    for title in ["Forest / XS", "Charcoal / M"] {
+        let v = variant(title);
+        if v["available"].as_i64().unwrap() == 0 {
+            let id = v["id"].as_i64().unwrap();
+            move_stock(&app, id, Movement::Adjust(AdjustReason::Received), 5).await;
+        }
+    }
+    let forest_m = variant("Forest / M");
+    let left = forest_m["available"].as_i64().unwrap();
+    if left > 0 {
+        let id = forest_m["id"].as_i64().unwrap();
+        move_stock(&app, id, Movement::Adjust(AdjustReason::Counted), -left).await;
+    }
+    let forest_xs = variant("Forest / XS")["id"].as_i64().unwrap();
+
+    let html = app
+        .html(&format!(
+            "/products/ridge-fleece-hoodie?variant={forest_xs}"
+        ))
+        .await;
+    assert_eq!(html.matches(r#"data-testid="option-group""#).count(), 2);
+    assert!(html.contains("<legend>Colour: <span"), "{html}");
+    let colours = picker_of(&html, 1);
+    let names: Vec<&str> = colours.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["Forest", "Charcoal", "Rust"]);
+    assert!(colours[0].1, "Forest is chosen: {colours:?}");
+    let sizes = picker_of(&html, 2);
+    let m = sizes.iter().find(|s| s.0 == "M").unwrap();
+    assert_eq!(m.2, "option-value sold-out", "{sizes:?}");
+    assert_eq!(m.3, "M (sold out)");
+    let xs = sizes.iter().find(|s| s.0 == "XS").unwrap();
+    assert!(xs.1, "XS is chosen");
+    assert_eq!(xs.2, "option-value");
+    assert_eq!(sizes.iter().filter(|s| s.1).count(), 1, "one size chosen");
+
+    // The form sent without JavaScript: the chosen values pick the variant, sold out or not.
+    let html = app
+        .html("/products/ridge-fleece-hoodie?option1=Forest&option2=M")
+        .await;
+    let sizes = picker_of(&html, 2);
+    assert!(sizes.iter().find(|s| s.0 == "M").unwrap().1, "M chosen");
+    assert!(
+        html.contains(r#"class="availability">Sold out</p>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"disabled class="add-to-cart">Sold out</button>"#));
+    // Charcoal M has stock, so from there Forest is marked sold out.
+    let html = app
+        .html("/products/ridge-fleece-hoodie?option1=Charcoal&option2=M")
+        .await;
+    let colours = picker_of(&html, 1);
+    assert_eq!(colours[0].2, "option-value sold-out", "{colours:?}");
+    assert!(colours[1].1, "Charcoal chosen");
+    let sku = variant("Charcoal / M")["sku"].as_str().unwrap();
+    assert!(html.contains(sku), "the chosen variant's SKU is shown");
+    // Values the product does not have still show the product, at its closest variant.
+    let response = app
+        .get("/products/ridge-fleece-hoodie?option1=%3Cscript%3E&option2=XXXL")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(!response.text().await.unwrap().contains("<script>"));
+}
+
+/// Every picture in the gallery with a thumbnail to reach it, the price with what the sale saves,
+/// and the product's details under the buy box.
+async fn a_product_page_has_a_gallery_a_saving_and_details(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let html = app.html("/products/ridge-fleece-hoodie").await;
+    assert_eq!(html.matches(r#"data-testid="product-image""#).count(), 3);
+    for n in 1..=3 {
+        assert!(html.contains(&format!(r#"id="picture-{n}""#)), "slide {n}");
+        assert!(
+            html.contains(&format!(r##"href="#picture-{n}""##)),
+            "thumbnail {n}"
+        );
+    }
+    assert!(html.contains(r#"<dt>Type</dt>"#), "details");
+    assert!(
+        !html.contains(r#"data-testid="saving""#),
+        "no sale, no saving"
+    );
+
+    // Cabin Wool Socks are on sale: €16.00, were €22.00.
+    let html = app.html("/products/cabin-wool-socks").await;
+    assert!(
+        html.contains(r#"class="saving">Save €6.00 (27%)</p>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<s class="compare-at">€22.00</s>"#));
+    // A product with one picture has no thumbnails.
+    let single: String = sqlx::query_scalar(
+        "SELECT p.slug FROM products p WHERE (SELECT COUNT(*) FROM product_images i WHERE i.product_id = p.id) = 1 LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let html = app.html(&format!("/products/{single}")).await;
+    assert_eq!(html.matches(r#"data-testid="product-image""#).count(), 1);
+    assert!(!html.contains(r#"class="gallery-thumbs""#));
 }
 
 async fn a_product_page_tells_search_engines_what_it_sells(backend: Backend) {
@@ -239,6 +390,8 @@ on_both_databases!(
     catalog_pages_are_served_from_the_page_cache,
     the_home_page_is_server_rendered_with_products,
     a_product_page_shows_its_variants,
+    a_product_page_has_a_picker_per_option_with_sold_out_values,
+    a_product_page_has_a_gallery_a_saving_and_details,
     a_product_page_tells_search_engines_what_it_sells,
     unknown_addresses_get_a_real_404,
     archived_products_are_not_shown,
