@@ -22,8 +22,8 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByRole("heading", { level: 1, name: "Apparel" })).toBeVisible();
       if (javaScriptEnabled) await hydrated(page);
 
-      await page.getByLabel("Price from (€)").fill("30");
-      await page.getByLabel("to (€)").fill("80");
+      await page.getByLabel("From", { exact: true }).fill("30");
+      await page.getByLabel("To", { exact: true }).fill("80");
       await page.getByLabel("Size").selectOption("Size:XL");
       await page.getByLabel("Sort by").selectOption("price-asc");
       await page.getByRole("button", { name: "Apply" }).click();
@@ -86,4 +86,41 @@ test("without JavaScript the option pickers still work through their form", asyn
   await expect(page.getByTestId("product-price")).toHaveText("€52.50");
   await expect(page.getByRole("radio", { name: "A2" })).toBeChecked();
   await context.close();
+});
+
+test.describe("on a phone", () => {
+  test.use({ viewport: { width: 412, height: 915 } });
+
+  test("the filters fold into a drawer above the results that says how many are set", async ({ page }) => {
+    await page.goto("/collections/apparel");
+    const drawer = page.locator(".filter-drawer > summary");
+    await expect(drawer).toHaveText(/^Filter and sort/);
+    await expect(page.getByLabel("Sort by")).toBeHidden();
+    // The results start within the first screen.
+    const firstCard = (await page.getByTestId("product-card").first().boundingBox())!;
+    expect(firstCard.y).toBeLessThan(915);
+
+    await drawer.click();
+    await page.getByLabel("Size").selectOption("Size:M");
+    await page.getByLabel("In stock only").check();
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(page).toHaveURL(/option=Size%3AM.*in_stock=1/);
+    await expect(page.locator(".filter-drawer > summary")).toHaveText("Filter and sort (2)");
+    await expect(page.getByLabel("Sort by")).toBeHidden();
+  });
+});
+
+test.describe("on a desktop", () => {
+  test.use({ viewport: { width: 1280, height: 800 } });
+
+  test("the filters sit beside the results, open, without a drawer", async ({ page }) => {
+    await page.goto("/collections/apparel");
+    await expect(page.locator(".filter-drawer > summary")).toBeHidden();
+    const sort = (await page.getByLabel("Sort by").boundingBox())!;
+    const stock = (await page.getByLabel("In stock only").boundingBox())!;
+    const card = (await page.getByTestId("product-card").first().boundingBox())!;
+    expect(sort.x + sort.width).toBeLessThan(card.x);
+    // "In stock only" has its own line above "Sort by".
+    expect(stock.y + stock.height).toBeLessThan(sort.y);
+  });
 });

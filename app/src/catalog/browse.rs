@@ -124,6 +124,9 @@ fn html_to_summary(html: &str) -> String {
         .collect()
 }
 
+/// Filters and sort as a plain GET form. On a phone it folds into a "Filter and sort (2)"
+/// drawer above the results (a `<details>`, so it opens without JavaScript); from a tablet up
+/// it is always open, beside them.
 #[component]
 fn FilterForm(
     action: String,
@@ -132,42 +135,54 @@ fn FilterForm(
 ) -> impl IntoView {
     let sort = listing.sort.clone().unwrap_or_default();
     let form_action = action.clone();
+    let active = listing.active_filters();
     view! {
-        <form method="get" action=form_action>
-            <fieldset class="filters">
-                <legend>"Filter and sort"</legend>
-                <div class="price-range">
-                    <label>"Price from (€)" <input type="number" name="min" min="0" step="0.01" inputmode="decimal" value=listing.min.clone().unwrap_or_default()/></label>
-                    <label>"to (€)" <input type="number" name="max" min="0" step="0.01" inputmode="decimal" value=listing.max.clone().unwrap_or_default()/></label>
-                </div>
-                {facets.into_iter().map(|(name, values)| {
-                    let chosen = listing.options.iter()
-                        .find_map(|o| o.split_once(':').filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()));
-                    let id = format!("option-{}", name.to_lowercase());
-                    view! {
-                        <label for=id.clone()>{name.clone()}</label>
-                        <select id=id name="option">
-                            <option value="">"Any"</option>
-                            {values.into_iter().map(|value| {
-                                let selected = chosen.as_deref() == Some(value.as_str());
-                                view! { <option value=format!("{name}:{value}") selected=selected>{value.clone()}</option> }
+        <details class="filter-drawer">
+            <summary>
+                "Filter and sort"
+                {(active > 0).then(|| view! { <span class="filter-count">{format!(" ({active})")}</span> })}
+            </summary>
+            <form method="get" action=form_action class="listing-filters">
+                <fieldset class="filter-fields">
+                    <legend>"Filter and sort"</legend>
+                    <fieldset class="price-range">
+                        <legend>"Price (€)"</legend>
+                        <label>"From" <input type="number" name="min" min="0" step="0.01" inputmode="decimal" value=listing.min.clone().unwrap_or_default()/></label>
+                        <label>"To" <input type="number" name="max" min="0" step="0.01" inputmode="decimal" value=listing.max.clone().unwrap_or_default()/></label>
+                    </fieldset>
+                    {facets.into_iter().map(|(name, values)| {
+                        let chosen = listing.options.iter()
+                            .find_map(|o| o.split_once(':').filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()));
+                        let id = format!("option-{}", name.to_lowercase());
+                        view! {
+                            <div class="filter-field">
+                                <label for=id.clone()>{name.clone()}</label>
+                                <select id=id name="option">
+                                    <option value="">"Any"</option>
+                                    {values.into_iter().map(|value| {
+                                        let selected = chosen.as_deref() == Some(value.as_str());
+                                        view! { <option value=format!("{name}:{value}") selected=selected>{value.clone()}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                        }
+                    }).collect_view()}
+                    <label class="checkbox"><input type="checkbox" name="in_stock" value="1" checked=listing.in_stock/>" In stock only"</label>
+                    <div class="filter-field">
+                        <label for="sort">"Sort by"</label>
+                        <select id="sort" name="sort">
+                            {Sort::ALL.iter().map(|(s, label)| view! {
+                                <option value=s.as_str() selected=sort == s.as_str()>{*label}</option>
                             }).collect_view()}
                         </select>
-                    }
-                }).collect_view()}
-                <label class="checkbox"><input type="checkbox" name="in_stock" value="1" checked=listing.in_stock/>" In stock only"</label>
-                <label for="sort">"Sort by"</label>
-                <select id="sort" name="sort">
-                    {Sort::ALL.iter().map(|(s, label)| view! {
-                        <option value=s.as_str() selected=sort == s.as_str()>{*label}</option>
-                    }).collect_view()}
-                </select>
-                <div class="filter-actions">
-                    <button type="submit">"Apply"</button>
-                    <a href=action>"Clear"</a>
-                </div>
-            </fieldset>
-        </form>
+                    </div>
+                    <div class="filter-actions">
+                        <button type="submit" class="primary">"Apply"</button>
+                        <a href=action>"Clear"</a>
+                    </div>
+                </fieldset>
+            </form>
+        </details>
     }
 }
 

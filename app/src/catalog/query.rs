@@ -242,7 +242,15 @@ impl ListingParams {
     /// Whether anything narrows the listing beyond its collection or search (price bounds,
     /// options, stock): an empty page then says to loosen them, not that nothing is for sale.
     pub fn is_filtered(&self) -> bool {
-        self.min.is_some() || self.max.is_some() || !self.options.is_empty() || self.in_stock
+        self.active_filters() > 0
+    }
+
+    /// How many filters are set, for "Filter and sort (2)": the price range counts once, each
+    /// option and "in stock only" once each.
+    pub fn active_filters(&self) -> usize {
+        usize::from(self.min.is_some() || self.max.is_some())
+            + self.options.len()
+            + usize::from(self.in_stock)
     }
 
     /// Whether [`ListingParams::parse`] needs the shop's currency (a price filter is set).
@@ -364,6 +372,28 @@ pub fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod params_tests {
     use super::*;
+
+    #[test]
+    fn filters_are_counted_as_a_shopper_set_them() {
+        let count = |pairs: &[(&str, &str)]| {
+            ListingParams::from_pairs(pairs.iter().copied()).active_filters()
+        };
+        assert_eq!(
+            count(&[("sort", "name"), ("q", "wool"), ("cursor", "x")]),
+            0
+        );
+        assert_eq!(count(&[("min", "10"), ("max", "20")]), 1);
+        assert_eq!(
+            count(&[
+                ("max", "20"),
+                ("option", "Size:M"),
+                ("option", "Colour:Navy")
+            ]),
+            3
+        );
+        assert_eq!(count(&[("in_stock", "1"), ("option", "")]), 1);
+        assert!(!ListingParams::from_pairs([("sort", "name")]).is_filtered());
+    }
 
     #[test]
     fn url_parameters_become_a_validated_query() {
