@@ -139,36 +139,54 @@ pub fn App() -> impl IntoView {
         <Title formatter=components::document_title/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
-            <components::Header/>
-            <main id="main">
-                // Pages that load data (`components::when_loaded`) render in order
-                // (`SsrMode::Async`): the HTML is complete without JavaScript and for search
-                // engines, and no out-of-order swap script (which would lack the page's CSP
-                // nonce) is needed.
-                <Routes fallback=components::NotFound>
-                    <Route path=path!("") view=catalog::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/collections/:slug") view=catalog::CollectionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/search") view=catalog::SearchPage ssr=SsrMode::Async/>
-                    <Route path=path!("/cart") view=cart::CartPage/>
-                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
-                    <Route path=path!("/orders/:token") view=orders::OrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/sign-in") view=admin::SignInPage/>
-                    <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/variants/:variant") view=admin::AdminVariantPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products") view=admin::AdminProductsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products/:product") view=admin::AdminProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/collections") view=admin::AdminCollectionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/import") view=admin::AdminImportPage/>
-                    <Route path=path!("/admin/staff") view=admin::AdminStaffPage/>
-                    <Route path=path!("/admin/import/:job") view=admin::AdminImportJobPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-            <components::Footer/>
+            <Layout/>
         </Router>
+    }
+}
+
+/// The pages, in the shop's frame (header, cart, footer) or the back office's (sidebar, top bar
+/// with search): the admin is a different place, not the shop with more links.
+#[component]
+fn Layout() -> impl IntoView {
+    let admin = leptos_router::hooks::use_location()
+        .pathname
+        .with_untracked(|path| admin::shell::is_admin_path(path));
+    // Pages that load data (`components::when_loaded`) render in order (`SsrMode::Async`): the
+    // HTML is complete without JavaScript and for search engines, and no out-of-order swap
+    // script (which would lack the page's CSP nonce) is needed.
+    let routes = view! {
+        <Routes fallback=components::NotFound>
+            <Route path=path!("") view=catalog::HomePage ssr=SsrMode::Async/>
+            <Route path=path!("/collections/:slug") view=catalog::CollectionPage ssr=SsrMode::Async/>
+            <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
+            <Route path=path!("/search") view=catalog::SearchPage ssr=SsrMode::Async/>
+            <Route path=path!("/cart") view=cart::CartPage/>
+            <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+            <Route path=path!("/orders/:token") view=orders::OrderPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/sign-in") view=admin::SignInPage/>
+            <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/search") view=admin::AdminSearchPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/variants/:variant") view=admin::AdminVariantPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/products") view=admin::AdminProductsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/products/:product") view=admin::AdminProductPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/collections") view=admin::AdminCollectionsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/import") view=admin::AdminImportPage/>
+            <Route path=path!("/admin/staff") view=admin::AdminStaffPage/>
+            <Route path=path!("/admin/import/:job") view=admin::AdminImportJobPage ssr=SsrMode::Async/>
+        </Routes>
+    };
+    if admin {
+        view! { <admin::AdminShell>{routes}</admin::AdminShell> }.into_any()
+    } else {
+        view! {
+            <components::Header/>
+            <main id="main">{routes}</main>
+            <components::Footer/>
+        }
+        .into_any()
     }
 }
 

@@ -50,7 +50,7 @@ where
 
 /// Every `/admin` page but sign-in needs a staff session: a browser without one is sent to
 /// sign in; anything else gets 401, and a signed-in account without a staff role 403.
-pub async fn guard(State(admin): State<Admin>, request: Request, next: Next) -> Response {
+pub async fn guard(State(admin): State<Admin>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let protected = (path == "/admin" || path.starts_with("/admin/"))
         && path != "/admin/sign-in"
@@ -59,7 +59,9 @@ pub async fn guard(State(admin): State<Admin>, request: Request, next: Next) -> 
         return next.run(request).await;
     }
     match admin.authorize(request.headers(), Access::Staff).await {
-        Ok(_) => {
+        Ok(account) => {
+            // The page's shell names who is signed in.
+            request.extensions_mut().insert(account);
             let mut response = next.run(request).await;
             // Staff pages hold customer data: never cache them anywhere.
             response

@@ -98,7 +98,9 @@ pub async fn list_products(
         "SELECT p.id, p.title, p.slug, p.status, COUNT(v.id) AS variants, \
          CAST(COALESCE(SUM(v.on_hand), 0) AS BIGINT) AS on_hand \
          FROM products p LEFT JOIN variants v ON v.product_id = p.id \
-         WHERE (LOWER(p.title) LIKE $1 OR p.slug LIKE $1) AND ($2 = '' OR p.status = $2) \
+         WHERE (LOWER(p.title) LIKE $1 OR p.slug LIKE $1 \
+                OR EXISTS (SELECT 1 FROM variants s WHERE s.product_id = p.id AND LOWER(s.sku) LIKE $1)) \
+           AND ($2 = '' OR p.status = $2) \
          GROUP BY p.id, p.title, p.slug, p.status ORDER BY p.title LIMIT 500",
     )
     .bind(pattern)

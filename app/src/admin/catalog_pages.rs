@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::pages::{AdminNav, Flash};
+use super::pages::Flash;
 use super::{
     admin_collections, admin_product, admin_products, import_status, ImportJob, ProductEdit,
 };
@@ -24,7 +24,6 @@ pub fn AdminProductsPage() -> impl IntoView {
     let (q, status) = filter();
     view! {
         <Title text="Products"/>
-        <AdminNav/>
         <Flash/>
         <h1>"Products"</h1>
         <p><a href="/admin/products/new" class="button primary">"New product"</a>" "
@@ -39,18 +38,24 @@ pub fn AdminProductsPage() -> impl IntoView {
         </form>
         {when_loaded(async move {
                 match admin_products(q, status).await {
-                    Ok(rows) => view! {
-                        <table class="admin-table" data-testid="product-table">
-                            <thead><tr><th scope="col">"Product"</th><th scope="col">"Status"</th><th scope="col">"Variants"</th><th scope="col">"On hand"</th></tr></thead>
-                            <tbody>{rows.into_iter().map(|p| view! {
-                                <tr><td><a href=format!("/admin/products/{}", p.id)>{p.title}</a>" "<small>{p.slug}</small></td>
-                                    <td>{p.status}</td><td>{p.variants}</td><td>{p.on_hand}</td></tr>
-                            }).collect_view()}</tbody>
-                        </table>
-                    }.into_any(),
+                    Ok(rows) => view! { <ProductTable rows/> }.into_any(),
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
         })}
+    }
+}
+
+/// Products with their status, variant count and stock on hand, each linking to its editor.
+#[component]
+pub(super) fn ProductTable(rows: Vec<super::ProductListRow>) -> impl IntoView {
+    view! {
+        <table class="admin-table" data-testid="product-table">
+            <thead><tr><th scope="col">"Product"</th><th scope="col">"Status"</th><th scope="col">"Variants"</th><th scope="col">"On hand"</th></tr></thead>
+            <tbody>{rows.into_iter().map(|p| view! {
+                <tr><td><a href=format!("/admin/products/{}", p.id)>{p.title}</a>" "<small>{p.slug}</small></td>
+                    <td>{p.status}</td><td>{p.variants}</td><td>{p.on_hand}</td></tr>
+            }).collect_view()}</tbody>
+        </table>
     }
 }
 
@@ -61,7 +66,6 @@ pub fn AdminProductPage() -> impl IntoView {
         .get("product")
         .unwrap_or_default();
     view! {
-        <AdminNav/>
         <Flash/>
         {when_loaded(async move {
             let product = match id.parse::<i64>() {
@@ -165,7 +169,6 @@ fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
 pub fn AdminCollectionsPage() -> impl IntoView {
     view! {
         <Title text="Collections"/>
-        <AdminNav/>
         <Flash/>
         <h1>"Collections"</h1>
         <p class="hint">"Products are listed by handle, one per line, in the order the collection shows them."</p>
@@ -197,7 +200,6 @@ pub fn AdminCollectionsPage() -> impl IntoView {
 pub fn AdminImportPage() -> impl IntoView {
     view! {
         <Title text="Import products"/>
-        <AdminNav/>
         <Flash/>
         <h1>"Import products from CSV"</h1>
         <p class="hint">"The same columns as " <code>"kassa import"</code> " (Shopify-like). The whole file is checked first: nothing is imported unless every line is right."</p>
@@ -217,7 +219,6 @@ pub fn AdminImportJobPage() -> impl IntoView {
         .unwrap_or_default();
     view! {
         <Title text="Import"/>
-        <AdminNav/>
         <h1>"Import"</h1>
         {when_loaded(async move {
             match import_status(job.clone()).await {
@@ -232,6 +233,7 @@ pub fn AdminImportJobPage() -> impl IntoView {
 /// asks again every half second.
 #[island]
 fn ImportProgress(job: String, initial: ImportJob) -> impl IntoView {
+    crate::components::mark_hydrated();
     let status = RwSignal::new(initial);
     #[cfg(feature = "hydrate")]
     {

@@ -12,6 +12,8 @@ use crate::orders::{OrderDetails, OrderStatus};
 
 mod catalog_pages;
 mod pages;
+mod search;
+pub mod shell;
 pub mod tokens;
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
@@ -20,6 +22,8 @@ pub use pages::{
     format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage,
     AdminVariantPage, PackingSlipPage, SignInPage,
 };
+pub use search::AdminSearchPage;
+pub use shell::AdminShell;
 
 #[cfg(feature = "ssr")]
 pub mod api;
@@ -110,6 +114,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/import", Access::Staff),
     ("GET", "/admin/import/{job}", Access::Staff),
     ("GET", "/admin/staff", Access::Staff),
+    ("GET", "/admin/search", Access::Staff),
     ("POST", "/admin/products", Access::Staff),
     ("POST", "/admin/products/{product}", Access::Staff),
     ("POST", "/admin/products/{product}/variants", Access::Staff),

@@ -39,7 +39,7 @@ pub fn format_time(epoch: i64) -> String {
 }
 
 /// Percent-encodes a query value.
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -60,24 +60,6 @@ pub(super) fn Flash() -> impl IntoView {
     view! {
         {move || notice().map(|n| view! { <p class="notice" role="status" data-testid="admin-notice">{n}</p> })}
         {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="admin-error">{e}</p> })}
-    }
-}
-
-#[component]
-pub(super) fn AdminNav() -> impl IntoView {
-    view! {
-        <Meta name="robots" content="noindex"/>
-        <nav class="admin-nav" aria-label="Admin">
-            <a href="/admin">"Dashboard"</a>
-            <a href="/admin/orders">"Orders"</a>
-            <a href="/admin/products">"Products"</a>
-            <a href="/admin/collections">"Collections"</a>
-            <a href="/admin/import">"Import"</a>
-            <a href="/admin/staff">"Staff"</a>
-            <form method="post" action="/admin/sign-out" class="inline">
-                <button type="submit" class="link">"Sign out"</button>
-            </form>
-        </nav>
     }
 }
 
@@ -112,7 +94,6 @@ pub fn SignInPage() -> impl IntoView {
 pub fn AdminStaffPage() -> impl IntoView {
     view! {
         <Title text="Staff"/>
-        <AdminNav/>
         <Flash/>
         <h1>"Staff accounts"</h1>
         <p class="hint">"Only the owner can add staff. Staff run orders, stock and the catalog; refunds only if allowed."</p>
@@ -193,7 +174,6 @@ fn ApiTokenList(tokens: super::tokens::ApiTokens) -> impl IntoView {
 pub fn AdminDashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard"/>
-        <AdminNav/>
         <Flash/>
         {when_loaded(async move {
             match admin_dashboard().await {
@@ -207,6 +187,7 @@ pub fn AdminDashboardPage() -> impl IntoView {
 /// The dashboard's numbers, refreshed whenever the server says orders or stock changed.
 #[island]
 fn LiveDashboard(initial: Dashboard) -> impl IntoView {
+    crate::components::mark_hydrated();
     let (data, set_data) = signal(initial);
     let (live, set_live) = signal(false);
     #[cfg(feature = "hydrate")]
@@ -283,7 +264,7 @@ fn revenue_chart(daily: &[i64]) -> impl IntoView {
 }
 
 #[component]
-fn OrderTable(#[prop(into)] rows: Signal<Vec<OrderRow>>) -> impl IntoView {
+pub(super) fn OrderTable(#[prop(into)] rows: Signal<Vec<OrderRow>>) -> impl IntoView {
     view! {
         <table class="admin-table" data-testid="order-table">
             <thead><tr><th scope="col">"Order"</th><th scope="col">"Date"</th><th scope="col">"Customer"</th>
@@ -319,7 +300,6 @@ pub fn AdminOrdersPage() -> impl IntoView {
     let wanted = filter();
     view! {
         <Title text="Orders"/>
-        <AdminNav/>
         <h1>"Orders"</h1>
         <form method="get" action="/admin/orders" class="filters">
             <label>"Status " <select name="status">
@@ -361,7 +341,6 @@ pub fn AdminOrderPage() -> impl IntoView {
         .get("number")
         .unwrap_or_default();
     view! {
-        <AdminNav/>
         <Flash/>
         {when_loaded(async move {
             match order_for_staff(number).await {
@@ -502,7 +481,6 @@ pub fn AdminVariantPage() -> impl IntoView {
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or_default();
     view! {
-        <AdminNav/>
         <Flash/>
         {when_loaded(async move {
             match admin_variant(id).await {

@@ -7,19 +7,14 @@ use super::{Cart, CartItem, CartStore, MAX_LINE_QUANTITY};
 use crate::checkout::{Notice, Quote, QuoteRequest};
 use crate::connectivity::Connectivity;
 
-/// The header link to the cart with the number of items in it. Every page has it, so it also
-/// marks `<body data-hydrated>` once the page is interactive (for tests, and for CSS that hides
-/// the no-JavaScript fallbacks).
+/// The header link to the cart with the number of items in it. Every shop page has it, so it
+/// also marks the page hydrated.
 #[island]
 pub fn CartCount() -> impl IntoView {
     let store = CartStore::get();
     let count = store.item_count();
     let cart = store.cart();
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+    crate::components::mark_hydrated();
     view! {
         <div class="mini-cart">
             <a href="/cart" class="cart-link">

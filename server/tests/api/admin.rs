@@ -27,6 +27,7 @@ on_both_databases!(
     pictures_collections_and_csv_imports_from_the_browser,
     the_owner_adds_staff_who_refund_only_when_allowed,
     staff_edits_show_on_cached_pages_at_once,
+    the_back_office_has_its_own_frame_and_one_search,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1234,4 +1235,85 @@ async fn a_staff_edit_clears_every_servers_pages() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The back office has its own frame: its sections in a sidebar with the current one marked, a
+/// search in the top bar and who is signed in; not the shop's header, cart or footer. The
+/// search finds orders by number and email and products by title and SKU.
+async fn the_back_office_has_its_own_frame_and_one_search(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, _) = variant_with_stock(&app, 0, 100).await;
+    let placed = paid_order(&app, &[(variant, 1)]).await;
+    let number = placed["order"]["number"].as_str().unwrap().to_string();
+    let (sku, title): (String, String) = sqlx::query_as(
+        "SELECT v.sku, p.title FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1",
+    )
+    .bind(variant)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let page = |path: String| {
+        let app = &app;
+        let clerk = clerk.clone();
+        async move {
+            let response = app
+                .get_with(&path, &[("Cookie", &clerk), ("Accept", "text/html")])
+                .await;
+            assert_eq!(response.status().as_u16(), 200, "GET {path}");
+            response.text().await.unwrap()
+        }
+    };
+
+    let html = page(format!("/admin/orders/{number}")).await;
+    assert!(html.contains(r#"data-testid="admin-sidebar""#), "{html}");
+    assert!(html.contains(r#"<a href="/admin/orders" aria-current="page">Orders</a>"#));
+    assert_eq!(html.matches(r#"aria-current="page""#).count(), 1);
+    assert!(html.contains(r#"class="admin-staff">clerk@shop.test</p>"#));
+    assert!(html.contains(r#"action="/admin/search""#));
+    for shop_part in [
+        r#"class="site-header""#,
+        r#"data-testid="cart-count""#,
+        r#"class="site-footer""#,
+    ] {
+        assert!(!html.contains(shop_part), "{shop_part} in the admin");
+    }
+    let shop = app.html("/").await;
+    assert!(shop.contains(r#"class="site-header""#) && !shop.contains("admin-sidebar"));
+    // Signed out, the sign-in page has the frame but no sections and nobody named.
+    let sign_in = app.html("/admin/sign-in").await;
+    assert!(sign_in.contains(r#"class="admin-shell""#));
+    assert!(!sign_in.contains(r#"data-testid="admin-sidebar""#));
+    assert!(!sign_in.contains(r#"data-testid="admin-staff""#));
+
+    let found = |html: &str, section: &str| {
+        let start = html
+            .find(&format!(r#"data-testid="found-{section}""#))
+            .unwrap();
+        let end = start + html[start..].find("</section>").unwrap();
+        html[start..end].to_string()
+    };
+    let html = page(format!("/admin/search?q=%23{number}")).await;
+    assert!(
+        found(&html, "orders").contains(&format!(">#{number}<"))
+            || found(&html, "orders").contains(&number),
+        "{html}"
+    );
+    assert!(found(&html, "products").contains("No products match."));
+    let html = page("/admin/search?q=ERIKA%40EXAMPLE".to_string()).await;
+    assert!(found(&html, "orders").contains(&number), "by email");
+    let html = page(format!("/admin/search?q={}", sku.to_lowercase())).await;
+    assert!(found(&html, "products").contains(&title), "by SKU: {html}");
+    assert!(found(&html, "orders").contains("No orders match."));
+    // What was searched stays in the box; markup in it stays text.
+    let html = page("/admin/search?q=%3Cb%3Ebold".to_string()).await;
+    assert!(
+        html.contains(r#"value="&lt;b&gt;bold""#) || html.contains(r#"value="<b>bold""#) == false
+    );
+    assert!(!html.contains("<b>bold"), "{html}");
+    // Only staff may search.
+    let response = app
+        .get_with("/admin/search?q=a", &[("Accept", "text/html")])
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
 }

@@ -1,0 +1,102 @@
+import { test, expect, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+
+async function signIn(page: Page) {
+  await page.goto("/admin");
+  await expect(page).toHaveURL(/\/admin\/sign-in/);
+  await page.getByLabel("Email").fill("owner@e2e.test");
+  await page.getByLabel("Password").fill("e2e owner password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+}
+
+async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  return results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+}
+
+test("the back office has its own frame: sections, one search, who is signed in", async ({ page, request }) => {
+  await signIn(page);
+  await expect(page.locator(".site-header")).toHaveCount(0);
+  await expect(page.locator(".site-footer")).toHaveCount(0);
+  await expect(page.getByTestId("admin-staff")).toHaveText("owner@e2e.test");
+  const sections = page.getByRole("navigation", { name: "Admin" });
+  await expect(sections.getByRole("link", { name: "Dashboard" })).toHaveAttribute("aria-current", "page");
+
+  await sections.getByRole("link", { name: "Orders" }).click();
+  await expect(page).toHaveURL(/\/admin\/orders$/);
+  await expect(sections.getByRole("link", { name: "Orders" })).toHaveAttribute("aria-current", "page");
+  await expect(page.getByRole("heading", { level: 1, name: "Orders" })).toBeVisible();
+
+  // A SKU typed into the top bar finds its product; the product's editor is under Products.
+  const mug = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const search = page.getByRole("searchbox", { name: "Search orders and products" });
+  await search.fill(mug.variants[0].sku);
+  await search.press("Enter");
+  await expect(page).toHaveURL(/\/admin\/search\?q=/);
+  await expect(search).toHaveValue(mug.variants[0].sku);
+  const products = page.getByTestId("found-products");
+  await products.getByRole("link", { name: "Stoneware Mug" }).click();
+  await expect(page).toHaveURL(/\/admin\/products\/\d+$/);
+  await expect(sections.getByRole("link", { name: "Products" })).toHaveAttribute("aria-current", "page");
+
+  // The way back to the shop, whose own frame is back.
+  await page.getByRole("link", { name: "View the shop" }).click();
+  await expect(page.locator(".site-header")).toBeVisible();
+});
+
+test.describe("on a tablet", () => {
+  test.use({ viewport: { width: 820, height: 1180 } });
+
+  test("the sections run along the top, above the page", async ({ page }) => {
+    await signIn(page);
+    const sections = page.getByRole("navigation", { name: "Admin" });
+    await expect(sections.getByRole("link", { name: "Staff" })).toBeVisible();
+    const sidebar = (await page.locator(".admin-sidebar").boundingBox())!;
+    const heading = (await page.getByRole("heading", { level: 1 }).boundingBox())!;
+    expect(sidebar.y + sidebar.height).toBeLessThanOrEqual(heading.y);
+    expect(sidebar.height).toBeLessThan(200);
+  });
+});
+
+const adminPages: [string, string][] = [
+  ["dashboard", "/admin"],
+  ["orders", "/admin/orders"],
+  ["products", "/admin/products"],
+  ["new product", "/admin/products/new"],
+  ["collections", "/admin/collections"],
+  ["import", "/admin/import"],
+  ["staff", "/admin/staff"],
+  ["search", "/admin/search?q=mug"],
+];
+
+for (const [width, height, device] of [
+  [1280, 800, "desktop"],
+  [820, 1180, "tablet"],
+] as const) {
+  test.describe(`admin accessibility on a ${device}`, () => {
+    test.use({ viewport: { width, height } });
+
+    test("sign-in", async ({ page }) => {
+      await page.goto("/admin/sign-in");
+      expect(await violations(page)).toEqual([]);
+    });
+
+    test("every section, signed in", async ({ page }) => {
+      await signIn(page);
+      for (const [name, path] of adminPages) {
+        await page.goto(path);
+        expect(await violations(page), name).toEqual([]);
+      }
+      // A product's editor and an order's page, reached from their lists.
+      await page.goto("/admin/products");
+      await page.getByTestId("product-table").getByRole("link").first().click();
+      await expect(page).toHaveURL(/\/admin\/products\/\d+$/);
+      expect(await violations(page), "product editor").toEqual([]);
+    });
+  });
+}
