@@ -173,3 +173,60 @@ test("after one visit the cart page opens with the shop unreachable", async ({ p
   await expect(page.getByTestId("line-quantity")).toHaveText("2");
   await context.setOffline(false);
 });
+
+/** Presses Tab until `target` has the focus, as a keyboard user moves through a page. */
+async function tabTo(page: Page, target: import("@playwright/test").Locator, most = 120) {
+  for (let i = 0; i < most; i++) {
+    await page.keyboard.press("Tab");
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+  }
+  throw new Error(`${target} cannot be reached with Tab`);
+}
+
+test("the purchase journey by keyboard alone", async ({ page, request }) => {
+  const errors = watchErrors(page);
+  const [variant] = await inStock(request, "ridge-fleece-hoodie", 2);
+  await page.goto(`/products/ridge-fleece-hoodie?variant=${variant.id}`);
+  await hydrated(page);
+
+  // Arrow keys move through an option's values, as in any radio group.
+  const size = page.getByRole("radio", { name: variant.title.split(" / ")[1], exact: true });
+  await tabTo(page, size);
+  await page.keyboard.press("ArrowRight");
+  await expect(page).not.toHaveURL(new RegExp(`variant=${variant.id}$`));
+  await page.keyboard.press("ArrowLeft");
+  await expect(page).toHaveURL(new RegExp(`variant=${variant.id}$`));
+  await expect(size).toBeChecked();
+
+  await tabTo(page, page.locator(".buy-row").getByRole("button", { name: "Add to cart" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+
+  await page.keyboard.press("Shift+Tab");
+  await tabTo(page, page.getByRole("link", { name: /^Cart/ }));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/cart$/);
+  await hydrated(page);
+  await tabTo(page, page.getByTestId("to-checkout"));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/checkout$/);
+  await hydrated(page);
+
+  for (const [label, value] of [
+    ["Email", "erika@example.com"],
+    ["Full name", "Erika Mustermann"],
+    ["Street and number", "Heidestraße 17"],
+    ["Postal code", "51147"],
+    ["City", "Köln"],
+    ["Card number", "4242 4242 4242 4242"],
+  ]) {
+    await tabTo(page, page.getByLabel(label, { exact: true }));
+    await page.keyboard.type(value);
+  }
+  await expect(page.getByTestId("order-total")).toContainText("€");
+  await tabTo(page, page.getByTestId("place-order"));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/orders\/[0-9a-f]{32}$/);
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  expect(errors).toEqual([]);
+});
