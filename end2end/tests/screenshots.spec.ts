@@ -1,0 +1,46 @@
+import { test, expect, type Page } from "@playwright/test";
+
+// The README's pictures of the shop and the back office, taken on every run of the suite into
+// target/screenshots/ (scripts/screenshots.sh copies them to docs/screenshots/ for the README).
+const dir = "../target/screenshots";
+
+async function settled(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.evaluate(() => document.fonts.ready);
+}
+
+test.describe("on a desktop", () => {
+  test.use({ viewport: { width: 1280, height: 800 } });
+
+  test("the storefront", async ({ page }) => {
+    await page.goto("/");
+    await settled(page);
+    await page.screenshot({ path: `${dir}/storefront-desktop.png` });
+    await page.goto("/products/ridge-fleece-hoodie");
+    await settled(page);
+    await page.screenshot({ path: `${dir}/product-desktop.png` });
+  });
+
+  test("the back office", async ({ page }) => {
+    await page.goto("/admin");
+    await page.getByLabel("Email").fill("owner@e2e.test");
+    await page.getByLabel("Password").fill("e2e owner password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/admin$/);
+    await settled(page);
+    await page.screenshot({ path: `${dir}/admin-dashboard.png` });
+  });
+});
+
+test.describe("on a phone", () => {
+  test.use({ viewport: { width: 412, height: 915 } });
+
+  test("the storefront", async ({ page }) => {
+    await page.goto("/products/ridge-fleece-hoodie");
+    await settled(page);
+    await page.screenshot({ path: `${dir}/product-phone.png` });
+    await page.goto("/collections/apparel");
+    await settled(page);
+    await page.screenshot({ path: `${dir}/collection-phone.png` });
+  });
+});
