@@ -166,6 +166,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/sign-in") view=admin::SignInPage/>
             <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/search") view=admin::AdminSearchPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/inventory") view=admin::AdminInventoryPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>

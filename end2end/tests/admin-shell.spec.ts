@@ -49,6 +49,24 @@ test("the back office has its own frame: sections, one search, who is signed in"
   await expect(page.locator(".site-header")).toBeVisible();
 });
 
+test("stock is adjusted from the inventory table, which stays where it was", async ({ page, request }) => {
+  await signIn(page);
+  const mug = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const sku: string = mug.variants[0].sku;
+  await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Inventory" }).click();
+  await page.getByRole("searchbox", { name: "Search", exact: true }).fill(sku);
+  await page.getByRole("button", { name: "Filter" }).click();
+  const row = page.getByTestId("inventory-row");
+  await expect(row).toHaveCount(1);
+  const onHand = Number(await row.locator("td").nth(2).textContent());
+  await row.getByLabel(`Reason for ${sku}`).selectOption("received");
+  await row.getByLabel(`Quantity for ${sku}`).fill("3");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("admin-notice")).toHaveText("Stock updated.");
+  await expect(page).toHaveURL(new RegExp(`/admin/inventory\\?q=`));
+  await expect(row.locator("td").nth(2)).toHaveText(String(onHand + 3));
+});
+
 test.describe("on a tablet", () => {
   test.use({ viewport: { width: 820, height: 1180 } });
 
@@ -69,6 +87,7 @@ const adminPages: [string, string][] = [
   ["products", "/admin/products"],
   ["new product", "/admin/products/new"],
   ["collections", "/admin/collections"],
+  ["inventory", "/admin/inventory"],
   ["import", "/admin/import"],
   ["staff", "/admin/staff"],
   ["search", "/admin/search?q=mug"],

@@ -285,6 +285,16 @@ struct AdjustForm {
     #[serde(default)]
     note: String,
     version: i64,
+    /// The page to return to when it is the inventory table (filters and page kept); the
+    /// variant's own page otherwise.
+    #[serde(default)]
+    back: String,
+}
+
+/// Only a path of the inventory table is a place to return to: never another site.
+fn inventory_return(back: &str) -> Option<&str> {
+    let inside = back == "/admin/inventory" || back.starts_with("/admin/inventory?");
+    (inside && !back.contains(['\\', '\r', '\n'])).then_some(back)
 }
 
 async fn adjust(
@@ -293,7 +303,11 @@ async fn adjust(
     headers: HeaderMap,
     form: Result<Form<AdjustForm>, FormRejection>,
 ) -> Response {
-    let to = format!("/admin/variants/{variant}");
+    let to = form
+        .as_ref()
+        .ok()
+        .and_then(|Form(f)| inventory_return(&f.back))
+        .map_or_else(|| format!("/admin/variants/{variant}"), str::to_string);
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
@@ -344,4 +358,33 @@ async fn create_staff(
     }
     .await;
     outcome(&headers, "/admin/staff", result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inventory_return;
+
+    #[test]
+    fn an_adjustment_returns_only_to_the_inventory_table() {
+        assert_eq!(
+            inventory_return("/admin/inventory"),
+            Some("/admin/inventory")
+        );
+        assert_eq!(
+            inventory_return("/admin/inventory?q=mug&cursor=50"),
+            Some("/admin/inventory?q=mug&cursor=50")
+        );
+        for elsewhere in [
+            "",
+            "https://evil.example/admin/inventory",
+            "//evil.example/admin/inventory",
+            "/admin/inventory.evil",
+            "/admin/inventoryx",
+            "/admin/orders",
+            "/admin/inventory?\r\nSet-Cookie: x=1",
+            "/admin/inventory?\\\\evil",
+        ] {
+            assert_eq!(inventory_return(elsewhere), None, "{elsewhere:?}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::money::Money;
 use crate::orders::{OrderDetails, OrderStatus};
 
 mod catalog_pages;
+mod inventory_page;
 mod pages;
 mod search;
 pub mod shell;
@@ -18,6 +19,7 @@ pub mod tokens;
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
+pub use inventory_page::AdminInventoryPage;
 pub use pages::{
     format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage,
     AdminVariantPage, PackingSlipPage, SignInPage,
@@ -115,6 +117,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/import/{job}", Access::Staff),
     ("GET", "/admin/staff", Access::Staff),
     ("GET", "/admin/search", Access::Staff),
+    ("GET", "/admin/inventory", Access::Staff),
     ("POST", "/admin/products", Access::Staff),
     ("POST", "/admin/products/{product}", Access::Staff),
     ("POST", "/admin/products/{product}/variants", Access::Staff),
@@ -130,6 +133,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/admin/orders", Access::Staff),
     ("POST", "/api/admin/order", Access::Staff),
     ("POST", "/api/admin/variant", Access::Staff),
+    ("POST", "/api/admin/inventory", Access::Staff),
     ("POST", "/api/admin/api-tokens", Access::Staff),
     ("POST", "/admin/staff/tokens", Access::Owner),
     ("POST", "/admin/staff/tokens/{token}/revoke", Access::Owner),
@@ -412,6 +416,40 @@ pub struct VariantStock {
     pub history: Vec<LedgerEntry>,
 }
 
+/// What the inventory table shows: a search over SKUs and product titles, the low-stock
+/// filter, and the page (the last variant id of the previous one).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryFilter {
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub q: String,
+    #[serde(default)]
+    pub low: bool,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub cursor: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRow {
+    pub id: i64,
+    pub sku: String,
+    /// The product's title with the variant's options: "Hoodie (Forest / M)".
+    pub title: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub threshold: i64,
+    /// The stock's version, which an adjustment from the row must still match.
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryList {
+    pub rows: Vec<InventoryRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// Variants on one page of the inventory table.
+pub const INVENTORY_PAGE: i64 = 50;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductListRow {
     pub id: i64,
@@ -553,6 +591,18 @@ pub async fn admin_variant(id: i64) -> Result<VariantStock, AdminError> {
         async {
             let (admin, _) = require(Access::Staff).await?;
             admin.variant_stock(id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/inventory", input = server_fn::codec::Json)]
+pub async fn admin_inventory(filter: InventoryFilter) -> Result<InventoryList, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Staff).await?;
+            storable([&filter.q, &filter.cursor])?;
+            admin.inventory(&filter).await
         }
         .await,
     )

@@ -20,12 +20,18 @@ impl IntoResponse for AdminError {
 
 /// After a form: back to `to` with a notice, or with the error for people (JSON for programs).
 pub fn outcome(headers: &HeaderMap, to: &str, result: Result<String, AdminError>) -> Response {
+    // `to` may carry a query of its own (a filtered, paged list).
+    let join = if to.contains('?') { '&' } else { '?' };
     match result {
-        Ok(notice) => Redirect::to(&format!("{to}?notice={}", urlencode(&notice))).into_response(),
-        Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),
-        Err(error) if wants_html(headers) => {
-            Redirect::to(&format!("{to}?error={}", urlencode(&error.to_string()))).into_response()
+        Ok(notice) => {
+            Redirect::to(&format!("{to}{join}notice={}", urlencode(&notice))).into_response()
         }
+        Err(error @ (AdminError::Unauthorized | AdminError::Forbidden)) => error.into_response(),
+        Err(error) if wants_html(headers) => Redirect::to(&format!(
+            "{to}{join}error={}",
+            urlencode(&error.to_string())
+        ))
+        .into_response(),
         Err(error) => error.into_response(),
     }
 }

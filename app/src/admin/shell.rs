@@ -8,22 +8,23 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 6] = [
+pub const SECTIONS: [(&str, &str); 7] = [
     ("Dashboard", "/admin"),
     ("Orders", "/admin/orders"),
     ("Products", "/admin/products"),
     ("Collections", "/admin/collections"),
+    ("Inventory", "/admin/inventory"),
     ("Import", "/admin/import"),
     ("Staff", "/admin/staff"),
 ];
 
 /// The section a page's path belongs to: the section path that is the path itself or a folder
-/// above it (the dashboard, `/admin`, only itself). Stock pages (`/admin/variants/…`) belong
-/// with the products.
+/// above it (the dashboard, `/admin`, only itself). A variant's stock page
+/// (`/admin/variants/…`) belongs to the inventory.
 pub fn section_of(path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
     let path = if path.starts_with("/admin/variants") {
-        "/admin/products"
+        "/admin/inventory"
     } else {
         path
     };
@@ -124,7 +125,7 @@ mod tests {
             Some("/admin/orders")
         );
         assert_eq!(section_of("/admin/products/7"), Some("/admin/products"));
-        assert_eq!(section_of("/admin/variants/12"), Some("/admin/products"));
+        assert_eq!(section_of("/admin/variants/12"), Some("/admin/inventory"));
         assert_eq!(section_of("/admin/import/abc"), Some("/admin/import"));
         // The search belongs to no section; a look-alike prefix is not a folder above.
         assert_eq!(section_of("/admin/search"), None);

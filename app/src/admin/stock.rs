@@ -5,13 +5,67 @@ use sqlx::Row;
 
 use super::auth::Account;
 use super::service::{audit_subject, variant_title, Admin};
-use super::{AdminError, LedgerEntry, VariantStock};
+use super::{
+    AdminError, InventoryFilter, InventoryList, InventoryRow, LedgerEntry, VariantStock,
+    INVENTORY_PAGE,
+};
 use crate::db::now_epoch;
 use crate::inventory::{self, AdjustReason, Movement, Stock, StockError, StockMove, MAX_UNITS};
 use crate::orders::order_number;
 use crate::write_queue::JobFuture;
 
 impl Admin {
+    /// Every variant a page at a time (by id, a keyset cursor), narrowed by SKU or product
+    /// title and to those at or under their low-stock alert.
+    pub async fn inventory(&self, filter: &InventoryFilter) -> Result<InventoryList, AdminError> {
+        let after: i64 = if filter.cursor.is_empty() {
+            0
+        } else {
+            filter.cursor.parse().map_err(|_| {
+                AdminError::Invalid("That page of the inventory does not exist.".into())
+            })?
+        };
+        let pattern = format!(
+            "%{}%",
+            filter.q.trim().to_lowercase().replace(['\\', '%', '_'], "")
+        );
+        let rows = sqlx::query(
+            "SELECT v.id, v.sku, p.title, v.option1, v.option2, v.option3, v.on_hand, v.reserved, \
+             v.low_stock_threshold, v.version FROM variants v JOIN products p ON p.id = v.product_id \
+             WHERE v.id > $1 AND (LOWER(v.sku) LIKE $2 OR LOWER(p.title) LIKE $2) \
+               AND ($3 = 0 OR v.on_hand - v.reserved <= v.low_stock_threshold) \
+             ORDER BY v.id LIMIT $4",
+        )
+        .bind(after)
+        .bind(pattern)
+        .bind(i64::from(filter.low))
+        .bind(INVENTORY_PAGE + 1)
+        .fetch_all(self.db().pool())
+        .await?;
+        let mut list = rows
+            .iter()
+            .map(|row| {
+                Ok(InventoryRow {
+                    id: row.try_get("id")?,
+                    sku: row.try_get("sku")?,
+                    title: variant_title(row)?,
+                    on_hand: row.try_get("on_hand")?,
+                    reserved: row.try_get("reserved")?,
+                    threshold: row.try_get("low_stock_threshold")?,
+                    version: row.try_get("version")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let next_cursor = (list.len() as i64 > INVENTORY_PAGE).then(|| {
+            list.truncate(INVENTORY_PAGE as usize);
+            list.last().map(|r| r.id.to_string()).unwrap_or_default()
+        });
+        Ok(InventoryList {
+            rows: list,
+            next_cursor,
+        })
+    }
+
     pub async fn variant_stock(&self, id: i64) -> Result<VariantStock, AdminError> {
         let pool = self.db().pool();
         let row = sqlx::query(

@@ -28,6 +28,7 @@ on_both_databases!(
     the_owner_adds_staff_who_refund_only_when_allowed,
     staff_edits_show_on_cached_pages_at_once,
     the_back_office_has_its_own_frame_and_one_search,
+    the_inventory_table_pages_filters_and_adjusts_in_place,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -95,6 +96,7 @@ async fn as_user(
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
                 "/api/admin/products" => json!({"q": "", "status": ""}),
+                "/api/admin/inventory" => json!({"filter": {}}),
                 "/api/admin/import-status" => json!({"job": "none"}),
                 _ => json!({}),
             };
@@ -1314,4 +1316,118 @@ async fn the_back_office_has_its_own_frame_and_one_search(backend: Backend) {
         .get_with("/admin/search?q=a", &[("Accept", "text/html")])
         .await;
     assert_eq!(response.status().as_u16(), 303);
+}
+
+/// Every variant, fifty to a page, narrowed by SKU or product and to low stock; a row's
+/// adjustment comes back to the same page of the table with a notice.
+async fn the_inventory_table_pages_filters_and_adjusts_in_place(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let page = |path: String| {
+        let app = &app;
+        let clerk = clerk.clone();
+        async move {
+            let response = app
+                .get_with(&path, &[("Cookie", &clerk), ("Accept", "text/html")])
+                .await;
+            assert_eq!(response.status().as_u16(), 200, "GET {path}");
+            response.text().await.unwrap()
+        }
+    };
+    let rows = |html: &str| html.matches(r#"data-testid="inventory-row""#).count();
+    let variants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM variants")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(variants > 50, "the demo has more than a page of variants");
+
+    let first = page("/admin/inventory".to_string()).await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains(r#"<a href="/admin/inventory" aria-current="page">Inventory</a>"#));
+    let next = first
+        .split(r#"href="/admin/inventory?cursor="#)
+        .nth(1)
+        .expect("a next page");
+    let cursor = &next[..next.find('"').unwrap()];
+    let mut seen = 50;
+    let mut cursor = Some(cursor.to_string());
+    while let Some(c) = cursor {
+        let html = page(format!("/admin/inventory?cursor={c}")).await;
+        seen += rows(&html);
+        cursor = html
+            .split(r#"href="/admin/inventory?cursor="#)
+            .nth(1)
+            .map(|n| n[..n.find('"').unwrap()].to_string());
+    }
+    assert_eq!(seen as i64, variants, "every variant once");
+
+    // By SKU, and low stock only.
+    let (id, sku, version): (i64, String, i64) =
+        sqlx::query_as("SELECT id, sku, version FROM variants ORDER BY id LIMIT 1 OFFSET 3")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let html = page(format!("/admin/inventory?q={}", sku.to_lowercase())).await;
+    assert_eq!(rows(&html), 1, "{html}");
+    assert!(html.contains(&sku));
+    let low: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM variants WHERE on_hand - reserved <= low_stock_threshold",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let html = page("/admin/inventory?low=1".to_string()).await;
+    assert_eq!(rows(&html) as i64, low.min(50));
+
+    // An adjustment from the row comes back to the table as it was.
+    let back = format!("/admin/inventory?q={}", sku.to_lowercase());
+    let adjust = |back: String, version: i64| {
+        let app = &app;
+        let clerk = clerk.clone();
+        async move {
+            app.client
+                .post(format!("{}/admin/variants/{id}/adjust", app.address))
+                .header("Origin", &app.address)
+                .header("Cookie", clerk)
+                .header("Accept", "text/html")
+                .form(&[
+                    ("reason", "received"),
+                    ("quantity", "4"),
+                    ("version", &version.to_string()),
+                    ("back", &back),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let before: i64 = sqlx::query_scalar("SELECT on_hand FROM variants WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let response = adjust(back.clone(), version).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("{back}&notice=Stock+updated."));
+    let after: i64 = sqlx::query_scalar("SELECT on_hand FROM variants WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(after, before + 4);
+    // The same row again, its version now stale: refused, back on the table with the reason.
+    let response = adjust(back.clone(), version).await;
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("{back}&error=")),
+        "{location}"
+    );
+    // Anywhere else is not a place to return to.
+    let response = adjust("https://evil.example/".to_string(), version + 1).await;
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("/admin/variants/{id}?")),
+        "{location}"
+    );
 }
