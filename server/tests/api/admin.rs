@@ -1256,15 +1256,8 @@ async fn the_back_office_has_its_own_frame_and_one_search(backend: Backend) {
     .unwrap();
     let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
     let page = |path: String| {
-        let app = &app;
-        let clerk = clerk.clone();
-        async move {
-            let response = app
-                .get_with(&path, &[("Cookie", &clerk), ("Accept", "text/html")])
-                .await;
-            assert_eq!(response.status().as_u16(), 200, "GET {path}");
-            response.text().await.unwrap()
-        }
+        let (app, clerk) = (&app, &clerk);
+        async move { app.html_as(&path, clerk).await }
     };
 
     let html = page(format!("/admin/orders/{number}")).await;
@@ -1324,15 +1317,8 @@ async fn the_inventory_table_pages_filters_and_adjusts_in_place(backend: Backend
     let app = spawn_app(backend).await;
     let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
     let page = |path: String| {
-        let app = &app;
-        let clerk = clerk.clone();
-        async move {
-            let response = app
-                .get_with(&path, &[("Cookie", &clerk), ("Accept", "text/html")])
-                .await;
-            assert_eq!(response.status().as_u16(), 200, "GET {path}");
-            response.text().await.unwrap()
-        }
+        let (app, clerk) = (&app, &clerk);
+        async move { app.html_as(&path, clerk).await }
     };
     let rows = |html: &str| html.matches(r#"data-testid="inventory-row""#).count();
     let variants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM variants")

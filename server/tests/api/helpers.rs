@@ -92,6 +92,15 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// A page's HTML as a browser with the session `cookie` asks for it; must answer 200.
+    pub async fn html_as(&self, path: &str, cookie: &str) -> String {
+        let response = self
+            .get_with(path, &[("Cookie", cookie), ("Accept", "text/html")])
+            .await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.get_with(path, &[]).await
     }

@@ -139,6 +139,10 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ),
         ("/api/admin/order", json!({"number": "1001"})),
         ("/api/admin/variant", json!({"id": variant})),
+        (
+            "/api/admin/inventory",
+            json!({"filter": {"q": "tee", "low": false, "cursor": "3"}}),
+        ),
         ("/api/admin/products", json!({"q": "tee", "status": ""})),
         ("/api/admin/product", json!({"id": 1})),
         ("/api/admin/collections", json!({})),
