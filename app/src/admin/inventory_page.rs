@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::pages::{encode, Flash};
+use super::pages::{encode, failure, Flash};
 use super::{admin_inventory, InventoryFilter, InventoryRow};
 use crate::components::when_loaded;
 
-/// The reasons staff give for changing stock by hand, as the variant page offers them.
+/// The reasons staff give for changing stock by hand, offered here and on a variant's page.
 pub(super) const REASONS: [(&str, &str); 6] = [
     ("received", "Received (add)"),
     ("counted", "Counted (set to)"),
@@ -28,23 +28,7 @@ pub fn AdminInventoryPage() -> impl IntoView {
         cursor: q.get("cursor").unwrap_or_default(),
     });
     // Where an adjustment returns to: this very page, filters and page kept.
-    let here = {
-        let mut query = vec![];
-        if !filter.q.is_empty() {
-            query.push(format!("q={}", encode(&filter.q)));
-        }
-        if filter.low {
-            query.push("low=1".to_string());
-        }
-        if !filter.cursor.is_empty() {
-            query.push(format!("cursor={}", encode(&filter.cursor)));
-        }
-        if query.is_empty() {
-            "/admin/inventory".to_string()
-        } else {
-            format!("/admin/inventory?{}", query.join("&"))
-        }
-    };
+    let here = inventory_href(&filter, &filter.cursor);
     let wanted = filter.clone();
     view! {
         <Title text="Inventory"/>
@@ -59,15 +43,8 @@ pub fn AdminInventoryPage() -> impl IntoView {
             match admin_inventory(wanted.clone()).await {
                 Ok(list) if list.rows.is_empty() => view! { <p>"No variants match."</p> }.into_any(),
                 Ok(list) => {
-                    let next = list.next_cursor.map(|cursor| {
-                        let mut query = vec![format!("cursor={}", encode(&cursor))];
-                        if !wanted.q.is_empty() {
-                            query.push(format!("q={}", encode(&wanted.q)));
-                        }
-                        if wanted.low {
-                            query.push("low=1".to_string());
-                        }
-                        view! { <a href=format!("/admin/inventory?{}", query.join("&")) rel="next" data-testid="next-page">"Next page →"</a> }
+                    let next = list.next_cursor.map(|cursor| view! {
+                        <a href=inventory_href(&wanted, &cursor) rel="next" data-testid="next-page">"Next page →"</a>
                     });
                     let here = here.clone();
                     view! {
@@ -84,9 +61,28 @@ pub fn AdminInventoryPage() -> impl IntoView {
                     }
                     .into_any()
                 }
-                Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                Err(error) => failure(error),
             }
         })}
+    }
+}
+
+/// The inventory table's address with `filter`'s search and low-stock choice at `cursor`.
+fn inventory_href(filter: &InventoryFilter, cursor: &str) -> String {
+    let mut query = vec![];
+    if !cursor.is_empty() {
+        query.push(format!("cursor={}", encode(cursor)));
+    }
+    if !filter.q.is_empty() {
+        query.push(format!("q={}", encode(&filter.q)));
+    }
+    if filter.low {
+        query.push("low=1".to_string());
+    }
+    if query.is_empty() {
+        "/admin/inventory".to_string()
+    } else {
+        format!("/admin/inventory?{}", query.join("&"))
     }
 }
 

@@ -63,7 +63,8 @@ pub(super) fn Flash() -> impl IntoView {
     }
 }
 
-fn failure(error: AdminError) -> AnyView {
+/// An admin server function's error, said on the page.
+pub(super) fn failure(error: AdminError) -> AnyView {
     view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
 }
 
@@ -502,12 +503,7 @@ fn VariantAdmin(variant: VariantStock) -> impl IntoView {
             <form method="post" action=format!("/admin/variants/{}/adjust", variant.id) class="inline-fields">
                 <input type="hidden" name="version" value=variant.version.to_string()/>
                 <label>"Reason " <select name="reason">
-                    <option value="received">"Received (add)"</option>
-                    <option value="counted">"Counted (set to)"</option>
-                    <option value="damaged">"Damaged (take away)"</option>
-                    <option value="lost">"Lost (take away)"</option>
-                    <option value="returned">"Returned (add)"</option>
-                    <option value="correction">"Correction (±)"</option>
+                    {super::inventory_page::REASONS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                 </select></label>
                 <label>"Quantity " <input name="quantity" inputmode="numeric" required/></label>
                 <label>"Note " <input name="note"/></label>

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::catalog_pages::ProductTable;
-use super::pages::OrderTable;
+use super::pages::{failure, OrderTable};
 use super::{admin_orders, admin_products, OrderFilter};
 use crate::components::when_loaded;
 
@@ -48,7 +48,7 @@ pub fn AdminSearchPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => failure(error),
                 };
                 let products = match products {
                     Ok(rows) if rows.is_empty() => view! { <p>"No products match."</p> }.into_any(),
@@ -61,7 +61,7 @@ pub fn AdminSearchPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => failure(error),
                 };
                 view! {
                     <section aria-labelledby="found-orders" data-testid="found-orders">
