@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
+import { violations } from "./support";
 
 // axe-core's WCAG 2.1 A and AA rules on the shopper's pages, hydrated, at a desktop width and
 // on a phone. A violation fails the test and names the rule, the element and how to fix it.
@@ -16,15 +16,6 @@ const pages: [string, string][] = [
   ["checkout", "/checkout"],
   ["page not found", "/no-such-page"],
 ];
-
-async function violations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  return results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-  );
-}
 
 for (const [width, height, device] of [
   [1280, 800, "desktop"],

@@ -1,17 +1,5 @@
 import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
-
-async function signIn(page: Page) {
-  await page.goto("/admin");
-  await expect(page).toHaveURL(/\/admin\/sign-in/);
-  await page.getByLabel("Email").fill("owner@e2e.test");
-  await page.getByLabel("Password").fill("e2e owner password");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/admin$/);
-}
+import { hydrated, signIn } from "./support";
 
 async function inStock(request: APIRequestContext, slug: string): Promise<{ id: number; available: number }> {
   const product = await (await request.get(`/api/v1/products/${slug}`)).json();

@@ -1,8 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { hydrated } from "./support";
 
 const titles = (page: Page) => page.locator(".product-title");
 

@@ -1,9 +1,5 @@
 import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-
-/** The WASM has hydrated the page once `<body data-hydrated>` is set. */
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { hydrated } from "./support";
 
 type Variant = { id: number; title: string; options: string[]; available: number };
 

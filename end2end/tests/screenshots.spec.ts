@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import { signIn } from "./support";
 
 // The README's pictures of the shop and the back office, taken on every run of the suite into
 // target/screenshots/ (scripts/screenshots.sh copies them to docs/screenshots/ for the README).
@@ -22,11 +23,7 @@ test.describe("on a desktop", () => {
   });
 
   test("the back office", async ({ page }) => {
-    await page.goto("/admin");
-    await page.getByLabel("Email").fill("owner@e2e.test");
-    await page.getByLabel("Password").fill("e2e owner password");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page).toHaveURL(/\/admin$/);
+    await signIn(page);
     await settled(page);
     await page.screenshot({ path: `${dir}/admin-dashboard.png` });
   });

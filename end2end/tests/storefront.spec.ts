@@ -1,9 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-
-/** The WASM has hydrated the page once `<body data-hydrated>` is set. */
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { hydrated } from "./support";
 
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
