@@ -134,9 +134,11 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Read here, where the request's context is: the formatter may run outside it.
+    let shop = components::shop_name();
 
     view! {
-        <Title formatter=components::document_title/>
+        <Title formatter=move |title| components::document_title(title, &shop)/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <Layout/>
@@ -167,6 +169,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/search") view=admin::AdminSearchPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/inventory") view=admin::AdminInventoryPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/settings") view=admin::AdminSettingsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>

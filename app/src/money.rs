@@ -216,6 +216,62 @@ impl Money {
     }
 }
 
+/// A change of price by a percentage, as staff type it for many products at once: "-10"
+/// (ten percent off), "+12.5" or "12,5" (up by 12.5 %). Kept in hundredths of a percent so that
+/// no float ever touches a price; from −99.99 % to +1000 %.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PercentChange {
+    basis_points: i64,
+}
+
+impl PercentChange {
+    pub fn parse(text: &str) -> Result<PercentChange, String> {
+        let bad = || {
+            format!(
+                "'{}' is not a percentage such as -10 or 12.5",
+                text.chars().take(20).collect::<String>()
+            )
+        };
+        let value = text.trim().trim_end_matches('%').trim().replace(',', ".");
+        let (negative, digits) = match value.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, value.strip_prefix('+').unwrap_or(&value)),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > 5
+            || fraction.len() > 2
+            || !plain(whole)
+            || !plain(fraction)
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+        let size = whole * 100 + fraction;
+        let basis_points = if negative { -size } else { size };
+        if basis_points == 0 {
+            return Err("Enter a change other than 0 %.".into());
+        }
+        if basis_points <= -10_000 || basis_points > 100_000 {
+            return Err("Enter a change between -99.99 % and +1000 %.".into());
+        }
+        Ok(PercentChange { basis_points })
+    }
+
+    /// `amount` changed by this percentage, rounded half away from zero to the currency's minor
+    /// unit (€19.99 − 10 % = €17.99, ¥1,999 − 10 % = ¥1,799); `None` beyond [`MAX_AMOUNT`].
+    pub fn apply(self, money: Money) -> Option<Money> {
+        let scaled = i128::from(money.amount) * i128::from(10_000 + self.basis_points);
+        let rounded = (scaled + 5_000) / 10_000;
+        i64::try_from(rounded)
+            .ok()
+            .filter(|a| (0..=MAX_AMOUNT).contains(a))
+            .map(|amount| Money::new(amount, money.currency))
+    }
+}
+
 impl fmt::Display for Money {
     /// `€24.90`, `-$3.00`, `¥1200`, `12.500 KWD`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -231,6 +287,35 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percent_change_reads_what_staff_type() {
+        let bp = |t: &str| PercentChange::parse(t).map(|p| p.basis_points);
+        assert_eq!(bp("-10"), Ok(-1000));
+        assert_eq!(bp("+12.5"), Ok(1250));
+        assert_eq!(bp("12,5 %"), Ok(1250));
+        assert_eq!(bp("0.01"), Ok(1));
+        assert_eq!(bp("1000"), Ok(100_000));
+        for bad in [
+            "", "-", "ten", "1.234", "-100", "1000.01", "0", "1e3", "--5", "5-",
+        ] {
+            assert!(bp(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_percent_change_rounds_to_the_minor_unit() {
+        let change = |t: &str| PercentChange::parse(t).unwrap();
+        let eur = |a| Money::new(a, Currency::EUR);
+        let jpy = |a| Money::new(a, Currency::parse("JPY").unwrap());
+        assert_eq!(change("-10").apply(eur(1999)), Some(eur(1799)));
+        assert_eq!(change("-10").apply(jpy(1999)), Some(jpy(1799)));
+        assert_eq!(change("+10").apply(eur(1995)), Some(eur(2195)));
+        assert_eq!(change("-50").apply(eur(1)), Some(eur(1)));
+        assert_eq!(change("-99.99").apply(eur(10_000)), Some(eur(1)));
+        assert_eq!(change("+1000").apply(eur(MAX_AMOUNT)), None);
+        assert_eq!(change("-10").apply(eur(0)), Some(eur(0)));
+    }
 
     #[test]
     fn a_saving_is_the_difference_and_a_percentage_rounded_down() {

@@ -49,6 +49,61 @@ test("stock is adjusted from the inventory table, which stays where it was", asy
   await expect(row.locator("td").nth(2)).toHaveText(String(onHand + 3));
 });
 
+test("products are ticked and changed in bulk; the table keeps its search", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/admin/products?q=candle");
+  const rows = page.getByTestId("product-row");
+  const shown = await rows.count();
+  expect(shown).toBeGreaterThan(1);
+  const every = page.getByRole("checkbox", { name: "Tick every product on this page" });
+  const ticked = page.locator("[data-bulk-count]");
+  await every.check();
+  await expect(ticked).toHaveText(`${shown} ticked`);
+  await every.uncheck();
+  await expect(ticked).toHaveText("");
+
+  const fig = rows.filter({ hasText: "Fig Leaf Candle" });
+  await page.getByRole("checkbox", { name: "Tick Fig Leaf Candle" }).check();
+  await expect(every).toHaveJSProperty("indeterminate", true);
+  await expect(ticked).toHaveText("1 ticked");
+  await page.getByLabel("Action").selectOption("draft");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByTestId("admin-notice")).toHaveText("1 product set to draft.");
+  await expect(page).toHaveURL(/\/admin\/products\?q=candle&notice=/);
+  await expect(fig.locator(".status")).toHaveText("draft");
+
+  await page.getByRole("checkbox", { name: "Tick Fig Leaf Candle" }).check();
+  await page.getByLabel("Action").selectOption("publish");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByTestId("admin-notice")).toHaveText("1 product published.");
+  await expect(fig.locator(".status")).toHaveText("active");
+});
+
+test("the keyboard: / searches, g o and g p go to orders and products, ? lists the keys", async ({ page }) => {
+  await signIn(page);
+  await page.waitForLoadState("load");
+  await page.keyboard.press("/");
+  await expect(page.getByRole("searchbox", { name: "Search orders and products" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("g");
+  await page.keyboard.press("o");
+  await expect(page).toHaveURL(/\/admin\/orders$/);
+  await page.waitForLoadState("load");
+  await page.keyboard.press("g");
+  await page.keyboard.press("p");
+  await expect(page).toHaveURL(/\/admin\/products$/);
+  await page.waitForLoadState("load");
+  const keys = page.locator("#shortcuts");
+  await expect(keys).not.toHaveAttribute("open");
+  await page.keyboard.press("?");
+  await expect(keys).toHaveAttribute("open", "");
+  await expect(keys.getByText("Show or hide this list")).toBeVisible();
+  // Typing in a field is typing, not a shortcut.
+  await page.getByRole("searchbox", { name: "Search", exact: true }).fill("g");
+  await page.keyboard.press("o");
+  await expect(page).toHaveURL(/\/admin\/products$/);
+});
+
 test.describe("on a tablet", () => {
   test.use({ viewport: { width: 820, height: 1180 } });
 

@@ -38,6 +38,11 @@ pub async fn send_due(
     from: &Mailbox,
 ) -> Result<usize, sqlx::Error> {
     let claimed = notifications::claim_due(db, now_epoch(), 20, MAX_ATTEMPTS).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let from = shop_sender(db, from).await;
+    let from = &from;
     let mut sent = 0;
     for email in claimed {
         let result = async {
@@ -65,4 +70,29 @@ pub async fn send_due(
         notifications::record_attempt(db, email.id, outcome).await?;
     }
     Ok(sent)
+}
+
+/// The sender the owner set on the settings page ("Shop <shop@example.com>"; a bare address
+/// gets the shop's name), else the server's `KASSA_MAIL_FROM`.
+async fn shop_sender(db: &Db, default: &Mailbox) -> Mailbox {
+    let row = sqlx::query_as::<_, (String, String)>(
+        "SELECT shop_name, email_from FROM shop_settings WHERE id = 1",
+    )
+    .fetch_one(db.pool())
+    .await;
+    match row {
+        Ok((_, sender)) if sender.trim().is_empty() => default.clone(),
+        Ok((name, sender)) => match sender.parse::<Mailbox>() {
+            Ok(mailbox) if mailbox.name.is_none() => Mailbox::new(Some(name), mailbox.email),
+            Ok(mailbox) => mailbox,
+            Err(error) => {
+                tracing::warn!(%error, "the shop's email sender is not an address; using KASSA_MAIL_FROM");
+                default.clone()
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "could not read the shop's email sender");
+            default.clone()
+        }
+    }
 }

@@ -50,6 +50,15 @@ impl AppState {
             }
         };
         let checkout = Checkout::new(db.clone(), gateway, settings.public_url.clone());
+        // The shop's name is in every page's header: read the rules before the first page.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let checkout = checkout.clone();
+            runtime.spawn(async move {
+                if let Err(error) = checkout.rules().await {
+                    tracing::warn!(%error, "could not read the shop's settings yet");
+                }
+            });
+        }
         let admin = Admin::new(
             checkout.clone(),
             settings.public_url.starts_with("https://"),
@@ -132,6 +141,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::catalog::routes())
         .merge(app::admin::tokens::routes())
         .merge(app::admin::rest::routes())
+        .merge(app::admin::settings::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -15,9 +15,10 @@ use serde::Deserialize;
 
 use super::auth::{self, SignInError};
 use super::listed::ListedRouter;
-use super::respond::{form_error, outcome, urlencode, wants_html};
+use super::respond::{form_error, outcome, return_to, urlencode, wants_html};
 use super::service::Admin;
 use super::{Access, AdminError};
+use crate::orders::shipments;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -37,6 +38,7 @@ where
         .post("/admin/sign-in", sign_in)
         .post("/admin/sign-out", sign_out)
         .get("/admin/events", events)
+        .post("/admin/orders/ship-many", ship_many)
         .post("/admin/orders/{number}/shipments", ship)
         .post(
             "/admin/orders/{number}/shipments/{shipment}/delivered",
@@ -216,6 +218,35 @@ async fn ship(
     outcome(&headers, &to, result)
 }
 
+/// Ships several orders from tracking numbers pasted as a sheet (see
+/// [`shipments::parse_tracking_sheet`]), back to the order list.
+async fn ship_many(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<ShipManyForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let account = admin.authorize(&headers, Access::Staff).await?;
+        let Form(form) = form.map_err(form_error)?;
+        let sheet = shipments::parse_tracking_sheet(&form.tracking).map_err(|problems| {
+            AdminError::Invalid(format!("Nothing was shipped. {}.", problems.join("; ")))
+        })?;
+        let shipped = admin.ship_many(&account, sheet).await?;
+        let orders = if shipped == 1 { "order" } else { "orders" };
+        Ok(format!(
+            "{shipped} {orders} shipped; the customers were emailed."
+        ))
+    }
+    .await;
+    outcome(&headers, "/admin/orders", result)
+}
+
+#[derive(Deserialize)]
+struct ShipManyForm {
+    #[serde(default)]
+    tracking: String,
+}
+
 async fn delivered(
     State(admin): State<Admin>,
     Path((number, shipment)): Path<(String, i64)>,
@@ -291,12 +322,6 @@ struct AdjustForm {
     back: String,
 }
 
-/// Only a path of the inventory table is a place to return to: never another site.
-fn inventory_return(back: &str) -> Option<&str> {
-    let inside = back == "/admin/inventory" || back.starts_with("/admin/inventory?");
-    (inside && !back.contains(['\\', '\r', '\n'])).then_some(back)
-}
-
 async fn adjust(
     State(admin): State<Admin>,
     Path(variant): Path<i64>,
@@ -306,7 +331,7 @@ async fn adjust(
     let to = form
         .as_ref()
         .ok()
-        .and_then(|Form(f)| inventory_return(&f.back))
+        .and_then(|Form(f)| return_to(&f.back, "/admin/inventory"))
         .map_or_else(|| format!("/admin/variants/{variant}"), str::to_string);
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
@@ -358,33 +383,4 @@ async fn create_staff(
     }
     .await;
     outcome(&headers, "/admin/staff", result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inventory_return;
-
-    #[test]
-    fn an_adjustment_returns_only_to_the_inventory_table() {
-        assert_eq!(
-            inventory_return("/admin/inventory"),
-            Some("/admin/inventory")
-        );
-        assert_eq!(
-            inventory_return("/admin/inventory?q=mug&cursor=50"),
-            Some("/admin/inventory?q=mug&cursor=50")
-        );
-        for elsewhere in [
-            "",
-            "https://evil.example/admin/inventory",
-            "//evil.example/admin/inventory",
-            "/admin/inventory.evil",
-            "/admin/inventoryx",
-            "/admin/orders",
-            "/admin/inventory?\r\nSet-Cookie: x=1",
-            "/admin/inventory?\\\\evil",
-        ] {
-            assert_eq!(inventory_return(elsewhere), None, "{elsewhere:?}");
-        }
-    }
 }

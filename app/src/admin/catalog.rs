@@ -13,9 +13,7 @@ use sqlx::{AnyConnection, Row};
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome};
 use super::service::{audit_subject, Admin, Audited};
-use super::{
-    Access, AdminError, CollectionEdit, ImportJob, ProductEdit, ProductListRow, VariantEdit,
-};
+use super::{Access, AdminError, CollectionEdit, ImportJob, ProductEdit, VariantEdit};
 use crate::catalog::media::MediaStore;
 use crate::db::now_epoch;
 use crate::money::{Currency, Money};
@@ -39,6 +37,7 @@ where
 {
     ListedRouter::default()
         .post("/admin/products", create_product)
+        .post("/admin/products/bulk", super::products::bulk_edit_form)
         .post("/admin/products/{product}", update_product)
         .post("/admin/products/{product}/variants", add_variant)
         .post("/admin/products/{product}/images", upload_image)
@@ -83,42 +82,6 @@ fn variant_edit_from_row(v: &sqlx::any::AnyRow) -> Result<VariantEdit, sqlx::Err
         reserved: v.try_get("reserved")?,
         version: v.try_get("version")?,
     })
-}
-
-pub async fn list_products(
-    admin: &Admin,
-    q: &str,
-    status: &str,
-) -> Result<Vec<ProductListRow>, AdminError> {
-    let pattern = format!(
-        "%{}%",
-        q.trim().to_lowercase().replace(['\\', '%', '_'], "")
-    );
-    let rows = sqlx::query(
-        "SELECT p.id, p.title, p.slug, p.status, COUNT(v.id) AS variants, \
-         CAST(COALESCE(SUM(v.on_hand), 0) AS BIGINT) AS on_hand \
-         FROM products p LEFT JOIN variants v ON v.product_id = p.id \
-         WHERE (LOWER(p.title) LIKE $1 OR p.slug LIKE $1 \
-                OR EXISTS (SELECT 1 FROM variants s WHERE s.product_id = p.id AND LOWER(s.sku) LIKE $1)) \
-           AND ($2 = '' OR p.status = $2) \
-         GROUP BY p.id, p.title, p.slug, p.status ORDER BY p.title LIMIT 500",
-    )
-    .bind(pattern)
-    .bind(status)
-    .fetch_all(admin.checkout().db().pool())
-    .await?;
-    let mut list = Vec::with_capacity(rows.len());
-    for r in &rows {
-        list.push(ProductListRow {
-            id: r.try_get("id")?,
-            title: r.try_get("title")?,
-            slug: r.try_get("slug")?,
-            status: r.try_get("status")?,
-            variants: r.try_get("variants")?,
-            on_hand: r.try_get("on_hand")?,
-        });
-    }
-    Ok(list)
 }
 
 pub async fn collections(admin: &Admin) -> Result<Vec<CollectionEdit>, AdminError> {

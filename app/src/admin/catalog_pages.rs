@@ -4,58 +4,189 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::pages::Flash;
+use super::pages::{encode, failure, format_date, Flash};
 use super::{
     admin_collections, admin_product, admin_products, import_status, ImportJob, ProductEdit,
+    ProductFilter, ProductList, ProductListRow, PRODUCT_SORTS, STOCK_LEVELS,
 };
 use crate::components::when_loaded;
 
 #[component]
 pub fn AdminProductsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = move || {
-        query.with(|q| {
-            (
-                q.get("q").unwrap_or_default(),
-                q.get("status").unwrap_or_default(),
-            )
-        })
-    };
-    let (q, status) = filter();
+    let filter = use_query_map().with_untracked(|q| ProductFilter {
+        q: q.get("q").unwrap_or_default(),
+        status: q.get("status").unwrap_or_default(),
+        collection: q.get("collection").unwrap_or_default(),
+        stock: q.get("stock").unwrap_or_default(),
+        sort: q.get("sort").unwrap_or_default(),
+        cursor: q.get("cursor").unwrap_or_default(),
+    });
     view! {
         <Title text="Products"/>
         <Flash/>
-        <h1>"Products"</h1>
-        <p><a href="/admin/products/new" class="button primary">"New product"</a>" "
-           <a href="/admin/collections">"Collections"</a>" · "<a href="/admin/import">"Import CSV"</a></p>
-        <form method="get" action="/admin/products" class="filters">
-            <label>"Search " <input type="search" name="q" value=move || filter().0/></label>
-            <label>"Status " <select name="status">
-                <option value="">"Any"</option>
-                {["draft", "active", "archived"].map(|s| view! { <option value=s selected=move || filter().1 == s>{s}</option> }).collect_view()}
-            </select></label>
-            <button type="submit">"Filter"</button>
-        </form>
+        <div class="page-heading">
+            <h1>"Products"</h1>
+            <p class="page-actions">
+                <a href="/admin/import">"Import CSV"</a>
+                <a href="/admin/products/new" class="button primary">"New product"</a>
+            </p>
+        </div>
         {when_loaded(async move {
-                match admin_products(q, status).await {
-                    Ok(rows) => view! { <ProductTable rows/> }.into_any(),
-                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
-                }
+            match admin_products(filter.clone()).await {
+                Ok(list) => view! { <ProductTable filter list/> }.into_any(),
+                Err(error) => failure(error),
+            }
         })}
     }
 }
 
-/// Products with their status, variant count and stock on hand, each linking to its editor.
+/// The product table's address for `filter` at `cursor` (empty: the first page).
+pub(super) fn products_href(filter: &ProductFilter, cursor: &str) -> String {
+    let query = [
+        ("q", filter.q.as_str()),
+        ("status", &filter.status),
+        ("collection", &filter.collection),
+        ("stock", &filter.stock),
+        ("sort", &filter.sort),
+        ("cursor", cursor),
+    ]
+    .iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(key, value)| format!("{key}={}", encode(value)))
+    .collect::<Vec<_>>();
+    if query.is_empty() {
+        "/admin/products".to_string()
+    } else {
+        format!("/admin/products?{}", query.join("&"))
+    }
+}
+
+/// The filters, the bulk bar and the rows: one form posts the ticked rows with the action.
 #[component]
-pub(super) fn ProductTable(rows: Vec<super::ProductListRow>) -> impl IntoView {
+fn ProductTable(filter: ProductFilter, list: ProductList) -> impl IntoView {
+    let here = products_href(&filter, &filter.cursor);
+    let next = list.next_cursor.as_ref().map(|cursor| {
+        view! { <a href=products_href(&filter, cursor) rel="next" data-testid="next-page">"Next page →"</a> }
+    });
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        view! { <option value=value selected=current == value>{label}</option> }
+    };
+    let collections = list.collections.clone();
+    let empty = list.rows.is_empty();
     view! {
-        <table class="admin-table" data-testid="product-table">
-            <thead><tr><th scope="col">"Product"</th><th scope="col">"Status"</th><th scope="col">"Variants"</th><th scope="col">"On hand"</th></tr></thead>
-            <tbody>{rows.into_iter().map(|p| view! {
-                <tr><td><a href=format!("/admin/products/{}", p.id)>{p.title}</a>" "<small>{p.slug}</small></td>
-                    <td>{p.status}</td><td>{p.variants}</td><td>{p.on_hand}</td></tr>
-            }).collect_view()}</tbody>
+        <form method="get" action="/admin/products" class="filters" data-testid="product-filters">
+            <label>"Search " <input type="search" name="q" placeholder="Title, handle or SKU" value=filter.q.clone()/></label>
+            <label>"Status " <select name="status">
+                {option("", "Any", &filter.status)}
+                {option("active", "Active", &filter.status)}
+                {option("draft", "Draft", &filter.status)}
+                {option("archived", "Archived", &filter.status)}
+            </select></label>
+            <label>"Collection " <select name="collection">
+                <option value="">"Any"</option>
+                {list.collections.iter().map(|c| view! {
+                    <option value=c.slug.clone() selected=filter.collection == c.slug>{c.title.clone()}</option>
+                }).collect_view()}
+            </select></label>
+            <label>"Stock " <select name="stock">
+                {option("", "Any", &filter.stock)}
+                {STOCK_LEVELS.map(|(value, label)| option(value, label, &filter.stock)).collect_view()}
+            </select></label>
+            <label>"Sort " <select name="sort">
+                {PRODUCT_SORTS.map(|(value, label)| {
+                    let current = if filter.sort.is_empty() { "title" } else { filter.sort.as_str() };
+                    option(value, label, current)
+                }).collect_view()}
+            </select></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        {if empty {
+            view! { <p data-testid="no-products">"No products match. " <a href="/admin/products">"Show all products"</a></p> }.into_any()
+        } else {
+            view! {
+                <form method="post" action="/admin/products/bulk" id="bulk" class="bulk" data-testid="bulk-form">
+                    <input type="hidden" name="back" value=here/>
+                    <fieldset class="bulk-bar">
+                        <legend>"With the ticked products"</legend>
+                        <label>"Action " <select name="action" required>
+                            <option value="">"Choose…"</option>
+                            <option value="publish">"Publish"</option>
+                            <option value="archive">"Archive"</option>
+                            <option value="draft">"Set to draft"</option>
+                            <option value="add-to-collection">"Add to collection"</option>
+                            <option value="remove-from-collection">"Take out of collection"</option>
+                            <option value="price">"Change prices by percent"</option>
+                        </select></label>
+                        <label>"Collection " <select name="collection">
+                            <option value="">"—"</option>
+                            {collections.into_iter().map(|c| view! { <option value=c.slug>{c.title}</option> }).collect_view()}
+                        </select></label>
+                        <label>"Percent " <input name="percent" inputmode="decimal" placeholder="-10" size="6"/></label>
+                        <button type="submit">"Apply"</button>
+                        <output class="bulk-count" data-bulk-count aria-live="polite"></output>
+                    </fieldset>
+                    <ProductRows rows=list.rows selectable=true/>
+                </form>
+            }.into_any()
+        }}
+        {next}
+    }
+}
+
+/// Products with their status, stock, prices and last edit, each linking to its editor;
+/// `selectable` adds a tick box per row for the bulk form around the table.
+#[component]
+pub(super) fn ProductRows(rows: Vec<ProductListRow>, selectable: bool) -> impl IntoView {
+    view! {
+        <table class="admin-table products" data-testid="product-table">
+            <thead><tr>
+                {selectable.then(|| view! {
+                    <th scope="col" class="pick">
+                        <input type="checkbox" data-select-all hidden aria-label="Tick every product on this page"/>
+                    </th>
+                })}
+                <th scope="col">"Product"</th><th scope="col">"Status"</th>
+                <th scope="col">"Inventory"</th><th scope="col">"Price"</th><th scope="col">"Edited"</th>
+            </tr></thead>
+            <tbody>{rows.into_iter().map(|row| view! { <ProductLine row selectable/> }).collect_view()}</tbody>
         </table>
+    }
+}
+
+#[component]
+fn ProductLine(row: ProductListRow, selectable: bool) -> impl IntoView {
+    let inventory = if row.variants == 0 {
+        "No variants".to_string()
+    } else if row.available <= 0 {
+        format!("Out of stock · {} variants", row.variants)
+    } else {
+        format!("{} available · {} variants", row.available, row.variants)
+    };
+    let price = row.prices.map(|(low, high)| {
+        if low == high {
+            low.to_string()
+        } else {
+            format!("{low} – {high}")
+        }
+    });
+    let pick = format!("pick-{}", row.id);
+    view! {
+        <tr data-testid="product-row" class:out=row.available <= 0>
+            {selectable.then(|| view! {
+                <td class="pick">
+                    <input type="checkbox" id=pick.clone() name="product" value=row.id.to_string()/>
+                    <label for=pick class="visually-hidden">{format!("Tick {}", row.title)}</label>
+                </td>
+            })}
+            <td class="product-cell">
+                {row.picture.map(|url| view! { <img src=url alt="" width="40" height="40" loading="lazy"/> })}
+                <span><a href=format!("/admin/products/{}", row.id)>{row.title.clone()}</a><small>{row.slug}</small></span>
+            </td>
+            <td><span class=format!("status status-{}", row.status)>{row.status.clone()}</span></td>
+            <td>{inventory}</td>
+            <td>{price}</td>
+            <td>{format_date(row.updated_at)}</td>
+        </tr>
     }
 }
 

@@ -14,6 +14,7 @@ mod catalog_pages;
 mod inventory_page;
 mod pages;
 mod search;
+mod settings_page;
 pub mod shell;
 pub mod tokens;
 pub use catalog_pages::{
@@ -25,6 +26,7 @@ pub use pages::{
     AdminVariantPage, PackingSlipPage, SignInPage,
 };
 pub use search::AdminSearchPage;
+pub use settings_page::AdminSettingsPage;
 pub use shell::AdminShell;
 
 #[cfg(feature = "ssr")]
@@ -40,11 +42,15 @@ pub mod listed;
 #[cfg(feature = "ssr")]
 pub mod orders;
 #[cfg(feature = "ssr")]
+pub mod products;
+#[cfg(feature = "ssr")]
 pub mod respond;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod settings;
 #[cfg(feature = "ssr")]
 mod stock;
 
@@ -99,6 +105,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/orders/{number}/packing-slip", Access::Staff),
     ("GET", "/admin/variants/{variant}", Access::Staff),
     ("GET", "/admin/events", Access::Staff),
+    ("POST", "/admin/orders/ship-many", Access::Staff),
     ("POST", "/admin/orders/{number}/shipments", Access::Staff),
     (
         "POST",
@@ -108,6 +115,14 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/admin/orders/{number}/cancel", Access::Staff),
     ("POST", "/admin/orders/{number}/refunds", Access::Refunds),
     ("POST", "/admin/variants/{variant}/adjust", Access::Staff),
+    ("GET", "/admin/settings", Access::Owner),
+    ("POST", "/admin/settings", Access::Owner),
+    ("POST", "/admin/settings/zones", Access::Owner),
+    ("POST", "/admin/settings/zones/{zone}", Access::Owner),
+    ("POST", "/admin/settings/zones/{zone}/rates", Access::Owner),
+    ("POST", "/admin/settings/rates/{rate}", Access::Owner),
+    ("POST", "/admin/settings/taxes", Access::Owner),
+    ("POST", "/admin/settings/taxes/{tax}", Access::Owner),
     ("POST", "/admin/staff", Access::Owner),
     ("GET", "/admin/products", Access::Staff),
     ("GET", "/admin/products/new", Access::Staff),
@@ -119,6 +134,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/search", Access::Staff),
     ("GET", "/admin/inventory", Access::Staff),
     ("POST", "/admin/products", Access::Staff),
+    ("POST", "/admin/products/bulk", Access::Staff),
     ("POST", "/admin/products/{product}", Access::Staff),
     ("POST", "/admin/products/{product}/variants", Access::Staff),
     ("POST", "/admin/products/{product}/images", Access::Staff),
@@ -133,6 +149,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/admin/orders", Access::Staff),
     ("POST", "/api/admin/order", Access::Staff),
     ("POST", "/api/admin/variant", Access::Staff),
+    ("POST", "/api/admin/settings", Access::Owner),
     ("POST", "/api/admin/inventory", Access::Staff),
     ("POST", "/api/admin/api-tokens", Access::Staff),
     ("POST", "/admin/staff/tokens", Access::Owner),
@@ -450,14 +467,120 @@ pub struct InventoryList {
 /// Variants on one page of the inventory table.
 pub const INVENTORY_PAGE: i64 = 50;
 
+/// What the product table shows: a search over titles, handles and SKUs, a status, a
+/// collection (its handle), a stock level (`in`, `low`, `out`), a sort (see
+/// [`PRODUCT_SORTS`]) and the page (a cursor of the sort's own shape).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductFilter {
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub q: String,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub collection: String,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub stock: String,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub sort: String,
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub cursor: String,
+}
+
+/// The product table's sorts: the value in the address and its label. The first is the default.
+pub const PRODUCT_SORTS: [(&str, &str); 5] = [
+    ("title", "Title A–Z"),
+    ("title-desc", "Title Z–A"),
+    ("updated", "Recently edited"),
+    ("newest", "Newest"),
+    ("oldest", "Oldest"),
+];
+
+/// The product table's stock levels: the value in the address and its label.
+pub const STOCK_LEVELS: [(&str, &str); 3] = [
+    ("in", "In stock"),
+    ("low", "Low stock"),
+    ("out", "Out of stock"),
+];
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductListRow {
     pub id: i64,
     pub title: String,
     pub slug: String,
     pub status: String,
+    /// Live (not archived) variants.
     pub variants: i64,
     pub on_hand: i64,
+    /// On hand less reserved, over the live variants.
+    pub available: i64,
+    /// The lowest and highest price of the live variants.
+    pub prices: Option<(Money, Money)>,
+    pub picture: Option<String>,
+    pub updated_at: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductList {
+    pub rows: Vec<ProductListRow>,
+    pub next_cursor: Option<String>,
+    /// Every collection, for the filter and the bulk "add to collection".
+    pub collections: Vec<CollectionName>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionName {
+    pub slug: String,
+    pub title: String,
+}
+
+/// Products on one page of the product table.
+pub const PRODUCTS_PAGE: i64 = 50;
+
+/// The shop's settings as the settings page shows them (amounts and rates as typed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopSettings {
+    pub shop_name: String,
+    /// Empty: the server's `KASSA_MAIL_FROM`.
+    pub email_from: String,
+    pub currency: String,
+    pub prices_include_tax: bool,
+    pub reservation_minutes: i64,
+    pub zones: Vec<ZoneEdit>,
+    pub taxes: Vec<TaxEdit>,
+    /// Once there are orders the currency stays.
+    pub currency_locked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneEdit {
+    pub id: i64,
+    pub name: String,
+    /// "DE, AT" or "*".
+    pub countries: String,
+    pub rates: Vec<RateEdit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateEdit {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub price: String,
+    /// Empty: never free.
+    pub free_above: String,
+    pub min_days: i64,
+    pub max_days: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxEdit {
+    pub id: i64,
+    pub country: String,
+    pub region: String,
+    pub name: String,
+    /// "19", "8.1".
+    pub percent: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -609,12 +732,30 @@ pub async fn admin_inventory(filter: InventoryFilter) -> Result<InventoryList, A
 }
 
 #[server(endpoint = "admin/products", input = server_fn::codec::Json)]
-pub async fn admin_products(q: String, status: String) -> Result<Vec<ProductListRow>, AdminError> {
+pub async fn admin_products(filter: ProductFilter) -> Result<ProductList, AdminError> {
     with_status(
         async {
             let (admin, _) = require(Access::Staff).await?;
-            storable([&q, &status])?;
-            catalog::list_products(&admin, &q, &status).await
+            storable([
+                &filter.q,
+                &filter.status,
+                &filter.collection,
+                &filter.stock,
+                &filter.sort,
+                &filter.cursor,
+            ])?;
+            admin.products(&filter).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "admin/settings", input = server_fn::codec::Json)]
+pub async fn admin_settings() -> Result<ShopSettings, AdminError> {
+    with_status(
+        async {
+            let (admin, _) = require(Access::Owner).await?;
+            admin.settings().await
         }
         .await,
     )

@@ -257,6 +257,80 @@ impl Admin {
             .await
     }
 
+    /// Ships everything left of several paid orders, each with its carrier and tracking number
+    /// (a pasted sheet): all or none, every problem named with its line. Each customer is
+    /// emailed as for one shipment.
+    pub async fn ship_many(
+        &self,
+        account: &Account,
+        sheet: Vec<shipments::SheetLine>,
+    ) -> Result<usize, AdminError> {
+        let actor = account.clone();
+        let order_url_base = self.checkout().order_url("");
+        self.checkout()
+            .writes()
+            .run(move |conn| -> JobFuture<'_, Result<usize, AdminError>> {
+                Box::pin(async move {
+                    // Read every order first: a failed statement would end a Postgres
+                    // transaction, and staff should see all the problems at once.
+                    let mut planned = Vec::with_capacity(sheet.len());
+                    let mut problems = Vec::new();
+                    for line in &sheet {
+                        let number = order_number(line.order_id);
+                        let status: Option<String> =
+                            sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+                                .bind(line.order_id)
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                        let left: Vec<(i64, i64)> = sqlx::query_as(
+                            "SELECT id, quantity - shipped_quantity FROM order_lines \
+                             WHERE order_id = $1 AND shipped_quantity < quantity ORDER BY id",
+                        )
+                        .bind(line.order_id)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        match status.as_deref() {
+                            None => problems
+                                .push(format!("line {}: there is no order {number}", line.line)),
+                            Some(s) if s != OrderStatus::Paid.as_str() => problems.push(format!(
+                                "line {}: order {number} is not paid, so it cannot be shipped",
+                                line.line
+                            )),
+                            Some(_) if left.is_empty() => problems.push(format!(
+                                "line {}: order {number} has already been shipped",
+                                line.line
+                            )),
+                            Some(_) => planned.push((line, left)),
+                        }
+                    }
+                    if !problems.is_empty() {
+                        return Err(AdminError::Invalid(format!(
+                            "Nothing was shipped. {}.",
+                            problems.join("; ")
+                        )));
+                    }
+                    let now = now_epoch();
+                    for (line, left) in &planned {
+                        let shipment = NewShipment {
+                            lines: left
+                                .iter()
+                                .map(|(id, quantity)| (*id, u32::try_from(*quantity).unwrap_or(0)))
+                                .collect(),
+                            carrier: line.carrier.clone(),
+                            tracking_number: line.tracking_number.clone(),
+                        }
+                        .checked()?;
+                        shipments::create(conn, line.order_id, &shipment, &order_url_base, now)
+                            .await?;
+                        let detail = format!("{} {}", shipment.carrier, shipment.tracking_number);
+                        audit(conn, &actor, "Shipment created", line.order_id, &detail).await?;
+                    }
+                    Ok(planned.len())
+                })
+            })
+            .await
+    }
+
     pub async fn mark_delivered(
         &self,
         account: &Account,

@@ -301,7 +301,19 @@ pub fn AdminOrdersPage() -> impl IntoView {
     let wanted = filter();
     view! {
         <Title text="Orders"/>
+        <Flash/>
         <h1>"Orders"</h1>
+        <details class="ship-many" data-testid="ship-many">
+            <summary>"Ship several orders"</summary>
+            <form method="post" action="/admin/orders/ship-many" class="stacked wide">
+                <label for="tracking">"Tracking numbers"</label>
+                <p class="hint" id="tracking-hint">
+                    "One order per line: order number, carrier, tracking number. Paste the three columns from a spreadsheet, or separate them with commas. Each order ships everything it has left, and its customer is emailed. Nothing ships unless every line is right."
+                </p>
+                <textarea id="tracking" name="tracking" rows="6" required aria-describedby="tracking-hint" placeholder="1042, DHL, JD014600006281230405"></textarea>
+                <button type="submit" class="primary">"Ship these orders"</button>
+            </form>
+        </details>
         <form method="get" action="/admin/orders" class="filters">
             <label>"Status " <select name="status">
                 <option value="">"Any"</option>

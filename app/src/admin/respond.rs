@@ -41,6 +41,16 @@ pub fn form_error(rejection: FormRejection) -> AdminError {
     AdminError::Invalid(rejection.body_text())
 }
 
+/// `back` if it is `list` or `list` with a query (a filtered, paged table): a form may say
+/// where to return to, but never to another site or another page.
+pub fn return_to<'a>(back: &'a str, list: &str) -> Option<&'a str> {
+    let inside = back == list
+        || back
+            .strip_prefix(list)
+            .is_some_and(|rest| rest.starts_with('?'));
+    (inside && !back.contains(['\\', '\r', '\n'])).then_some(back)
+}
+
 pub fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -52,4 +62,37 @@ pub fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("v", text)])
         .map(|s| s.trim_start_matches("v=").to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_to;
+
+    #[test]
+    fn a_form_returns_only_to_its_own_list() {
+        assert_eq!(
+            return_to("/admin/inventory", "/admin/inventory"),
+            Some("/admin/inventory")
+        );
+        assert_eq!(
+            return_to("/admin/inventory?q=mug&cursor=50", "/admin/inventory"),
+            Some("/admin/inventory?q=mug&cursor=50")
+        );
+        for elsewhere in [
+            "",
+            "https://evil.example/admin/inventory",
+            "//evil.example/admin/inventory",
+            "/admin/inventory.evil",
+            "/admin/inventoryx",
+            "/admin/orders",
+            "/admin/inventory?\r\nSet-Cookie: x=1",
+            "/admin/inventory?\\\\evil",
+        ] {
+            assert_eq!(
+                return_to(elsewhere, "/admin/inventory"),
+                None,
+                "{elsewhere:?}"
+            );
+        }
+    }
 }

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::catalog_pages::ProductTable;
+use super::catalog_pages::ProductRows;
 use super::pages::{failure, OrderTable};
-use super::{admin_orders, admin_products, OrderFilter};
+use super::{admin_orders, admin_products, OrderFilter, ProductFilter};
 use crate::components::when_loaded;
 
 /// How many of each kind the search page shows before pointing to the full list.
@@ -35,7 +35,7 @@ pub fn AdminSearchPage() -> impl IntoView {
             when_loaded(async move {
                 let filter = OrderFilter { q: q.clone(), ..Default::default() };
                 let orders = admin_orders(filter).await;
-                let products = admin_products(q.clone(), String::new()).await;
+                let products = admin_products(ProductFilter { q: q.clone(), ..Default::default() }).await;
                 let link = |path: &str| format!("{path}?q={}", super::pages::encode(&q));
                 let orders = match orders {
                     Ok(list) if list.rows.is_empty() => view! { <p>"No orders match."</p> }.into_any(),
@@ -51,12 +51,12 @@ pub fn AdminSearchPage() -> impl IntoView {
                     Err(error) => failure(error),
                 };
                 let products = match products {
-                    Ok(rows) if rows.is_empty() => view! { <p>"No products match."</p> }.into_any(),
-                    Ok(rows) => {
-                        let more = rows.len() > SHOWN;
-                        let rows: Vec<_> = rows.into_iter().take(SHOWN).collect();
+                    Ok(list) if list.rows.is_empty() => view! { <p>"No products match."</p> }.into_any(),
+                    Ok(list) => {
+                        let more = list.rows.len() > SHOWN || list.next_cursor.is_some();
+                        let rows: Vec<_> = list.rows.into_iter().take(SHOWN).collect();
                         view! {
-                            <ProductTable rows/>
+                            <ProductRows rows selectable=false/>
                             {more.then(|| view! { <p><a href=link("/admin/products")>"All matching products →"</a></p> })}
                         }
                         .into_any()

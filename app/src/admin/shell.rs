@@ -1,6 +1,7 @@
 //! The back office's frame around every admin page: a sidebar of sections, a top bar with the
 //! search over orders and products and the signed-in staff member. The shop's header, cart and
-//! footer are not part of it, and nothing in it ships code to the browser.
+//! footer are not part of it. Its one script, `/admin.js` (keyboard shortcuts, "tick every
+//! row"), is plain JavaScript loaded by admin pages only: the shoppers' WASM carries none of it.
 
 use leptos::prelude::*;
 use leptos_meta::Meta;
@@ -8,7 +9,7 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 7] = [
+pub const SECTIONS: [(&str, &str); 8] = [
     ("Dashboard", "/admin"),
     ("Orders", "/admin/orders"),
     ("Products", "/admin/products"),
@@ -16,6 +17,7 @@ pub const SECTIONS: [(&str, &str); 7] = [
     ("Inventory", "/admin/inventory"),
     ("Import", "/admin/import"),
     ("Staff", "/admin/staff"),
+    ("Settings", "/admin/settings"),
 ];
 
 /// The section a page's path belongs to: the section path that is the path itself or a folder
@@ -84,6 +86,7 @@ pub fn AdminShell(children: Children) -> impl IntoView {
                         </ul>
                     </nav>
                 })}
+                {staff.is_some().then(|| view! { <Shortcuts/> })}
                 <a class="admin-view-shop" href="/">"View the shop"</a>
             </aside>
             <div class="admin-body">
@@ -108,6 +111,34 @@ pub fn AdminShell(children: Children) -> impl IntoView {
                 <main id="main" class="admin-main">{children()}</main>
             </div>
         </div>
+        <script src="/admin.js" type="module"></script>
+    }
+}
+
+/// The keyboard shortcuts, listed where staff can find them (`?` opens the list).
+#[component]
+fn Shortcuts() -> impl IntoView {
+    const KEYS: [(&str, &str); 7] = [
+        ("/", "Search"),
+        ("g d", "Dashboard"),
+        ("g o", "Orders"),
+        ("g p", "Products"),
+        ("g c", "Collections"),
+        ("g i", "Inventory"),
+        ("?", "Show or hide this list"),
+    ];
+    view! {
+        <details class="shortcuts" id="shortcuts">
+            <summary>"Keyboard shortcuts"</summary>
+            <dl>
+                {KEYS.map(|(keys, does)| view! {
+                    <div>
+                        <dt>{keys.split(' ').map(|key| view! { <kbd>{key}</kbd> }).collect_view()}</dt>
+                        <dd>{does}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </details>
     }
 }
 

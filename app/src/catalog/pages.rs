@@ -22,7 +22,7 @@ pub fn HomePage() -> impl IntoView {
         <Title text="Shop"/>
         <Meta name="description" content="Clothing, bags and homeware from small workshops, made to last."/>
         <Meta property="og:type" content="website"/>
-        <Meta property="og:title" content="Kassa"/>
+        <Meta property="og:title" content=crate::components::shop_name()/>
         <section class="hero">
             <h1>"Good things, made to last"</h1>
             <p>"Clothing, bags and homeware from small workshops. Free returns within 30 days."</p>

@@ -55,6 +55,8 @@ pub struct ShippingOption {
 /// The shop's pricing configuration, loaded from the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShopRules {
+    /// What the shop calls itself: the header, the page titles.
+    pub shop_name: String,
     pub currency: Currency,
     pub prices_include_tax: bool,
     pub reservation_minutes: u32,
@@ -198,6 +200,7 @@ mod tests {
 
     fn rules(include: bool) -> ShopRules {
         ShopRules {
+            shop_name: "Kassa".into(),
             currency: Currency::EUR,
             prices_include_tax: include,
             reservation_minutes: 15,

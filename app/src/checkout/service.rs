@@ -8,6 +8,7 @@
 //! ledger entries, the payment and the confirmation email. On SQLite the transaction is a
 //! savepoint in a group commit (see [`crate::write_queue`]).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,9 @@ use crate::write_queue::{JobFuture, WriteQueue};
 /// out of every checkout's statement count.
 const RULES_TTL: Duration = Duration::from_secs(5);
 
+/// A shop's name until its owner gives it one.
+pub const DEFAULT_SHOP_NAME: &str = "Kassa";
+
 /// The checkout service, shared by server functions, the API and background jobs.
 #[derive(Clone, Debug)]
 pub struct Checkout(Arc<Inner>);
@@ -48,6 +52,8 @@ struct Inner {
     gateway: Gateway,
     site_url: String,
     rules: RwLock<Option<(Instant, Arc<ShopRules>)>>,
+    /// Counts [`Checkout::forget_rules`]: a read begun before a change is not kept after it.
+    rules_generation: std::sync::atomic::AtomicU64,
 }
 
 /// The order as placed, and whether this answer repeats an earlier one (same idempotency key).
@@ -104,6 +110,7 @@ impl Checkout {
             gateway,
             site_url: site_url.into(),
             rules: RwLock::new(None),
+            rules_generation: Default::default(),
         }))
     }
 
@@ -130,13 +137,31 @@ impl Checkout {
                 return Ok(rules.clone());
             }
         }
+        let generation = self.0.rules_generation.load(Ordering::SeqCst);
         let rules = Arc::new(load_rules(&self.0.db).await?);
-        *self.0.rules.write().await = Some((Instant::now(), rules.clone()));
+        let mut cached = self.0.rules.write().await;
+        // Settings changed while this read ran: answer with it, but do not keep it.
+        if self.0.rules_generation.load(Ordering::SeqCst) == generation {
+            *cached = Some((Instant::now(), rules.clone()));
+        }
         Ok(rules)
+    }
+
+    /// The shop's name as last read with its rules: for the header and the page titles, which
+    /// are built before anything is awaited. As fresh as the rules (seconds); the shop's
+    /// default name until they were first read.
+    pub fn shop_name(&self) -> String {
+        self.0
+            .rules
+            .try_read()
+            .ok()
+            .and_then(|cached| cached.as_ref().map(|(_, rules)| rules.shop_name.clone()))
+            .unwrap_or_else(|| DEFAULT_SHOP_NAME.to_string())
     }
 
     /// Forgets the cached rules (after staff change them).
     pub async fn forget_rules(&self) {
+        self.0.rules_generation.fetch_add(1, Ordering::SeqCst);
         *self.0.rules.write().await = None;
     }
 
@@ -571,7 +596,7 @@ fn tax_label(rules: &ShopRules, rate_bp: u32, country: &str, region: &str) -> St
 pub async fn load_rules(db: &Db) -> Result<ShopRules, sqlx::Error> {
     let pool = db.pool();
     let settings = sqlx::query(
-        "SELECT currency, prices_include_tax, reservation_minutes FROM shop_settings WHERE id = 1",
+        "SELECT shop_name, currency, prices_include_tax, reservation_minutes FROM shop_settings WHERE id = 1",
     )
     .fetch_one(pool)
     .await?;
@@ -629,6 +654,7 @@ pub async fn load_rules(db: &Db) -> Result<ShopRules, sqlx::Error> {
         });
     }
     Ok(ShopRules {
+        shop_name: settings.try_get("shop_name")?,
         currency: currency_of(&settings, "currency")?,
         prices_include_tax: settings.try_get::<i64, _>("prices_include_tax")? != 0,
         reservation_minutes: count(&settings, "reservation_minutes")?,

@@ -40,17 +40,26 @@ pub fn mark_hydrated() {
 /// `<meta http-equiv=refresh>` redirects the shopper elsewhere). Titles come from input (a
 /// search, a product title staff typed), so on the server the title is escaped here. In the
 /// browser a title is set as text and needs no escaping.
-pub fn document_title(title: String) -> String {
+pub fn document_title(title: String, shop: &str) -> String {
     let title = if title.is_empty() {
-        "Kassa".to_string()
+        shop.to_string()
     } else {
-        format!("{title} · Kassa")
+        format!("{title} · {shop}")
     };
     if cfg!(feature = "ssr") {
         escape_html(&title)
     } else {
         title
     }
+}
+
+/// What the shop calls itself, from its settings ("Kassa" until its owner names it).
+pub fn shop_name() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(checkout) = use_context::<crate::checkout::service::Checkout>() {
+        return checkout.shop_name();
+    }
+    "Kassa".to_string()
 }
 
 /// Text made safe to write into HTML, as an element's content or a quoted attribute.
@@ -82,7 +91,7 @@ pub fn Header() -> impl IntoView {
                     <MainLinks/>
                 </nav>
             </details>
-            <a class="brand" href="/">"Kassa"</a>
+            <a class="brand" href="/">{shop_name()}</a>
             <nav class="main-nav" aria-label="Main">
                 <MainLinks/>
             </nav>
@@ -135,7 +144,7 @@ fn MainLinks() -> impl IntoView {
 pub fn Footer() -> impl IntoView {
     view! {
         <footer class="site-footer">
-            <p>"Kassa · an open-source shop"</p>
+            <p>{shop_name()}" · powered by Kassa, an open-source shop"</p>
         </footer>
     }
 }
@@ -163,14 +172,22 @@ mod tests {
 
     #[test]
     fn titles_cannot_close_their_element() {
-        assert_eq!(document_title(String::new()), "Kassa");
+        assert_eq!(document_title(String::new(), "Kassa"), "Kassa");
         assert_eq!(
-            document_title("Mugs & cups".into()),
+            document_title("Mugs & cups".into(), "Kassa"),
             "Mugs &amp; cups · Kassa"
         );
         assert_eq!(
-            document_title(r#"</title><meta http-equiv="refresh" content='0'>"#.into()),
+            document_title(
+                r#"</title><meta http-equiv="refresh" content='0'>"#.into(),
+                "Kassa"
+            ),
             "&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot; content=&#39;0&#39;&gt; · Kassa"
+        );
+        // The shop's name is the owner's text, escaped the same way.
+        assert_eq!(
+            document_title("Mugs".into(), "Fjord </title> Fell"),
+            "Mugs · Fjord &lt;/title&gt; Fell"
         );
     }
 }

@@ -157,3 +157,139 @@ pub async fn mark_delivered(
     }
     Ok(())
 }
+
+/// The most orders one pasted sheet ships.
+pub const MAX_SHEET_LINES: usize = 500;
+
+/// One line of a tracking sheet: which order leaves with which carrier and tracking number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SheetLine {
+    /// The line of the pasted text, from 1, for messages.
+    pub line: usize,
+    pub order_id: i64,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// Reads tracking numbers pasted from a spreadsheet or typed by hand: one order per line,
+/// "order number, carrier, tracking number" separated by tabs (a spreadsheet's copy), commas or
+/// semicolons. Blank lines and a heading row are skipped. Every problem is reported with its
+/// line, so the sheet can be fixed in one go.
+pub fn parse_tracking_sheet(text: &str) -> Result<Vec<SheetLine>, Vec<String>> {
+    let mut lines = Vec::new();
+    let mut problems = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let separator = ['\t', ';', ','].into_iter().find(|s| raw.contains(*s));
+        let cells: Vec<&str> = match separator {
+            Some(s) => raw.split(s).map(str::trim).collect(),
+            None => vec![raw.trim()],
+        };
+        let Some(order_id) = super::order_id(cells[0]) else {
+            let heading = lines.is_empty()
+                && problems.is_empty()
+                && cells[0].to_lowercase().contains("order");
+            if !heading {
+                problems.push(format!(
+                    "line {line}: '{}' is not an order number",
+                    cells[0].chars().take(30).collect::<String>()
+                ));
+            }
+            continue;
+        };
+        let (carrier, tracking) = match cells[1..] {
+            [carrier, tracking] => (carrier, tracking),
+            _ => {
+                problems.push(format!(
+                    "line {line}: give the order number, the carrier and the tracking number"
+                ));
+                continue;
+            }
+        };
+        if lines.iter().any(|l: &SheetLine| l.order_id == order_id) {
+            problems.push(format!(
+                "line {line}: order {} is on an earlier line too",
+                order_number(order_id)
+            ));
+            continue;
+        }
+        // The carrier and tracking number are checked as for one shipment.
+        let checked = NewShipment {
+            lines: vec![(0, 1)],
+            carrier: carrier.to_string(),
+            tracking_number: tracking.to_string(),
+        }
+        .checked();
+        match checked {
+            Ok(shipment) => lines.push(SheetLine {
+                line,
+                order_id,
+                carrier: shipment.carrier,
+                tracking_number: shipment.tracking_number,
+            }),
+            Err(error) => problems.push(format!("line {line}: {error}")),
+        }
+    }
+    if lines.is_empty() && problems.is_empty() {
+        problems.push("Paste at least one line: order number, carrier, tracking number.".into());
+    }
+    if lines.len() > MAX_SHEET_LINES {
+        problems.push(format!("Ship at most {MAX_SHEET_LINES} orders at once."));
+    }
+    if problems.is_empty() {
+        Ok(lines)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::order_id;
+
+    #[test]
+    fn a_sheet_reads_tabs_commas_and_semicolons_and_skips_its_heading() {
+        let sheet = "Order\tCarrier\tTracking\n#1042\tDHL\tJD0142\n\n1043, UPS , 1Z999\n1044;PostNL;3S12 34\n";
+        let lines = parse_tracking_sheet(sheet).unwrap();
+        let seen: Vec<_> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.line,
+                    order_number(l.order_id),
+                    l.carrier.as_str(),
+                    l.tracking_number.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (2, "1042".to_string(), "DHL", "JD0142"),
+                (4, "1043".to_string(), "UPS", "1Z999"),
+                (5, "1044".to_string(), "PostNL", "3S12 34"),
+            ]
+        );
+        assert_eq!(lines[0].order_id, order_id("1042").unwrap());
+    }
+
+    #[test]
+    fn every_problem_of_a_sheet_is_named_with_its_line() {
+        let sheet = "1042\tDHL\tJD1\nabc\tDHL\tJD2\n1043\tDHL\n1044\t\tJD4\n1042\tUPS\tJD5\n";
+        let problems = parse_tracking_sheet(sheet).unwrap_err();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("line 2: 'abc' is not an order number"));
+        assert!(problems[1].starts_with("line 3: give the order number"));
+        assert!(problems[2].starts_with("line 4: Enter the carrier"));
+        assert!(problems[3].starts_with("line 5: order 1042 is on an earlier line"));
+        assert!(parse_tracking_sheet(" \n\n").is_err());
+        let too_many: String = (0..=MAX_SHEET_LINES)
+            .map(|n| format!("{}\tDHL\tT{n}\n", 1001 + n))
+            .collect();
+        assert!(parse_tracking_sheet(&too_many).is_err());
+    }
+}

@@ -29,6 +29,9 @@ on_both_databases!(
     staff_edits_show_on_cached_pages_at_once,
     the_back_office_has_its_own_frame_and_one_search,
     the_inventory_table_pages_filters_and_adjusts_in_place,
+    the_product_table_filters_sorts_pages_and_changes_in_bulk,
+    orders_ship_in_bulk_from_a_pasted_sheet,
+    the_owners_settings_change_what_checkout_charges,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -95,7 +98,7 @@ async fn as_user(
                 "/api/admin/variant" | "/api/admin/product" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
-                "/api/admin/products" => json!({"q": "", "status": ""}),
+                "/api/admin/products" => json!({"filter": {}}),
                 "/api/admin/inventory" => json!({"filter": {}}),
                 "/api/admin/import-status" => json!({"job": "none"}),
                 _ => json!({}),
@@ -144,12 +147,14 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let catalog = app::admin::catalog::listed_routes::<AppState>();
     let rest = app::admin::rest::listed_routes::<AppState>();
     let tokens = app::admin::tokens::listed_routes::<AppState>();
+    let settings = app::admin::settings::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
         .chain(catalog.listed())
         .chain(rest.listed())
         .chain(tokens.listed())
+        .chain(settings.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -213,6 +218,9 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             .replace("{number}", &number)
             .replace("{variant}", &variant_text)
             .replace("{shipment}", "1")
+            .replace("{zone}", "1")
+            .replace("{rate}", "1")
+            .replace("{tax}", "1")
             .replace("{job}", "no-such-job");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
@@ -1416,4 +1424,744 @@ async fn the_inventory_table_pages_filters_and_adjusts_in_place(backend: Backend
         location.starts_with(&format!("/admin/variants/{id}?")),
         "{location}"
     );
+}
+
+/// The product ids in a page of the product table, in order.
+fn product_ids(html: &str) -> Vec<i64> {
+    html.split(r#"name="product" value=""#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+/// The table's next-page address in `html`, if it has one.
+fn next_products_page(html: &str) -> Option<String> {
+    let at = html.find(r#"data-testid="next-page""#)?;
+    let link = &html[..at];
+    let href = &link[link.rfind("href=\"").unwrap() + 6..];
+    Some(href[..href.find('"').unwrap()].replace("&amp;", "&"))
+}
+
+async fn the_product_table_filters_sorts_pages_and_changes_in_bulk(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let page = |path: String| {
+        let (app, clerk) = (&app, &clerk);
+        async move { app.html_as(&path, clerk).await }
+    };
+    let ids_where = |sql: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_all(app.db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let all = ids_where("SELECT id FROM products ORDER BY title, id").await;
+    assert!(all.len() > 50, "the demo has more than a page of products");
+
+    // Every sort walks every product once, in its order, a page at a time.
+    for (sort, sql) in [
+        ("title", "SELECT id FROM products ORDER BY title, id"),
+        (
+            "title-desc",
+            "SELECT id FROM products ORDER BY title DESC, id DESC",
+        ),
+        ("newest", "SELECT id FROM products ORDER BY id DESC"),
+        (
+            "updated",
+            "SELECT id FROM products ORDER BY updated_at DESC, id DESC",
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let mut next = Some(format!("/admin/products?sort={sort}"));
+        while let Some(path) = next {
+            let html = page(path).await;
+            let ids = product_ids(&html);
+            assert!(ids.len() <= 50);
+            seen.extend(ids);
+            next = next_products_page(&html);
+        }
+        assert_eq!(seen, ids_where(sql).await, "{sort}");
+    }
+
+    // Filters: by collection, by status, by stock, and a SKU.
+    let in_apparel = ids_where(
+        "SELECT cp.product_id FROM collection_products cp JOIN collections c ON c.id = cp.collection_id \
+         JOIN products p ON p.id = cp.product_id WHERE c.slug = 'apparel' ORDER BY p.title, p.id",
+    )
+    .await;
+    assert!(!in_apparel.is_empty());
+    let html = page("/admin/products?collection=apparel".into()).await;
+    assert_eq!(product_ids(&html), in_apparel[..in_apparel.len().min(50)]);
+    assert!(
+        html.contains(r#"<option value="apparel" selected"#),
+        "the filter shows what it filters"
+    );
+    let (sold_out, sku): (i64, String) =
+        sqlx::query_as("SELECT product_id, sku FROM variants ORDER BY id LIMIT 1 OFFSET 7")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    sqlx::query("UPDATE variants SET on_hand = reserved WHERE product_id = $1")
+        .bind(sold_out)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let html = page("/admin/products?stock=out".into()).await;
+    assert!(
+        product_ids(&html).contains(&sold_out),
+        "sold out is listed as out of stock"
+    );
+    let html = page("/admin/products?stock=in".into()).await;
+    assert!(!product_ids(&html).contains(&sold_out));
+    let html = page(format!("/admin/products?q={}", sku.to_lowercase())).await;
+    assert_eq!(product_ids(&html), vec![sold_out]);
+    assert!(html.contains("Out of stock"));
+
+    // Bulk: archive three, then publish them again, back on the same filtered page.
+    let picked: Vec<String> = all[..3].iter().map(i64::to_string).collect();
+    let bulk = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        let clerk = clerk.clone();
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/admin/products/bulk", app.address))
+                .header("Origin", &app.address)
+                .header("Cookie", clerk)
+                .header("Accept", "text/html")
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (response.status().as_u16(), location)
+        }
+    };
+    let with = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut fields: Vec<(&'static str, String)> =
+            picked.iter().map(|id| ("product", id.clone())).collect();
+        fields.push(("action", action.to_string()));
+        fields.push(("back", "/admin/products?sort=title".to_string()));
+        fields.extend(extra);
+        fields
+    };
+    let (status, location) = bulk(with("archive", vec![])).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location,
+        "/admin/products?sort=title&notice=3+products+archived."
+    );
+    let archived: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM products WHERE status = 'archived' AND id IN ({})",
+        picked.join(", ")
+    ))
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(archived, 3);
+    let html = page("/admin/products?status=archived".into()).await;
+    assert_eq!(product_ids(&html), all[..3]);
+    let first_slug: String = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
+        .bind(all[0])
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.json(&format!("/api/v1/products/{first_slug}")).await.0,
+        404,
+        "out of the shop"
+    );
+    let (status, _) = bulk(with("publish", vec![])).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        app.json(&format!("/api/v1/products/{first_slug}")).await.0,
+        200,
+        "back in the shop"
+    );
+
+    // Into a collection: at its end, once, and shown in the shop's collection.
+    let (status, location) = bulk(with(
+        "add-to-collection",
+        vec![("collection", "apparel".into())],
+    ))
+    .await;
+    assert_eq!(status, 303, "{location}");
+    let (status, _) = bulk(with(
+        "add-to-collection",
+        vec![("collection", "apparel".into())],
+    ))
+    .await;
+    assert_eq!(status, 303, "adding again changes nothing");
+    let members: Vec<i64> = sqlx::query_scalar(
+        "SELECT cp.product_id FROM collection_products cp JOIN collections c ON c.id = cp.collection_id \
+         WHERE c.slug = 'apparel' ORDER BY cp.position",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    for id in &all[..3] {
+        assert_eq!(members.iter().filter(|m| *m == id).count(), 1);
+    }
+    let (_, listed) = app.json("/api/v1/collections/apparel?limit=100").await;
+    let listed: Vec<&str> = listed["products"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&first_slug.as_str()), "{listed:?}");
+    let (status, _) = bulk(with(
+        "remove-from-collection",
+        vec![("collection", "apparel".into())],
+    ))
+    .await;
+    assert_eq!(status, 303);
+    let html = page("/admin/products?collection=apparel".into()).await;
+    assert!(!product_ids(&html).contains(&all[0]));
+
+    // Prices by percent, rounded to the cent, and the shop quotes the new price.
+    let prices = |app: &TestApp| {
+        let ids = picked.join(", ");
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(&format!(
+                "SELECT id, price_amount FROM variants WHERE archived_at IS NULL AND product_id IN ({ids}) ORDER BY id"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = prices(&app).await;
+    let (status, location) = bulk(with("price", vec![("percent", "-10".into())])).await;
+    assert_eq!(status, 303, "{location}");
+    let after = prices(&app).await;
+    assert_eq!(after.len(), before.len());
+    for ((id, was), (_, now)) in before.iter().zip(&after) {
+        assert_eq!(*now, (was * 9000 + 5000) / 10_000, "variant {id}");
+    }
+    let (status, quote) = app
+        .post_json(
+            "/api/v1/cart/quote",
+            &json!({"lines": [{"variant_id": after[0].0, "quantity": 1}], "shipping_address": {"country": "DE", "region": null}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{quote}");
+    assert_eq!(quote["lines"][0]["unit_price"]["amount"], after[0].1);
+
+    // Mistakes change nothing and say why, on the page staff came from.
+    for (fields, expected) in [
+        (with("price", vec![("percent", "ten".into())]), "percentage"),
+        (with("price", vec![("percent", "-100".into())]), "between"),
+        (with("add-to-collection", vec![]), "Choose+a+collection"),
+        (
+            with("add-to-collection", vec![("collection", "nowhere".into())]),
+            "no+collection",
+        ),
+        (with("delete", vec![]), "not+a+bulk+action"),
+        (vec![("action", "publish".into())], "Tick+the+products"),
+        (
+            vec![("product", "99999999".into()), ("action", "publish".into())],
+            "deleted+meanwhile",
+        ),
+        (
+            vec![("product", "x".into()), ("action", "publish".into())],
+            "not+a+product",
+        ),
+    ] {
+        let (status, location) = bulk(fields).await;
+        assert_eq!(status, 303);
+        assert!(
+            location.contains("error=") && location.contains(expected),
+            "{location}"
+        );
+    }
+    assert_eq!(prices(&app).await, after, "nothing changed");
+    // A return address elsewhere is ignored.
+    let mut elsewhere = with("publish", vec![]);
+    elsewhere.retain(|(k, _)| *k != "back");
+    elsewhere.push(("back", "https://evil.example/admin/products".into()));
+    assert!(bulk(elsewhere)
+        .await
+        .1
+        .starts_with("/admin/products?notice="));
+    // Programs get JSON errors.
+    let response = app
+        .client
+        .post(format!("{}/admin/products/bulk", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &clerk)
+        .form(&[("product", "1"), ("action", "price"), ("percent", "1e3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("percentage"));
+}
+
+async fn orders_ship_in_bulk_from_a_pasted_sheet(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let (a, _) = variant_with_stock(&app, 0, 10).await;
+    let (b, _) = variant_with_stock(&app, 1, 10).await;
+    let number = |placed: &Value| placed["order"]["number"].as_str().unwrap().to_string();
+    let first = paid_order(&app, &[(a, 2), (b, 1)]).await;
+    let second = paid_order(&app, &[(b, 3)]).await;
+    let (status, unpaid) = checkout(
+        &app,
+        &order_body(&[(a, 1)], "pm_card_authenticationRequired"),
+        &app::checkout::service::random_token(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(unpaid["order"]["status"], "pending_payment");
+    // The first order is half shipped already: the sheet ships what is left.
+    let line: i64 = sqlx::query_scalar("SELECT MIN(id) FROM order_lines")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, _) = as_user(
+        &app,
+        "POST",
+        &format!("/admin/orders/{}/shipments", number(&first)),
+        Some(&clerk),
+        &[
+            (&format!("qty_{line}"), "1"),
+            ("carrier", "DHL"),
+            ("tracking_number", "EARLY-1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let ship = |sheet: String| {
+        let app = &app;
+        let clerk = clerk.clone();
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/admin/orders/ship-many", app.address))
+                .header("Origin", &app.address)
+                .header("Cookie", clerk)
+                .header("Accept", "text/html")
+                .form(&[("tracking", sheet)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 303);
+            response.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let shipments = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM shipments")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+    };
+
+    // One bad line stops the whole sheet, and every problem is named.
+    let sheet = format!(
+        "Order\tCarrier\tTracking\n#{}\tDHL\tJD-1\n{}\tUPS\t1Z-2\n{}\tDHL\tJD-3\n999999\tDHL\tJD-4\n",
+        number(&first),
+        number(&second),
+        number(&unpaid)
+    );
+    let location = ship(sheet).await;
+    assert!(
+        location.starts_with("/admin/orders?error=Nothing+was+shipped."),
+        "{location}"
+    );
+    assert!(
+        location.contains("line+4%3A+order+") && location.contains("is+not+paid"),
+        "{location}"
+    );
+    assert!(
+        location.contains("line+5%3A+there+is+no+order+999999"),
+        "{location}"
+    );
+    assert_eq!(shipments().await, 1, "nothing shipped");
+    let location = ship(format!("{}\tDHL\n", number(&second))).await;
+    assert!(
+        location.contains("line+1%3A+give+the+order+number"),
+        "{location}"
+    );
+
+    // A right sheet ships both orders in full, each with its tracking, and emails both.
+    let sheet = format!(
+        "#{}, DHL, JD-1\n\n{}; UPS; 1Z-2\n",
+        number(&first),
+        number(&second)
+    );
+    let location = ship(sheet).await;
+    assert_eq!(
+        location,
+        "/admin/orders?notice=2+orders+shipped%3B+the+customers+were+emailed."
+    );
+    let fulfilment: Vec<String> =
+        sqlx::query_scalar("SELECT fulfilment FROM orders WHERE status = 'paid' ORDER BY id")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(fulfilment, ["fulfilled", "fulfilled"]);
+    let order = app
+        .checkout
+        .order_by_token(&token_of(&second))
+        .await
+        .unwrap();
+    assert_eq!(order.shipments.len(), 1);
+    assert_eq!(order.shipments[0].carrier, "UPS");
+    assert_eq!(order.shipments[0].tracking_number, "1Z-2");
+    let shipped_first = app
+        .checkout
+        .order_by_token(&token_of(&first))
+        .await
+        .unwrap();
+    let tracking: Vec<&str> = shipped_first
+        .shipments
+        .iter()
+        .map(|s| s.tracking_number.as_str())
+        .collect();
+    assert_eq!(tracking, ["EARLY-1", "JD-1"]);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'order_shipped'"
+        )
+        .await,
+        3
+    );
+    // Shipped orders cannot be shipped again.
+    let location = ship(format!("{}\tDHL\tAGAIN", number(&second))).await;
+    assert!(location.contains("has+already+been+shipped"), "{location}");
+    assert_eq!(shipments().await, 3);
+    // The list page offers the form and shows the outcome.
+    let html = app
+        .html_as("/admin/orders?notice=2+orders+shipped", &clerk)
+        .await;
+    assert!(html.contains(r#"action="/admin/orders/ship-many""#));
+    assert!(html.contains("2 orders shipped"));
+}
+
+async fn the_owners_settings_change_what_checkout_charges(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = account(&app, "owner@shop.test", Role::Owner, true).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let (variant, price) = variant_with_stock(&app, 0, 10).await;
+    let settings = |form: Vec<(&'static str, String)>, path: String| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let response = app
+                .client
+                .post(format!("{}{path}", app.address))
+                .header("Origin", &app.address)
+                .header("Cookie", owner)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let general = |name: &str, sender: &str, currency: &str, minutes: &str| {
+        vec![
+            ("shop_name", name.to_string()),
+            ("email_from", sender.to_string()),
+            ("currency", currency.to_string()),
+            ("prices_include_tax", "on".to_string()),
+            ("reservation_minutes", minutes.to_string()),
+        ]
+    };
+    let quote = |country: &'static str| {
+        let app = &app;
+        async move {
+            let (status, quote) = app
+                .post_json(
+                    "/api/v1/cart/quote",
+                    &json!({"lines": [{"variant_id": variant, "quantity": 1}],
+                            "shipping_address": {"country": country, "region": null}}),
+                    &[],
+                )
+                .await;
+            assert_eq!(status, 200, "{quote}");
+            quote
+        }
+    };
+
+    // Only the owner changes settings.
+    let response = app
+        .client
+        .post(format!("{}/admin/settings", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &clerk)
+        .form(&general("Mine", "", "EUR", "15"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let page = app.html_as("/admin/settings", &owner).await;
+    assert!(
+        page.contains(r#"value="Kassa""#),
+        "the shop's name is on the page"
+    );
+
+    // The name is the shop's header and titles at once; the hold time is checkout's.
+    let (status, body) = settings(
+        general("Fjord & Fell", "Fjord <hi@fjord.example>", "EUR", "30"),
+        "/admin/settings".into(),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let home = app.get("/").await.text().await.unwrap();
+    let header = &home[home.find("site-header").unwrap_or(0)..];
+    assert!(
+        home.contains(r#"<a href="/" class="brand">Fjord &amp; Fell</a>"#),
+        "{header:.600}"
+    );
+    let head = &home[home.find("<title").unwrap_or(0)..];
+    assert!(
+        home.contains("<title>Shop · Fjord &amp; Fell</title>"),
+        "{head:.200}"
+    );
+    let stored: (String, String, i64) = sqlx::query_as(
+        "SELECT shop_name, email_from, reservation_minutes FROM shop_settings WHERE id = 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        ("Fjord & Fell".into(), "Fjord <hi@fjord.example>".into(), 30)
+    );
+
+    // Shipping: a rate's new price and threshold are what the next quote charges.
+    let before = quote("DE").await;
+    let standard = before["shipping_options"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rate: i64 = sqlx::query_scalar("SELECT id FROM shipping_rates WHERE code = $1")
+        .bind(&standard)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, body) = settings(
+        vec![
+            ("name", "Standard (DHL)".into()),
+            ("price", "5.90".into()),
+            ("free_above", "".into()),
+            ("min_days", "1".into()),
+            ("max_days", "2".into()),
+        ],
+        format!("/admin/settings/rates/{rate}"),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let after = quote("DE").await;
+    assert_eq!(
+        after["shipping_options"][0]["price"]["amount"], 590,
+        "{after}"
+    );
+    assert_eq!(after["shipping_options"][0]["max_days"], 2);
+    assert_eq!(after["shipping"]["amount"], 590);
+
+    // Tax: Germany at 7 %, included in the price.
+    let tax: i64 =
+        sqlx::query_scalar("SELECT id FROM tax_rates WHERE country = 'DE' AND region = ''")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let (status, body) = settings(
+        vec![
+            ("country", "de".into()),
+            ("region", "".into()),
+            ("name", "MwSt. (ermäßigt)".into()),
+            ("percent", "7".into()),
+        ],
+        format!("/admin/settings/taxes/{tax}"),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let taxed = quote("DE").await;
+    assert!(
+        taxed["tax_label"].as_str().unwrap().contains("7 %"),
+        "{taxed}"
+    );
+    let total = taxed["total"]["amount"].as_i64().unwrap();
+    assert_eq!(total, price + 590);
+    let expected_tax = (total as f64 * 7.0 / 107.0).round() as i64;
+    assert!(
+        (taxed["tax"]["amount"].as_i64().unwrap() - expected_tax).abs() <= 1,
+        "{taxed}"
+    );
+
+    // A new zone takes its countries out of the rest of the world.
+    let world = quote("NO").await;
+    assert_eq!(world["shipping_options"][0]["name"], "International");
+    let (status, body) = settings(
+        vec![("name", "Nordics".into()), ("countries", "no, is".into())],
+        "/admin/settings/zones".into(),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let zone: i64 = sqlx::query_scalar("SELECT id FROM shipping_zones WHERE name = 'Nordics'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, body) = settings(
+        vec![
+            ("name", "Nordic Post".into()),
+            ("price", "12".into()),
+            ("free_above", "150".into()),
+            ("min_days", "2".into()),
+            ("max_days", "4".into()),
+        ],
+        format!("/admin/settings/zones/{zone}/rates"),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let nordic = quote("NO").await;
+    assert_eq!(
+        nordic["shipping_options"].as_array().unwrap().len(),
+        1,
+        "{nordic}"
+    );
+    assert_eq!(nordic["shipping_options"][0]["name"], "Nordic Post");
+    assert_eq!(nordic["shipping_options"][0]["price"]["amount"], 1200);
+    // Deleted, Norway is the rest of the world's again.
+    let (status, _) = settings(
+        vec![("intent", "delete".into())],
+        format!("/admin/settings/zones/{zone}"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        quote("NO").await["shipping_options"][0]["name"],
+        "International"
+    );
+
+    // Mistakes are named by field and change nothing.
+    for (path, form, expected) in [
+        (
+            "/admin/settings".to_string(),
+            general("", "not an address", "EURO", "0"),
+            vec!["shop name", "email sender", "reservation", "currency"],
+        ),
+        (
+            "/admin/settings".to_string(),
+            general("Fjord", "x <a@b.de>\r\nBcc: all@b.de", "EUR", "15"),
+            vec!["email sender"],
+        ),
+        (
+            "/admin/settings/zones".to_string(),
+            vec![("name", "Twice".into()), ("countries", "DE".into())],
+            vec!["already in the zone 'Germany'"],
+        ),
+        (
+            "/admin/settings/zones".to_string(),
+            vec![("name", "World".into()), ("countries", "*".into())],
+            vec!["the rest of the world"],
+        ),
+        (
+            "/admin/settings/zones".to_string(),
+            vec![("name", "Odd".into()), ("countries", "DEU".into())],
+            vec!["countries"],
+        ),
+        (
+            "/admin/settings/taxes".to_string(),
+            vec![
+                ("country", "DE".into()),
+                ("name", "Twice".into()),
+                ("percent", "19".into()),
+            ],
+            vec!["already has a tax rate"],
+        ),
+        (
+            "/admin/settings/taxes".to_string(),
+            vec![
+                ("country", "NO".into()),
+                ("name", "MVA".into()),
+                ("percent", "120".into()),
+            ],
+            vec!["rate"],
+        ),
+        (
+            format!("/admin/settings/rates/{rate}"),
+            vec![
+                ("name", "X".into()),
+                ("price", "-1".into()),
+                ("min_days", "3".into()),
+                ("max_days", "1".into()),
+            ],
+            vec!["price", "days"],
+        ),
+        (
+            "/admin/settings/rates/999999".to_string(),
+            vec![("intent", "delete".into())],
+            vec!["not found"],
+        ),
+    ] {
+        let (status, body) = settings(form, path.clone()).await;
+        assert!(status == 422 || status == 404, "{path}: {status} {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+        for word in expected {
+            assert!(message.contains(&word.to_lowercase()), "{path}: {message}");
+        }
+    }
+    assert_eq!(
+        quote("DE").await["shipping_options"][0]["price"]["amount"],
+        590,
+        "unchanged"
+    );
+
+    // Until the first order the currency can change; prices keep their numbers.
+    let (status, body) = settings(
+        general("Fjord & Fell", "", "usd", "30"),
+        "/admin/settings".into(),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let dollars = quote("DE").await;
+    assert_eq!(dollars["total"]["currency"], "USD", "{dollars}");
+    assert_eq!(dollars["lines"][0]["unit_price"]["amount"], price);
+    assert_eq!(dollars["shipping"]["amount"], 590);
+    let (status, placed) = checkout(
+        &app,
+        &order_body(&[(variant, 1)], "pm_card_authenticationRequired"),
+        &app::checkout::service::random_token(),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let (created, until): (i64, Option<i64>) =
+        sqlx::query_as("SELECT created_at, reserved_until FROM orders")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        until,
+        Some(created + 30 * 60),
+        "stock is held for the owner's 30 minutes"
+    );
+    let (status, body) = settings(
+        general("Fjord & Fell", "", "EUR", "30"),
+        "/admin/settings".into(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("has orders in USD"), "{body}");
+    let page = app.html_as("/admin/settings", &owner).await;
+    assert!(page.contains("The shop has orders, so its currency stays."));
 }

@@ -143,11 +143,15 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
             "/api/admin/inventory",
             json!({"filter": {"q": "tee", "low": false, "cursor": "3"}}),
         ),
-        ("/api/admin/products", json!({"q": "tee", "status": ""})),
+        (
+            "/api/admin/products",
+            json!({"filter": {"q": "tee", "status": "active", "collection": "x", "stock": "in", "sort": "updated", "cursor": "3:5"}}),
+        ),
         ("/api/admin/product", json!({"id": 1})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
         ("/api/admin/api-tokens", json!({})),
+        ("/api/admin/settings", json!({})),
     ]
 }
 
@@ -346,6 +350,11 @@ async fn nul_in_addresses_and_queries_is_refused(backend: Backend) {
         "/admin/variants/%00",
         "/admin/orders?q=%00",
         "/admin/products?q=%00",
+        "/admin/products?sort=price",
+        "/admin/products?stock=some",
+        "/admin/products?status=gone",
+        "/admin/products?sort=updated&cursor=12:soon",
+        "/admin/products?cursor=%00",
         "/admin/import/%00",
     ] {
         let response = app

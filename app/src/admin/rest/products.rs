@@ -16,8 +16,9 @@ use super::{
 };
 use crate::admin::auth::Account;
 use crate::admin::catalog::{save_product, valid_slug, ProductForm};
+use crate::admin::products::ProductSort;
 use crate::admin::service::Admin;
-use crate::admin::{Access, AdminError};
+use crate::admin::{Access, AdminError, ProductFilter};
 use crate::db::now_epoch;
 use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
 use crate::money::Money;
@@ -44,9 +45,12 @@ impl ProductStatus {
 
 #[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = [])),
     params(
-        ("q" = Option<String>, Query, description = "Part of the title or slug."),
+        ("q" = Option<String>, Query, description = "Part of the title, handle or a SKU."),
         ("status" = Option<String>, Query, description = "`draft`, `active` or `archived`."),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+        ("collection" = Option<String>, Query, description = "A collection's handle: only its products."),
+        ("stock" = Option<String>, Query, description = "`in` (some variant can be sold), `low` (some variant at or under its alert) or `out`."),
+        ("sort" = Option<String>, Query, description = "`oldest` (by id, the default), `newest`, `title`, `title-desc` or `updated`."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page (of the same sort)."),
         ("limit" = Option<i64>, Query, description = "1 to 200; 50 if not given."),
     ),
     responses((status = 200, body = ProductList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -56,11 +60,14 @@ pub(super) async fn list_products(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.may(Access::Staff)?;
-    let (mut q, mut status, mut after, mut limit) =
-        (String::new(), String::new(), 0i64, PRODUCTS_PER_PAGE);
+    let mut filter = ProductFilter {
+        sort: "oldest".into(),
+        ..ProductFilter::default()
+    };
+    let mut limit = PRODUCTS_PER_PAGE;
     for (key, value) in query_pairs(raw.as_deref())? {
         match key.as_str() {
-            "q" => q = value.trim().to_lowercase().replace(['\\', '%', '_'], ""),
+            "q" => filter.q = value,
             "status" if !value.is_empty() => {
                 if !matches!(value.as_str(), "draft" | "active" | "archived") {
                     return Err(ApiError::bad_request(
@@ -68,17 +75,25 @@ pub(super) async fn list_products(
                         "use draft, active or archived",
                     ));
                 }
-                status = value;
+                filter.status = value;
             }
-            "cursor" if !value.is_empty() => {
-                after = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|c| *c >= 0)
-                    .ok_or_else(|| {
-                        ApiError::bad_request("cursor", "use the next_cursor of a previous page")
-                    })?;
+            "collection" => filter.collection = value,
+            "stock" if !value.is_empty() => {
+                if !matches!(value.as_str(), "in" | "low" | "out") {
+                    return Err(ApiError::bad_request("stock", "use in, low or out"));
+                }
+                filter.stock = value;
             }
+            "sort" if !value.is_empty() => {
+                if ProductSort::parse(&value).is_none() {
+                    return Err(ApiError::bad_request(
+                        "sort",
+                        "use oldest, newest, title, title-desc or updated",
+                    ));
+                }
+                filter.sort = value;
+            }
+            "cursor" => filter.cursor = value,
             "limit" => {
                 limit = value
                     .parse::<i64>()
@@ -94,38 +109,36 @@ pub(super) async fn list_products(
             _ => {}
         }
     }
-    let rows = sqlx::query(&format!(
-        "SELECT p.id, p.slug, p.title, p.status, p.created_at, p.updated_at, COUNT(v.id) AS variants, \
-         CAST(COALESCE(SUM(v.on_hand), 0) AS BIGINT) AS on_hand \
-         FROM products p LEFT JOIN variants v ON v.product_id = p.id \
-         WHERE ($1 = '' OR LOWER(p.title) LIKE $2 OR p.slug LIKE $2) AND ($3 = '' OR p.status = $3) AND p.id > $4 \
-         GROUP BY p.id, p.slug, p.title, p.status, p.created_at, p.updated_at ORDER BY p.id LIMIT {}",
-        limit + 1
-    ))
-    .bind(&q)
-    .bind(format!("%{q}%"))
-    .bind(&status)
-    .bind(after)
-    .fetch_all(admin.checkout().db().pool())
-    .await?;
-    let more = rows.len() as i64 > limit;
-    let mut items: Vec<ProductRow> = Vec::with_capacity(rows.len());
-    for r in rows.iter().take(limit as usize) {
-        items.push(ProductRow {
-            id: r.try_get("id")?,
-            slug: r.try_get("slug")?,
-            title: r.try_get("title")?,
-            status: r.try_get("status")?,
-            variants: r.try_get("variants")?,
-            on_hand: r.try_get("on_hand")?,
-            created_at: rfc3339(r.try_get("created_at")?),
-            updated_at: rfc3339(r.try_get("updated_at")?),
-        });
-    }
-    let next_cursor = more
-        .then(|| items.last().map(|i| i.id.to_string()))
-        .flatten();
-    Ok(Json(ProductList { items, next_cursor }).into_response())
+    let page = admin
+        .products_page(&filter, limit)
+        .await
+        .map_err(|error| match error {
+            AdminError::Invalid(_) => {
+                ApiError::bad_request("cursor", "use the next_cursor of a previous page")
+            }
+            other => other.into(),
+        })?;
+    let items = page
+        .rows
+        .into_iter()
+        .map(|r| ProductRow {
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            status: r.status,
+            variants: r.variants,
+            on_hand: r.on_hand,
+            available: r.available,
+            price_from: r.prices.map(|(low, _)| low),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        })
+        .collect();
+    Ok(Json(ProductList {
+        items,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
 }
 
 /// A product in the list.
@@ -138,8 +151,12 @@ pub struct ProductRow {
     status: String,
     /// How many variants it has.
     variants: i64,
-    /// Units on hand over all its variants.
+    /// Units on hand over its live variants.
     on_hand: i64,
+    /// On hand less what orders have reserved, over its live variants.
+    available: i64,
+    /// The lowest price of its live variants; `null` without any.
+    price_from: Option<Money>,
     created_at: String,
     updated_at: String,
 }

@@ -1,0 +1,78 @@
+// The back office's keyboard and tick-box conveniences. Only admin pages load this file (the
+// shop's pages never do), and every action it speeds up is a plain link or form without it.
+
+const SECTIONS = {
+  d: "/admin",
+  o: "/admin/orders",
+  p: "/admin/products",
+  c: "/admin/collections",
+  i: "/admin/inventory",
+};
+// "g" then a letter within this many milliseconds goes to a section.
+const CHORD_MS = 1500;
+let chordStarted = 0;
+
+function isTyping(target) {
+  return target instanceof Element && target.closest("input, textarea, select, [contenteditable]") !== null;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+  if (isTyping(event.target)) {
+    if (event.key === "Escape" && event.target.id === "admin-q") event.target.blur();
+    return;
+  }
+  if (event.key === "/") {
+    const search = document.getElementById("admin-q");
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+    return;
+  }
+  if (event.key === "?") {
+    const help = document.getElementById("shortcuts");
+    if (help) {
+      help.open = !help.open;
+      if (help.open) help.querySelector("summary")?.focus();
+    }
+    return;
+  }
+  if (chordStarted && Date.now() - chordStarted < CHORD_MS && SECTIONS[event.key]) {
+    event.preventDefault();
+    chordStarted = 0;
+    window.location.assign(SECTIONS[event.key]);
+    return;
+  }
+  chordStarted = event.key === "g" ? Date.now() : 0;
+});
+
+// A table whose header has a "tick every row" box: show it, keep it and the count in step.
+for (const all of document.querySelectorAll("[data-select-all]")) {
+  const table = all.closest("table");
+  const form = all.closest("form");
+  const count = form?.querySelector("[data-bulk-count]");
+  const boxes = () => [...table.querySelectorAll("tbody input[type=checkbox]")];
+  const update = () => {
+    const ticked = boxes().filter((box) => box.checked).length;
+    all.checked = ticked > 0 && ticked === boxes().length;
+    all.indeterminate = ticked > 0 && ticked < boxes().length;
+    if (count) count.textContent = ticked === 0 ? "" : `${ticked} ticked`;
+  };
+  all.hidden = false;
+  all.addEventListener("change", () => {
+    for (const box of boxes()) box.checked = all.checked;
+    update();
+  });
+  table.addEventListener("change", (event) => {
+    if (event.target !== all) update();
+  });
+  update();
+}
+
+// Deleting asks first (without JavaScript the button deletes at once, as a form does).
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-confirm]") : null;
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});
