@@ -76,3 +76,29 @@ document.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest("button[data-confirm]") : null;
   if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
 });
+
+// Pictures in a `[data-sortable]` list are dragged into order; the drop renumbers their
+// position fields and saves (the numbers work alone, without this).
+for (const list of document.querySelectorAll("[data-sortable]")) {
+  let dragged = null;
+  list.addEventListener("dragstart", (event) => {
+    dragged = event.target.closest("li");
+    if (event.dataTransfer) event.dataTransfer.effectAllowed = "move";
+  });
+  list.addEventListener("dragover", (event) => {
+    if (dragged) event.preventDefault();
+  });
+  list.addEventListener("drop", (event) => {
+    const target = event.target instanceof Element ? event.target.closest("li") : null;
+    if (!dragged || !target || target === dragged) return;
+    event.preventDefault();
+    const items = [...list.children];
+    const before = items.indexOf(dragged) > items.indexOf(target) ? target : target.nextSibling;
+    list.insertBefore(dragged, before);
+    [...list.querySelectorAll("input[name^='position.']")].forEach((input, index) => {
+      input.value = String(index + 1);
+    });
+    dragged = null;
+    list.closest("form")?.requestSubmit();
+  });
+}

@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome};
 use super::service::{audit_subject, Admin, Audited};
-use super::{Access, AdminError, CollectionEdit, ImportJob, ProductEdit, VariantEdit};
+use super::{Access, AdminError, CollectionEdit, ImportJob, PictureEdit, ProductEdit, VariantEdit};
 use crate::catalog::media::MediaStore;
 use crate::db::now_epoch;
 use crate::money::{Currency, Money};
@@ -41,6 +41,23 @@ where
         .post("/admin/products/{product}", update_product)
         .post("/admin/products/{product}/variants", add_variant)
         .post("/admin/products/{product}/images", upload_image)
+        .post(
+            "/admin/products/{product}/images/order",
+            super::pictures::reorder,
+        )
+        .post("/admin/images/{image}/remove", super::pictures::remove)
+        .post(
+            "/admin/products/{product}/variants/grid",
+            super::variant_grid::save_grid,
+        )
+        .post(
+            "/admin/products/{product}/variants/generate",
+            super::variant_grid::generate,
+        )
+        .post(
+            "/admin/variants/{variant}/remove",
+            super::variant_grid::remove,
+        )
         .post("/admin/variants/{variant}", update_variant)
         .post("/admin/collections", save_collection)
         .post("/admin/import", import_csv)
@@ -81,6 +98,7 @@ fn variant_edit_from_row(v: &sqlx::any::AnyRow) -> Result<VariantEdit, sqlx::Err
         on_hand: v.try_get("on_hand")?,
         reserved: v.try_get("reserved")?,
         version: v.try_get("version")?,
+        archived: v.try_get::<Option<i64>, _>("archived_at")?.is_some(),
     })
 }
 
@@ -138,7 +156,7 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     .await?;
     let variants = sqlx::query(
         "SELECT id, sku, option1, option2, option3, price_amount, compare_at_amount, currency, weight_grams, backorder, \
-         low_stock_threshold, on_hand, reserved, version FROM variants WHERE product_id = $1 ORDER BY position, id",
+         low_stock_threshold, on_hand, reserved, version, archived_at FROM variants WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(id)
     .fetch_all(pool)
@@ -147,17 +165,18 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
     .map(variant_edit_from_row)
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let images = sqlx::query(
-        "SELECT url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
+        "SELECT id, url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(id)
     .fetch_all(pool)
     .await?
     .iter()
     .map(|i| {
-        Ok((
-            i.try_get::<String, _>("url")?,
-            i.try_get::<String, _>("alt")?,
-        ))
+        Ok(PictureEdit {
+            id: i.try_get("id")?,
+            url: i.try_get("url")?,
+            alt: i.try_get("alt")?,
+        })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(ProductEdit {
@@ -419,36 +438,39 @@ async fn update_product(
 }
 
 #[derive(Deserialize)]
-struct VariantForm {
+pub(super) struct VariantForm {
     #[serde(default)]
-    sku: String,
+    pub sku: String,
     #[serde(default)]
-    options: String,
-    price: String,
+    pub options: String,
+    pub price: String,
     #[serde(default)]
-    compare_at: String,
+    pub compare_at: String,
     #[serde(default)]
-    weight_grams: String,
+    pub weight_grams: String,
     #[serde(default)]
-    allow_backorder: Option<String>,
+    pub allow_backorder: Option<String>,
     #[serde(default)]
-    threshold: String,
+    pub threshold: String,
     #[serde(default)]
-    version: Option<i64>,
+    pub version: Option<i64>,
 }
 
-struct CheckedVariant {
-    sku: String,
-    options: Vec<String>,
-    price: i64,
-    compare_at: Option<i64>,
-    weight: i64,
-    backorder: &'static str,
-    threshold: i64,
+pub(super) struct CheckedVariant {
+    pub sku: String,
+    pub options: Vec<String>,
+    pub price: i64,
+    pub compare_at: Option<i64>,
+    pub weight: i64,
+    pub backorder: &'static str,
+    pub threshold: i64,
 }
 
 /// Checks a variant form; prices are typed in `currency`'s major units.
-fn check_variant(form: &VariantForm, currency: Currency) -> Result<CheckedVariant, AdminError> {
+pub(super) fn check_variant(
+    form: &VariantForm,
+    currency: Currency,
+) -> Result<CheckedVariant, AdminError> {
     let mut problems = Vec::new();
     let sku = form.sku.trim().to_string();
     if sku.is_empty() || sku.len() > 64 {
@@ -669,6 +691,9 @@ struct CollectionForm {
     /// Product handles, one per line, in the order shown.
     #[serde(default)]
     products: String,
+    /// `delete` deletes the collection (its products stay).
+    #[serde(default)]
+    intent: String,
 }
 
 async fn save_collection(
@@ -680,6 +705,31 @@ async fn save_collection(
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;
         let slug = form.slug.trim();
+        if form.intent == "delete" {
+            let slug = slug.to_string();
+            let title = form.title.trim().to_string();
+            audited_write(&admin, &account, "Collection deleted", move |tx| {
+                Box::pin(async move {
+                    let id: i64 = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+                        .bind(&slug)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| AdminError::NotFound(format!("Collection '{slug}'")))?;
+                    // Its members first: the shop's listing follows them out through its triggers.
+                    sqlx::query("DELETE FROM collection_products WHERE collection_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM collections WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(Audited { value: (), subject: format!("collection:{id}"), detail: slug })
+                })
+            })
+            .await?;
+            return Ok(format!("Collection '{title}' deleted; its products stay in the shop."));
+        }
         if !valid_slug(slug) || form.title.trim().is_empty() {
             return Err(AdminError::Invalid("Please correct: title and slug (lower-case letters, digits, hyphens) are required.".into()));
         }

@@ -6,8 +6,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::pages::{encode, failure, format_date, Flash};
 use super::{
-    admin_collections, admin_product, admin_products, import_status, ImportJob, ProductEdit,
-    ProductFilter, ProductList, ProductListRow, PRODUCT_SORTS, STOCK_LEVELS,
+    admin_collections, admin_product, admin_products, import_status, ImportJob, PictureEdit,
+    ProductEdit, ProductFilter, ProductList, ProductListRow, VariantEdit, PRODUCT_SORTS,
+    STOCK_LEVELS,
 };
 use crate::components::when_loaded;
 
@@ -259,41 +260,183 @@ fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
             <label for="seo-description">"SEO description"</label><input id="seo-description" name="seo_description" value=p.seo_description.clone()/>
             <button type="submit" class="primary">{if existing { "Save product" } else { "Create product" }}</button>
         </form>
-        {existing.then(|| view! {
-            <h2>"Variants"</h2>
-            <p class="hint">{format!("Options: {}", if p.option_names.is_empty() { "none".to_string() } else { p.option_names.join(" / ") })}</p>
-            {p.variants.iter().map(|v| view! {
-                <form method="post" action=format!("/admin/variants/{}", v.id) class="inline-fields variant-form" data-testid="variant-form">
-                    <input type="hidden" name="version" value=v.version.to_string()/>
-                    <label>"SKU " <input name="sku" value=v.sku.clone()/></label>
-                    <label>"Options " <input name="options" value=v.options.join(" / ")/></label>
-                    <label>"Price " <input name="price" value=v.price.clone() inputmode="decimal"/></label>
-                    <label>"Compare at " <input name="compare_at" value=v.compare_at.clone() inputmode="decimal"/></label>
-                    <label>"Weight (g) " <input name="weight_grams" value=v.weight_grams.to_string()/></label>
-                    <label>"Low-stock alert " <input name="threshold" value=v.threshold.to_string()/></label>
-                    <label><input type="checkbox" name="allow_backorder" checked=v.allow_backorder/>" Backorders"</label>
-                    <button type="submit">"Save"</button>
-                    <a href=format!("/admin/variants/{}", v.id)>{format!("Stock: {} on hand, {} reserved", v.on_hand, v.reserved)}</a>
-                </form>
-            }).collect_view()}
-            <h3>"Add a variant"</h3>
-            <form method="post" action=format!("/admin/products/{}/variants", p.id) class="inline-fields">
-                <label>"SKU " <input name="sku" required/></label>
-                <label>"Options " <input name="options" placeholder="M / Forest"/></label>
-                <label>"Price " <input name="price" inputmode="decimal" required/></label>
-                <button type="submit">"Add variant"</button>
-            </form>
-            <h2>"Pictures"</h2>
-            <ul class="picture-list">
-                {p.images.iter().map(|(url, alt)| view! { <li><img src=url.clone() alt=alt.clone() width=96 height=96/></li> }).collect_view()}
-            </ul>
-            <form method="post" action=format!("/admin/products/{}/images", p.id) enctype="multipart/form-data" class="inline-fields">
-                <label>"Picture " <input type="file" name="picture" accept="image/jpeg,image/png,image/gif,image/webp" required/></label>
-                <label>"Description (alt text) " <input name="alt"/></label>
-                <button type="submit">"Upload"</button>
-            </form>
+        {existing.then(|| {
+            let generate_placeholder = "Size: S, M, L\nColour: Navy, Forest";
+            let current_options = current_options(&p.option_names, &p.variants);
+            view! {
+                <section aria-labelledby="variants-heading" class="editor-block">
+                    <h2 id="variants-heading">"Variants"</h2>
+                    <VariantGrid product=p.id options=p.option_names.clone() variants=p.variants.clone()/>
+                    <details class="generate" data-testid="generate-variants">
+                        <summary>"Generate variants from options"</summary>
+                        <form method="post" action=format!("/admin/products/{}/variants/generate", p.id) class="stacked wide">
+                            <label for="gen-options">"Options, one per line"</label>
+                            <textarea id="gen-options" name="options" rows="3" placeholder=generate_placeholder aria-describedby="gen-hint" required>{current_options}</textarea>
+                            <p class="hint" id="gen-hint">"Every combination the product does not have yet is added, with no stock, at the price below."</p>
+                            <label for="gen-price">"Price of the new variants"</label>
+                            <input id="gen-price" name="price" inputmode="decimal" required/>
+                            <label for="gen-prefix">"SKU prefix"</label>
+                            <input id="gen-prefix" name="sku_prefix" placeholder=p.slug.to_uppercase()/>
+                            <button type="submit">"Generate missing variants"</button>
+                        </form>
+                    </details>
+                    <details class="generate">
+                        <summary>"Add one variant"</summary>
+                        <form method="post" action=format!("/admin/products/{}/variants", p.id) class="inline-fields">
+                            <label>"SKU " <input name="sku" required/></label>
+                            <label>"Options " <input name="options" placeholder="M / Forest"/></label>
+                            <label>"Price " <input name="price" inputmode="decimal" required/></label>
+                            <button type="submit">"Add variant"</button>
+                        </form>
+                    </details>
+                </section>
+                <section aria-labelledby="pictures-heading" class="editor-block">
+                    <h2 id="pictures-heading">"Pictures"</h2>
+                    <Pictures product=p.id pictures=p.images.clone()/>
+                    <form method="post" action=format!("/admin/products/{}/images", p.id) enctype="multipart/form-data" class="inline-fields">
+                        <label>"Picture " <input type="file" name="picture" accept="image/jpeg,image/png,image/gif,image/webp" required/></label>
+                        <label>"Description (alt text) " <input name="alt"/></label>
+                        <button type="submit">"Upload"</button>
+                    </form>
+                </section>
+            }
         })}
     }
+}
+
+/// The product's options with the values its variants have, as the generator reads them
+/// ("Size: S, M"), so adding a value is typing it at the end of its line.
+fn current_options(names: &[String], variants: &[VariantEdit]) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let mut values: Vec<&str> = Vec::new();
+            for v in variants.iter().filter(|v| !v.archived) {
+                if let Some(value) = v.options.get(n) {
+                    if !values.contains(&value.as_str()) {
+                        values.push(value);
+                    }
+                }
+            }
+            format!("{name}: {}", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The variants as one form: a row each, every field editable, saved together; remove buttons
+/// post their own forms (below the grid, as forms cannot nest).
+#[component]
+fn VariantGrid(product: i64, options: Vec<String>, variants: Vec<VariantEdit>) -> impl IntoView {
+    let (live, archived): (Vec<_>, Vec<_>) = variants.into_iter().partition(|v| !v.archived);
+    let option_count = options.len();
+    let ids: Vec<i64> = live.iter().chain(&archived).map(|v| v.id).collect();
+    let empty = live.is_empty();
+    view! {
+        <form id="variant-grid" method="post" action=format!("/admin/products/{product}/variants/grid") data-testid="variant-grid">
+            <input type="hidden" name="option_count" value=option_count.to_string()/>
+            <div class="table-scroll">
+                <table class="admin-table variant-grid">
+                    <thead><tr>
+                        {options.iter().map(|name| view! { <th scope="col">{name.clone()}</th> }).collect_view()}
+                        <th scope="col">"SKU"</th><th scope="col">"Price"</th><th scope="col">"Compare at"</th>
+                        <th scope="col">"Weight (g)"</th><th scope="col">"Alert at"</th><th scope="col">"Backorders"</th>
+                        <th scope="col">"Stock"</th><th scope="col"><span class="visually-hidden">"Remove"</span></th>
+                    </tr></thead>
+                    <tbody>{live.into_iter().map(|v| view! { <GridRow v option_count/> }).collect_view()}</tbody>
+                </table>
+            </div>
+            {(!empty).then(|| view! {
+                <fieldset class="bulk-bar">
+                    <legend>"For every variant (leave empty to keep each row's)"</legend>
+                    <label>"Price " <input name="all_price" inputmode="decimal" size="8"/></label>
+                    <label>"Stock on hand " <input name="all_stock" inputmode="numeric" size="6"/></label>
+                </fieldset>
+                <button type="submit" class="primary">"Save variants"</button>
+            })}
+        </form>
+        {(!archived.is_empty()).then(|| view! {
+            <h3>"Archived variants"</h3>
+            <p class="hint">"Out of the shop, kept for the orders and stock history that refer to them."</p>
+            <ul class="archived-variants">
+                {archived.into_iter().map(|v| view! {
+                    <li>
+                        {format!("{} ({})", v.sku, v.options.join(" / "))}" "
+                        <button type="submit" form=format!("remove-{}", v.id) name="intent" value="restore">{format!("Restore {}", v.sku)}</button>
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        {ids.into_iter().map(|id| view! {
+            <form id=format!("remove-{id}") method="post" action=format!("/admin/variants/{id}/remove") hidden></form>
+        }).collect_view()}
+    }
+}
+
+#[component]
+fn GridRow(v: VariantEdit, option_count: usize) -> impl IntoView {
+    let id = v.id;
+    let name = |field: &str| format!("v{id}.{field}");
+    let label = {
+        let sku = v.sku.clone();
+        move |what: &str| format!("{what} of {sku}")
+    };
+    view! {
+        <tr data-testid="variant-row">
+            {(0..option_count).map(|n| view! {
+                <td><input name=name(&format!("option{}", n + 1)) value=v.options.get(n).cloned().unwrap_or_default() size="8" aria-label=label(&format!("Option {}", n + 1))/></td>
+            }).collect_view()}
+            <td>
+                <input type="hidden" name="row" value=id.to_string()/>
+                <input type="hidden" name=name("version") value=v.version.to_string()/>
+                <input name=name("sku") value=v.sku.clone() size="14" aria-label=label("SKU") required/>
+            </td>
+            <td><input name=name("price") value=v.price.clone() size="8" inputmode="decimal" aria-label=label("Price") required/></td>
+            <td><input name=name("compare_at") value=v.compare_at.clone() size="8" inputmode="decimal" aria-label=label("Compare-at price")/></td>
+            <td><input name=name("weight_grams") value=v.weight_grams.to_string() size="6" inputmode="numeric" aria-label=label("Weight")/></td>
+            <td><input name=name("threshold") value=v.threshold.to_string() size="4" inputmode="numeric" aria-label=label("Low-stock alert")/></td>
+            <td><input type="checkbox" name=name("allow_backorder") checked=v.allow_backorder aria-label=label("Backorders")/></td>
+            <td><a href=format!("/admin/variants/{id}")>{format!("{} on hand", v.on_hand)}{(v.reserved > 0).then(|| format!(", {} reserved", v.reserved))}</a></td>
+            <td>
+                <button type="submit" form=format!("remove-{id}") class="danger" aria-label=format!("Remove {}", v.sku)
+                    data-confirm=format!("Remove {}? It is archived instead if orders refer to it.", v.sku)>"Remove"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// The pictures in order: a number each (a drag in the browser renumbers them and saves),
+/// and a delete button posting its own form.
+#[component]
+fn Pictures(product: i64, pictures: Vec<PictureEdit>) -> impl IntoView {
+    let count = pictures.len();
+    let ids: Vec<i64> = pictures.iter().map(|p| p.id).collect();
+    if count == 0 {
+        return view! { <p class="hint">"No pictures yet."</p> }.into_any();
+    }
+    view! {
+        <form method="post" action=format!("/admin/products/{product}/images/order") data-testid="picture-order">
+            <ol class="picture-list" data-sortable>
+                {pictures.into_iter().enumerate().map(|(n, picture)| {
+                    let position = n + 1;
+                    view! {
+                        <li draggable="true" data-testid="picture">
+                            <img src=picture.url alt=picture.alt width=96 height=96/>
+                            <label>"Position " <input name=format!("position.{}", picture.id) value=position.to_string() size="3" inputmode="numeric"/></label>
+                            <button type="submit" form=format!("remove-picture-{}", picture.id) class="danger"
+                                aria-label=format!("Delete picture {position}") data-confirm="Delete this picture?">"Delete"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <button type="submit">"Save order"</button>
+        </form>
+        {ids.into_iter().map(|id| view! {
+            <form id=format!("remove-picture-{id}") method="post" action=format!("/admin/images/{id}/remove") hidden></form>
+        }).collect_view()}
+    }
+    .into_any()
 }
 
 #[component]
@@ -311,7 +454,11 @@ pub fn AdminCollectionsPage() -> impl IntoView {
                             <input type="hidden" name="slug" value=c.slug.clone()/>
                             <label>"Title " <input name="title" value=c.title.clone()/></label>
                             <textarea name="products" rows="6" aria-label=format!("Products of {}", c.title)>{c.handles.join("\n")}</textarea>
-                            <button type="submit">"Save order"</button>
+                            <div class="form-actions">
+                                <button type="submit">"Save order"</button>
+                                <button type="submit" name="intent" value="delete" class="danger"
+                                    data-confirm=format!("Delete the collection {}? Its products stay in the shop.", c.title)>{format!("Delete {}", c.title)}</button>
+                            </div>
                         </form>
                     }).collect_view().into_any(),
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),

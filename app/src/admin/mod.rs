@@ -42,6 +42,8 @@ pub mod listed;
 #[cfg(feature = "ssr")]
 pub mod orders;
 #[cfg(feature = "ssr")]
+mod pictures;
+#[cfg(feature = "ssr")]
 pub mod products;
 #[cfg(feature = "ssr")]
 pub mod respond;
@@ -53,6 +55,8 @@ pub mod service;
 pub mod settings;
 #[cfg(feature = "ssr")]
 mod stock;
+#[cfg(feature = "ssr")]
+pub mod variant_grid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,6 +142,23 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/admin/products/{product}", Access::Staff),
     ("POST", "/admin/products/{product}/variants", Access::Staff),
     ("POST", "/admin/products/{product}/images", Access::Staff),
+    (
+        "POST",
+        "/admin/products/{product}/images/order",
+        Access::Staff,
+    ),
+    ("POST", "/admin/images/{image}/remove", Access::Staff),
+    (
+        "POST",
+        "/admin/products/{product}/variants/grid",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/admin/products/{product}/variants/generate",
+        Access::Staff,
+    ),
+    ("POST", "/admin/variants/{variant}/remove", Access::Staff),
     ("POST", "/admin/variants/{variant}", Access::Staff),
     ("POST", "/admin/collections", Access::Staff),
     ("POST", "/admin/import", Access::Staff),
@@ -597,6 +618,15 @@ pub struct VariantEdit {
     pub on_hand: i64,
     pub reserved: i64,
     pub version: i64,
+    /// Out of the shop; kept for the orders and stock history that refer to it.
+    pub archived: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PictureEdit {
+    pub id: i64,
+    pub url: String,
+    pub alt: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -613,8 +643,7 @@ pub struct ProductEdit {
     pub tags: String,
     pub option_names: Vec<String>,
     pub variants: Vec<VariantEdit>,
-    /// (url, alt)
-    pub images: Vec<(String, String)>,
+    pub images: Vec<PictureEdit>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

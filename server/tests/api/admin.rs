@@ -32,6 +32,8 @@ on_both_databases!(
     the_product_table_filters_sorts_pages_and_changes_in_bulk,
     orders_ship_in_bulk_from_a_pasted_sheet,
     the_owners_settings_change_what_checkout_charges,
+    the_product_editor_grid_generates_saves_and_removes_variants,
+    pictures_are_reordered_and_deleted_and_collections_deleted,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -221,6 +223,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             .replace("{zone}", "1")
             .replace("{rate}", "1")
             .replace("{tax}", "1")
+            .replace("{image}", "1")
             .replace("{job}", "no-such-job");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
@@ -2164,4 +2167,424 @@ async fn the_owners_settings_change_what_checkout_charges(backend: Backend) {
     assert!(body.contains("has orders in USD"), "{body}");
     let page = app.html_as("/admin/settings", &owner).await;
     assert!(page.contains("The shop has orders, so its currency stays."));
+}
+
+/// A staff form post that answers JSON: (status, message of an error or "").
+async fn staff_post(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(String, String)],
+) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|b| b["error"]["message"].as_str().map(String::from))
+        .unwrap_or_default();
+    (status, message)
+}
+
+fn owned(form: &[(&str, &str)]) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The grid's form as the editor renders it: every live variant's fields and version.
+async fn grid_form(app: &TestApp, product: i64) -> Vec<(String, String)> {
+    let rows = sqlx::query(
+        "SELECT id, sku, option1, option2, price_amount, version FROM variants \
+         WHERE product_id = $1 AND archived_at IS NULL ORDER BY position, id",
+    )
+    .bind(product)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let mut form = vec![("option_count".to_string(), "2".to_string())];
+    for row in &rows {
+        let id: i64 = row.get("id");
+        let field = |name: &str| format!("v{id}.{name}");
+        let price: i64 = row.get("price_amount");
+        form.push(("row".into(), id.to_string()));
+        form.push((field("version"), row.get::<i64, _>("version").to_string()));
+        form.push((field("sku"), row.get("sku")));
+        form.push((
+            field("option1"),
+            row.get::<Option<String>, _>("option1").unwrap_or_default(),
+        ));
+        form.push((
+            field("option2"),
+            row.get::<Option<String>, _>("option2").unwrap_or_default(),
+        ));
+        form.push((
+            field("price"),
+            format!("{}.{:02}", price / 100, price % 100),
+        ));
+        form.push((field("weight_grams"), "0".into()));
+        form.push((field("threshold"), "5".into()));
+    }
+    form
+}
+
+fn set(form: &mut [(String, String)], key: &str, value: &str) {
+    form.iter_mut().find(|(k, _)| k == key).unwrap().1 = value.to_string();
+}
+
+async fn the_product_editor_grid_generates_saves_and_removes_variants(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let post = |path: String, form: Vec<(String, String)>| {
+        let (app, clerk) = (&app, clerk.clone());
+        async move { staff_post(app, &clerk, &path, &form).await }
+    };
+    let (status, _) = post(
+        "/admin/products".into(),
+        owned(&[
+            ("title", "Grid Tee"),
+            ("slug", "grid-tee"),
+            ("status", "active"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'grid-tee'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let (status, _) = post(
+        format!("/admin/products/{product}/variants"),
+        owned(&[("sku", "GRID-1"), ("price", "20")]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let skus = |app: &TestApp| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, Option<String>, i64)>(
+                "SELECT sku, option1, option2, price_amount FROM variants WHERE product_id = $1 AND archived_at IS NULL ORDER BY position, id",
+            )
+            .bind(product)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    // Generated from options: the plain variant becomes the first combination.
+    let generate = format!("/admin/products/{product}/variants/generate");
+    let (status, message) = post(
+        generate.clone(),
+        owned(&[
+            ("options", "Size: S, M\nColour: Navy, Forest"),
+            ("price", "25"),
+            ("sku_prefix", "gt"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303, "{message}");
+    let made = skus(&app).await;
+    assert_eq!(
+        made,
+        vec![
+            (
+                "GRID-1".to_string(),
+                Some("S".to_string()),
+                Some("Navy".to_string()),
+                2000
+            ),
+            (
+                "GT-S-FOREST".to_string(),
+                Some("S".to_string()),
+                Some("Forest".to_string()),
+                2500
+            ),
+            (
+                "GT-M-NAVY".to_string(),
+                Some("M".to_string()),
+                Some("Navy".to_string()),
+                2500
+            ),
+            (
+                "GT-M-FOREST".to_string(),
+                Some("M".to_string()),
+                Some("Forest".to_string()),
+                2500
+            ),
+        ]
+    );
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(product)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(names, ["Size", "Colour"]);
+    // A new value adds only its combinations; the options must come in the product's order.
+    let (status, _) = post(
+        generate.clone(),
+        owned(&[
+            ("options", "Size: S, M, L\nColour: Navy, Forest"),
+            ("price", "25"),
+            ("sku_prefix", "GT"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(skus(&app).await.len(), 6);
+    let (status, message) = post(
+        generate.clone(),
+        owned(&[("options", "Colour: Navy\nSize: S"), ("price", "25")]),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(message.contains("Size, Colour"), "{message}");
+    let (status, message) = post(
+        generate.clone(),
+        owned(&[("options", "Size"), ("price", "x")]),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        message.contains("options") && message.contains("price"),
+        "{message}"
+    );
+
+    // The grid: one price changed, every stock counted to 7, in one save.
+    let grid = format!("/admin/products/{product}/variants/grid");
+    let mut form = grid_form(&app, product).await;
+    let navy_m: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = 'GT-M-NAVY'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    set(&mut form, &format!("v{navy_m}.price"), "30.00");
+    form.push(("all_stock".into(), "7".into()));
+    let (status, message) = post(grid.clone(), form).await;
+    assert_eq!(status, 303, "{message}");
+    let on_hand: Vec<i64> =
+        sqlx::query_scalar("SELECT on_hand FROM variants WHERE product_id = $1")
+            .bind(product)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(on_hand, vec![7; 6]);
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stock_ledger l JOIN variants v ON v.id = l.variant_id WHERE v.product_id = $1 AND l.reason = 'counted'",
+    )
+    .bind(product)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(counted, 6, "each count is in the ledger");
+    assert_eq!(skus(&app).await[2].3, 3000);
+
+    // A row changed by someone else meanwhile stops the whole save.
+    let mut stale = grid_form(&app, product).await;
+    let mut fresh = grid_form(&app, product).await;
+    set(&mut fresh, &format!("v{navy_m}.price"), "31.00");
+    assert_eq!(post(grid.clone(), fresh).await.0, 303);
+    set(&mut stale, &format!("v{navy_m}.price"), "32.00");
+    let first = stale.iter().find(|(k, _)| k == "row").unwrap().1.clone();
+    set(&mut stale, &format!("v{first}.price"), "19.00");
+    let (status, message) = post(grid.clone(), stale).await;
+    assert_eq!(status, 409, "{message}");
+    assert!(message.contains("GT-M-NAVY"), "{message}");
+    let prices: Vec<i64> = skus(&app).await.iter().map(|v| v.3).collect();
+    assert_eq!(prices[0], 2000, "the other row was not saved either");
+    assert_eq!(prices[2], 3100);
+    // The same SKU in two rows, and a bad price, are named.
+    let mut twice = grid_form(&app, product).await;
+    let second = twice
+        .iter()
+        .filter(|(k, _)| k == "row")
+        .nth(1)
+        .unwrap()
+        .1
+        .clone();
+    set(&mut twice, &format!("v{second}.sku"), "GRID-1");
+    assert!(post(grid.clone(), twice)
+        .await
+        .1
+        .contains("'GRID-1' is in two rows"));
+    let mut bad = grid_form(&app, product).await;
+    set(&mut bad, &format!("v{second}.price"), "a lot");
+    let (status, message) = post(grid.clone(), bad).await;
+    assert_eq!(status, 422);
+    assert!(message.contains("GT-S-FOREST: price"), "{message}");
+
+    // Removing: with stock history it is archived, and can come back; without, deleted.
+    let (status, message) = post(format!("/admin/variants/{navy_m}/remove"), vec![]).await;
+    assert_eq!(status, 303, "{message}");
+    let archived: Option<i64> =
+        sqlx::query_scalar("SELECT archived_at FROM variants WHERE id = $1")
+            .bind(navy_m)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(archived.is_some());
+    let (_, shown) = app.json("/api/v1/products/grid-tee").await;
+    assert!(
+        !shown["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["sku"] == "GT-M-NAVY"),
+        "out of the shop"
+    );
+    let (status, _) = post(
+        format!("/admin/variants/{navy_m}/remove"),
+        owned(&[("intent", "restore")]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, shown) = app.json("/api/v1/products/grid-tee").await;
+    assert!(
+        shown["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["sku"] == "GT-M-NAVY"),
+        "back in the shop"
+    );
+    let (status, _) = post(
+        format!("/admin/products/{product}/variants"),
+        owned(&[
+            ("sku", "GT-SPARE"),
+            ("options", "XL / Navy"),
+            ("price", "20"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let spare: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = 'GT-SPARE'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        post(format!("/admin/variants/{spare}/remove"), vec![])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM variants WHERE sku = 'GT-SPARE'").await,
+        0,
+        "deleted"
+    );
+    assert_eq!(
+        post("/admin/variants/999999/remove".into(), vec![]).await.0,
+        404
+    );
+
+    // The editor shows the grid with its rows and the generator with the current values.
+    let html = app
+        .html_as(&format!("/admin/products/{product}"), &clerk)
+        .await;
+    assert_eq!(html.matches(r#"data-testid="variant-row""#).count(), 6);
+    assert!(
+        html.contains("Size: S, M, L"),
+        "the generator starts from the values there are"
+    );
+}
+
+async fn pictures_are_reordered_and_deleted_and_collections_deleted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clerk = account(&app, "clerk@shop.test", Role::Staff, false).await;
+    let post = |path: String, form: Vec<(String, String)>| {
+        let (app, clerk) = (&app, clerk.clone());
+        async move { staff_post(app, &clerk, &path, &form).await }
+    };
+    let product: i64 = sqlx::query_scalar("SELECT id FROM products WHERE slug = 'stoneware-mug'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let order = |app: &TestApp| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM product_images WHERE product_id = $1 ORDER BY position, id",
+            )
+            .bind(product)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = order(&app).await;
+    assert!(before.len() >= 2, "the demo mug has pictures");
+    // The last first, the rest after it in their order.
+    let mut form: Vec<(String, String)> = before
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (format!("position.{id}"), (n + 2).to_string()))
+        .collect();
+    form.last_mut().unwrap().1 = "1".into();
+    let path = format!("/admin/products/{product}/images/order");
+    let (status, message) = post(path.clone(), form).await;
+    assert_eq!(status, 303, "{message}");
+    let mut expected = vec![*before.last().unwrap()];
+    expected.extend(&before[..before.len() - 1]);
+    assert_eq!(order(&app).await, expected);
+    let (_, shown) = app.json("/api/v1/products/stoneware-mug").await;
+    assert!(shown["images"][0]["url"].is_string());
+    // A form that leaves a picture out changes nothing.
+    let (status, message) = post(
+        path.clone(),
+        vec![(format!("position.{}", before[0]), "1".into())],
+    )
+    .await;
+    assert_eq!(status, 422, "{message}");
+    assert_eq!(order(&app).await, expected);
+    // Deleted, it is gone from the product and the shop.
+    let (status, _) = post(format!("/admin/images/{}/remove", expected[0]), vec![]).await;
+    assert_eq!(status, 303);
+    assert_eq!(order(&app).await, expected[1..]);
+    assert_eq!(
+        post(format!("/admin/images/{}/remove", expected[0]), vec![])
+            .await
+            .0,
+        404
+    );
+
+    // A collection deleted: gone from the shop, its products stay.
+    let (status, _) = post(
+        "/admin/collections".into(),
+        owned(&[
+            ("title", "Gone Soon"),
+            ("slug", "gone-soon"),
+            ("products", "stoneware-mug"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.json("/api/v1/collections/gone-soon").await.0, 200);
+    let (status, _) = post(
+        "/admin/collections".into(),
+        owned(&[
+            ("title", "Gone Soon"),
+            ("slug", "gone-soon"),
+            ("intent", "delete"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.json("/api/v1/collections/gone-soon").await.0, 404);
+    assert_eq!(app.json("/api/v1/products/stoneware-mug").await.0, 200);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM catalog_listing WHERE collection_id NOT IN (SELECT id FROM collections) AND collection_id <> 0").await, 0);
+    let (status, _) = post(
+        "/admin/collections".into(),
+        owned(&[("title", "x"), ("slug", "gone-soon"), ("intent", "delete")]),
+    )
+    .await;
+    assert_eq!(status, 404);
 }
