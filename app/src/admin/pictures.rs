@@ -35,7 +35,7 @@ pub fn order_from_form(pairs: &[(String, String)], current: &[i64]) -> Result<Ve
                     value.chars().take(10).collect::<String>()
                 )
             })?;
-        if numbered.iter().any(|(other, _, _)| *other == id) {
+        if numbered.iter().any(|(_, _, other)| *other == id) {
             return Err("A picture is named twice.".into());
         }
         numbered.push((position, was, id));
