@@ -13,6 +13,7 @@ mod collections;
 mod health;
 mod hostile_input;
 mod import_export;
+mod mail;
 mod refunds;
 mod storefront;
 mod stripe;
