@@ -102,3 +102,63 @@ for (const list of document.querySelectorAll("[data-sortable]")) {
     list.closest("form")?.requestSubmit();
   });
 }
+
+// The dashboard follows the shop: the server says "changed" over /admin/events whenever orders
+// or stock move, and the page is fetched again and its dashboard swapped in.
+async function freshCopyOf(selector) {
+  const response = await fetch(window.location.href, { headers: { accept: "text/html" } });
+  if (!response.ok) return null;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  return page.querySelector(selector);
+}
+
+if (document.querySelector("[data-live-dashboard]")) {
+  let running = false;
+  let again = false;
+  const refresh = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const fresh = await freshCopyOf("[data-live-dashboard]");
+        const current = document.querySelector("[data-live-dashboard]");
+        if (fresh && current) {
+          fresh.dataset.live = current.dataset.live;
+          current.replaceWith(fresh);
+        }
+      } while (again);
+    } catch {
+      // A failed refresh keeps what is shown; the next change tries again.
+    } finally {
+      running = false;
+    }
+  };
+  const events = new EventSource("/admin/events");
+  events.addEventListener("open", () => {
+    document.querySelector("[data-live-dashboard]").dataset.live = "true";
+  });
+  events.addEventListener("error", () => {
+    document.querySelector("[data-live-dashboard]").dataset.live = "false";
+  });
+  events.addEventListener("changed", refresh);
+}
+
+// An import under way: its progress is fetched again every half second until it finishes.
+if (document.querySelector("[data-import-progress][data-finished='false']")) {
+  const follow = async () => {
+    try {
+      const fresh = await freshCopyOf("[data-import-progress]");
+      const current = document.querySelector("[data-import-progress]");
+      if (fresh && current) current.replaceWith(fresh);
+      if (fresh?.dataset.finished === "true") return;
+    } catch {
+      // A failed look keeps the last answer; the next one tries again.
+    }
+    setTimeout(follow, 500);
+  };
+  setTimeout(follow, 500);
+}

@@ -50,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <link rel="stylesheet" id="kassa" href=stylesheet_href(&options)/>
-                <IslandScripts options/>
+                {(!on_admin_page()).then(|| view! { <IslandScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -58,6 +58,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether this request is for the back office, whose pages carry no islands: they load
+/// `/admin.js` and none of the shop's WASM.
+fn on_admin_page() -> bool {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        return admin::shell::is_admin_path(parts.uri.path());
+    }
+    false
 }
 
 /// The stylesheet's address, with the content hash cargo-leptos put in its name for release

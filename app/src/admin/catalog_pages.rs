@@ -500,53 +500,28 @@ pub fn AdminImportJobPage() -> impl IntoView {
         <h1>"Import"</h1>
         {when_loaded(async move {
             match import_status(job.clone()).await {
-                Ok(initial) => view! { <ImportProgress job initial/> }.into_any(),
+                Ok(initial) => view! { <ImportProgress initial/> }.into_any(),
                 Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
             }
         })}
     }
 }
 
-/// Follows an import job until it finishes: the server renders where it stands, the browser
-/// asks again every half second.
-#[island]
-fn ImportProgress(job: String, initial: ImportJob) -> impl IntoView {
-    crate::components::mark_hydrated();
-    let status = RwSignal::new(initial);
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                if status.with_untracked(|s| s.finished) {
-                    return;
-                }
-                let job = job.clone();
-                leptos::task::spawn_local(async move {
-                    // A failed poll keeps the last answer; the next one tries again.
-                    if let Ok(now) = import_status(job).await {
-                        status.set(now);
-                    }
-                });
-            },
-            std::time::Duration::from_millis(500),
-        );
-        std::mem::forget(handle);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = job;
-    move || {
-        let s = status.get();
-        let summary = match (s.finished, s.errors.is_empty()) {
-            (true, true) => format!("Done: {} products imported.", s.imported),
-            (true, false) => "The import failed; nothing was changed.".to_string(),
-            (false, _) => format!("{} of {} products…", s.done, s.total),
-        };
-        view! {
-            <div data-testid="import-progress">
-                <progress max=s.total.to_string() value=s.done.to_string()></progress>
-                <p>{summary}</p>
-                <ul class="errors">{s.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-            </div>
-        }
+/// Where an import job stands; `public/admin.js` fetches the page again every half second and
+/// swaps this in until the job has finished.
+#[component]
+fn ImportProgress(initial: ImportJob) -> impl IntoView {
+    let s = initial;
+    let summary = match (s.finished, s.errors.is_empty()) {
+        (true, true) => format!("Done: {} products imported.", s.imported),
+        (true, false) => "The import failed; nothing was changed.".to_string(),
+        (false, _) => format!("{} of {} products…", s.done, s.total),
+    };
+    view! {
+        <div data-testid="import-progress" data-import-progress data-finished=s.finished.to_string() aria-live="polite">
+            <progress max=s.total.to_string() value=s.done.to_string()></progress>
+            <p>{summary}</p>
+            <ul class="errors">{s.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
     }
 }

@@ -1,6 +1,6 @@
 //! The admin: staff sign-in and roles, the live dashboard, orders and fulfilment, refunds and
-//! stock. Pages are server-rendered; the dashboard is an island fed by server-sent events;
-//! every action is a plain form POST to an axum route, so it works without JavaScript, and
+//! stock. Pages are server-rendered with no islands (none of the shop's WASM); the dashboard
+//! is kept live by `public/admin.js` over server-sent events; every action is a plain form POST to an axum route, so it works without JavaScript, and
 //! every route and server function checks the role on the server.
 
 use leptos::prelude::*;

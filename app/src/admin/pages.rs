@@ -1,5 +1,6 @@
 //! The admin's pages. Server-rendered; forms post to the admin's axum routes and come back
-//! with `?notice=` or `?error=`; the dashboard is an island kept live by server-sent events.
+//! with `?notice=` or `?error=`; `public/admin.js` keeps the dashboard live over server-sent
+//! events.
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -185,62 +186,38 @@ pub fn AdminDashboardPage() -> impl IntoView {
     }
 }
 
-/// The dashboard's numbers, refreshed whenever the server says orders or stock changed.
-#[island]
+/// The dashboard's numbers. `public/admin.js` keeps them live: on every "changed" event from
+/// `/admin/events` (orders or stock moved) it fetches the page again and swaps this section in,
+/// so the dashboard needs none of the shop's WASM.
+#[component]
 fn LiveDashboard(initial: Dashboard) -> impl IntoView {
-    crate::components::mark_hydrated();
-    let (data, set_data) = signal(initial);
-    let (live, set_live) = signal(false);
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{closure::Closure, JsCast};
-        if let Ok(source) = web_sys::EventSource::new("/admin/events") {
-            let refresh = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-                leptos::task::spawn_local(async move {
-                    if let Ok(fresh) = admin_dashboard().await {
-                        set_data.set(fresh);
-                    }
-                });
-            });
-            let opened = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_live.set(true));
-            let _ = source
-                .add_event_listener_with_callback("changed", refresh.as_ref().unchecked_ref());
-            let _ =
-                source.add_event_listener_with_callback("open", opened.as_ref().unchecked_ref());
-            // The page keeps listening for as long as it is open.
-            refresh.forget();
-            opened.forget();
-            std::mem::forget(source);
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (set_live, set_data);
+    let d = initial;
     view! {
-        <section class="dashboard" data-testid="dashboard" data-live=move || live.get().to_string()>
+        <section class="dashboard" data-testid="dashboard" data-live-dashboard data-live="false">
             <h1>"Dashboard"</h1>
             <div class="periods">
-                {move || data.with(|d| d.periods.iter().map(|p| view! {
+                {d.periods.iter().map(|p| view! {
                     <div class="period">
                         <h2>{p.label.clone()}</h2>
                         <p class="figure">{p.revenue.to_string()}</p>
                         <p>{format!("{} orders", p.orders)}</p>
                         <p class="hint">{p.average.map(|a| format!("{a} average")).unwrap_or_else(|| "no orders".into())}</p>
                     </div>
-                }).collect_view())}
+                }).collect_view()}
             </div>
             <figure class="chart">
-                {move || data.with(|d| revenue_chart(&d.daily))}
+                {revenue_chart(&d.daily)}
                 <figcaption>"Revenue per day, last 30 days"</figcaption>
             </figure>
-            <p>{move || format!("{} paid orders wait to be shipped.", data.with(|d| d.pending_fulfilment))}</p>
+            <p>{format!("{} paid orders wait to be shipped.", d.pending_fulfilment)}</p>
             <h2>"Recent orders"</h2>
-            <OrderTable rows=Signal::derive(move || data.with(|d| d.recent.clone()))/>
+            <OrderTable rows=d.recent.clone()/>
             <h2>"Low stock"</h2>
             <ul data-testid="low-stock">
-                {move || data.with(|d| d.low_stock.iter().map(|v| view! {
+                {d.low_stock.iter().map(|v| view! {
                     <li><a href=format!("/admin/variants/{}", v.variant_id)>{v.title.clone()}</a>
                         {format!(" — {} left (SKU {}, alert at {})", v.available, v.sku, v.threshold)}</li>
-                }).collect_view())}
+                }).collect_view()}
             </ul>
         </section>
     }
@@ -265,13 +242,13 @@ fn revenue_chart(daily: &[i64]) -> impl IntoView {
 }
 
 #[component]
-pub(super) fn OrderTable(#[prop(into)] rows: Signal<Vec<OrderRow>>) -> impl IntoView {
+pub(super) fn OrderTable(rows: Vec<OrderRow>) -> impl IntoView {
     view! {
         <table class="admin-table" data-testid="order-table">
             <thead><tr><th scope="col">"Order"</th><th scope="col">"Date"</th><th scope="col">"Customer"</th>
                 <th scope="col">"Status"</th><th scope="col">"Fulfilment"</th><th scope="col">"Total"</th></tr></thead>
             <tbody>
-                {move || rows.get().into_iter().map(|o| view! {
+                {rows.into_iter().map(|o| view! {
                     <tr data-testid="order-row">
                         <td><a href=format!("/admin/orders/{}", o.number)>{format!("#{}", o.number)}</a></td>
                         <td>{format_time(o.created_at)}</td>
@@ -339,7 +316,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
                             .join("&");
                         view! { <a href=format!("/admin/orders?{query}") rel="next" data-testid="next-page">"Next page →"</a> }
                     });
-                    view! { <OrderTable rows=Signal::stored(list.rows)/> {next} }.into_any()
+                    view! { <OrderTable rows=list.rows/> {next} }.into_any()
                 }
                 Err(error) => failure(error),
             }

@@ -43,7 +43,7 @@ pub fn AdminSearchPage() -> impl IntoView {
                         let more = list.rows.len() > SHOWN || list.next_cursor.is_some();
                         let rows: Vec<_> = list.rows.into_iter().take(SHOWN).collect();
                         view! {
-                            <OrderTable rows=Signal::stored(rows)/>
+                            <OrderTable rows/>
                             {more.then(|| view! { <p><a href=link("/admin/orders")>"All matching orders →"</a></p> })}
                         }
                         .into_any()

@@ -23,7 +23,7 @@ where
 
 /// Marks `<body data-hydrated>` once an island of the page is interactive: for tests, and for
 /// CSS that hides the fallbacks for browsers without JavaScript. Every shop page has the cart
-/// count; admin pages call it from their own islands.
+/// count (admin pages have no islands).
 pub fn mark_hydrated() {
     Effect::new(|_| {
         if let Some(body) = document().body() {
