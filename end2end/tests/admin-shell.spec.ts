@@ -128,6 +128,8 @@ const adminPages: [string, string][] = [
   ["import", "/admin/import"],
   ["staff", "/admin/staff"],
   ["search", "/admin/search?q=mug"],
+  ["settings", "/admin/settings"],
+  ["filtered products", "/admin/products?stock=low&sort=updated"],
 ];
 
 for (const [width, height, device] of [

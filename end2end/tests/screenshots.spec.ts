@@ -28,6 +28,9 @@ test.describe("on a desktop", () => {
     await expect(page.getByTestId("dashboard")).toHaveAttribute("data-live", "true");
     await page.evaluate(() => document.fonts.ready);
     await page.screenshot({ path: `${dir}/admin-dashboard.png` });
+    await page.goto("/admin/products?collection=apparel");
+    await page.getByRole("checkbox", { name: "Tick every product on this page" }).check();
+    await page.screenshot({ path: `${dir}/admin-products.png` });
   });
 });
 

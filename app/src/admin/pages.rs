@@ -200,7 +200,7 @@ fn LiveDashboard(initial: Dashboard) -> impl IntoView {
                     <div class="period">
                         <h2>{p.label.clone()}</h2>
                         <p class="figure">{p.revenue.to_string()}</p>
-                        <p>{format!("{} orders", p.orders)}</p>
+                        <p>{format!("{} order{}", p.orders, if p.orders == 1 { "" } else { "s" })}</p>
                         <p class="hint">{p.average.map(|a| format!("{a} average")).unwrap_or_else(|| "no orders".into())}</p>
                     </div>
                 }).collect_view()}
@@ -209,7 +209,10 @@ fn LiveDashboard(initial: Dashboard) -> impl IntoView {
                 {revenue_chart(&d.daily)}
                 <figcaption>"Revenue per day, last 30 days"</figcaption>
             </figure>
-            <p>{format!("{} paid orders wait to be shipped.", d.pending_fulfilment)}</p>
+            <p>{match d.pending_fulfilment {
+                1 => "1 paid order waits to be shipped.".to_string(),
+                n => format!("{n} paid orders wait to be shipped."),
+            }}</p>
             <h2>"Recent orders"</h2>
             <OrderTable rows=d.recent.clone()/>
             <h2>"Low stock"</h2>
