@@ -14,7 +14,7 @@ use super::service::{audited_write, Admin, Audited};
 use super::{
     Access, AdminError, CollectionName, ProductFilter, ProductList, ProductListRow, PRODUCTS_PAGE,
 };
-use crate::db::{now_epoch, Sql};
+use crate::db::{now_epoch, Backend, Sql};
 use crate::money::{Currency, Money, PercentChange};
 
 /// The most products one bulk change takes: a page of the table, several times over.
@@ -139,14 +139,28 @@ impl Admin {
              (SELECT i.url FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1) AS picture \
              FROM products p WHERE 1 = 1",
         );
-        let q = filter.q.trim().to_lowercase().replace(['\\', '%', '_'], "");
+        let q = filter.q.trim();
         if !q.is_empty() {
-            let pattern = format!("%{q}%");
-            sql.push(" AND (LOWER(p.title) LIKE ").bind(pattern.clone());
-            sql.push(" OR p.slug LIKE ").bind(pattern.clone());
-            sql.push(" OR EXISTS (SELECT 1 FROM variants s WHERE s.product_id = p.id AND LOWER(s.sku) LIKE ")
-                .bind(pattern)
-                .push("))");
+            // The shop's full-text index (title, tags, SKUs, description): every word as a
+            // prefix, read from the index rather than by testing every product; and the handle
+            // as typed.
+            let terms = crate::catalog::query::search_terms(q);
+            let backend = self.db().backend();
+            sql.push(" AND (p.slug = ").bind(q.to_lowercase());
+            if !terms.is_empty() {
+                let fts = crate::catalog::listing::full_text_query(backend, &terms);
+                match backend {
+                    Backend::Sqlite => sql
+                        .push(" OR p.id IN (SELECT rowid FROM product_search WHERE product_search MATCH ")
+                        .bind(fts)
+                        .push(")"),
+                    Backend::Postgres => sql
+                        .push(" OR p.id IN (SELECT product_id FROM product_search WHERE document @@ to_tsquery('simple', ")
+                        .bind(fts)
+                        .push("))"),
+                };
+            }
+            sql.push(")");
         }
         if !filter.status.is_empty() {
             if !matches!(filter.status.as_str(), "draft" | "active" | "archived") {
@@ -157,12 +171,15 @@ impl Admin {
             sql.push(" AND p.status = ").bind(filter.status.clone());
         }
         if !filter.collection.is_empty() {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM collection_products cp JOIN collections c ON c.id = cp.collection_id \
-                 WHERE cp.product_id = p.id AND c.slug = ",
-            )
-            .bind(filter.collection.clone())
-            .push(")");
+            // The collection's id first: then each product is one look-up in the members' key.
+            let collection: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
+                    .bind(&filter.collection)
+                    .fetch_optional(self.db().pool())
+                    .await?;
+            sql.push(" AND EXISTS (SELECT 1 FROM collection_products cp WHERE cp.collection_id = ")
+                .bind(collection.unwrap_or(-1))
+                .push(" AND cp.product_id = p.id)");
         }
         sql.push(stock_condition(&filter.stock)?);
         sort.page(&mut sql, &filter.cursor)?;

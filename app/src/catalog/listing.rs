@@ -61,7 +61,7 @@ fn order_for(query: &ProductQuery) -> Option<Order> {
 /// must match, as a prefix. Single letters beside longer words are left out ("P1007-M", "t
 /// shirt"), and alone match as words: as a prefix, "m" is every word beginning with m in the
 /// whole catalog, and as a word still most of a clothing shop's SKUs.
-fn full_text_query(backend: Backend, terms: &[String]) -> String {
+pub(crate) fn full_text_query(backend: Backend, terms: &[String]) -> String {
     let prefix = |t: &&String| t.chars().nth(1).is_some();
     let terms: Vec<&String> = match terms.iter().any(|t| prefix(&t)) {
         true => terms.iter().filter(prefix).collect(),
