@@ -50,15 +50,6 @@ impl AppState {
             }
         };
         let checkout = Checkout::new(db.clone(), gateway, settings.public_url.clone());
-        // The shop's name is in every page's header: read the rules before the first page.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let checkout = checkout.clone();
-            runtime.spawn(async move {
-                if let Err(error) = checkout.rules().await {
-                    tracing::warn!(%error, "could not read the shop's settings yet");
-                }
-            });
-        }
         let admin = Admin::new(
             checkout.clone(),
             settings.public_url.starts_with("https://"),
@@ -216,6 +207,10 @@ pub fn around(app: Router) -> Router {
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
     let state = AppState::new(settings, db.clone());
+    // The shop's name is in every page's header: read the rules before the first page.
+    if let Err(error) = state.checkout.rules().await {
+        tracing::warn!(%error, "could not read the shop's settings yet");
+    }
     app::checkout::jobs::spawn(state.checkout.clone(), Duration::from_secs(30));
     match &settings.smtp_url {
         Some(url) => {
