@@ -7,18 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::pages::{encode, failure, Flash};
-use super::{admin_inventory, InventoryFilter, InventoryRow};
+use super::{admin_inventory, InventoryFilter, InventoryRow, REASONS};
 use crate::components::when_loaded;
-
-/// The reasons staff give for changing stock by hand, offered here and on a variant's page.
-pub(super) const REASONS: [(&str, &str); 6] = [
-    ("received", "Received (add)"),
-    ("counted", "Counted (set to)"),
-    ("damaged", "Damaged (take away)"),
-    ("lost", "Lost (take away)"),
-    ("returned", "Returned (add)"),
-    ("correction", "Correction (±)"),
-];
 
 #[component]
 pub fn AdminInventoryPage() -> impl IntoView {

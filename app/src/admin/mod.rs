@@ -485,6 +485,16 @@ pub struct InventoryList {
     pub next_cursor: Option<String>,
 }
 
+/// The reasons staff give for changing stock by hand, offered here and on a variant's page.
+pub const REASONS: [(&str, &str); 6] = [
+    ("received", "Received (add)"),
+    ("counted", "Counted (set to)"),
+    ("damaged", "Damaged (take away)"),
+    ("lost", "Lost (take away)"),
+    ("returned", "Returned (add)"),
+    ("correction", "Correction (±)"),
+];
+
 /// Variants on one page of the inventory table.
 pub const INVENTORY_PAGE: i64 = 50;
 

@@ -495,7 +495,7 @@ fn VariantAdmin(variant: VariantStock) -> impl IntoView {
             <form method="post" action=format!("/admin/variants/{}/adjust", variant.id) class="inline-fields">
                 <input type="hidden" name="version" value=variant.version.to_string()/>
                 <label>"Reason " <select name="reason">
-                    {super::inventory_page::REASONS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    {super::REASONS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                 </select></label>
                 <label>"Quantity " <input name="quantity" inputmode="numeric" required/></label>
                 <label>"Note " <input name="note"/></label>

@@ -8,7 +8,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use sqlx::{AnyConnection, Row};
 
-use super::catalog::{check_variant, CheckedVariant, VariantForm};
+use serde::Deserialize;
+
 use super::respond::outcome;
 use super::service::{audited_write, Admin, Audited};
 use super::{Access, AdminError};
@@ -173,6 +174,105 @@ pub mod combinations {
             );
         }
     }
+}
+
+/// A variant as its forms send it (one row of the grid, or the single-variant forms).
+#[derive(Deserialize)]
+pub(super) struct VariantForm {
+    #[serde(default)]
+    pub sku: String,
+    #[serde(default)]
+    pub options: String,
+    pub price: String,
+    #[serde(default)]
+    pub compare_at: String,
+    #[serde(default)]
+    pub weight_grams: String,
+    #[serde(default)]
+    pub allow_backorder: Option<String>,
+    #[serde(default)]
+    pub threshold: String,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+pub(super) struct CheckedVariant {
+    pub sku: String,
+    pub options: Vec<String>,
+    pub price: i64,
+    pub compare_at: Option<i64>,
+    pub weight: i64,
+    pub backorder: &'static str,
+    pub threshold: i64,
+}
+
+/// Checks a variant form; prices are typed in `currency`'s major units.
+pub(super) fn check_variant(
+    form: &VariantForm,
+    currency: Currency,
+) -> Result<CheckedVariant, AdminError> {
+    let mut problems = Vec::new();
+    let sku = form.sku.trim().to_string();
+    if sku.is_empty() || sku.len() > 64 {
+        problems.push("sku: enter a SKU of up to 64 characters".to_string());
+    }
+    let price = Money::parse(&form.price, currency)
+        .map(|m| m.amount)
+        .map_err(|e| problems.push(format!("price: {e}")))
+        .ok();
+    let compare_at = if form.compare_at.trim().is_empty() {
+        None
+    } else {
+        Money::parse(&form.compare_at, currency)
+            .map(|m| m.amount)
+            .map_err(|e| problems.push(format!("compare_at: {e}")))
+            .ok()
+    };
+    let number = |text: &str, field: &str, problems: &mut Vec<String>| -> i64 {
+        if text.trim().is_empty() {
+            return 0;
+        }
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .unwrap_or_else(|| {
+                problems.push(format!("{field}: enter a whole number of zero or more"));
+                0
+            })
+    };
+    let weight = number(&form.weight_grams, "weight_grams", &mut problems);
+    let threshold = if form.threshold.trim().is_empty() {
+        5
+    } else {
+        number(&form.threshold, "threshold", &mut problems)
+    };
+    let options: Vec<String> = form
+        .options
+        .split('/')
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .take(3)
+        .collect();
+    if !problems.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "Please correct: {}.",
+            problems.join("; ")
+        )));
+    }
+    Ok(CheckedVariant {
+        sku,
+        options,
+        price: price.unwrap_or_default(),
+        compare_at,
+        weight,
+        backorder: if form.allow_backorder.is_some() {
+            "allow"
+        } else {
+            "deny"
+        },
+        threshold,
+    })
 }
 
 /// The fields of one grid row, `v{id}.{field}`, as the single-variant form has them.
