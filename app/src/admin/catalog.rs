@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome};
-use super::service::{audit_subject, Admin, Audited};
+use super::service::{audit_subject, editor_of, Admin, Audited, ProductPart};
 use super::variant_grid::{check_variant, VariantForm};
 use super::{Access, AdminError, CollectionEdit, ImportJob, PictureEdit, ProductEdit, VariantEdit};
 use crate::catalog::media::MediaStore;
@@ -488,15 +488,7 @@ async fn update_variant(
     headers: HeaderMap,
     form: Result<Form<VariantForm>, FormRejection>,
 ) -> Response {
-    let product: Option<i64> = sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1")
-        .bind(variant)
-        .fetch_optional(admin.checkout().db().pool())
-        .await
-        .ok()
-        .flatten();
-    let to = product
-        .map(|p| format!("/admin/products/{p}"))
-        .unwrap_or_else(|| "/admin/products".into());
+    let (product, to) = editor_of(&admin, ProductPart::Variant, variant).await;
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         let Form(form) = form.map_err(form_error)?;

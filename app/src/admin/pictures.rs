@@ -6,8 +6,8 @@ use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::respond::outcome;
-use super::service::{audited_write, Admin, Audited};
+use super::respond::{form_error, outcome};
+use super::service::{audited_write, editor_of, Admin, Audited, ProductPart};
 use super::{Access, AdminError};
 
 /// The pictures' new order from a form's `position.{id}` numbers: ids sorted by their number
@@ -67,7 +67,7 @@ pub(super) async fn reorder(
     let to = format!("/admin/products/{product}");
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(pairs) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(pairs) = form.map_err(form_error)?;
         audited_write(&admin, &account, "Pictures reordered", move |conn| {
             Box::pin(async move {
                 let current = product_pictures(conn, product).await?;
@@ -100,17 +100,7 @@ pub(super) async fn remove(
     Path(image): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let product: Option<i64> =
-        sqlx::query_scalar("SELECT product_id FROM product_images WHERE id = $1")
-            .bind(image)
-            .fetch_optional(admin.db().pool())
-            .await
-            .ok()
-            .flatten();
-    let to = product.map_or_else(
-        || "/admin/products".to_string(),
-        |p| format!("/admin/products/{p}"),
-    );
+    let (product, to) = editor_of(&admin, ProductPart::Picture, image).await;
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
         product.ok_or_else(|| AdminError::NotFound("That picture".into()))?;

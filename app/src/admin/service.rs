@@ -285,3 +285,30 @@ mod tests {
         assert!(parse_date("yesterday").is_err());
     }
 }
+
+/// A part of a product that has its own forms in the product's editor.
+#[derive(Clone, Copy)]
+pub enum ProductPart {
+    Variant,
+    Picture,
+}
+
+/// The product a variant or picture belongs to, and the editor its forms return to (the
+/// product list when it is gone).
+pub async fn editor_of(admin: &Admin, part: ProductPart, id: i64) -> (Option<i64>, String) {
+    let sql = match part {
+        ProductPart::Variant => "SELECT product_id FROM variants WHERE id = $1",
+        ProductPart::Picture => "SELECT product_id FROM product_images WHERE id = $1",
+    };
+    let product: Option<i64> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(admin.db().pool())
+        .await
+        .ok()
+        .flatten();
+    let to = product.map_or_else(
+        || "/admin/products".to_string(),
+        |p| format!("/admin/products/{p}"),
+    );
+    (product, to)
+}

@@ -10,8 +10,8 @@ use sqlx::{AnyConnection, Row};
 
 use serde::Deserialize;
 
-use super::respond::outcome;
-use super::service::{audited_write, Admin, Audited};
+use super::respond::{form_error, outcome};
+use super::service::{audited_write, editor_of, Admin, Audited, ProductPart};
 use super::{Access, AdminError};
 use crate::db::{now_epoch, Backend};
 use crate::inventory::{self, AdjustReason, Movement, StockMove, MAX_UNITS};
@@ -328,7 +328,7 @@ pub(super) async fn save_grid(
     let to = format!("/admin/products/{product}");
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(pairs) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(pairs) = form.map_err(form_error)?;
         let currency = admin.checkout().rules().await?.currency;
         let option_count: usize = field(&pairs, "option_count").parse().unwrap_or(0).min(3);
         let mut rows: Vec<(i64, i64, CheckedVariant)> = Vec::new();
@@ -549,7 +549,7 @@ pub(super) async fn generate(
     let to = format!("/admin/products/{product}");
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(pairs) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(pairs) = form.map_err(form_error)?;
         let currency = admin.checkout().rules().await?.currency;
         let mut problems = Vec::new();
         let options = combinations::parse(field(&pairs, "options"))
@@ -728,19 +728,10 @@ pub(super) async fn remove(
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let product: Option<i64> = sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1")
-        .bind(variant)
-        .fetch_optional(admin.db().pool())
-        .await
-        .ok()
-        .flatten();
-    let to = product.map_or_else(
-        || "/admin/products".to_string(),
-        |p| format!("/admin/products/{p}"),
-    );
+    let (product, to) = editor_of(&admin, ProductPart::Variant, variant).await;
     let result = async {
         let account = admin.authorize(&headers, Access::Staff).await?;
-        let Form(pairs) = form.map_err(|e| AdminError::Invalid(e.body_text()))?;
+        let Form(pairs) = form.map_err(form_error)?;
         let restore = field(&pairs, "intent") == "restore";
         let product = product.ok_or_else(|| AdminError::NotFound(format!("Variant {variant}")))?;
         let outcome = audited_write(&admin, &account, "Variant removed", move |conn| {
