@@ -4,6 +4,10 @@ import { defineConfig, devices } from "@playwright/test";
 // (scripts/test.sh does). The server gets a fresh data directory, so a fresh demo catalog.
 const port = Number(process.env.KASSA_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
+// The shop's mailer delivers over real SMTP to a mail sink (smtp-sink.mjs) that lists what
+// arrived on the port after (see `mailbox` in tests/support.ts).
+const smtpPort = port + 1;
+const mailboxPort = port + 2;
 
 export default defineConfig({
   testDir: "./tests",
@@ -33,6 +37,7 @@ export default defineConfig({
   webServer: {
     // A fresh shop with an owner account for the admin tests.
     command:
+      `node end2end/smtp-sink.mjs ${smtpPort} ${mailboxPort} & ` +
       "rm -rf target/e2e-data && echo 'e2e owner password' | target/release/kassa create-admin --email owner@e2e.test && exec target/release/kassa serve",
     cwd: "..",
     url: `${baseURL}/healthz`,
@@ -43,6 +48,7 @@ export default defineConfig({
     env: {
       KASSA_ADDR: `127.0.0.1:${port}`,
       KASSA_DATA_DIR: "target/e2e-data",
+      KASSA_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       RUST_LOG: "warn",
     },
   },

@@ -4,6 +4,7 @@
 //! which carries only the interactive islands (`#[island]`): the cart, the add buttons and the
 //! product buy box.
 
+pub mod accounts;
 pub mod admin;
 pub mod cart;
 pub mod catalog;
@@ -15,7 +16,10 @@ pub mod input;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod time;
 
+#[cfg(feature = "ssr")]
+pub mod cookies;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
@@ -173,8 +177,10 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/products/:slug") view=catalog::ProductPage ssr=SsrMode::Async/>
             <Route path=path!("/search") view=catalog::SearchPage ssr=SsrMode::Async/>
             <Route path=path!("/cart") view=cart::CartPage/>
-            <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+            <Route path=path!("/checkout") view=checkout::CheckoutPage ssr=SsrMode::Async/>
             <Route path=path!("/orders/:token") view=orders::OrderPage ssr=SsrMode::Async/>
+            <Route path=path!("/account/sign-in") view=accounts::AccountSignInPage/>
+            <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/sign-in") view=admin::SignInPage/>
             <Route path=path!("/admin") view=admin::AdminDashboardPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/search") view=admin::AdminSearchPage ssr=SsrMode::Async/>

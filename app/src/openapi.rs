@@ -32,11 +32,22 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::checkout::api::quote,
         crate::checkout::api::checkout,
         crate::checkout::api::order,
+        crate::accounts::api::send_code,
+        crate::accounts::api::sign_in,
+        crate::accounts::api::sign_out,
+        crate::accounts::api::customer,
+        crate::accounts::api::orders,
+        crate::accounts::api::addresses,
+        crate::accounts::api::add_address,
+        crate::accounts::api::update_address,
+        crate::accounts::api::delete_address,
     ),
     components(schemas(ErrorBody)),
     tags(
         (name = "catalog", description = "Active products and collections, as shoppers see them."),
         (name = "checkout", description = "Quotes, orders and their payment."),
+        (name = "customer", description = "Shoppers' accounts: sign-in with an emailed code, then the \
+session token as `Authorization: Bearer` (or the session cookie) for the account, its orders and addresses."),
     ),
 )]
 struct PublicApiDoc;
@@ -70,6 +81,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .into(),
     );
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    let mut customer = Http::new(HttpAuthScheme::Bearer);
+    customer.description = Some(
+        "A shopper's session token, from `POST /api/v1/customer/sign-in`; browsers send the \
+         `kassa_customer` session cookie instead."
+            .into(),
+    );
+    components.add_security_scheme("customer", SecurityScheme::Http(customer));
     doc
 }
 

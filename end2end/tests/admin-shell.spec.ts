@@ -145,6 +145,9 @@ for (const [width, height, device] of [
     });
 
     test("every section, signed in", async ({ page }) => {
+      // About two seconds of axe per page, a dozen pages: more than the default 30 s when
+      // the other worker is busy too.
+      test.setTimeout(90_000);
       await signIn(page);
       for (const [name, path] of adminPages) {
         await page.goto(path);

@@ -16,6 +16,40 @@ export async function signIn(page: Page) {
   await expect(page).toHaveURL(/\/admin$/);
 }
 
+/** The emails the shop sent to `to`, as the suite's mail sink received them over SMTP. */
+export async function mailbox(to: string): Promise<{ subject: string; body: string }[]> {
+  const port = Number(process.env.KASSA_E2E_PORT ?? 3107) + 2;
+  const response = await fetch(`http://127.0.0.1:${port}/messages?to=${encodeURIComponent(to)}`);
+  return response.json();
+}
+
+/** The newest sign-in code emailed to `to` (waits for the email to arrive). */
+export async function signInCode(to: string, after = 0): Promise<string> {
+  let code = "";
+  await expect
+    .poll(
+      async () => {
+        const codes = (await mailbox(to)).filter((m) => /sign-in code/.test(m.subject));
+        code = codes.length > after ? codes[codes.length - 1].subject.slice(0, 6) : "";
+        return code;
+      },
+      { timeout: 15_000 },
+    )
+    .toMatch(/^\d{6}$/);
+  return code;
+}
+
+/** Signs a shopper in with an emailed code, on the page's own forms. */
+export async function signInAsShopper(page: Page, email: string, next = "/account") {
+  const before = (await mailbox(email)).filter((m) => /sign-in code/.test(m.subject)).length;
+  await page.goto(`/account/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a code" }).click();
+  await expect(page.getByTestId("code-email")).toHaveText(email);
+  await page.getByLabel("Code").fill(await signInCode(email, before));
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
 /** axe-core's WCAG 2.1 A/AA findings on the page, one line each. */
 export async function violations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page })

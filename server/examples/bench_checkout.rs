@@ -167,7 +167,7 @@ async fn place(checkout: &Checkout, lines: &[(i64, u32)]) -> anyhow::Result<Dura
     };
     let start = Instant::now();
     let placed = checkout
-        .place_order(request, &app::checkout::service::random_token())
+        .place_order(request, &app::checkout::service::random_token(), None)
         .await
         .map_err(|e| anyhow::anyhow!("checkout failed: {e}"))?;
     anyhow::ensure!(placed.response.order.status == app::orders::OrderStatus::Paid);

@@ -25,7 +25,10 @@ pub fn spawn(db: Db, smtp_url: &str, from: &str) -> anyhow::Result<()> {
                 Ok(sent) => tracing::info!(sent, "emails sent"),
                 Err(error) => tracing::error!(%error, "sending the outbox failed"),
             }
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = notifications::woken() => {}
+            }
         }
     });
     Ok(())

@@ -14,6 +14,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use app::accounts::service::Accounts;
 use app::admin::service::Admin;
 use app::catalog::media::MediaStore;
 use app::checkout::service::Checkout;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub assets: CompressedAssets,
     pub checkout: Checkout,
     pub admin: Admin,
+    pub accounts: Accounts,
 }
 
 impl AppState {
@@ -58,7 +60,9 @@ impl AppState {
         let leptos_options = leptos_options(settings);
         let assets =
             CompressedAssets::spawn(&leptos_options.site_root, &leptos_options.site_pkg_dir);
+        let accounts = Accounts::new(db.clone(), &settings.public_url);
         AppState {
+            accounts,
             leptos_options,
             assets,
             checkout,
@@ -112,11 +116,13 @@ pub fn build_router(state: AppState) -> Router {
     let site_url = state.site_url.clone();
     let checkout = state.checkout.clone();
     let admin = state.admin.clone();
+    let accounts = state.accounts.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());
         provide_context(admin.clone());
+        provide_context(accounts.clone());
     };
     let guard_state = state.admin.clone();
     let own_origin = http::OwnOrigin::new(&state.site_url.0);
@@ -128,6 +134,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::catalog::api::routes())
         .merge(app::catalog::seo::routes())
         .merge(app::checkout::api::routes())
+        .merge(app::accounts::api::routes())
         .merge(app::admin::api::routes())
         .merge(app::admin::catalog::routes())
         .merge(app::admin::tokens::routes())
@@ -144,6 +151,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             guard_state,
             app::admin::api::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.accounts.clone(),
+            app::accounts::api::recognise,
         ))
         // Inside the cache headers, which it leaves to them; outside compression, which leaves
         // an answer already compressed as it is.
@@ -212,6 +223,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         tracing::warn!(%error, "could not read the shop's settings yet");
     }
     app::checkout::jobs::spawn(state.checkout.clone(), Duration::from_secs(30));
+    app::accounts::service::spawn_housekeeping(db.clone(), Duration::from_secs(300));
     match &settings.smtp_url {
         Some(url) => {
             mailer::spawn(db.clone(), url.expose(), &settings.mail_from)?;

@@ -5,7 +5,6 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Access, Role};
@@ -106,9 +105,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("no such account, but as slow as a real one"))
 }
 
-pub(crate) fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub(crate) use crate::cookies::token_hash;
 
 /// Creates an account (the CLI's `create-admin`, the owner's staff page).
 pub async fn create_account(
@@ -214,8 +211,7 @@ pub async fn sign_in(
         return Err(SignInError::WrongCredentials);
     };
     let account = account_from_row(&row)?.ok_or(SignInError::Internal)?;
-    let token =
-        crate::checkout::service::random_token() + &crate::checkout::service::random_token();
+    let token = crate::cookies::new_token();
     let (previous, new_hash, account_id) = (
         previous_token.map(token_hash),
         token_hash(&token),
@@ -322,30 +318,16 @@ pub async fn sign_out(db: &Db, token: &str) -> Result<(), sqlx::Error> {
 
 /// The session token in a request's cookies.
 pub fn token_from_cookies(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    crate::cookies::token(headers, COOKIE)
 }
 
 /// The `Set-Cookie` value for a new session (Secure when the shop is served over HTTPS).
 pub fn session_cookie(token: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECS}{}",
-        if secure { "; Secure" } else { "" }
-    )
+    crate::cookies::set(COOKIE, token, MAX_AGE_SECS, secure)
 }
 
 pub fn clear_cookie(secure: bool) -> String {
-    format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+    crate::cookies::clear(COOKIE, secure)
 }
 
 #[cfg(test)]
@@ -359,32 +341,5 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("correct horse batterx", &hash));
         assert!(!verify_password("anything", "not a hash"));
-    }
-
-    #[test]
-    fn the_session_cookie_is_http_only_and_lax() {
-        let cookie = session_cookie(&"a".repeat(64), true);
-        assert!(
-            cookie.contains("HttpOnly")
-                && cookie.contains("SameSite=Lax")
-                && cookie.ends_with("Secure")
-        );
-        assert!(!session_cookie("x", false).contains("Secure"));
-    }
-
-    #[test]
-    fn only_well_formed_tokens_are_read_from_cookies() {
-        let mut headers = axum::http::HeaderMap::new();
-        let token = "ab".repeat(32);
-        headers.insert(
-            axum::http::header::COOKIE,
-            format!("other=1; {COOKIE}={token}").parse().unwrap(),
-        );
-        assert_eq!(token_from_cookies(&headers), Some(token));
-        headers.insert(
-            axum::http::header::COOKIE,
-            format!("{COOKIE}=short").parse().unwrap(),
-        );
-        assert_eq!(token_from_cookies(&headers), None);
     }
 }

@@ -4,13 +4,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::pages::{encode, failure, format_date, Flash};
+use super::pages::{encode, failure, Flash};
 use super::{
     admin_collections, admin_product, admin_products, import_status, ImportJob, PictureEdit,
     ProductEdit, ProductFilter, ProductList, ProductListRow, VariantEdit, PRODUCT_SORTS,
     STOCK_LEVELS,
 };
 use crate::components::when_loaded;
+use crate::time::format_date;
 
 #[component]
 pub fn AdminProductsPage() -> impl IntoView {

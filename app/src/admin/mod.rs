@@ -17,13 +17,14 @@ mod search;
 mod settings_page;
 pub mod shell;
 pub mod tokens;
+pub use crate::time::{format_date, format_time};
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
 pub use inventory_page::AdminInventoryPage;
 pub use pages::{
-    format_date, format_time, AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage,
-    AdminVariantPage, PackingSlipPage, SignInPage,
+    AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage, AdminVariantPage,
+    PackingSlipPage, SignInPage,
 };
 pub use search::AdminSearchPage;
 pub use settings_page::AdminSettingsPage;

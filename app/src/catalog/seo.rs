@@ -4,6 +4,7 @@ use axum::{extract::State, http::header, response::IntoResponse, routing::get, R
 use sqlx::Row;
 
 use crate::db::Db;
+use crate::time::format_date;
 use crate::SiteUrl;
 
 pub fn routes<S>() -> Router<S>
@@ -51,7 +52,7 @@ async fn sitemap(
             "  <url><loc>{}{}</loc><lastmod>{}</lastmod></url>\n",
             escape_xml(&base),
             escape_xml(&path),
-            iso_date(updated_at)
+            format_date(updated_at)
         ));
     }
     xml.push_str("</urlset>\n");
@@ -131,24 +132,8 @@ pub fn breadcrumbs_json_ld(
     json.to_string().replace("</", "<\\/")
 }
 
-/// `YYYY-MM-DD` from Unix seconds (the civil-from-days algorithm; no date crate needed).
-pub fn iso_date(epoch_seconds: i64) -> String {
-    let days = epoch_seconds.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::iso_date;
     use crate::money::{Currency, Money};
 
     fn plain(money: Money) -> String {
@@ -163,12 +148,5 @@ mod tests {
             plain(Money::new(1200, Currency::parse("JPY").unwrap())),
             "1200"
         );
-    }
-
-    #[test]
-    fn dates_are_iso_8601() {
-        assert_eq!(iso_date(0), "1970-01-01");
-        assert_eq!(iso_date(951_782_400), "2000-02-29");
-        assert_eq!(iso_date(1_795_564_800 + 86_399), "2026-11-25");
     }
 }

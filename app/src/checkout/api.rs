@@ -17,6 +17,7 @@ use serde_json::json;
 use super::jobs::handle_stripe_event;
 use super::service::Checkout;
 use super::{CheckoutError, CheckoutRequest, CheckoutResponse, Quote, QuoteRequest};
+use crate::accounts::service::Accounts;
 use crate::db::now_epoch;
 use crate::openapi::ErrorBody;
 use crate::payments::gateway::Gateway;
@@ -26,6 +27,7 @@ pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Checkout: axum::extract::FromRef<S>,
+    Accounts: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/api/v1/cart/quote", post(quote))
@@ -94,6 +96,7 @@ pub(crate) async fn quote(
     ))]
 pub(crate) async fn checkout(
     State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     headers: HeaderMap,
     body: Result<Json<CheckoutRequest>, JsonRejection>,
 ) -> Result<Response, CheckoutError> {
@@ -103,7 +106,8 @@ pub(crate) async fn checkout(
         .unwrap_or_default()
         .to_string();
     let Json(request) = body.map_err(body_error)?;
-    let placed = checkout.place_order(request, &key).await?;
+    let customer = accounts.customer_of(&headers).await?.map(|c| c.id);
+    let placed = checkout.place_order(request, &key, customer).await?;
     let status = if placed.replayed {
         StatusCode::OK
     } else {

@@ -316,6 +316,18 @@ fn with_status<T>(result: Result<T, CheckoutError>) -> Result<T, CheckoutError> 
     result
 }
 
+/// The signed-in shopper behind a server function's request, whose order it will be.
+#[cfg(feature = "ssr")]
+async fn signed_in_customer() -> Result<Option<i64>, CheckoutError> {
+    let (Some(accounts), Some(parts)) = (
+        use_context::<crate::accounts::service::Accounts>(),
+        use_context::<axum::http::request::Parts>(),
+    ) else {
+        return Ok(None);
+    };
+    Ok(accounts.customer_of(&parts.headers).await?.map(|c| c.id))
+}
+
 /// Re-prices the cart (the cart page and checkout call this; also `POST /api/v1/cart/quote`).
 #[server(endpoint = "cart/quote", input = server_fn::codec::Json)]
 pub async fn quote_cart(request: QuoteRequest) -> Result<Quote, CheckoutError> {
@@ -331,7 +343,13 @@ pub async fn place_order(
     idempotency_key: String,
 ) -> Result<CheckoutResponse, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
-    with_status(checkout.place_order(request, &idempotency_key).await).map(|p| p.response)
+    let customer = signed_in_customer().await?;
+    with_status(
+        checkout
+            .place_order(request, &idempotency_key, customer)
+            .await,
+    )
+    .map(|p| p.response)
 }
 
 /// The test gateway's authentication step: the shopper completes (or fails) it.

@@ -307,11 +307,13 @@ impl Checkout {
         })
     }
 
-    /// Places an order for `request`, once per idempotency key.
+    /// Places an order for `request`, once per idempotency key; a signed-in shopper's order
+    /// is theirs (`customer_id`), a guest's is nobody's until a code proves its email.
     pub async fn place_order(
         &self,
         request: CheckoutRequest,
         idempotency_key: &str,
+        customer_id: Option<i64>,
     ) -> Result<Placed, CheckoutError> {
         let key = check_idempotency_key(idempotency_key)?;
         let valid = validate_request(&request, self.0.gateway.name())?;
@@ -337,6 +339,7 @@ impl Checkout {
             rules,
             now: now_epoch(),
             site_url: self.0.site_url.clone(),
+            customer_id,
         };
         let placed = self
             .writes()
@@ -768,6 +771,7 @@ struct NewOrder {
     rules: Arc<ShopRules>,
     now: i64,
     site_url: String,
+    customer_id: Option<i64>,
 }
 
 /// An order as the checkout transaction left it (or found it, for a repeated key).
@@ -860,6 +864,7 @@ async fn insert_order(
         rules,
         now,
         site_url,
+        customer_id,
     } = order;
     let rows = read_variants(conn, &valid.lines, false, true).await?;
 
@@ -979,8 +984,8 @@ async fn insert_order(
         "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
          subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
          shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
-         created_at, updated_at, paid_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) \
+         created_at, updated_at, paid_at, search_text, customer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&access_token)
@@ -1003,6 +1008,7 @@ async fn insert_order(
     .bind(now)
     .bind((status == OrderStatus::Paid).then_some(now))
     .bind(format!("{} {}", valid.email, valid.address.name).to_lowercase())
+    .bind(customer_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(inserted) = inserted else {

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 
 use super::address::{validate_address, validate_email, Address, FieldError, COUNTRIES};
 use super::{CheckoutError, CheckoutRequest, Destination};
+use crate::accounts::{read_checkout_prefill, CheckoutPrefill};
 use crate::cart::{requote_on_change, Cart, CartStore, LiveQuote, OfflineBanner};
+use crate::components::when_loaded;
 use crate::connectivity::Connectivity;
 use crate::payments::{test_token_for_card, PaymentChoice, TEST_CARDS};
 
@@ -26,7 +28,12 @@ pub fn CheckoutPage() -> impl IntoView {
     let gateway = String::from("test");
     view! {
         <Title text="Checkout"/>
-        <CheckoutForm gateway/>
+        {when_loaded(async move {
+            // A signed-in shopper finds their email and address book filled in; a guest (or
+            // an answer that failed) gets the empty form.
+            let prefill = read_checkout_prefill().await.ok().flatten();
+            view! { <CheckoutForm gateway prefill/> }
+        })}
     }
 }
 
@@ -60,21 +67,49 @@ fn Field(
 }
 
 #[island]
-fn CheckoutForm(gateway: String) -> impl IntoView {
+fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();
     let online = Connectivity::get().online();
     let is_test = gateway == "test";
 
-    let email = RwSignal::new(String::new());
-    let name = RwSignal::new(String::new());
-    let line1 = RwSignal::new(String::new());
-    let line2 = RwSignal::new(String::new());
-    let city = RwSignal::new(String::new());
-    let postal_code = RwSignal::new(String::new());
-    let region = RwSignal::new(String::new());
-    let country = RwSignal::new(String::from("DE"));
+    let CheckoutPrefill {
+        email: account_email,
+        addresses: saved,
+    } = prefill.unwrap_or_default();
+    // The address book lists the default first.
+    let first = saved.first().map(|s| s.address.clone()).unwrap_or(Address {
+        country: "DE".into(),
+        ..Address::default()
+    });
+    let email = RwSignal::new(account_email.clone());
+    let account_email = StoredValue::new(account_email);
+    let saved = StoredValue::new(saved);
+    let name = RwSignal::new(first.name);
+    let line1 = RwSignal::new(first.line1);
+    let line2 = RwSignal::new(first.line2);
+    let city = RwSignal::new(first.city);
+    let postal_code = RwSignal::new(first.postal_code);
+    let region = RwSignal::new(first.region);
+    let country = RwSignal::new(first.country);
     let method = RwSignal::new(None::<String>);
+    let choose_saved = move |id: String| {
+        let chosen = saved.with_value(|list| {
+            list.iter()
+                .find(|s| s.id.to_string() == id)
+                .map(|s| s.address.clone())
+        });
+        if let Some(a) = chosen {
+            name.set(a.name);
+            line1.set(a.line1);
+            line2.set(a.line2);
+            city.set(a.city);
+            postal_code.set(a.postal_code);
+            region.set(a.region);
+            country.set(a.country);
+            method.set(None);
+        }
+    };
     let card = RwSignal::new(String::new());
     let (errors, set_errors) = signal(HashMap::<String, String>::new());
     let (message, set_message) = signal(None::<String>);
@@ -216,9 +251,22 @@ fn CheckoutForm(gateway: String) -> impl IntoView {
                     <fieldset>
                         <legend>"Contact"</legend>
                         <Field label="Email" name="email" value=email errors kind="email" autocomplete="email" required=true/>
+                        {account_email.with_value(|account| if account.is_empty() {
+                            view! { <p class="hint">"Have an account? " <a href="/account/sign-in?next=/checkout">"Sign in"</a>" for your saved addresses."</p> }.into_any()
+                        } else {
+                            view! { <p class="hint" data-testid="checkout-account">"Signed in as "{account.clone()}": this order joins your account."</p> }.into_any()
+                        })}
                     </fieldset>
                     <fieldset>
                         <legend>"Shipping address"</legend>
+                        {saved.with_value(|list| (list.len() > 1).then(|| view! {
+                            <label for="saved-address">"Saved addresses"</label>
+                            <select id="saved-address" data-testid="saved-address" on:change=move |ev| choose_saved(event_target_value(&ev))>
+                                {list.iter().map(|s| view! {
+                                    <option value=s.id.to_string()>{format!("{}, {}, {}", s.address.name, s.address.line1, s.address.city)}</option>
+                                }).collect_view()}
+                            </select>
+                        }))}
                         <Field label="Full name" name="shipping_address.name" value=name errors autocomplete="name" required=true/>
                         <Field label="Street and number" name="shipping_address.line1" value=line1 errors autocomplete="address-line1" required=true/>
                         <Field label="Apartment, suite (optional)" name="shipping_address.line2" value=line2 errors autocomplete="address-line2"/>

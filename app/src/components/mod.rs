@@ -89,6 +89,7 @@ pub fn Header() -> impl IntoView {
                 <summary>"Menu"</summary>
                 <nav aria-label="Main">
                     <MainLinks/>
+                    <AccountLink/>
                 </nav>
             </details>
             <a class="brand" href="/">{shop_name()}</a>
@@ -99,6 +100,7 @@ pub fn Header() -> impl IntoView {
                 <label for="header-q" class="visually-hidden">"Search products"</label>
                 <input id="header-q" type="search" name="q" placeholder="Search"/>
             </form>
+            <AccountLink/>
             <CartCount/>
         </header>
     }
@@ -126,6 +128,15 @@ pub fn Breadcrumbs(
             </ol>
         </nav>
         <script type="application/ld+json" inner_html=json_ld></script>
+    }
+}
+
+/// "Sign in", or "Account" for a signed-in shopper (whose pages are never cached for others).
+#[component]
+fn AccountLink() -> impl IntoView {
+    match crate::accounts::signed_in() {
+        Some(_) => view! { <a class="account-link" href="/account">"Account"</a> }.into_any(),
+        None => view! { <a class="account-link" href="/account/sign-in">"Sign in"</a> }.into_any(),
     }
 }
 

@@ -59,6 +59,20 @@ pub fn order_shipped(number: &str, carrier: &str, tracking: &str, order_url: &st
     }
 }
 
+/// A one-time code to sign in with. The code leads the subject, so a phone's notification
+/// shows it without opening the email.
+pub fn sign_in_code(code: &str, shop: &str, minutes: i64) -> Email {
+    Email {
+        kind: "sign_in_code",
+        subject: format!("{code} is your {shop} sign-in code"),
+        body: format!(
+            "Your code to sign in to {shop}: {code}\n\n\
+             It works for {minutes} minutes, once. If you did not ask for it, ignore this email: \
+             without the code nobody can sign in with your address.\n"
+        ),
+    }
+}
+
 /// Queues `email` in the caller's transaction: it is sent only if that transaction commits.
 pub async fn queue(
     conn: &mut AnyConnection,
@@ -78,6 +92,19 @@ pub async fn queue(
     .await?;
     Ok(())
 }
+
+/// Wakes this server's sender for an email someone is waiting for (a sign-in code), instead
+/// of its next round a few seconds later. Call it once the email's transaction committed.
+pub fn wake_sender() {
+    QUEUED.notify_one();
+}
+
+/// Returns when [`wake_sender`] was called (at once if it was called since the last time).
+pub async fn woken() {
+    QUEUED.notified().await
+}
+
+static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 /// An email the sender has claimed.
 #[derive(Clone, Debug)]
@@ -191,6 +218,14 @@ mod tests {
             "yen have no minor digits: {}",
             yen.body
         );
+    }
+
+    #[test]
+    fn the_sign_in_code_is_in_the_subject_and_the_body() {
+        let email = sign_in_code("042917", "Linen & Co", 10);
+        assert_eq!(email.kind, "sign_in_code");
+        assert!(email.subject.starts_with("042917 "));
+        assert!(email.body.contains("042917") && email.body.contains("10 minutes"));
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Reading orders back: the order row, its lines and its shipments, decoded into types. A row
-//! that does not decode is an error for the caller, never a panic.
+//! Reading orders back: the order row, its lines and its shipments, decoded into types (a row
+//! that does not decode is an error for the caller, never a panic); and whose they are: a
+//! customer's order history, and guest orders claimed by a proven email.
+
+use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::{order_number, OrderDetails, OrderLine, OrderStatus, Shipment};
 use crate::checkout::address::Address;
-use crate::db::{count, currency_of, decode_error};
+use crate::db::{count, currency_of, decode_error, Sql};
 use crate::money::Money;
 use crate::payments::NextAction;
 
@@ -151,21 +154,41 @@ pub(crate) fn line_title(title: String, variant: &str) -> String {
 
 /// An order's shipments with their lines, oldest first (two statements).
 pub async fn load_shipments(pool: &AnyPool, order_id: i64) -> Result<Vec<Shipment>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, carrier, tracking_number, status, created_at, delivered_at FROM shipments \
-         WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(order_id)
-    .fetch_all(pool)
-    .await?;
-    let lines = sqlx::query(
-        "SELECT sl.shipment_id, ol.title, ol.variant_title, sl.quantity FROM shipment_lines sl \
-         JOIN order_lines ol ON ol.id = sl.order_line_id JOIN shipments s ON s.id = sl.shipment_id \
-         WHERE s.order_id = $1 ORDER BY ol.id",
-    )
-    .bind(order_id)
-    .fetch_all(pool)
-    .await?;
+    Ok(shipments_of(pool, &[order_id])
+        .await?
+        .remove(&order_id)
+        .unwrap_or_default())
+}
+
+/// The shipments of several orders, by order, each oldest first (two statements however many
+/// orders).
+pub async fn shipments_of(
+    pool: &AnyPool,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Shipment>>, sqlx::Error> {
+    let mut by_order: HashMap<i64, Vec<Shipment>> = HashMap::new();
+    if order_ids.is_empty() {
+        return Ok(by_order);
+    }
+    let mut shipments = Sql::default();
+    shipments
+        .push(
+            "SELECT id, order_id, carrier, tracking_number, status, created_at, delivered_at \
+             FROM shipments WHERE order_id IN ",
+        )
+        .bind_list(order_ids.iter().copied())
+        .push(" ORDER BY id");
+    let rows = shipments.query().fetch_all(pool).await?;
+    let mut lines = Sql::default();
+    lines
+        .push(
+            "SELECT sl.shipment_id, ol.title, ol.variant_title, sl.quantity FROM shipment_lines sl \
+             JOIN order_lines ol ON ol.id = sl.order_line_id JOIN shipments s ON s.id = sl.shipment_id \
+             WHERE s.order_id IN ",
+        )
+        .bind_list(order_ids.iter().copied())
+        .push(" ORDER BY ol.id");
+    let lines = lines.query().fetch_all(pool).await?;
     let mut shipped: Vec<(i64, String, u32)> = Vec::with_capacity(lines.len());
     for line in &lines {
         shipped.push((
@@ -177,22 +200,60 @@ pub async fn load_shipments(pool: &AnyPool, order_id: i64) -> Result<Vec<Shipmen
             count(line, "quantity")?,
         ));
     }
-    let mut shipments = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
-        shipments.push(Shipment {
-            id,
-            carrier: row.try_get("carrier")?,
-            tracking_number: row.try_get("tracking_number")?,
-            status: row.try_get("status")?,
-            created_at: row.try_get("created_at")?,
-            delivered_at: row.try_get("delivered_at")?,
-            lines: shipped
-                .iter()
-                .filter(|(shipment, _, _)| *shipment == id)
-                .map(|(_, title, quantity)| (title.clone(), *quantity))
-                .collect(),
-        });
+        by_order
+            .entry(row.try_get("order_id")?)
+            .or_default()
+            .push(Shipment {
+                id,
+                carrier: row.try_get("carrier")?,
+                tracking_number: row.try_get("tracking_number")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+                lines: shipped
+                    .iter()
+                    .filter(|(shipment, _, _)| *shipment == id)
+                    .map(|(_, title, quantity)| (title.clone(), *quantity))
+                    .collect(),
+            });
     }
-    Ok(shipments)
+    Ok(by_order)
+}
+
+/// A customer's orders, newest first: `limit` of them with ids below `before` (a keyset page).
+pub async fn of_customer(
+    pool: &AnyPool,
+    customer_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<OrderRecord>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{ORDER_COLUMNS} WHERE customer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(customer_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(OrderRecord::from_row).collect()
+}
+
+/// Gives a customer the guest orders placed with `email`. Only a sign-in that proved the
+/// email (a code sent to it) may call this: an email typed somewhere proves nothing, and
+/// matching on it alone would show one person's orders to another.
+pub async fn claim_guest_orders(
+    conn: &mut sqlx::AnyConnection,
+    customer_id: i64,
+    email: &str,
+) -> Result<u64, sqlx::Error> {
+    let claimed = sqlx::query(
+        "UPDATE orders SET customer_id = $1 WHERE customer_id IS NULL AND lower(email) = $2",
+    )
+    .bind(customer_id)
+    .bind(email.to_lowercase())
+    .execute(&mut *conn)
+    .await?;
+    Ok(claimed.rows_affected())
 }

@@ -152,6 +152,8 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/import-status", json!({"job": "none"})),
         ("/api/admin/api-tokens", json!({})),
         ("/api/admin/settings", json!({})),
+        ("/api/account/overview", json!({})),
+        ("/api/account/checkout-prefill", json!({})),
     ]
 }
 

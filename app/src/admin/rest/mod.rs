@@ -8,6 +8,7 @@
 //! RFC 3339 UTC, lists are `{items, next_cursor}`.
 
 use crate::admin::listed::ListedRouter;
+pub use crate::time::rfc3339;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -330,17 +331,6 @@ fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
         ));
     }
     Ok(pairs)
-}
-
-/// Unix seconds as RFC 3339 UTC (`2026-12-01T20:58:03Z`).
-pub fn rfc3339(epoch: i64) -> String {
-    let text = super::format_time(epoch); // "2026-12-01 20:58 UTC"
-    format!(
-        "{}T{}:{:02}Z",
-        &text[..10],
-        &text[11..16],
-        epoch.rem_euclid(60)
-    )
 }
 
 /// `{amount, currency}` as sent: minor units, the shop's currency.

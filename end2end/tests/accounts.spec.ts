@@ -1,0 +1,118 @@
+import { test, expect, type APIRequestContext } from "@playwright/test";
+import { hydrated, mailbox, signInAsShopper, violations } from "./support";
+
+/** A paid guest order for `email` through the public API; its number. */
+async function guestOrder(request: APIRequestContext, email: string): Promise<string> {
+  const product = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const variant = product.variants.find((v: { available: number }) => v.available > 0);
+  const response = await request.post("/api/v1/checkout", {
+    headers: { "Idempotency-Key": `guest-${email}-${Date.now()}` },
+    data: {
+      email,
+      shipping_address: { name: "Ada Lovelace", line1: "Heidestraße 17", city: "Köln", postal_code: "51147", country: "DE" },
+      lines: [{ variant_id: variant.id, quantity: 1 }],
+      payment: { gateway: "test", token: "pm_card_visa" },
+    },
+  });
+  expect(response.status()).toBe(201);
+  return (await response.json()).order.number;
+}
+
+test("a code from the email signs a shopper in, and their guest order joins the account", async ({ page, request }) => {
+  const email = `ada.${Date.now()}@example.test`;
+  const number = await guestOrder(request, email);
+  await page.goto("/");
+  await expect(page.locator(".site-header > .account-link")).toHaveText("Sign in");
+
+  await signInAsShopper(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("account-orders")).toContainText(`Order #${number}`);
+  await expect(page.locator(".site-header > .account-link")).toHaveText("Account");
+  // The email came over SMTP with the code in its subject and its body.
+  const [mail] = await mailbox(email).then((all) => all.filter((m) => /sign-in code/.test(m.subject)));
+  expect(mail.body).toContain(mail.subject.slice(0, 6));
+
+  // Signing out ends the session here.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.locator(".site-header > .account-link")).toHaveText("Sign in");
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/account\/sign-in\?next=/);
+});
+
+test("a wrong code says how many tries are left", async ({ page }) => {
+  const email = `bob.${Date.now()}@example.test`;
+  await page.goto("/account/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a code" }).click();
+  await page.getByLabel("Code").fill("000000");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // One in a million: the real code was 000000.
+  if (!page.url().endsWith("/account")) {
+    await expect(page.getByTestId("account-error")).toContainText("4 tries left");
+    await expect(page.getByLabel("Code")).toBeVisible();
+  }
+});
+
+test("checkout fills in the signed-in shopper's address, and the order joins the account", async ({ page, request }) => {
+  const email = `cleo.${Date.now()}@example.test`;
+  await signInAsShopper(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+
+  // Two addresses; the second becomes the default.
+  await page.getByText("Add an address").click();
+  const add = page.getByTestId("add-address");
+  await add.getByLabel("Full name").fill("Cleo Home");
+  await add.getByLabel("Address", { exact: true }).fill("Heidestraße 17");
+  await add.getByLabel("Postal code").fill("51147");
+  await add.getByLabel("City").fill("Köln");
+  await add.getByRole("button", { name: "Save address" }).click();
+  await expect(page.getByTestId("account-notice")).toHaveText("Address saved.");
+  await page.getByText("Add an address").click();
+  await add.getByLabel("Full name").fill("Cleo Office");
+  await add.getByLabel("Address", { exact: true }).fill("Karl-Marx-Allee 1");
+  await add.getByLabel("Postal code").fill("10178");
+  await add.getByLabel("City").fill("Berlin");
+  await add.getByLabel("Default shipping address").check();
+  await add.getByRole("button", { name: "Save address" }).click();
+  await expect(page.getByTestId("address-book").locator("li").first()).toContainText("Cleo Office");
+  await expect(page.getByTestId("address-book").locator("li").first()).toContainText("Default shipping address");
+
+  const product = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const variant = product.variants.find((v: { available: number }) => v.available > 0);
+  await page.goto(`/products/stoneware-mug?variant=${variant.id}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+
+  await page.goto("/checkout");
+  await hydrated(page);
+  await expect(page.getByLabel("Email")).toHaveValue(email);
+  await expect(page.getByLabel("Full name")).toHaveValue("Cleo Office");
+  await expect(page.getByLabel("City")).toHaveValue("Berlin");
+  await expect(page.getByTestId("checkout-account")).toContainText(email);
+  // The address book: choosing the other address fills it in.
+  await page.getByTestId("saved-address").selectOption({ label: "Cleo Home, Heidestraße 17, Köln" });
+  await expect(page.getByLabel("Full name")).toHaveValue("Cleo Home");
+  await expect(page.getByLabel("Postal code")).toHaveValue("51147");
+  await page.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await expect(page.getByTestId("order-total")).toContainText("€");
+  await page.getByTestId("place-order").click();
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  const number = (await page.url()).split("/").pop();
+  expect(number).toBeTruthy();
+
+  await page.goto("/account");
+  await expect(page.getByTestId("account-orders").locator("li")).toHaveCount(1);
+});
+
+test("the sign-in and account pages have no accessibility violations", async ({ page }) => {
+  await page.goto("/account/sign-in");
+  expect(await violations(page)).toEqual([]);
+  await signInAsShopper(page, `dora.${Date.now()}@example.test`);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.getByText("Add an address").click();
+  expect(await violations(page)).toEqual([]);
+  await page.setViewportSize({ width: 412, height: 900 });
+  expect(await violations(page)).toEqual([]);
+});
