@@ -29,6 +29,8 @@ pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]
+pub mod privacy;
+#[cfg(feature = "ssr")]
 pub mod write_queue;
 
 /// The address shoppers use (`KASSA_PUBLIC_URL`), without a trailing slash: for canonical
@@ -186,6 +188,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/search") view=admin::AdminSearchPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/inventory") view=admin::AdminInventoryPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/settings") view=admin::AdminSettingsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/privacy") view=admin::AdminPrivacyPage/>
             <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>

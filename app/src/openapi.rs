@@ -41,6 +41,8 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::accounts::api::add_address,
         crate::accounts::api::update_address,
         crate::accounts::api::delete_address,
+        crate::accounts::api::export,
+        crate::accounts::api::delete_account,
     ),
     components(schemas(ErrorBody)),
     tags(

@@ -1,5 +1,6 @@
 import { test, expect, type APIRequestContext } from "@playwright/test";
-import { hydrated, mailbox, signInAsShopper, violations } from "./support";
+import { readFile } from "node:fs/promises";
+import { hydrated, mailbox, signIn, signInAsShopper, violations } from "./support";
 
 /** A paid guest order for `email` through the public API; its number. */
 async function guestOrder(request: APIRequestContext, email: string): Promise<string> {
@@ -115,4 +116,46 @@ test("the sign-in and account pages have no accessibility violations", async ({ 
   expect(await violations(page)).toEqual([]);
   await page.setViewportSize({ width: 412, height: 900 });
   expect(await violations(page)).toEqual([]);
+});
+
+test("a shopper downloads their data and deletes their account; the email starts afresh", async ({ page, request }) => {
+  const email = `eve.${Date.now()}@example.test`;
+  const number = await guestOrder(request, email);
+  await signInAsShopper(page, email);
+  await expect(page.getByTestId("account-orders")).toContainText(`Order #${number}`);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-data").click()]);
+  const data = JSON.parse(await readFile((await download.path())!, "utf8"));
+  expect(data.email).toBe(email);
+  expect(data.data.orders[0].address.name).toBe("Ada Lovelace");
+  expect(data.data.orders[0].lines).toHaveLength(1);
+
+  await page.getByText("Delete my account").first().click();
+  const form = page.getByTestId("delete-account");
+  await form.getByLabel("I understand this cannot be undone").check();
+  await form.getByRole("button", { name: "Delete my account" }).click();
+  await expect(page).toHaveURL(/\/account\/sign-in/);
+  await expect(page.getByTestId("account-notice")).toContainText("Your account was deleted");
+  await expect(page.locator(".site-header > .account-link")).toHaveText("Sign in");
+
+  // The same email again: a new account with nothing of the old one.
+  await signInAsShopper(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByText("No orders yet")).toBeVisible();
+});
+
+test("staff export a person's data by email from the back office", async ({ page, request }) => {
+  const email = `fay.${Date.now()}@example.test`;
+  await guestOrder(request, email);
+  await signIn(page);
+  await page.goto("/admin/privacy");
+  const exportForm = page.getByTestId("privacy-export");
+  await exportForm.getByLabel("Email").fill(email);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    exportForm.getByRole("button", { name: "Download their data (JSON)" }).click(),
+  ]);
+  const data = JSON.parse(await readFile((await download.path())!, "utf8"));
+  expect(data.data.orders).toHaveLength(1);
+  expect(data.data.customers).toHaveLength(0);
 });

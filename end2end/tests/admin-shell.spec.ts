@@ -129,6 +129,7 @@ const adminPages: [string, string][] = [
   ["staff", "/admin/staff"],
   ["search", "/admin/search?q=mug"],
   ["settings", "/admin/settings"],
+  ["privacy", "/admin/privacy"],
   ["filtered products", "/admin/products?stock=low&sort=updated"],
 ];
 

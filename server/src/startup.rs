@@ -140,6 +140,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::tokens::routes())
         .merge(app::admin::rest::routes())
         .merge(app::admin::settings::routes())
+        .merge(app::admin::privacy::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -30,7 +30,8 @@ where
         .route("/api/v1/customer/sign-in/code", post(send_code))
         .route("/api/v1/customer/sign-in", post(sign_in))
         .route("/api/v1/customer/sign-out", post(sign_out))
-        .route("/api/v1/customer", get(customer))
+        .route("/api/v1/customer", get(customer).delete(delete_account))
+        .route("/api/v1/customer/export", get(export))
         .route("/api/v1/customer/orders", get(orders))
         .route(
             "/api/v1/customer/addresses",
@@ -43,6 +44,8 @@ where
         .route("/account/sign-in/code", post(send_code_form))
         .route("/account/sign-in", post(sign_in_form))
         .route("/account/sign-out", post(sign_out_form))
+        .route("/account/export", get(export))
+        .route("/account/delete", post(delete_account_form))
         .route("/account/addresses", post(add_address_form))
         .route("/account/addresses/{id}", post(change_address_form))
 }
@@ -226,6 +229,36 @@ pub(crate) async fn customer(
     headers: HeaderMap,
 ) -> Result<Json<Customer>, AccountError> {
     Ok(Json(accounts.require(&headers).await?))
+}
+
+/// Everything the shop holds about the customer, as a JSON file.
+#[utoipa::path(get, path = "/api/v1/customer/export", tag = "customer", operation_id = "exportCustomerData", security(("customer" = [])),
+    responses((status = 200, description = "Every table's rows about the customer: profile, addresses, orders with lines and payments, sign-in codes and emails sent", content_type = "application/json"), (status = 401, body = ErrorBody)))]
+pub(crate) async fn export(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+) -> Result<Response, AccountError> {
+    let customer = accounts.require(&headers).await?;
+    let mut response = Json(accounts.export(&customer).await?).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"my-data.json\""),
+    );
+    Ok(response)
+}
+
+/// Delete the account: personal data erased, orders kept for the books without it.
+#[utoipa::path(delete, path = "/api/v1/customer", tag = "customer", operation_id = "deleteCustomer", security(("customer" = [])),
+    responses((status = 204, description = "Erased; the token no longer works"), (status = 401, body = ErrorBody)))]
+pub(crate) async fn delete_account(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+) -> Result<Response, AccountError> {
+    let customer = accounts.require(&headers).await?;
+    accounts.delete_account(&customer).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    set_cookie(&mut response, &accounts.clear_cookie());
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -456,6 +489,39 @@ async fn sign_out_form(State(accounts): State<Accounts>, headers: HeaderMap) -> 
     response
 }
 
+async fn delete_account_form(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let outcome = async {
+        let customer = accounts.require(&headers).await?;
+        let fields = form_fields(form)?;
+        if fields.get("confirm").map(String::as_str) != Some("yes") {
+            return Err(AccountError::field(
+                "confirm",
+                "Tick the box to confirm: deleting your account cannot be undone.",
+            ));
+        }
+        accounts.delete_account(&customer).await
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            let mut response = back_to(
+                "/account/sign-in",
+                &[(
+                    "notice",
+                    "Your account was deleted, with the personal data we held.",
+                )],
+            );
+            set_cookie(&mut response, &accounts.clear_cookie());
+            response
+        }
+        Err(error) => account_answer(Err(error)),
+    }
+}
+
 async fn add_address_form(
     State(accounts): State<Accounts>,
     headers: HeaderMap,
@@ -469,7 +535,7 @@ async fn add_address_form(
             .await
     }
     .await;
-    address_answer(outcome.map(|_| "Address saved."))
+    account_answer(outcome.map(|_| "Address saved."))
 }
 
 async fn change_address_form(
@@ -493,11 +559,11 @@ async fn change_address_form(
         }
     }
     .await;
-    address_answer(outcome)
+    account_answer(outcome)
 }
 
 /// The account page again, with the notice or the error.
-fn address_answer(outcome: Result<&str, AccountError>) -> Response {
+fn account_answer(outcome: Result<&str, AccountError>) -> Response {
     match outcome {
         Ok(notice) => back_to("/account", &[("notice", notice)]),
         Err(AccountError::SignedOut) => back_to("/account/sign-in", &[("next", "/account")]),

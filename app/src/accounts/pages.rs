@@ -95,6 +95,7 @@ pub fn AccountPage() -> impl IntoView {
                         <Said/>
                         <Orders orders=overview.orders/>
                         <Addresses addresses=overview.addresses/>
+                        <YourData/>
                     </div>
                 }
                 .into_any(),
@@ -185,6 +186,24 @@ fn Addresses(addresses: Vec<SavedAddress>) -> impl IntoView {
                 <form method="post" action="/account/addresses" class="stacked" data-testid="add-address">
                     <AddressFields address=Address { country: "DE".into(), ..Address::default() } prefix="new".to_string() is_default=false/>
                     <button type="submit" class="primary">"Save address"</button>
+                </form>
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn YourData() -> impl IntoView {
+    view! {
+        <section aria-labelledby="data-heading">
+            <h2 id="data-heading">"Your data"</h2>
+            <p><a href="/account/export" download="my-data.json" data-testid="download-data">"Download my data"</a>" (everything we hold about you, as JSON)"</p>
+            <details class="delete-account">
+                <summary>"Delete my account"</summary>
+                <form method="post" action="/account/delete" class="stacked" data-testid="delete-account">
+                    <p class="hint">"Your addresses, sign-in sessions and the name and address on your orders are erased. Orders stay in the shop's books without them. You can sign up again with the same email, as a new account."</p>
+                    <label class="checkbox"><input type="checkbox" name="confirm" value="yes" required/>" I understand this cannot be undone"</label>
+                    <button type="submit">"Delete my account"</button>
                 </form>
             </details>
         </section>

@@ -293,6 +293,19 @@ impl Accounts {
             .await
     }
 
+    /// Everything the shop holds about the customer ("download my data").
+    pub async fn export(&self, customer: &Customer) -> Result<serde_json::Value, AccountError> {
+        Ok(crate::privacy::export(self.db(), &subject_of(customer)).await?)
+    }
+
+    /// "Delete my account": the customer's personal data erased (their orders stay for the
+    /// books without it), their sessions ended. The same email may sign up again, as a new,
+    /// empty account.
+    pub async fn delete_account(&self, customer: &Customer) -> Result<(), AccountError> {
+        crate::privacy::erase(self.db(), &subject_of(customer)).await?;
+        Ok(())
+    }
+
     /// The account page: the shopper, their newest orders and their addresses.
     pub async fn overview(&self, customer: Customer) -> Result<AccountOverview, AccountError> {
         let (orders, _) = self.orders(customer.id, None).await?;
@@ -536,7 +549,8 @@ pub async fn forget_stale(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         .await
 }
 
-/// Runs [`forget_stale`] every `every`, for as long as the server runs.
+/// Runs [`forget_stale`] and the retention of unpaid orders' data
+/// ([`crate::privacy::forget_unpaid_orders`]) every `every`, for as long as the server runs.
 pub fn spawn_housekeeping(db: Db, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -546,8 +560,23 @@ pub fn spawn_housekeeping(db: Db, every: std::time::Duration) -> tokio::task::Jo
             if let Err(error) = forget_stale(&db, now_epoch()).await {
                 tracing::error!(%error, "forgetting stale sign-in data failed");
             }
+            match crate::privacy::forget_unpaid_orders(&db, now_epoch()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(orders = n, "erased the shoppers' data of old unpaid orders")
+                }
+                Err(error) => tracing::error!(%error, "erasing old unpaid orders' data failed"),
+            }
         }
     })
+}
+
+/// A customer as privacy knows them: their account and their (proven) email.
+fn subject_of(customer: &Customer) -> crate::privacy::Subject {
+    crate::privacy::Subject {
+        customer_id: Some(customer.id),
+        email: customer.email.to_lowercase(),
+    }
 }
 
 /// Spends one try of `email`'s code on a guess and judges it. The try is taken by one guarded

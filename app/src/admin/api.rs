@@ -361,6 +361,8 @@ struct StaffForm {
     password: String,
     #[serde(default)]
     can_refund: Option<String>,
+    #[serde(default)]
+    can_privacy: Option<String>,
 }
 
 async fn create_staff(
@@ -377,6 +379,7 @@ async fn create_staff(
                 &form.email,
                 &form.password,
                 form.can_refund.is_some(),
+                form.can_privacy.is_some(),
             )
             .await?;
         Ok(format!("Account for {} created.", form.email.trim()))

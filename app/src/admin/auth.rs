@@ -31,6 +31,8 @@ pub struct Account {
     pub email: String,
     pub role: Role,
     pub can_refund: bool,
+    /// May export and erase a person's data (owners always may).
+    pub can_privacy: bool,
     /// The API token's name when a program acts for this account; `None` for a session.
     pub token: Option<String>,
 }
@@ -45,11 +47,17 @@ impl Account {
         self.role == Role::Owner || (self.role == Role::Staff && self.can_refund)
     }
 
+    /// Owners may always handle requests about personal data; staff when allowed.
+    pub fn may_handle_privacy(&self) -> bool {
+        self.role == Role::Owner || (self.role == Role::Staff && self.can_privacy)
+    }
+
     /// Whether this account may call what needs `access`.
     pub fn has(&self, access: Access) -> bool {
         match access {
             Access::Staff => self.is_staff(),
             Access::Refunds => self.may_refund(),
+            Access::Privacy => self.may_handle_privacy(),
             Access::Owner => self.role == Role::Owner,
         }
     }
@@ -115,6 +123,18 @@ pub async fn create_account(
     role: Role,
     can_refund: bool,
 ) -> Result<i64, String> {
+    create_account_with(db, email, password, role, can_refund, false).await
+}
+
+/// [`create_account`], also saying whether the account may handle requests about personal data.
+pub async fn create_account_with(
+    db: &Db,
+    email: &str,
+    password: &str,
+    role: Role,
+    can_refund: bool,
+    can_privacy: bool,
+) -> Result<i64, String> {
     let email = crate::checkout::address::validate_email(email)
         .map_err(|e| e.message)?
         .to_ascii_lowercase();
@@ -130,13 +150,14 @@ pub async fn create_account(
             .run(move |conn| -> JobFuture<'_, Result<Option<i64>, sqlx::Error>> {
                 Box::pin(async move {
                     sqlx::query_scalar(
-                        "INSERT INTO accounts (email, password_hash, role, can_refund, created_at) VALUES ($1, $2, $3, $4, $5) \
+                        "INSERT INTO accounts (email, password_hash, role, can_refund, can_privacy, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
                          ON CONFLICT (email) DO NOTHING RETURNING id",
                     )
                     .bind(&email)
                     .bind(hash)
                     .bind(role.as_str())
                     .bind(can_refund as i64)
+                    .bind(can_privacy as i64)
                     .bind(now_epoch())
                     .fetch_optional(&mut *conn)
                     .await
@@ -178,7 +199,7 @@ pub async fn sign_in(
         return Err(SignInError::RateLimited);
     }
     let row = sqlx::query(
-        "SELECT id, email, password_hash, role, can_refund FROM accounts WHERE email = $1 AND disabled = 0",
+        "SELECT id, email, password_hash, role, can_refund, can_privacy FROM accounts WHERE email = $1 AND disabled = 0",
     )
     .bind(&email)
     .fetch_optional(db.pool())
@@ -256,6 +277,7 @@ pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Account
         email: row.try_get("email")?,
         role,
         can_refund: row.try_get::<i64, _>("can_refund")? != 0,
+        can_privacy: row.try_get::<i64, _>("can_privacy")? != 0,
         token: None,
     }))
 }
@@ -269,7 +291,7 @@ pub async fn session_account(
 ) -> Result<Option<Account>, sqlx::Error> {
     let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT a.id, a.email, a.role, a.can_refund, s.created_at, s.last_seen_at \
+        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, s.created_at, s.last_seen_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND a.disabled = 0",
     )
     .bind(&hash)

@@ -13,6 +13,7 @@ use crate::orders::{OrderDetails, OrderStatus};
 mod catalog_pages;
 mod inventory_page;
 mod pages;
+mod privacy_page;
 mod search;
 mod settings_page;
 pub mod shell;
@@ -26,6 +27,7 @@ pub use pages::{
     AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage, AdminVariantPage,
     PackingSlipPage, SignInPage,
 };
+pub use privacy_page::AdminPrivacyPage;
 pub use search::AdminSearchPage;
 pub use settings_page::AdminSettingsPage;
 pub use shell::AdminShell;
@@ -44,6 +46,8 @@ pub mod listed;
 pub mod orders;
 #[cfg(feature = "ssr")]
 mod pictures;
+#[cfg(feature = "ssr")]
+pub mod privacy;
 #[cfg(feature = "ssr")]
 pub mod products;
 #[cfg(feature = "ssr")]
@@ -96,6 +100,8 @@ pub enum Access {
     Staff,
     /// Owner or staff allowed to refund.
     Refunds,
+    /// Owner or staff allowed to export and erase a person's data.
+    Privacy,
     /// The owner only.
     Owner,
 }
@@ -121,6 +127,9 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/admin/orders/{number}/refunds", Access::Refunds),
     ("POST", "/admin/variants/{variant}/adjust", Access::Staff),
     ("GET", "/admin/settings", Access::Owner),
+    ("GET", "/admin/privacy", Access::Staff),
+    ("GET", "/admin/privacy/export", Access::Privacy),
+    ("POST", "/admin/privacy/erase", Access::Privacy),
     ("POST", "/admin/settings", Access::Owner),
     ("POST", "/admin/settings/zones", Access::Owner),
     ("POST", "/admin/settings/zones/{zone}", Access::Owner),
@@ -578,6 +587,8 @@ pub struct ShopSettings {
     pub currency: String,
     pub prices_include_tax: bool,
     pub reservation_minutes: i64,
+    /// Days the personal data of unpaid orders is kept.
+    pub retention_days: i64,
     pub zones: Vec<ZoneEdit>,
     pub taxes: Vec<TaxEdit>,
     /// Once there are orders the currency stays.

@@ -80,6 +80,7 @@ pub fn AdminStaffPage() -> impl IntoView {
             <label for="staff-password">"Password (at least 12 characters)"</label>
             <input id="staff-password" name="password" type="password" autocomplete="new-password" required minlength="12"/>
             <label><input type="checkbox" name="can_refund"/>" May refund"</label>
+            <label><input type="checkbox" name="can_privacy"/>" May export and erase a person's data"</label>
             <button type="submit" class="primary">"Add staff account"</button>
         </form>
         <h2>"API tokens"</h2>

@@ -82,6 +82,7 @@ impl Admin {
         let allowed = match access {
             Access::Staff => account.is_staff(),
             Access::Refunds => account.may_refund(),
+            Access::Privacy => account.may_handle_privacy(),
             Access::Owner => account.role == super::Role::Owner,
         };
         if allowed {
@@ -97,10 +98,18 @@ impl Admin {
         email: &str,
         password: &str,
         can_refund: bool,
+        can_privacy: bool,
     ) -> Result<(), AdminError> {
-        auth::create_account(self.db(), email, password, super::Role::Staff, can_refund)
-            .await
-            .map_err(AdminError::Invalid)?;
+        auth::create_account_with(
+            self.db(),
+            email,
+            password,
+            super::Role::Staff,
+            can_refund,
+            can_privacy,
+        )
+        .await
+        .map_err(AdminError::Invalid)?;
         let actor = account.clone();
         let email = email.trim().to_ascii_lowercase();
         self.checkout

@@ -93,6 +93,15 @@ pub mod check {
         }
     }
 
+    /// Days the data of an unpaid order is kept: from a day to ten years.
+    pub fn retention_days(text: &str) -> Result<i64, String> {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| "retention: enter a whole number of days from 1 to 3650".to_string())
+    }
+
     pub fn reservation_minutes(text: &str) -> Result<i64, String> {
         text.trim()
             .parse::<i64>()
@@ -318,6 +327,9 @@ pub mod check {
             assert_eq!(reservation_minutes(" 30 "), Ok(30));
             assert!(reservation_minutes("0").is_err());
             assert!(reservation_minutes("1441").is_err());
+            assert_eq!(retention_days("30"), Ok(30));
+            assert!(retention_days("0").is_err() && retention_days("3651").is_err());
+            assert!(retention_days("2.5").is_err());
             assert_eq!(region(" ca "), Ok("CA".into()));
             assert!(region("C A").is_err());
         }
@@ -329,7 +341,8 @@ impl Admin {
     pub async fn settings(&self) -> Result<ShopSettings, AdminError> {
         let pool = self.db().pool();
         let row = sqlx::query(
-            "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes FROM shop_settings WHERE id = 1",
+            "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days \
+             FROM shop_settings WHERE id = 1",
         )
         .fetch_one(pool)
         .await?;
@@ -399,6 +412,7 @@ impl Admin {
             currency: currency.code().to_string(),
             prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
             reservation_minutes: row.try_get("reservation_minutes")?,
+            retention_days: row.try_get("retention_days")?,
             zones: zone_edits,
             taxes,
             currency_locked: orders > 0,
@@ -518,6 +532,9 @@ struct GeneralForm {
     prices_include_tax: Option<String>,
     #[serde(default)]
     reservation_minutes: String,
+    /// Empty (a client that does not know the field): unchanged.
+    #[serde(default)]
+    retention_days: String,
 }
 
 async fn save_general(
@@ -535,6 +552,9 @@ async fn save_general(
             &mut found,
             check::reservation_minutes(&form.reservation_minutes),
         );
+        let retention = (!form.retention_days.trim().is_empty())
+            .then(|| keep(&mut found, check::retention_days(&form.retention_days)))
+            .flatten();
         let currency = keep(
             &mut found,
             Currency::parse(form.currency.trim().to_ascii_uppercase().as_str())
@@ -561,13 +581,15 @@ async fn save_general(
                     }
                     sqlx::query(
                         "UPDATE shop_settings SET shop_name = $1, email_from = $2, currency = $3, \
-                         prices_include_tax = $4, reservation_minutes = $5 WHERE id = 1",
+                         prices_include_tax = $4, reservation_minutes = $5, \
+                         retention_days = COALESCE($6, retention_days) WHERE id = 1",
                     )
                     .bind(&name)
                     .bind(&sender)
                     .bind(currency.code())
                     .bind(i64::from(include_tax))
                     .bind(minutes)
+                    .bind(retention)
                     .execute(&mut *conn)
                     .await?;
                     Ok(Audited {

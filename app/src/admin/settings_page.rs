@@ -46,6 +46,9 @@ fn Settings(settings: ShopSettings) -> impl IntoView {
                 <label class="checkbox"><input type="checkbox" name="prices_include_tax" checked=settings.prices_include_tax/>" Prices include tax"</label>
                 <label for="reservation">"Hold stock at checkout for (minutes)"</label>
                 <input id="reservation" name="reservation_minutes" type="number" min="1" max="1440" inputmode="numeric" value=settings.reservation_minutes.to_string() required/>
+                <label for="retention">"Erase the personal data of unpaid orders after (days)"</label>
+                <input id="retention" name="retention_days" type="number" min="1" max="3650" inputmode="numeric" value=settings.retention_days.to_string() required aria-describedby="retention-hint"/>
+                <p class="hint" id="retention-hint">"Expired and declined orders keep their totals; their email and address are erased after this many days."</p>
                 <button type="submit" class="primary">"Save"</button>
             </form>
         </section>

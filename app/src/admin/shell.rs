@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 9] = [
     ("Dashboard", "/admin"),
     ("Orders", "/admin/orders"),
     ("Products", "/admin/products"),
@@ -17,6 +17,7 @@ pub const SECTIONS: [(&str, &str); 8] = [
     ("Inventory", "/admin/inventory"),
     ("Import", "/admin/import"),
     ("Staff", "/admin/staff"),
+    ("Privacy", "/admin/privacy"),
     ("Settings", "/admin/settings"),
 ];
 

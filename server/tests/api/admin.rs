@@ -47,7 +47,7 @@ pub(crate) async fn account(app: &TestApp, email: &str, role: Role, can_refund: 
 }
 
 /// Signs in through the form; the session cookie (`name=value`) on success, the status if not.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<String, u16> {
+pub(crate) async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<String, u16> {
     sign_in_with(app, email, password, None).await
 }
 
@@ -150,6 +150,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let rest = app::admin::rest::listed_routes::<AppState>();
     let tokens = app::admin::tokens::listed_routes::<AppState>();
     let settings = app::admin::settings::listed_routes::<AppState>();
+    let privacy = app::admin::privacy::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -157,6 +158,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(rest.listed())
         .chain(tokens.listed())
         .chain(settings.listed())
+        .chain(privacy.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -242,11 +244,16 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
                 as_staff != 401 && as_staff != 403,
                 "{method} {path} as staff: {as_staff}"
             ),
-            Access::Refunds | Access::Owner => {
+            Access::Refunds | Access::Privacy | Access::Owner => {
                 assert_eq!(as_staff, 403, "{method} {path} as staff")
             }
         }
-        if *method == "GET" && !["/admin/events", "/admin/import/{job}"].contains(template) {
+        let needs_query = [
+            "/admin/events",
+            "/admin/import/{job}",
+            "/admin/privacy/export",
+        ];
+        if *method == "GET" && !needs_query.contains(template) {
             let (as_owner, _) = as_user(&app, method, &path, Some(&owner), &[]).await;
             assert_eq!(as_owner, 200, "{method} {path} as owner");
         }

@@ -15,6 +15,7 @@ mod health;
 mod hostile_input;
 mod import_export;
 mod mail;
+mod privacy;
 mod refunds;
 mod storefront;
 mod stripe;

@@ -1,0 +1,440 @@
+//! Every column of the database, classified: which hold personal data, how a person's rows
+//! are found, and how they are erased. Export and erasure are built from this list, and a test
+//! reads the live schema of both databases: a column added anywhere without being listed
+//! here fails it, so nobody adds personal data the shop forgets to export or erase.
+
+/// A table, its columns sorted into personal, shown (in an export, not personal) and internal
+/// (hashes, keys, bookkeeping).
+pub struct Table {
+    pub name: &'static str,
+    pub personal: &'static [&'static str],
+    pub shown: &'static [&'static str],
+    pub internal: &'static [&'static str],
+    /// How a shopper's rows are found: SQL with `:customer` (their account's id) and `:email`
+    /// (lower case). `None`: the table holds no shopper's data (staff's, or none at all).
+    pub whose: Option<&'static str>,
+    pub erase: Erase,
+}
+
+/// What erasing a shopper does to their rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Erase {
+    /// Nothing of the shopper's here.
+    Nothing,
+    /// The rows go.
+    Delete,
+    /// The rows stay (for the books) with these columns replaced: an SQL `SET` list, where
+    /// `:now` is the time of erasure.
+    Set(&'static str),
+    /// Orders stay whole for the books; the email, the search text and the address go, but
+    /// the address's country and region stay (they decided the tax charged).
+    Orders,
+}
+
+impl Table {
+    pub fn columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.personal
+            .iter()
+            .chain(self.shown)
+            .chain(self.internal)
+            .copied()
+    }
+}
+
+/// The email orders keep once their shopper's data is erased.
+pub const ERASED_EMAIL: &str = "erased@invalid";
+/// The name orders keep once their shopper's data is erased.
+pub const ERASED_NAME: &str = "Erased customer";
+
+const fn catalog(name: &'static str, columns: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        personal: &[],
+        shown: &[],
+        internal: columns,
+        whose: None,
+        erase: Erase::Nothing,
+    }
+}
+
+/// Staff's own data: personal, but not a shopper's (staff accounts are managed by the owner).
+const fn staff(
+    name: &'static str,
+    personal: &'static [&'static str],
+    internal: &'static [&'static str],
+) -> Table {
+    Table {
+        name,
+        personal,
+        shown: &[],
+        internal,
+        whose: None,
+        erase: Erase::Nothing,
+    }
+}
+
+/// In the order erasure runs: rows found through orders before the orders lose their email.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "customers",
+        personal: &["email", "name"],
+        shown: &["created_at", "verified_at"],
+        internal: &["id", "erased_at"],
+        whose: Some("id = :customer"),
+        erase: Erase::Set(
+            "email = 'erased-' || CAST(id AS TEXT) || '@invalid', name = '', erased_at = :now",
+        ),
+    },
+    Table {
+        name: "customer_addresses",
+        personal: &[
+            "name",
+            "line1",
+            "line2",
+            "city",
+            "postal_code",
+            "region",
+            "country",
+        ],
+        shown: &["is_default", "created_at"],
+        internal: &["id", "customer_id"],
+        whose: Some("customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "customer_sessions",
+        personal: &[],
+        shown: &["created_at", "last_seen_at"],
+        internal: &["token_hash", "customer_id"],
+        whose: Some("customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "shipments",
+        personal: &["tracking_number"],
+        shown: &["carrier", "status", "created_at", "delivered_at"],
+        internal: &["id", "order_id"],
+        whose: Some(
+            "order_id IN (SELECT id FROM orders WHERE customer_id = :customer OR lower(email) = :email)",
+        ),
+        erase: Erase::Set("tracking_number = ''"),
+    },
+    Table {
+        name: "orders",
+        personal: &["email", "address_json", "search_text"],
+        shown: &[
+            "status",
+            "currency",
+            "subtotal_amount",
+            "shipping_amount",
+            "tax_amount",
+            "total_amount",
+            "refunded_amount",
+            "prices_include_tax",
+            "shipping_name",
+            "fulfilment",
+            "created_at",
+            "paid_at",
+        ],
+        internal: &[
+            "id",
+            "access_token",
+            "idempotency_key",
+            "request_hash",
+            "shipping_code",
+            "gateway",
+            "payment_ref",
+            "reserved_until",
+            "updated_at",
+            "customer_id",
+        ],
+        whose: Some("customer_id = :customer OR lower(email) = :email"),
+        erase: Erase::Orders,
+    },
+    Table {
+        name: "sign_in_codes",
+        personal: &["email"],
+        shown: &["created_at", "expires_at"],
+        internal: &["code_hash", "tries_left"],
+        whose: Some("email = :email"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "sign_in_attempts",
+        personal: &["email", "address"],
+        shown: &["kind", "at"],
+        internal: &["id"],
+        whose: Some("email = :email"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "sign_in_failures",
+        personal: &["email", "address"],
+        shown: &["at"],
+        internal: &["id"],
+        whose: Some("lower(email) = :email"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "outbox",
+        personal: &["recipient", "subject", "body_text"],
+        shown: &["kind", "created_at", "sent_at"],
+        internal: &["id", "attempts", "claimed_until", "last_error"],
+        whose: Some("lower(recipient) = :email"),
+        erase: Erase::Delete,
+    },
+    staff(
+        "accounts",
+        &["email"],
+        &[
+            "id",
+            "password_hash",
+            "role",
+            "can_refund",
+            "can_privacy",
+            "disabled",
+            "created_at",
+        ],
+    ),
+    staff(
+        "sessions",
+        &[],
+        &["token_hash", "account_id", "created_at", "last_seen_at"],
+    ),
+    staff(
+        "audit_log",
+        &["actor"],
+        &[
+            "id",
+            "account_id",
+            "action",
+            "subject",
+            "detail",
+            "created_at",
+        ],
+    ),
+    staff(
+        "api_tokens",
+        &["created_by"],
+        &[
+            "id",
+            "account_id",
+            "name",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+        ],
+    ),
+    // Bought lines, payments and stock: the books. Not personal by themselves; an export shows
+    // them with their orders.
+    catalog(
+        "order_lines",
+        &[
+            "id",
+            "order_id",
+            "variant_id",
+            "sku",
+            "title",
+            "variant_title",
+            "quantity",
+            "backordered_quantity",
+            "unit_price_amount",
+            "tax_amount",
+            "total_amount",
+            "shipped_quantity",
+        ],
+    ),
+    catalog(
+        "payments",
+        &[
+            "id",
+            "order_id",
+            "gateway",
+            "kind",
+            "status",
+            "amount",
+            "currency",
+            "reference",
+            "message",
+            "created_at",
+            "idempotency_key",
+        ],
+    ),
+    catalog(
+        "shipment_lines",
+        &["shipment_id", "order_line_id", "quantity"],
+    ),
+    catalog(
+        "stock_ledger",
+        &[
+            "id",
+            "variant_id",
+            "order_id",
+            "reason",
+            "on_hand_delta",
+            "reserved_delta",
+            "note",
+            "created_at",
+        ],
+    ),
+    catalog(
+        "webhook_events",
+        &["id", "gateway", "event_type", "received_at"],
+    ),
+    catalog(
+        "products",
+        &[
+            "id",
+            "slug",
+            "title",
+            "description_md",
+            "vendor",
+            "product_type",
+            "status",
+            "seo_title",
+            "seo_description",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    catalog(
+        "variants",
+        &[
+            "id",
+            "product_id",
+            "position",
+            "sku",
+            "option1",
+            "option2",
+            "option3",
+            "price_amount",
+            "compare_at_amount",
+            "currency",
+            "weight_grams",
+            "on_hand",
+            "reserved",
+            "backorder",
+            "version",
+            "low_stock_threshold",
+            "archived_at",
+        ],
+    ),
+    catalog(
+        "product_images",
+        &[
+            "id",
+            "product_id",
+            "variant_id",
+            "position",
+            "url",
+            "alt",
+            "width",
+            "height",
+            "srcset",
+        ],
+    ),
+    catalog("product_options", &["product_id", "position", "name"]),
+    catalog("product_tags", &["product_id", "tag"]),
+    catalog(
+        "collections",
+        &[
+            "id",
+            "slug",
+            "title",
+            "description_md",
+            "featured",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    catalog(
+        "collection_products",
+        &["collection_id", "product_id", "position"],
+    ),
+    catalog(
+        "catalog_listing",
+        &[
+            "collection_id",
+            "product_id",
+            "position",
+            "created_at",
+            "title",
+            "min_price",
+            "buyable",
+        ],
+    ),
+    catalog("catalog_facets", &["collection_id", "facet", "product_id"]),
+    // The search index: SQLite's FTS5 table and its shadow tables, Postgres's documents.
+    catalog(
+        "product_search",
+        &["title", "description", "tags", "skus", "product_id", "document"],
+    ),
+    catalog("product_search_config", &["k", "v"]),
+    catalog("product_search_content", &["id", "c0", "c1", "c2", "c3"]),
+    catalog("product_search_data", &["id", "block"]),
+    catalog("product_search_docsize", &["id", "sz"]),
+    catalog("product_search_idx", &["segid", "term", "pgno"]),
+    catalog(
+        "shop_settings",
+        &[
+            "id",
+            "currency",
+            "prices_include_tax",
+            "reservation_minutes",
+            "shop_name",
+            "email_from",
+            "retention_days",
+        ],
+    ),
+    catalog("shipping_zones", &["id", "name", "countries", "position"]),
+    catalog(
+        "shipping_rates",
+        &[
+            "id",
+            "zone_id",
+            "code",
+            "name",
+            "price_amount",
+            "free_above_amount",
+            "min_days",
+            "max_days",
+            "position",
+        ],
+    ),
+    catalog(
+        "tax_rates",
+        &["id", "country", "region", "name", "rate_bp"],
+    ),
+];
+
+/// The listed table called `name`.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_column_is_listed_twice_and_every_shoppers_table_says_how_to_find_and_erase_rows() {
+        let mut names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLES.len(), "a table listed twice");
+        for table in TABLES {
+            let mut columns: Vec<&str> = table.columns().collect();
+            let all = columns.len();
+            columns.sort_unstable();
+            columns.dedup();
+            assert_eq!(columns.len(), all, "{}: a column listed twice", table.name);
+            if table.whose.is_some() {
+                assert_ne!(table.erase, Erase::Nothing, "{}", table.name);
+            } else {
+                assert_eq!(table.erase, Erase::Nothing, "{}", table.name);
+            }
+        }
+    }
+}
