@@ -189,6 +189,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/inventory") view=admin::AdminInventoryPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/settings") view=admin::AdminSettingsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/privacy") view=admin::AdminPrivacyPage/>
+            <Route path=path!("/admin/security") view=admin::AdminSecurityPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders") view=admin::AdminOrdersPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number") view=admin::AdminOrderPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/orders/:number/packing-slip") view=admin::PackingSlipPage ssr=SsrMode::Async/>

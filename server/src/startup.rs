@@ -141,6 +141,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::rest::routes())
         .merge(app::admin::settings::routes())
         .merge(app::admin::privacy::routes())
+        .merge(app::admin::security::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -17,6 +17,7 @@ use super::auth::{self, SignInError};
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome, return_to, urlencode, wants_html};
 use super::service::Admin;
+use super::two_factor;
 use super::{Access, AdminError};
 use crate::orders::shipments;
 
@@ -36,6 +37,7 @@ where
 {
     ListedRouter::default()
         .post("/admin/sign-in", sign_in)
+        .post("/admin/sign-in/code", sign_in_code)
         .post("/admin/sign-out", sign_out)
         .get("/admin/events", events)
         .post("/admin/orders/ship-many", ship_many)
@@ -60,7 +62,13 @@ pub async fn guard(State(admin): State<Admin>, mut request: Request, next: Next)
     if !protected {
         return next.run(request).await;
     }
-    match admin.authorize(request.headers(), Access::Staff).await {
+    // The Security page is where a staff member the owner requires a second factor of sets it up.
+    let authorized = if path == "/admin/security" {
+        admin.authorize_for_setup(request.headers()).await
+    } else {
+        admin.authorize(request.headers(), Access::Staff).await
+    };
+    match authorized {
         Ok(account) => {
             // The page's shell names who is signed in.
             request.extensions_mut().insert(account);
@@ -70,6 +78,9 @@ pub async fn guard(State(admin): State<Admin>, mut request: Request, next: Next)
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
+        }
+        Err(AdminError::SetUpTwoFactor) if wants_html(request.headers()) => {
+            Redirect::to("/admin/security?required=1").into_response()
         }
         Err(AdminError::Unauthorized) if wants_html(request.headers()) => {
             let next_path = request.uri().path().to_string();
@@ -95,6 +106,7 @@ async fn sign_in(
 ) -> Response {
     let previous = auth::token_from_cookies(&headers);
     let address = peer.ip().to_string();
+    let next = safe_admin_next(&form.next);
     match auth::sign_in(
         admin.checkout().db(),
         &form.email,
@@ -104,39 +116,117 @@ async fn sign_in(
     )
     .await
     {
-        Ok((account, token)) => {
-            // Only pages of this shop are followed after signing in.
-            let next = if form.next.starts_with("/admin") && !form.next.starts_with("//") {
-                form.next
-            } else if account.is_staff() {
-                "/admin".to_string()
-            } else {
-                "/".to_string()
-            };
-            let mut response = Redirect::to(&next).into_response();
-            let cookie = auth::session_cookie(&token, admin.secure_cookies());
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
-        }
-        Err(error) => {
-            let status = match error {
-                SignInError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                SignInError::WrongCredentials => StatusCode::UNAUTHORIZED,
-                SignInError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            if wants_html(&headers) {
+        Ok(auth::SignedIn::Session(_, token)) => signed_in(&admin, &next, &token),
+        Ok(auth::SignedIn::NeedsCode(challenge)) => {
+            let mut response = if wants_html(&headers) {
                 Redirect::to(&format!(
-                    "/admin/sign-in?error={}",
-                    urlencode(&error.to_string())
+                    "/admin/sign-in?step=code&next={}",
+                    urlencode(&next)
                 ))
                 .into_response()
             } else {
-                (status, Json(serde_json::json!({"error": {"status": status.as_u16(), "message": error.to_string()}})))
+                (
+                    StatusCode::ACCEPTED,
+                    Json(serde_json::json!({"next": "code", "message": "Enter the code from your authenticator app."})),
+                )
                     .into_response()
+            };
+            let cookie = crate::cookies::set(
+                two_factor::CHALLENGE_COOKIE,
+                &challenge,
+                two_factor::CHALLENGE_SECS,
+                admin.secure_cookies(),
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
             }
+            response
         }
+        Err(error) => sign_in_refused(&headers, "/admin/sign-in?", error),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The second step of a sign-in with two-factor on: the code from the app, or a recovery code.
+async fn sign_in_code(
+    State(admin): State<Admin>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let next = safe_admin_next(&form.next);
+    let Some(challenge) = crate::cookies::token(&headers, two_factor::CHALLENGE_COOKIE) else {
+        return sign_in_refused(&headers, "/admin/sign-in?", SignInError::ChallengeOver);
+    };
+    let previous = auth::token_from_cookies(&headers);
+    match two_factor::finish_sign_in(
+        admin.checkout().db(),
+        &challenge,
+        &form.code,
+        &peer.ip().to_string(),
+        previous.as_deref(),
+    )
+    .await
+    {
+        Ok((_, token)) => {
+            let mut response = signed_in(&admin, &next, &token);
+            let clear = crate::cookies::clear(two_factor::CHALLENGE_COOKIE, admin.secure_cookies());
+            if let Ok(value) = HeaderValue::from_str(&clear) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(SignInError::WrongCode) => sign_in_refused(
+            &headers,
+            &format!("/admin/sign-in?step=code&next={}&", urlencode(&next)),
+            SignInError::WrongCode,
+        ),
+        Err(error) => sign_in_refused(&headers, "/admin/sign-in?", error),
+    }
+}
+
+/// Only pages of the back office are followed after signing in.
+fn safe_admin_next(next: &str) -> String {
+    if next.starts_with("/admin") && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
+        next.to_string()
+    } else {
+        "/admin".to_string()
+    }
+}
+
+/// Signed in: to `next`, with the session cookie.
+fn signed_in(admin: &Admin, next: &str, token: &str) -> Response {
+    let mut response = Redirect::to(next).into_response();
+    let cookie = auth::session_cookie(token, admin.secure_cookies());
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A refused sign-in: back to the form (`back` ends in `?` or `&`) with the reason, or JSON.
+fn sign_in_refused(headers: &HeaderMap, back: &str, error: SignInError) -> Response {
+    let status = match error {
+        SignInError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        SignInError::WrongCredentials | SignInError::WrongCode | SignInError::ChallengeOver => {
+            StatusCode::UNAUTHORIZED
+        }
+        SignInError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if wants_html(headers) {
+        Redirect::to(&format!("{back}error={}", urlencode(&error.to_string()))).into_response()
+    } else {
+        (
+            status,
+            Json(serde_json::json!({"error": {"status": status.as_u16(), "message": error.to_string()}})),
+        )
+            .into_response()
     }
 }
 

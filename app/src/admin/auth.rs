@@ -33,6 +33,9 @@ pub struct Account {
     pub can_refund: bool,
     /// May export and erase a person's data (owners always may).
     pub can_privacy: bool,
+    /// The owner requires a second factor and this account has none yet: it may only set
+    /// one up (a session's account; API tokens are programs and unaffected).
+    pub must_set_up_2fa: bool,
     /// The API token's name when a program acts for this account; `None` for a session.
     pub token: Option<String>,
 }
@@ -77,6 +80,10 @@ pub enum SignInError {
     WrongCredentials,
     #[error("Too many failed attempts; wait a few minutes and try again.")]
     RateLimited,
+    #[error("That code is not right; try the newest code from your app, or a recovery code.")]
+    WrongCode,
+    #[error("The sign-in took too long or had too many wrong codes; enter your password again.")]
+    ChallengeOver,
     #[error("something went wrong on our side; please try again in a moment")]
     Internal,
 }
@@ -172,15 +179,26 @@ pub async fn create_account_with(
     inserted.ok_or_else(|| format!("An account for {email} already exists."))
 }
 
-/// Signs in: checks the rate limit, the password, and starts a new session (a session the
-/// browser already had is ended: the token rotates). Returns the new session token.
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum SignedIn {
+    /// A new session: the account and the session's token.
+    Session(Account, String),
+    /// Two-factor is on: the token of the challenge the code must answer
+    /// (see [`super::two_factor`]).
+    NeedsCode(String),
+}
+
+/// Signs in: checks the rate limit and the password, then starts a new session (a session the
+/// browser already had is ended: the token rotates), or, with two-factor on, a challenge for
+/// the code.
 pub async fn sign_in(
     db: &Db,
     email: &str,
     password: &str,
     address: &str,
     previous_token: Option<&str>,
-) -> Result<(Account, String), SignInError> {
+) -> Result<SignedIn, SignInError> {
     let email = email.trim().to_ascii_lowercase();
     let now = now_epoch();
     let since = now - FAILURE_WINDOW_SECS;
@@ -199,7 +217,8 @@ pub async fn sign_in(
         return Err(SignInError::RateLimited);
     }
     let row = sqlx::query(
-        "SELECT id, email, password_hash, role, can_refund, can_privacy FROM accounts WHERE email = $1 AND disabled = 0",
+        "SELECT id, email, password_hash, role, can_refund, can_privacy, totp_secret IS NOT NULL AS second_factor \
+         FROM accounts WHERE email = $1 AND disabled = 0",
     )
     .bind(&email)
     .fetch_optional(db.pool())
@@ -232,6 +251,11 @@ pub async fn sign_in(
         return Err(SignInError::WrongCredentials);
     };
     let account = account_from_row(&row)?.ok_or(SignInError::Internal)?;
+    if flag(&row, "second_factor")? {
+        return Ok(SignedIn::NeedsCode(
+            super::two_factor::start_challenge(db, account.id).await?,
+        ));
+    }
     let token = crate::cookies::new_token();
     let (previous, new_hash, account_id) = (
         previous_token.map(token_hash),
@@ -241,29 +265,48 @@ pub async fn sign_in(
     db.writes()
         .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
             Box::pin(async move {
-                if let Some(previous) = previous {
-                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-                        .bind(previous)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
-                    .bind(&email)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
-                )
-                .bind(new_hash)
-                .bind(account_id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
+                start_session(conn, account_id, &email, &new_hash, previous, now).await
             })
         })
         .await?;
-    Ok((account, token))
+    Ok(SignedIn::Session(account, token))
+}
+
+/// A new session for a signed-in account, in the caller's transaction: the browser's previous
+/// session ends and the account's failed attempts are forgotten.
+pub(crate) async fn start_session(
+    conn: &mut sqlx::AnyConnection,
+    account_id: i64,
+    email: &str,
+    session_hash: &str,
+    previous: Option<String>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if let Some(previous) = previous {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(previous)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+        .bind(email)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(session_hash)
+    .bind(account_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A true/false column: a boolean on Postgres, an integer on SQLite.
+pub(crate) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    row.try_get::<bool, _>(column)
+        .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
 }
 
 /// The account a row holds; `None` for a role that may not sign in.
@@ -278,6 +321,8 @@ pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Account
         role,
         can_refund: row.try_get::<i64, _>("can_refund")? != 0,
         can_privacy: row.try_get::<i64, _>("can_privacy")? != 0,
+        // Only the session's query asks; elsewhere the column is absent.
+        must_set_up_2fa: flag(row, "must_set_up_2fa").unwrap_or(false),
         token: None,
     }))
 }
@@ -291,7 +336,9 @@ pub async fn session_account(
 ) -> Result<Option<Account>, sqlx::Error> {
     let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, s.created_at, s.last_seen_at \
+        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, \
+         (a.totp_secret IS NULL AND (SELECT require_staff_2fa FROM shop_settings WHERE id = 1) = 1) AS must_set_up_2fa, \
+         s.created_at, s.last_seen_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND a.disabled = 0",
     )
     .bind(&hash)

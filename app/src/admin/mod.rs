@@ -15,6 +15,7 @@ mod inventory_page;
 mod pages;
 mod privacy_page;
 mod search;
+mod security_page;
 mod settings_page;
 pub mod shell;
 pub mod tokens;
@@ -29,6 +30,7 @@ pub use pages::{
 };
 pub use privacy_page::AdminPrivacyPage;
 pub use search::AdminSearchPage;
+pub use security_page::AdminSecurityPage;
 pub use settings_page::AdminSettingsPage;
 pub use shell::AdminShell;
 
@@ -55,11 +57,15 @@ pub mod respond;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]
 mod stock;
+#[cfg(feature = "ssr")]
+pub mod two_factor;
 #[cfg(feature = "ssr")]
 pub mod variant_grid;
 
@@ -128,6 +134,11 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/admin/variants/{variant}/adjust", Access::Staff),
     ("GET", "/admin/settings", Access::Owner),
     ("GET", "/admin/privacy", Access::Staff),
+    ("GET", "/admin/security", Access::Staff),
+    ("POST", "/admin/security/start", Access::Staff),
+    ("POST", "/admin/security/confirm", Access::Staff),
+    ("POST", "/admin/security/recovery-codes", Access::Staff),
+    ("POST", "/admin/security/disable", Access::Staff),
     ("GET", "/admin/privacy/export", Access::Privacy),
     ("POST", "/admin/privacy/erase", Access::Privacy),
     ("POST", "/admin/settings", Access::Owner),
@@ -181,6 +192,7 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/admin/order", Access::Staff),
     ("POST", "/api/admin/variant", Access::Staff),
     ("POST", "/api/admin/settings", Access::Owner),
+    ("POST", "/api/admin/security", Access::Staff),
     ("POST", "/api/admin/inventory", Access::Staff),
     ("POST", "/api/admin/api-tokens", Access::Staff),
     ("POST", "/admin/staff/tokens", Access::Owner),
@@ -250,6 +262,9 @@ pub enum AdminError {
     Unauthorized,
     #[error("Your account may not do this.")]
     Forbidden,
+    /// The owner requires a second factor, and this account has none yet.
+    #[error("The owner requires two-factor authentication: set it up on the Security page (/admin/security) first.")]
+    SetUpTwoFactor,
     #[error("{0} was not found")]
     NotFound(String),
     /// The request itself is malformed (a body that does not decode).
@@ -271,7 +286,7 @@ impl AdminError {
     pub fn status(&self) -> u16 {
         match self {
             AdminError::Unauthorized => 401,
-            AdminError::Forbidden => 403,
+            AdminError::Forbidden | AdminError::SetUpTwoFactor => 403,
             AdminError::NotFound(_) => 404,
             AdminError::BadRequest(_) => 400,
             AdminError::Invalid(_) => 422,
@@ -578,6 +593,19 @@ pub struct CollectionName {
 /// Products on one page of the product table.
 pub const PRODUCTS_PAGE: i64 = 50;
 
+/// The signed-in staff member's second factor, as the Security page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityStatus {
+    pub email: String,
+    pub enabled: bool,
+    /// The owner requires a second factor of all staff.
+    pub required: bool,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+    /// Setting up: the secret, its `otpauth://` address and that address as an SVG QR code.
+    pub setup: Option<(String, String, String)>,
+}
+
 /// The shop's settings as the settings page shows them (amounts and rates as typed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopSettings {
@@ -589,6 +617,8 @@ pub struct ShopSettings {
     pub reservation_minutes: i64,
     /// Days the personal data of unpaid orders is kept.
     pub retention_days: i64,
+    /// Every staff member must sign in with a second factor.
+    pub require_staff_2fa: bool,
     pub zones: Vec<ZoneEdit>,
     pub taxes: Vec<TaxEdit>,
     /// Once there are orders the currency stays.
@@ -717,6 +747,19 @@ async fn require(access: Access) -> Result<(service::Admin, auth::Account), Admi
     let parts = use_context::<axum::http::request::Parts>().ok_or(AdminError::Internal)?;
     let account = admin.authorize(&parts.headers, access).await?;
     Ok((admin, account))
+}
+
+#[server(endpoint = "admin/security", input = server_fn::codec::Json)]
+pub async fn admin_security() -> Result<SecurityStatus, AdminError> {
+    with_status(
+        async {
+            let admin = use_context::<service::Admin>().ok_or(AdminError::Internal)?;
+            let parts = use_context::<axum::http::request::Parts>().ok_or(AdminError::Internal)?;
+            let account = admin.authorize_for_setup(&parts.headers).await?;
+            admin.security_status(&account).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "admin/dashboard", input = server_fn::codec::Json)]

@@ -48,6 +48,25 @@ pub(super) fn failure(error: AdminError) -> AnyView {
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    if query.read_untracked().get("step").as_deref() == Some("code") {
+        return view! {
+            <Title text="Staff sign-in"/>
+            <Meta name="robots" content="noindex"/>
+            <section class="sign-in">
+                <h1>"Two-factor authentication"</h1>
+                <Flash/>
+                <form method="post" action="/admin/sign-in/code" class="stacked" data-testid="second-factor">
+                    <input type="hidden" name="next" value=next/>
+                    <label for="code">"Code from your authenticator app"</label>
+                    <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus/>
+                    <p class="hint">"Lost your phone? Enter one of your recovery codes instead."</p>
+                    <button type="submit" class="primary">"Sign in"</button>
+                </form>
+                <p><a href="/admin/sign-in">"Start again"</a></p>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <Title text="Staff sign-in"/>
         <Meta name="robots" content="noindex"/>
@@ -64,6 +83,7 @@ pub fn SignInPage() -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 /// The owner adds staff accounts here (the form posts to an owner-only route).

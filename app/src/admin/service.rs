@@ -85,7 +85,26 @@ impl Admin {
             Access::Privacy => account.may_handle_privacy(),
             Access::Owner => account.role == super::Role::Owner,
         };
-        if allowed {
+        if !allowed {
+            return Err(AdminError::Forbidden);
+        }
+        if account.must_set_up_2fa {
+            return Err(AdminError::SetUpTwoFactor);
+        }
+        Ok(account)
+    }
+
+    /// The signed-in staff member, even one who must still set up two-factor (the Security
+    /// page, where they do).
+    pub async fn authorize_for_setup(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Account, AdminError> {
+        let token = auth::token_from_cookies(headers).ok_or(AdminError::Unauthorized)?;
+        let account = auth::session_account(self.db(), &token, now_epoch())
+            .await?
+            .ok_or(AdminError::Unauthorized)?;
+        if account.is_staff() {
             Ok(account)
         } else {
             Err(AdminError::Forbidden)

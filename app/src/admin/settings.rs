@@ -341,7 +341,8 @@ impl Admin {
     pub async fn settings(&self) -> Result<ShopSettings, AdminError> {
         let pool = self.db().pool();
         let row = sqlx::query(
-            "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days \
+            "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days, \
+             require_staff_2fa \
              FROM shop_settings WHERE id = 1",
         )
         .fetch_one(pool)
@@ -413,6 +414,7 @@ impl Admin {
             prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
             reservation_minutes: row.try_get("reservation_minutes")?,
             retention_days: row.try_get("retention_days")?,
+            require_staff_2fa: row.try_get::<i64, _>("require_staff_2fa")? != 0,
             zones: zone_edits,
             taxes,
             currency_locked: orders > 0,
@@ -535,6 +537,8 @@ struct GeneralForm {
     /// Empty (a client that does not know the field): unchanged.
     #[serde(default)]
     retention_days: String,
+    #[serde(default)]
+    require_staff_2fa: Option<String>,
 }
 
 async fn save_general(
@@ -568,6 +572,7 @@ async fn save_general(
             currency.ok_or(AdminError::Internal)?,
         );
         let include_tax = form.prices_include_tax.is_some();
+        let require_2fa = form.require_staff_2fa.is_some();
         admin
             .change_settings(&account, "Settings changed", move |conn| {
                 Box::pin(async move {
@@ -582,7 +587,7 @@ async fn save_general(
                     sqlx::query(
                         "UPDATE shop_settings SET shop_name = $1, email_from = $2, currency = $3, \
                          prices_include_tax = $4, reservation_minutes = $5, \
-                         retention_days = COALESCE($6, retention_days) WHERE id = 1",
+                         retention_days = COALESCE($6, retention_days), require_staff_2fa = $7 WHERE id = 1",
                     )
                     .bind(&name)
                     .bind(&sender)
@@ -590,13 +595,14 @@ async fn save_general(
                     .bind(i64::from(include_tax))
                     .bind(minutes)
                     .bind(retention)
+                    .bind(i64::from(require_2fa))
                     .execute(&mut *conn)
                     .await?;
                     Ok(Audited {
                         value: (),
                         subject: "settings".into(),
                         detail: format!(
-                            "{name}; {currency}; tax included: {include_tax}; {minutes} min"
+                            "{name}; {currency}; tax included: {include_tax}; {minutes} min; staff 2FA required: {require_2fa}"
                         ),
                     })
                 })

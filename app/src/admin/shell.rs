@@ -103,7 +103,7 @@ pub fn AdminShell(children: Children) -> impl IntoView {
                                 placeholder="Search orders, emails, products, SKUs"
                             />
                         </form>
-                        <p class="admin-staff" data-testid="admin-staff">{email}</p>
+                        <p class="admin-staff" data-testid="admin-staff"><a href="/admin/security" title="Security: two-factor authentication">{email}</a></p>
                         <form method="post" action="/admin/sign-out" class="inline">
                             <button type="submit" class="link">"Sign out"</button>
                         </form>

@@ -194,7 +194,20 @@ pub const TABLES: &[Table] = &[
             "can_privacy",
             "disabled",
             "created_at",
+            "totp_secret",
+            "totp_pending",
+            "totp_last_step",
         ],
+    ),
+    staff(
+        "recovery_codes",
+        &[],
+        &["id", "account_id", "code_hash", "used_at"],
+    ),
+    staff(
+        "sign_in_challenges",
+        &[],
+        &["token_hash", "account_id", "tries_left", "expires_at"],
     ),
     staff(
         "sessions",
@@ -386,6 +399,7 @@ pub const TABLES: &[Table] = &[
             "shop_name",
             "email_from",
             "retention_days",
+            "require_staff_2fa",
         ],
     ),
     catalog("shipping_zones", &["id", "name", "countries", "position"]),

@@ -151,6 +151,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let tokens = app::admin::tokens::listed_routes::<AppState>();
     let settings = app::admin::settings::listed_routes::<AppState>();
     let privacy = app::admin::privacy::listed_routes::<AppState>();
+    let security = app::admin::security::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -159,6 +160,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(tokens.listed())
         .chain(settings.listed())
         .chain(privacy.listed())
+        .chain(security.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -173,7 +175,9 @@ fn served_admin_routes() -> Vec<(String, String)> {
         }
     }
     // Signing in and out is open to everyone by nature.
-    served.retain(|(_, path)| path != "/admin/sign-in" && path != "/admin/sign-out");
+    served.retain(|(_, path)| {
+        !["/admin/sign-in", "/admin/sign-in/code", "/admin/sign-out"].contains(&path.as_str())
+    });
     served.sort();
     served.dedup();
     served
@@ -1282,7 +1286,9 @@ async fn the_back_office_has_its_own_frame_and_one_search(backend: Backend) {
     assert!(html.contains(r#"data-testid="admin-sidebar""#), "{html}");
     assert!(html.contains(r#"<a href="/admin/orders" aria-current="page">Orders</a>"#));
     assert_eq!(html.matches(r#"aria-current="page""#).count(), 1);
-    assert!(html.contains(r#"class="admin-staff">clerk@shop.test</p>"#));
+    assert!(html.contains(
+        r#"class="admin-staff"><a href="/admin/security" title="Security: two-factor authentication">clerk@shop.test</a></p>"#
+    ), "{html}");
     assert!(html.contains(r#"action="/admin/search""#));
     for shop_part in [
         r#"class="site-header""#,

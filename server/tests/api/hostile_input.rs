@@ -153,6 +153,7 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/api-tokens", json!({})),
         ("/api/admin/settings", json!({})),
         ("/api/account/overview", json!({})),
+        ("/api/admin/security", json!({})),
         ("/api/account/checkout-prefill", json!({})),
     ]
 }

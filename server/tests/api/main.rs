@@ -19,3 +19,4 @@ mod privacy;
 mod refunds;
 mod storefront;
 mod stripe;
+mod two_factor;

@@ -468,6 +468,9 @@ where
         let account = auth::session_account(db, &token, now)
             .await?
             .ok_or_else(|| ApiError::unauthorized("Please sign in."))?;
+        if account.must_set_up_2fa {
+            return Err(AdminError::SetUpTwoFactor.into());
+        }
         Ok(Caller(account))
     }
 }
