@@ -5,6 +5,7 @@
 //! count, the add buttons, the cart page) shares one cart per browser tab through [`CartStore`].
 
 mod model;
+pub mod sync;
 mod view;
 
 pub use model::{Cart, CartItem, CartLine, MAX_LINE_QUANTITY};

@@ -1,0 +1,255 @@
+//! The cart across devices, as rules: what happens when a browser's cart meets the cart kept
+//! on the server for a signed-in shopper, and when edits made offline arrive later. Plain Rust
+//! for browser and server alike; the store and the API apply them.
+//!
+//! - **At sign-in** the two carts merge line by line: the same variant in both keeps the larger
+//!   quantity, not the sum (the same item in two carts is usually the same wish, and summing
+//!   doubles it every time someone signs in on a second device); every quantity is clamped to
+//!   what can be bought and to [`MAX_LINE_QUANTITY`]. Each line that differs from what the
+//!   browser showed, and each that can no longer be bought, is named in a [`Change`], so
+//!   nothing changes silently.
+//! - **Edits** carry the time they were made. Per line the later edit wins, whichever device
+//!   made it and whenever it arrives; a removal is an edit too (quantity 0), so removing a line
+//!   on the phone is not undone by an older add from the laptop arriving after it.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::MAX_LINE_QUANTITY;
+
+/// A line as of an edit: `quantity` 0 is a removal, kept so it can win over older edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StampedLine {
+    pub variant_id: i64,
+    pub quantity: u32,
+    /// When the edit was made (milliseconds since the epoch, by the device that made it).
+    pub edited_at: i64,
+}
+
+/// A line the merge at sign-in changed, to tell the shopper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// The account's cart had this line; this browser did not.
+    Added { variant_id: i64, quantity: u32 },
+    /// Both had it: the account's larger quantity was kept.
+    Raised { variant_id: i64, from: u32, to: u32 },
+    /// Less can be bought than either cart held.
+    Lowered {
+        variant_id: i64,
+        wanted: u32,
+        to: u32,
+    },
+    /// Nothing of it can be bought now: the line is gone.
+    Removed { variant_id: i64 },
+}
+
+/// Merges the browser's cart with the account's at sign-in (see the module's rules).
+/// `available(variant)` is how many can be bought now. Lines come out sorted by variant.
+pub fn merge_at_sign_in(
+    browser: &[(i64, u32)],
+    account: &[(i64, u32)],
+    available: impl Fn(i64) -> u32,
+) -> (Vec<(i64, u32)>, Vec<Change>) {
+    let mut variants: Vec<i64> = browser
+        .iter()
+        .chain(account)
+        .filter(|(_, quantity)| *quantity > 0)
+        .map(|(id, _)| *id)
+        .collect();
+    variants.sort_unstable();
+    variants.dedup();
+    let quantity_in = |lines: &[(i64, u32)], id: i64| {
+        lines
+            .iter()
+            .filter(|(v, _)| *v == id)
+            .map(|(_, q)| *q)
+            .max()
+            .unwrap_or(0)
+    };
+    let mut merged = Vec::with_capacity(variants.len());
+    let mut changes = Vec::new();
+    for variant_id in variants {
+        let here = quantity_in(browser, variant_id);
+        let there = quantity_in(account, variant_id);
+        let wanted = here.max(there);
+        let to = wanted.min(available(variant_id)).min(MAX_LINE_QUANTITY);
+        if to == 0 {
+            changes.push(Change::Removed { variant_id });
+            continue;
+        }
+        merged.push((variant_id, to));
+        if to == here {
+            // What this browser shows already.
+        } else if to < wanted {
+            changes.push(Change::Lowered {
+                variant_id,
+                wanted,
+                to,
+            });
+        } else if here == 0 {
+            changes.push(Change::Added {
+                variant_id,
+                quantity: to,
+            });
+        } else {
+            changes.push(Change::Raised {
+                variant_id,
+                from: here,
+                to,
+            });
+        }
+    }
+    (merged, changes)
+}
+
+/// The account's lines after `edits` arrive: per variant the latest edit wins; at equal times
+/// the one already kept stays (so sending the same edits twice changes nothing). Removals are
+/// kept as quantity 0. Sorted by variant.
+pub fn apply_edits(kept: &[StampedLine], edits: &[StampedLine]) -> Vec<StampedLine> {
+    let mut lines: Vec<StampedLine> = Vec::with_capacity(kept.len() + edits.len());
+    for edit in kept.iter().chain(edits) {
+        let edit = StampedLine {
+            quantity: edit.quantity.min(MAX_LINE_QUANTITY),
+            ..*edit
+        };
+        match lines.iter_mut().find(|l| l.variant_id == edit.variant_id) {
+            Some(line) if edit.edited_at > line.edited_at => *line = edit,
+            Some(_) => {}
+            None => lines.push(edit),
+        }
+    }
+    lines.sort_unstable_by_key(|l| l.variant_id);
+    lines
+}
+
+/// The lines a cart shows: those not removed.
+pub fn live(lines: &[StampedLine]) -> Vec<(i64, u32)> {
+    lines
+        .iter()
+        .filter(|l| l.quantity > 0)
+        .map(|l| (l.variant_id, l.quantity))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line(variant_id: i64, quantity: u32, edited_at: i64) -> StampedLine {
+        StampedLine {
+            variant_id,
+            quantity,
+            edited_at,
+        }
+    }
+
+    #[test]
+    fn the_same_variant_in_both_carts_keeps_the_larger_quantity_not_the_sum() {
+        let (merged, changes) = merge_at_sign_in(&[(1, 2), (2, 1)], &[(1, 3), (3, 1)], |_| 50);
+        assert_eq!(merged, vec![(1, 3), (2, 1), (3, 1)]);
+        assert_eq!(
+            changes,
+            vec![
+                Change::Raised {
+                    variant_id: 1,
+                    from: 2,
+                    to: 3
+                },
+                Change::Added {
+                    variant_id: 3,
+                    quantity: 1
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_merge_is_clamped_to_stock_and_says_so() {
+        let stock = |id| if id == 1 { 2 } else { 0 };
+        let (merged, changes) = merge_at_sign_in(&[(1, 5)], &[(2, 1)], stock);
+        assert_eq!(merged, vec![(1, 2)]);
+        assert_eq!(
+            changes,
+            vec![
+                Change::Lowered {
+                    variant_id: 1,
+                    wanted: 5,
+                    to: 2
+                },
+                Change::Removed { variant_id: 2 },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_later_removal_beats_an_earlier_add_arriving_after_it() {
+        let kept = vec![line(1, 2, 100)];
+        // The phone removed the line at 300; the laptop's add from 200 arrives afterwards.
+        let after_phone = apply_edits(&kept, &[line(1, 0, 300)]);
+        let after_laptop = apply_edits(&after_phone, &[line(1, 5, 200)]);
+        assert_eq!(live(&after_laptop), vec![]);
+        assert_eq!(after_laptop, vec![line(1, 0, 300)]);
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<StampedLine>> {
+        prop::collection::vec(
+            (1i64..6, 0u32..120, 0i64..1_000).prop_map(|(v, q, t)| line(v, q, t)),
+            0..30,
+        )
+    }
+
+    proptest! {
+        /// Two devices edit offline in any order; whichever reaches the server first, the
+        /// result is the same, and every line is its latest edit (nothing lost silently).
+        #[test]
+        fn edits_from_two_devices_land_the_same_in_any_order(a in edits(), b in edits()) {
+            let one = apply_edits(&apply_edits(&[], &a), &b);
+            let other = apply_edits(&apply_edits(&[], &b), &a);
+            // Equal times on one variant are a tie either order may keep; exclude them.
+            let tie = a.iter().chain(&b).any(|x| a.iter().chain(&b).any(|y| {
+                x.variant_id == y.variant_id && x.edited_at == y.edited_at && x.quantity != y.quantity
+            }));
+            prop_assume!(!tie);
+            prop_assert_eq!(&one, &other);
+            for kept in &one {
+                let latest = a.iter().chain(&b)
+                    .filter(|e| e.variant_id == kept.variant_id)
+                    .max_by_key(|e| e.edited_at)
+                    .unwrap();
+                prop_assert_eq!(kept.quantity, latest.quantity.min(MAX_LINE_QUANTITY));
+                prop_assert_eq!(kept.edited_at, latest.edited_at);
+            }
+            // Sending the same edits again changes nothing.
+            prop_assert_eq!(apply_edits(&one, &a), one.clone());
+        }
+
+        /// The merge keeps every variant either cart had (unless none can be bought), never
+        /// more than the larger of the two, the stock or the line maximum, and names every line
+        /// that differs from the browser's.
+        #[test]
+        fn the_merge_at_sign_in_keeps_its_rules(
+            browser in prop::collection::vec((1i64..8, 1u32..120), 0..8),
+            account in prop::collection::vec((1i64..8, 1u32..120), 0..8),
+            stock in prop::collection::vec(0u32..150, 8),
+        ) {
+            let available = |id: i64| stock[id as usize];
+            let (merged, changes) = merge_at_sign_in(&browser, &account, available);
+            let max_in = |lines: &[(i64, u32)], id| lines.iter().filter(|(v, _)| *v == id).map(|(_, q)| *q).max().unwrap_or(0);
+            for id in 1..8i64 {
+                let wanted = max_in(&browser, id).max(max_in(&account, id));
+                let expected = wanted.min(available(id)).min(MAX_LINE_QUANTITY);
+                let got = merged.iter().find(|(v, _)| *v == id).map(|(_, q)| *q).unwrap_or(0);
+                prop_assert_eq!(got, expected);
+                let shown = max_in(&browser, id);
+                let named = changes.iter().any(|c| match c {
+                    Change::Added { variant_id, .. }
+                    | Change::Raised { variant_id, .. }
+                    | Change::Lowered { variant_id, .. }
+                    | Change::Removed { variant_id } => *variant_id == id,
+                });
+                // Sold out is said even for a line only the account's cart had.
+                prop_assert_eq!(named, wanted > 0 && (got != shown || got == 0), "variant {}", id);
+            }
+        }
+    }
+}
