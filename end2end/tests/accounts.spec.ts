@@ -34,9 +34,18 @@ test("a code from the email signs a shopper in, and their guest order joins the 
   const [mail] = await mailbox(email).then((all) => all.filter((m) => /sign-in code/.test(m.subject)));
   expect(mail.body).toContain(mail.subject.slice(0, 6));
 
-  // Signing out ends the session here.
+  // Signing out ends the session here and empties this browser's cart.
+  const product = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const variant = product.variants.find((v: { available: number }) => v.available > 0);
+  await page.goto(`/products/stoneware-mug?variant=${variant.id}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.goto("/account");
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.locator(".site-header > .account-link")).toHaveText("Sign in");
+  await hydrated(page);
+  await expect(page.getByTestId("cart-count")).toHaveText("0");
   await page.goto("/account");
   await expect(page).toHaveURL(/\/account\/sign-in\?next=/);
 });

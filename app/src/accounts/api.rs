@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
@@ -482,10 +482,16 @@ async fn sign_in_form(
     }
 }
 
+/// Signing out in a browser also empties its cart and everything else the shop kept in it
+/// (a shared computer keeps nothing of the shopper): `Clear-Site-Data: "storage"`.
 async fn sign_out_form(State(accounts): State<Accounts>, headers: HeaderMap) -> Response {
     end_session(&accounts, &headers).await;
     let mut response = Redirect::to("/").into_response();
     set_cookie(&mut response, &accounts.clear_cookie());
+    response.headers_mut().insert(
+        HeaderName::from_static("clear-site-data"),
+        HeaderValue::from_static("\"storage\""),
+    );
     response
 }
 

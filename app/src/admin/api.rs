@@ -117,7 +117,15 @@ async fn sign_in(
     .await
     {
         Ok(auth::SignedIn::Session(_, token)) => signed_in(&admin, &next, &token),
-        Ok(auth::SignedIn::NeedsCode(challenge)) => {
+        Ok(auth::SignedIn::NeedsCode(account_id)) => {
+            let challenge =
+                match two_factor::start_challenge(admin.checkout().db(), account_id).await {
+                    Ok(challenge) => challenge,
+                    Err(error) => {
+                        tracing::error!(%error, "could not start a two-factor challenge");
+                        return sign_in_refused(&headers, "/admin/sign-in?", SignInError::Internal);
+                    }
+                };
             let mut response = if wants_html(&headers) {
                 Redirect::to(&format!(
                     "/admin/sign-in?step=code&next={}",

@@ -184,9 +184,9 @@ pub async fn create_account_with(
 pub enum SignedIn {
     /// A new session: the account and the session's token.
     Session(Account, String),
-    /// Two-factor is on: the token of the challenge the code must answer
-    /// (see [`super::two_factor`]).
-    NeedsCode(String),
+    /// Two-factor is on: this account must answer a challenge with a code
+    /// (see [`super::two_factor`]) before it gets a session.
+    NeedsCode(i64),
 }
 
 /// Signs in: checks the rate limit and the password, then starts a new session (a session the
@@ -252,9 +252,7 @@ pub async fn sign_in(
     };
     let account = account_from_row(&row)?.ok_or(SignInError::Internal)?;
     if flag(&row, "second_factor")? {
-        return Ok(SignedIn::NeedsCode(
-            super::two_factor::start_challenge(db, account.id).await?,
-        ));
+        return Ok(SignedIn::NeedsCode(account.id));
     }
     let token = crate::cookies::new_token();
     let (previous, new_hash, account_id) = (

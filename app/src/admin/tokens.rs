@@ -378,7 +378,7 @@ mod ssr {
                 "name": created.name,
                 "token": created.token,
                 "staff_email": created.staff_email,
-                "expires_at": created.expires_at.map(crate::admin::rest::rfc3339),
+                "expires_at": created.expires_at.map(crate::time::rfc3339),
             });
             return (StatusCode::CREATED, no_store, Json(body)).into_response();
         }

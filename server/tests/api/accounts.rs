@@ -653,6 +653,8 @@ async fn the_pages_sign_in_without_javascript(backend: Backend) {
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
+    // The browser's cart goes too (a shared computer keeps nothing of the shopper).
+    assert_eq!(response.headers()["clear-site-data"], "\"storage\"");
     let response = app
         .get_with("/account", &[("Cookie", &cookie), ("Accept", "text/html")])
         .await;
