@@ -760,8 +760,17 @@ async fn the_order_list_filters_and_pages(backend: Backend) {
     assert_eq!(by_number["rows"].as_array().unwrap().len(), 1);
     let by_name = list(json!({"q": "MUSTER"})).await;
     assert_eq!(by_name["rows"].as_array().unwrap().len(), 4);
-    let today = app::admin::format_date(app::db::now_epoch());
-    let dated = list(json!({"from": today, "to": today})).await;
+    // The days the orders were placed on (a run across midnight places them on two).
+    let (first, last): (i64, i64) =
+        sqlx::query_as("SELECT MIN(created_at), MAX(created_at) FROM orders")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let (from, to) = (
+        app::admin::format_date(first),
+        app::admin::format_date(last),
+    );
+    let dated = list(json!({"from": from, "to": to})).await;
     assert_eq!(dated["rows"].as_array().unwrap().len(), 4);
     let none = list(json!({"to": "2000-01-01"})).await;
     assert_eq!(none["rows"].as_array().unwrap().len(), 0);
