@@ -11,10 +11,9 @@ use serde::Deserialize;
 
 use super::listed::ListedRouter;
 use super::respond::{form_error, outcome};
-use super::service::{audit_subject, Admin};
+use super::service::{audited_write, Admin, Audited};
 use super::{Access, AdminError};
 use crate::privacy::{self, Subject};
-use crate::write_queue::JobFuture;
 
 pub fn routes<S>() -> axum::Router<S>
 where
@@ -42,11 +41,9 @@ struct EmailForm {
     confirm: Option<String>,
 }
 
-/// The email as the request names it, checked.
+/// The email as the request names it, checked and lower-cased as accounts key it.
 fn email_of(form: &EmailForm) -> Result<String, AdminError> {
-    crate::checkout::address::validate_email(&form.email)
-        .map(|email| email.to_lowercase())
-        .map_err(|e| AdminError::Invalid(e.message))
+    crate::accounts::codes::parse_email(&form.email).map_err(|e| AdminError::Invalid(e.message))
 }
 
 /// What the audit log says of a subject: their account's number, never their email.
@@ -68,15 +65,16 @@ async fn export(
         let subject = Subject::for_email(admin.db(), &email_of(&form)?).await?;
         let document = privacy::export(admin.db(), &subject).await?;
         let detail = audit_detail(&subject);
-        admin
-            .checkout()
-            .writes()
-            .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-                Box::pin(async move {
-                    audit_subject(conn, &account, "privacy.export", "privacy", &detail).await
+        audited_write(&admin, &account, "privacy.export", move |_| {
+            Box::pin(async move {
+                Ok::<_, AdminError>(Audited {
+                    value: (),
+                    subject: "privacy".into(),
+                    detail,
                 })
             })
-            .await?;
+        })
+        .await?;
         Ok(document)
     }
     .await;
@@ -109,10 +107,10 @@ async fn erase(
         }
         let subject = Subject::for_email(admin.db(), &email).await?;
         let detail = audit_detail(&subject);
-        let erased = super::service::audited_write(&admin, &account, "privacy.erase", move |conn| {
+        let erased = audited_write(&admin, &account, "privacy.erase", move |conn| {
             Box::pin(async move {
                 let erased = privacy::erase_in(conn, &subject).await?;
-                Ok::<_, AdminError>(super::service::Audited {
+                Ok::<_, AdminError>(Audited {
                     detail: format!(
                         "{detail}: {} rows, {} orders kept for the books",
                         erased.rows, erased.orders

@@ -51,6 +51,39 @@ pub fn return_to<'a>(back: &'a str, list: &str) -> Option<&'a str> {
     (inside && !back.contains(['\\', '\r', '\n'])).then_some(back)
 }
 
+/// A secret shown this once (a new API token, recovery codes), never stored but as hashes: a
+/// small page no cache keeps: its `title` and `heading` (text), `body` (markup; escape what it
+/// quotes) and a way back.
+pub fn shown_once(
+    status: StatusCode,
+    (title, heading): (&str, &str),
+    body: &str,
+    (back_href, back_text): (&str, &str),
+) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/kassa.css\"></head><body><main>\
+         <h1>{heading}</h1>{body}<p><a href=\"{back_href}\">{back_text}</a></p></main></body></html>",
+        title = escape_html(title),
+        heading = escape_html(heading),
+    );
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(page),
+    )
+        .into_response()
+}
+
+/// Text as HTML text or an attribute value.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 pub fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)

@@ -5,13 +5,13 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use sqlx::Row;
 
 use super::listed::ListedRouter;
-use super::respond::{form_error, outcome, wants_html};
+use super::respond::{form_error, outcome, shown_once, wants_html};
 use super::service::Admin;
 use super::two_factor;
 use super::{AdminError, SecurityStatus};
@@ -101,7 +101,7 @@ async fn confirm(
     let result = async {
         let account = admin.authorize_for_setup(&headers).await?;
         let Form(form) = form.map_err(form_error)?;
-        two_factor::confirm_enrolment(admin.db(), &account, &form.code).await
+        two_factor::confirm_enrolment(&admin, &account, &form.code).await
     }
     .await;
     show_codes(&headers, "Two-factor authentication is on", result)
@@ -116,7 +116,7 @@ async fn renew(State(admin): State<Admin>, headers: HeaderMap) -> Response {
                 "Turn two-factor authentication on first.".into(),
             ));
         }
-        two_factor::renew_recovery_codes(admin.db(), &account).await
+        two_factor::renew_recovery_codes(&admin, &account).await
     }
     .await;
     show_codes(&headers, "New recovery codes", result)
@@ -130,7 +130,7 @@ async fn disable(
     let result = async {
         let account = admin.authorize_for_setup(&headers).await?;
         let Form(form) = form.map_err(form_error)?;
-        two_factor::disable(admin.db(), &account, &form.code).await?;
+        two_factor::disable(&admin, &account, &form.code).await?;
         Ok("Two-factor authentication is off.".to_string())
     }
     .await;
@@ -147,11 +147,10 @@ fn show_codes(
         Ok(codes) => codes,
         Err(error) => return outcome(headers, SECURITY, Err(error)),
     };
-    let no_store = [(header::CACHE_CONTROL, "no-store")];
     if !wants_html(headers) {
         return (
             StatusCode::OK,
-            no_store,
+            [(header::CACHE_CONTROL, "no-store")],
             Json(serde_json::json!({ "recovery_codes": codes })),
         )
             .into_response();
@@ -161,14 +160,10 @@ fn show_codes(
         .iter()
         .map(|c| format!("<li><code>{c}</code></li>"))
         .collect();
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/kassa.css\"></head><body><main>\
-         <h1>{title}</h1>\
-         <p>Keep these recovery codes somewhere safe, apart from your phone: each signs you in once \
+    let body = format!(
+        "<p>Keep these recovery codes somewhere safe, apart from your phone: each signs you in once \
          if the phone is lost. They are shown only this once.</p>\
-         <ul data-testid=\"recovery-codes\">{list}</ul>\
-         <p><a href=\"{SECURITY}\">Done</a></p></main></body></html>"
+         <ul data-testid=\"recovery-codes\">{list}</ul>"
     );
-    (StatusCode::OK, no_store, Html(page)).into_response()
+    shown_once(StatusCode::OK, (title, title), &body, (SECURITY, "Done"))
 }

@@ -55,14 +55,14 @@ mod ssr {
     use axum::extract::rejection::FormRejection;
     use axum::extract::{Form, Path, State};
     use axum::http::{header, HeaderMap, StatusCode};
-    use axum::response::{Html, IntoResponse, Response};
+    use axum::response::{IntoResponse, Response};
     use axum::{Json, Router};
     use serde::Deserialize;
     use sqlx::{AnyConnection, Row};
 
     use super::{ApiTokenRow, ApiTokens};
     use crate::admin::auth::{account_from_row, token_hash, Account};
-    use crate::admin::respond::{form_error, outcome};
+    use crate::admin::respond::{form_error, outcome, shown_once};
     use crate::admin::service::{audit_subject, Admin};
     use crate::admin::{Access, AdminError};
     use crate::checkout::service::random_token;
@@ -382,26 +382,20 @@ mod ssr {
             });
             return (StatusCode::CREATED, no_store, Json(body)).into_response();
         }
-        let page = format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-             <title>New API token</title><link rel=\"stylesheet\" href=\"/pkg/kassa.css\"></head><body><main>\
-             <h1>API token “{name}” for {email}</h1>\
-             <p>Copy it now: it is shown only this once. Send it as <code>Authorization: Bearer …</code>.</p>\
-             <p><code data-testid=\"api-token\">{token}</code></p>\
-             <p><a href=\"/admin/staff\">Back to staff</a></p></main></body></html>",
-            name = escape(&created.name),
-            email = escape(&created.staff_email),
-            token = created.token,
+        let body = format!(
+            "<p>Copy it now: it is shown only this once. Send it as <code>Authorization: Bearer …</code>.</p>\
+             <p><code data-testid=\"api-token\">{}</code></p>",
+            created.token
         );
-        (StatusCode::CREATED, no_store, Html(page)).into_response()
-    }
-
-    fn escape(text: &str) -> String {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;")
+        shown_once(
+            StatusCode::CREATED,
+            (
+                "New API token",
+                &format!("API token “{}” for {}", created.name, created.staff_email),
+            ),
+            &body,
+            ("/admin/staff", "Back to staff"),
+        )
     }
 
     async fn revoke_form(

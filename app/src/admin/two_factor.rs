@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::auth::{self, Account, SignInError};
+use super::service::{audited_write, Admin, Audited};
 use super::AdminError;
 use crate::cookies::{new_token, token_hash};
 use crate::db::{now_epoch, Db};
@@ -154,13 +155,15 @@ pub async fn pending_secret(db: &Db, account_id: i64) -> Result<Option<String>, 
 /// Finishes setting up with a code from the app: two-factor is on, and the recovery codes
 /// (returned, to be shown once) replace any earlier ones.
 pub async fn confirm_enrolment(
-    db: &Db,
+    admin: &Admin,
     account: &Account,
     code: &str,
 ) -> Result<Vec<String>, AdminError> {
-    let secret = pending_secret(db, account.id).await?.ok_or_else(|| {
-        AdminError::Invalid("Start again: there is no authenticator being set up.".into())
-    })?;
+    let secret = pending_secret(admin.db(), account.id)
+        .await?
+        .ok_or_else(|| {
+            AdminError::Invalid("Start again: there is no authenticator being set up.".into())
+        })?;
     let step = accepted_step(&secret, code, now_epoch(), 0).ok_or_else(|| {
         AdminError::Invalid(
             "That code does not match. Check that the app shows this account and that your device's clock is right."
@@ -169,50 +172,45 @@ pub async fn confirm_enrolment(
     })?;
     let codes = new_recovery_codes();
     let hashes = hashed(&codes);
-    let actor = account.clone();
-    db.writes()
-        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 WHERE id = $2",
-                )
-                .bind(step)
-                .bind(actor.id)
-                .execute(&mut *conn)
-                .await?;
-                replace_recovery_codes(conn, actor.id, &hashes).await?;
-                super::service::audit_subject(conn, &actor, "2fa.enabled", &format!("account:{}", actor.id), "").await
-            })
+    let id = account.id;
+    audited_write(admin, account, "2fa.enabled", move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 WHERE id = $2",
+            )
+            .bind(step)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            replace_recovery_codes(conn, id, &hashes).await?;
+            Ok::<_, AdminError>(of_account(id, ()))
         })
-        .await?;
+    })
+    .await?;
     Ok(codes)
 }
 
 /// New recovery codes (the old ones stop working), for an account with two-factor on.
-pub async fn renew_recovery_codes(db: &Db, account: &Account) -> Result<Vec<String>, AdminError> {
+pub async fn renew_recovery_codes(
+    admin: &Admin,
+    account: &Account,
+) -> Result<Vec<String>, AdminError> {
     let codes = new_recovery_codes();
     let hashes = hashed(&codes);
-    let actor = account.clone();
-    db.writes()
-        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-            Box::pin(async move {
-                replace_recovery_codes(conn, actor.id, &hashes).await?;
-                super::service::audit_subject(
-                    conn,
-                    &actor,
-                    "2fa.recovery_codes",
-                    &format!("account:{}", actor.id),
-                    "",
-                )
-                .await
-            })
+    let id = account.id;
+    audited_write(admin, account, "2fa.recovery_codes", move |conn| {
+        Box::pin(async move {
+            replace_recovery_codes(conn, id, &hashes).await?;
+            Ok::<_, AdminError>(of_account(id, ()))
         })
-        .await?;
+    })
+    .await?;
     Ok(codes)
 }
 
 /// Turns two-factor off with a current code, unless the shop requires it.
-pub async fn disable(db: &Db, account: &Account, code: &str) -> Result<(), AdminError> {
+pub async fn disable(admin: &Admin, account: &Account, code: &str) -> Result<(), AdminError> {
+    let db = admin.db();
     let (_, required) = status(db, account.id).await?;
     if required {
         return Err(AdminError::Invalid(
@@ -228,31 +226,32 @@ pub async fn disable(db: &Db, account: &Account, code: &str) -> Result<(), Admin
     secret
         .and_then(|s| accepted_step(&s, code, now_epoch(), last))
         .ok_or_else(|| AdminError::Invalid("That code does not match.".into()))?;
-    let actor = account.clone();
-    db.writes()
-        .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE accounts SET totp_secret = NULL, totp_pending = NULL WHERE id = $1",
-                )
-                .bind(actor.id)
+    let id = account.id;
+    audited_write(admin, account, "2fa.disabled", move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE accounts SET totp_secret = NULL, totp_pending = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                .bind(id)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-                    .bind(actor.id)
-                    .execute(&mut *conn)
-                    .await?;
-                super::service::audit_subject(
-                    conn,
-                    &actor,
-                    "2fa.disabled",
-                    &format!("account:{}", actor.id),
-                    "",
-                )
-                .await
-            })
+            Ok::<_, AdminError>(of_account(id, ()))
         })
-        .await
+    })
+    .await
+}
+
+/// A change to a staff member's own sign-in, for its audit entry.
+fn of_account<T>(id: i64, value: T) -> Audited<T> {
+    Audited {
+        value,
+        subject: format!("account:{id}"),
+        detail: String::new(),
+    }
 }
 
 async fn replace_recovery_codes(
