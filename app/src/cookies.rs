@@ -43,6 +43,14 @@ pub fn set(name: &str, token: &str, max_age: i64, secure: bool) -> String {
     )
 }
 
+/// The `Set-Cookie` value of a cookie the page's scripts may read: a hint, never a credential.
+pub fn set_visible(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{name}={value}; Path=/; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The `Set-Cookie` value that removes cookie `name`.
 pub fn clear(name: &str, secure: bool) -> String {
     set(name, "", 0, secure)

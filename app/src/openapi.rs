@@ -43,13 +43,16 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::accounts::api::delete_address,
         crate::accounts::api::export,
         crate::accounts::api::delete_account,
+        crate::cart::account::read,
+        crate::cart::account::edit,
+        crate::cart::account::merge,
     ),
     components(schemas(ErrorBody)),
     tags(
         (name = "catalog", description = "Active products and collections, as shoppers see them."),
         (name = "checkout", description = "Quotes, orders and their payment."),
         (name = "customer", description = "Shoppers' accounts: sign-in with an emailed code, then the \
-session token as `Authorization: Bearer` (or the session cookie) for the account, its orders and addresses."),
+session token as `Authorization: Bearer` (or the session cookie) for the account, its orders, addresses and cart."),
     ),
 )]
 struct PublicApiDoc;

@@ -135,6 +135,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::catalog::seo::routes())
         .merge(app::checkout::api::routes())
         .merge(app::accounts::api::routes())
+        .merge(app::cart::account::routes())
         .merge(app::admin::api::routes())
         .merge(app::admin::catalog::routes())
         .merge(app::admin::tokens::routes())
@@ -217,6 +218,33 @@ pub fn around(app: Router) -> Router {
     )
 }
 
+/// Every `every`, for as long as the server runs: forgets stale sign-in data, old removals of
+/// account carts, and the personal data of unpaid orders past the retention setting.
+fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let now = app::db::now_epoch();
+            if let Err(error) = app::accounts::service::forget_stale(&db, now).await {
+                tracing::error!(%error, "forgetting stale sign-in data failed");
+            }
+            let now_ms = app::cart::account::now_ms();
+            if let Err(error) = app::cart::account::forget_old_removals(&db, now_ms).await {
+                tracing::error!(%error, "forgetting old removals from carts failed");
+            }
+            match app::privacy::forget_unpaid_orders(&db, now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(orders = n, "erased the shoppers' data of old unpaid orders")
+                }
+                Err(error) => tracing::error!(%error, "erasing old unpaid orders' data failed"),
+            }
+        }
+    })
+}
+
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
     let state = AppState::new(settings, db.clone());
@@ -225,7 +253,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         tracing::warn!(%error, "could not read the shop's settings yet");
     }
     app::checkout::jobs::spawn(state.checkout.clone(), Duration::from_secs(30));
-    app::accounts::service::spawn_housekeeping(db.clone(), Duration::from_secs(300));
+    spawn_housekeeping(db.clone(), Duration::from_secs(300));
     match &settings.smtp_url {
         Some(url) => {
             mailer::spawn(db.clone(), url.expose(), &settings.mail_from)?;

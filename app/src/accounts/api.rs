@@ -72,7 +72,7 @@ impl IntoResponse for AccountError {
 
 /// Body problems in the caller's words: malformed JSON is a 400, a missing or mistyped field
 /// a 422 naming it.
-fn body_error(rejection: JsonRejection) -> AccountError {
+pub(crate) fn body_error(rejection: JsonRejection) -> AccountError {
     match rejection {
         JsonRejection::JsonDataError(error) => {
             AccountError::Invalid(vec![FieldError::new("body", error.body_text())])
@@ -104,18 +104,26 @@ pub async fn recognise(
         }
     };
     let signed_in = customer.is_some();
+    let hinted = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(&format!("{}=1", super::SIGNED_IN_HINT)));
     if let Some(customer) = customer {
         request.extensions_mut().insert(customer);
     }
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
     if !signed_in {
-        if let Ok(value) = HeaderValue::from_str(&accounts.clear_cookie()) {
-            headers.append(header::SET_COOKIE, value);
+        set_cookies(&mut response, accounts.clear_cookies());
+    } else if !hinted {
+        // A session from before the hint existed: the cart learns it can sync.
+        if let Ok(value) = HeaderValue::from_str(&accounts.hint_cookie()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
     response
@@ -207,7 +215,7 @@ pub(crate) async fn sign_in(
         token: signed_in.token.clone(),
     })
     .into_response();
-    set_cookie(&mut response, &accounts.session_cookie(&signed_in.token));
+    set_cookies(&mut response, accounts.session_cookies(&signed_in.token));
     Ok(response)
 }
 
@@ -217,7 +225,7 @@ pub(crate) async fn sign_in(
 pub(crate) async fn sign_out(State(accounts): State<Accounts>, headers: HeaderMap) -> Response {
     end_session(&accounts, &headers).await;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, &accounts.clear_cookie());
+    set_cookies(&mut response, accounts.clear_cookies());
     response
 }
 
@@ -257,7 +265,7 @@ pub(crate) async fn delete_account(
     let customer = accounts.require(&headers).await?;
     accounts.delete_account(&customer).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, &accounts.clear_cookie());
+    set_cookies(&mut response, accounts.clear_cookies());
     Ok(response)
 }
 
@@ -363,9 +371,11 @@ fn address_id(text: &str) -> Result<i64, AccountError> {
         .ok_or_else(|| AccountError::NotFound(format!("Address {text}")))
 }
 
-fn set_cookie(response: &mut Response, cookie: &str) {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
+fn set_cookies(response: &mut Response, cookies: [String; 2]) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
 }
 
@@ -459,7 +469,7 @@ async fn sign_in_form(
     {
         Ok(signed_in) => {
             let mut response = Redirect::to(&next).into_response();
-            set_cookie(&mut response, &accounts.session_cookie(&signed_in.token));
+            set_cookies(&mut response, accounts.session_cookies(&signed_in.token));
             response
         }
         Err(error) => {
@@ -487,7 +497,7 @@ async fn sign_in_form(
 async fn sign_out_form(State(accounts): State<Accounts>, headers: HeaderMap) -> Response {
     end_session(&accounts, &headers).await;
     let mut response = Redirect::to("/").into_response();
-    set_cookie(&mut response, &accounts.clear_cookie());
+    set_cookies(&mut response, accounts.clear_cookies());
     response.headers_mut().insert(
         HeaderName::from_static("clear-site-data"),
         HeaderValue::from_static("\"storage\""),
@@ -521,7 +531,7 @@ async fn delete_account_form(
                     "Your account was deleted, with the personal data we held.",
                 )],
             );
-            set_cookie(&mut response, &accounts.clear_cookie());
+            set_cookies(&mut response, accounts.clear_cookies());
             response
         }
         Err(error) => account_answer(Err(error)),

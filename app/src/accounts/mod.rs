@@ -27,6 +27,9 @@ use crate::orders::{OrderStatus, Shipment};
 
 /// The session cookie of shoppers (staff have their own).
 pub const COOKIE: &str = "kassa_customer";
+/// A cookie the page's scripts can read, set beside the session: someone is signed in here, so
+/// the browser's cart syncs with the account's. A hint only; the session cookie decides.
+pub const SIGNED_IN_HINT: &str = "kassa_signed_in";
 /// A shopper's session unused this long ends.
 pub const IDLE_SECS: i64 = 30 * 24 * 60 * 60;
 /// However active, a shopper signs in again after this long.

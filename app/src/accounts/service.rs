@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::codes::{self, Guess, StoredCode};
 use super::{
     AccountError, AccountOrder, AccountOverview, AddressInput, Customer, SavedAddress, COOKIE,
-    IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS,
+    IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS, SIGNED_IN_HINT,
 };
 use crate::checkout::address::{validate_address, Address};
 use crate::cookies::{self, token_hash};
@@ -56,14 +56,33 @@ impl Accounts {
         &self.0.db
     }
 
-    /// The `Set-Cookie` value of a new session.
-    pub fn session_cookie(&self, token: &str) -> String {
-        cookies::set(COOKIE, token, MAX_AGE_SECS, self.0.secure_cookies)
+    /// The `Set-Cookie` values of a new session: the session, and the hint that tells the
+    /// browser's scripts someone is signed in (so the cart knows to sync; it proves nothing).
+    pub fn session_cookies(&self, token: &str) -> [String; 2] {
+        let secure = self.0.secure_cookies;
+        [
+            cookies::set(COOKIE, token, MAX_AGE_SECS, secure),
+            self.hint_cookie(),
+        ]
     }
 
-    /// The `Set-Cookie` value that ends the session in the browser.
-    pub fn clear_cookie(&self) -> String {
-        cookies::clear(COOKIE, self.0.secure_cookies)
+    /// The `Set-Cookie` value of the signed-in hint alone.
+    pub fn hint_cookie(&self) -> String {
+        cookies::set_visible(SIGNED_IN_HINT, "1", MAX_AGE_SECS, self.0.secure_cookies)
+    }
+
+    /// The `Set-Cookie` values that end the session in the browser.
+    pub fn clear_cookies(&self) -> [String; 2] {
+        let secure = self.0.secure_cookies;
+        [
+            cookies::clear(COOKIE, secure),
+            cookies::set_visible(SIGNED_IN_HINT, "", 0, secure),
+        ]
+    }
+
+    /// The database (the account's cart lives beside the account).
+    pub fn db_handle(&self) -> &Db {
+        &self.0.db
     }
 
     /// Sends a code to `email`. The answer is the same whether an account exists or not (none
@@ -547,28 +566,6 @@ pub async fn forget_stale(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
             })
         })
         .await
-}
-
-/// Runs [`forget_stale`] and the retention of unpaid orders' data
-/// ([`crate::privacy::forget_unpaid_orders`]) every `every`, for as long as the server runs.
-pub fn spawn_housekeeping(db: Db, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(error) = forget_stale(&db, now_epoch()).await {
-                tracing::error!(%error, "forgetting stale sign-in data failed");
-            }
-            match crate::privacy::forget_unpaid_orders(&db, now_epoch()).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(orders = n, "erased the shoppers' data of old unpaid orders")
-                }
-                Err(error) => tracing::error!(%error, "erasing old unpaid orders' data failed"),
-            }
-        }
-    })
 }
 
 /// A customer as privacy knows them: their account and their (proven) email.

@@ -3,7 +3,13 @@
 //!
 //! Pages are server-rendered with interactive islands; every island on a page (the header
 //! count, the add buttons, the cart page) shares one cart per browser tab through [`CartStore`].
+//!
+//! A signed-in shopper's cart is also kept on the server ([`account`]), so it follows them to
+//! another device; the store syncs with it when a page opens, after each edit and when the
+//! connection returns, by the rules of [`sync`].
 
+#[cfg(feature = "ssr")]
+pub mod account;
 mod model;
 pub mod sync;
 mod view;
@@ -14,6 +20,9 @@ pub use view::{
 };
 
 use leptos::prelude::*;
+
+use crate::accounts::AccountError;
+use sync::{CartSync, SyncedCart};
 
 /// The localStorage key; the version changes if the stored shape ever does.
 pub const STORAGE_KEY: &str = "kassa.cart.v1";
@@ -48,21 +57,31 @@ impl CartStore {
 
     /// Starts empty, like the server's HTML, and loads the saved cart once the islands have
     /// hydrated (reading it earlier would make the first render differ from the server's).
-    /// Follows changes made in other tabs through the `storage` event.
+    /// Follows changes made in other tabs through the `storage` event, and syncs with the
+    /// account's cart when the page opens and when the connection returns.
     #[cfg(feature = "hydrate")]
     fn open_in_browser() -> CartStore {
         let cart = RwSignal::new(Cart::default());
+        let store = CartStore { cart };
         // The island script hydrates islands one by one, yielding to microtasks between them,
         // so wait for a macrotask: by then every island has hydrated from the server's HTML.
-        set_timeout(move || cart.set(storage::load()), std::time::Duration::ZERO);
+        set_timeout(
+            move || {
+                cart.set(storage::load());
+                store.sync(true);
+            },
+            std::time::Duration::ZERO,
+        );
         let listener = window_event_listener(leptos::ev::storage, move |event| {
             if event.key().as_deref() == Some(STORAGE_KEY) {
                 cart.set(storage::load());
             }
         });
-        // The listener lives as long as the tab.
+        let online = window_event_listener_untyped("online", move |_| store.sync(true));
+        // The listeners live as long as the tab.
         std::mem::forget(listener);
-        CartStore { cart }
+        std::mem::forget(online);
+        store
     }
 
     pub fn cart(&self) -> ReadSignal<Cart> {
@@ -99,11 +118,136 @@ impl CartStore {
         self.change(|cart| *cart = Cart::default());
     }
 
-    fn change(&self, f: impl FnOnce(&mut Cart)) {
-        self.cart.update(f);
+    /// What the merge at sign-in changed, until the shopper dismisses it.
+    pub fn dismiss_notices(&self) {
+        self.cart.update(|cart| cart.notices.clear());
         #[cfg(feature = "hydrate")]
         storage::save(&self.cart.get_untracked());
     }
+
+    fn change(&self, f: impl FnOnce(&mut Cart)) {
+        self.cart.update(|cart| {
+            let before = cart.clone();
+            f(cart);
+            cart.record_edits(&before, now_ms());
+        });
+        #[cfg(feature = "hydrate")]
+        {
+            storage::save(&self.cart.get_untracked());
+            self.sync(false);
+        }
+    }
+
+    /// Sends what the account's cart has not heard yet (`pull`: asks for it anyway, to see
+    /// other devices' edits), one request at a time. Signed out, a cart kept with an account
+    /// leaves this browser.
+    #[cfg(feature = "hydrate")]
+    fn sync(&self, pull: bool) {
+        let store = *self;
+        let mut cart = self.cart.get_untracked();
+        if !signed_in_hint() {
+            if cart.forget_owner() {
+                self.cart.set(cart.clone());
+                storage::save(&cart);
+            }
+            return;
+        }
+        if !pull && !cart.wants_sync(true) {
+            return;
+        }
+        if SYNCING.replace(true) {
+            SYNC_AGAIN.set(true);
+            return;
+        }
+        let request = cart.sync_request();
+        leptos::task::spawn_local(async move {
+            let answer = sync_cart(request.clone()).await;
+            SYNCING.set(false);
+            match answer {
+                Ok(answer) => {
+                    let mut cart = store.cart.get_untracked();
+                    let notices = answer.notices.clone();
+                    cart.take_answer(&request, answer, now_ms());
+                    if !notices.is_empty() {
+                        cart.notices = notices;
+                    }
+                    storage::save(&cart);
+                    store.cart.set(cart);
+                }
+                Err(AccountError::SignedOut) => {
+                    forget_signed_in_hint();
+                    store.sync(false);
+                    return;
+                }
+                // Offline, or the shop is busy: the edits wait for the connection to return.
+                Err(error) => leptos::logging::warn!("could not sync the cart: {error}"),
+            }
+            if SYNC_AGAIN.replace(false) || !store.cart.with_untracked(|c| c.unsent.is_empty()) {
+                store.sync(false);
+            }
+        });
+    }
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static SYNCING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SYNC_AGAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Milliseconds since the epoch, by this device's clock (edits are stamped with it).
+fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// Whether the server said someone is signed in here (the cookie only hints; the session
+/// decides, and a sync answered "signed out" removes the hint).
+#[cfg(feature = "hydrate")]
+fn signed_in_hint() -> bool {
+    use wasm_bindgen::JsCast;
+    let wanted = format!("{}=1", crate::accounts::SIGNED_IN_HINT);
+    document()
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()
+        .and_then(|d| d.cookie().ok())
+        .is_some_and(|cookies| cookies.split(';').any(|c| c.trim() == wanted))
+}
+
+#[cfg(feature = "hydrate")]
+fn forget_signed_in_hint() {
+    use wasm_bindgen::JsCast;
+    if let Ok(document) = document().dyn_into::<web_sys::HtmlDocument>() {
+        let _ = document.set_cookie(&format!(
+            "{}=; Path=/; Max-Age=0",
+            crate::accounts::SIGNED_IN_HINT
+        ));
+    }
+}
+
+/// Keeps the browser's cart and the signed-in shopper's cart on the server in step (see
+/// [`sync`]). The store calls it; headless shops have `/api/v1/customer/cart`.
+#[server(endpoint = "cart/sync", input = server_fn::codec::Json)]
+pub async fn sync_cart(request: CartSync) -> Result<SyncedCart, AccountError> {
+    let accounts =
+        use_context::<crate::accounts::service::Accounts>().ok_or(AccountError::Internal)?;
+    let parts = use_context::<axum::http::request::Parts>().ok_or(AccountError::Internal)?;
+    let result = match accounts.require(&parts.headers).await {
+        Ok(customer) => account::sync(accounts.db_handle(), customer.id, request).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &result {
+        crate::error::set_response_status(error.status());
+    }
+    result
 }
 
 #[cfg(feature = "hydrate")]

@@ -28,6 +28,15 @@ pub struct CartLine {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {
     pub lines: Vec<CartLine>,
+    /// The account this cart is kept with (see [`super::sync`]); `None` for a guest's cart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<i64>,
+    /// Edits to a kept cart the server has not confirmed yet (made offline, or in flight).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsent: Vec<super::sync::StampedLine>,
+    /// What the merge at sign-in changed, shown until dismissed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl Cart {
@@ -146,7 +155,12 @@ impl Cart {
     /// Repairs a cart read from storage: merges duplicate variants, drops empty lines and clamps
     /// quantities, since storage can be edited by hand or written by an older version.
     pub fn normalised(self) -> Cart {
-        let mut clean = Cart::default();
+        let mut clean = Cart {
+            owner: self.owner,
+            unsent: self.unsent,
+            notices: self.notices,
+            ..Cart::default()
+        };
         for line in self.lines {
             clean.add(line.item, line.quantity);
         }

@@ -11,10 +11,16 @@
 //! - **Edits** carry the time they were made. Per line the later edit wins, whichever device
 //!   made it and whenever it arrives; a removal is an edit too (quantity 0), so removing a line
 //!   on the phone is not undone by an older add from the laptop arriving after it.
+//! - **The browser** keeps its cart as the working copy, also offline. A cart kept with an
+//!   account remembers whose it is ([`Cart::owner`]) and the edits the server has not
+//!   confirmed ([`Cart::unsent`]); it sends them when it can ([`Cart::sync_request`]) and takes
+//!   the account's cart back ([`Cart::take_answer`]). A kept cart found in a browser where its
+//!   owner is no longer signed in is dropped ([`Cart::forget_owner`]), and another account's
+//!   answer replaces it rather than merging with it: one person never sees another's cart.
 
 use serde::{Deserialize, Serialize};
 
-use super::model::MAX_LINE_QUANTITY;
+use super::model::{Cart, CartLine, MAX_LINE_QUANTITY};
 
 /// A line as of an edit: `quantity` 0 is a removal, kept so it can win over older edits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +136,153 @@ pub fn live(lines: &[StampedLine]) -> Vec<(i64, u32)> {
         .collect()
 }
 
+/// What a browser sends to keep its cart and the account's in step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartSync {
+    /// The account the browser's cart is kept with; `None` for a guest's cart, which merges
+    /// into the account's (the browser has just signed in).
+    pub owner: Option<i64>,
+    /// A kept cart's edits not yet confirmed; a guest cart's lines (their times unused).
+    pub lines: Vec<StampedLine>,
+}
+
+/// The account's cart after a sync, for the browser to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncedCart {
+    pub owner: i64,
+    pub lines: Vec<CartLine>,
+    /// What the merge at sign-in changed, in words; empty otherwise.
+    pub notices: Vec<String>,
+}
+
+/// The lines of `now` that differ from `before`, as edits made at `now_ms`.
+fn edits_between(before: &[(i64, u32)], now: &[(i64, u32)], now_ms: i64) -> Vec<StampedLine> {
+    let quantity_of =
+        |lines: &[(i64, u32)], id: i64| lines.iter().find(|(v, _)| *v == id).map_or(0, |(_, q)| *q);
+    let mut variants: Vec<i64> = before.iter().chain(now).map(|(id, _)| *id).collect();
+    variants.sort_unstable();
+    variants.dedup();
+    variants
+        .into_iter()
+        .filter(|&id| quantity_of(before, id) != quantity_of(now, id))
+        .map(|variant_id| StampedLine {
+            variant_id,
+            quantity: quantity_of(now, variant_id),
+            edited_at: now_ms,
+        })
+        .collect()
+}
+
+fn pairs(lines: &[CartLine]) -> Vec<(i64, u32)> {
+    lines
+        .iter()
+        .map(|l| (l.item.variant_id, l.quantity))
+        .collect()
+}
+
+impl Cart {
+    /// Notes every line that differs from `before` as an edit made at `now_ms`, to be sent to
+    /// the account this cart is kept with (a guest's cart has nobody to tell).
+    pub fn record_edits(&mut self, before: &Cart, now_ms: i64) {
+        if self.owner.is_none() {
+            return;
+        }
+        for edit in edits_between(&pairs(&before.lines), &pairs(&self.lines), now_ms) {
+            self.unsent.retain(|e| e.variant_id != edit.variant_id);
+            self.unsent.push(edit);
+        }
+    }
+
+    /// Whether the server should hear from this cart: a kept cart with unsent edits, or a
+    /// guest's cart in a browser that has signed in.
+    pub fn wants_sync(&self, signed_in: bool) -> bool {
+        signed_in && (self.owner.is_none() || !self.unsent.is_empty())
+    }
+
+    /// What to send: a kept cart's unsent edits, or a guest cart's lines to merge.
+    pub fn sync_request(&self) -> CartSync {
+        let lines = match self.owner {
+            Some(_) => self.unsent.clone(),
+            None => self
+                .lines
+                .iter()
+                .map(|l| StampedLine {
+                    variant_id: l.item.variant_id,
+                    quantity: l.quantity,
+                    edited_at: 0,
+                })
+                .collect(),
+        };
+        CartSync {
+            owner: self.owner,
+            lines,
+        }
+    }
+
+    /// Takes the account's cart from the answer to `sent`. Edits made here while the request
+    /// was away are kept on top (and stay unsent). An answer for another account than the one
+    /// this cart was kept with replaces it whole.
+    pub fn take_answer(&mut self, sent: &CartSync, answer: SyncedCart, now_ms: i64) {
+        let still_unsent: Vec<StampedLine> = if self.owner != sent.owner {
+            // The cart changed hands meanwhile (signed out in another tab): not ours to keep.
+            Vec::new()
+        } else if sent.owner == Some(answer.owner) {
+            self.unsent
+                .iter()
+                .filter(|edit| !sent.lines.contains(edit))
+                .copied()
+                .collect()
+        } else if sent.owner.is_none() {
+            // A guest cart merged: what changed here since it was sent is still to be said.
+            let sent_lines = live(&sent.lines);
+            edits_between(&sent_lines, &pairs(&self.lines), now_ms)
+        } else {
+            // Kept for one account, answered for another: the other's cart replaces it whole.
+            Vec::new()
+        };
+        let local = std::mem::take(&mut self.lines);
+        self.owner = Some(answer.owner);
+        self.lines = answer.lines;
+        self.unsent = Vec::new();
+        for edit in still_unsent {
+            if edit.quantity == 0 {
+                self.remove(edit.variant_id);
+            } else if let Some(line) = self
+                .lines
+                .iter_mut()
+                .find(|l| l.item.variant_id == edit.variant_id)
+            {
+                line.quantity = edit.quantity;
+            } else if let Some(line) = local.iter().find(|l| l.item.variant_id == edit.variant_id) {
+                self.lines.push(CartLine {
+                    item: line.item.clone(),
+                    quantity: edit.quantity,
+                });
+            }
+            self.unsent.push(edit);
+        }
+        // Lines stay where the shopper saw them; new ones come after.
+        let place = |id: i64| {
+            local
+                .iter()
+                .position(|l| l.item.variant_id == id)
+                .unwrap_or(usize::MAX)
+        };
+        self.lines.sort_by_key(|l| place(l.item.variant_id));
+    }
+
+    /// The browser is not signed in: a cart kept with an account is that account's (safe on
+    /// the server) and leaves this browser. Returns whether it did.
+    pub fn forget_owner(&mut self) -> bool {
+        if self.owner.is_some() {
+            *self = Cart::default();
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +342,96 @@ mod tests {
         let after_laptop = apply_edits(&after_phone, &[line(1, 5, 200)]);
         assert_eq!(live(&after_laptop), vec![]);
         assert_eq!(after_laptop, vec![line(1, 0, 300)]);
+    }
+
+    fn cart_line(variant_id: i64, quantity: u32) -> CartLine {
+        CartLine {
+            item: crate::cart::CartItem {
+                variant_id,
+                product_slug: format!("p{variant_id}"),
+                title: format!("Product {variant_id}"),
+                variant_title: String::new(),
+                unit_price: crate::money::Money::new(100, crate::money::Currency::EUR),
+                image_url: None,
+            },
+            quantity,
+        }
+    }
+
+    fn shown(cart: &Cart) -> Vec<(i64, u32)> {
+        pairs(&cart.lines)
+    }
+
+    #[test]
+    fn edits_made_while_a_sync_was_away_stay_on_top_and_unsent() {
+        let mut cart = Cart {
+            owner: Some(7),
+            ..Cart::default()
+        };
+        let before = cart.clone();
+        cart.lines.push(cart_line(1, 1));
+        cart.record_edits(&before, 100);
+        let sent = cart.sync_request();
+        assert_eq!(sent.lines, vec![line(1, 1, 100)]);
+        // Meanwhile: one more of 1, and 2 added.
+        let before = cart.clone();
+        cart.lines[0].quantity = 2;
+        cart.lines.push(cart_line(2, 1));
+        cart.record_edits(&before, 200);
+        let answer = SyncedCart {
+            owner: 7,
+            lines: vec![cart_line(3, 4), cart_line(1, 1)],
+            notices: vec![],
+        };
+        cart.take_answer(&sent, answer, 300);
+        assert_eq!(shown(&cart), vec![(1, 2), (2, 1), (3, 4)]);
+        assert_eq!(cart.unsent, vec![line(1, 2, 200), line(2, 1, 200)]);
+        assert!(cart.wants_sync(true));
+    }
+
+    #[test]
+    fn a_guest_cart_is_sent_whole_and_becomes_the_accounts() {
+        let mut cart = Cart::default();
+        cart.lines.push(cart_line(1, 2));
+        let before = cart.clone();
+        cart.record_edits(&before, 100);
+        assert!(cart.unsent.is_empty(), "a guest's cart has nobody to tell");
+        assert!(!cart.wants_sync(false) && cart.wants_sync(true));
+        let sent = cart.sync_request();
+        assert_eq!(sent.owner, None);
+        assert_eq!(live(&sent.lines), vec![(1, 2)]);
+        let answer = SyncedCart {
+            owner: 7,
+            lines: vec![cart_line(1, 3), cart_line(2, 1)],
+            notices: vec!["…".into()],
+        };
+        cart.take_answer(&sent, answer, 200);
+        assert_eq!(cart.owner, Some(7));
+        assert_eq!(shown(&cart), vec![(1, 3), (2, 1)]);
+        assert!(cart.unsent.is_empty());
+    }
+
+    #[test]
+    fn another_accounts_answer_replaces_the_cart_and_a_signed_out_browser_drops_it() {
+        let mut cart = Cart {
+            owner: Some(7),
+            lines: vec![cart_line(1, 2)],
+            unsent: vec![line(1, 2, 100)],
+            notices: vec![],
+        };
+        let sent = cart.sync_request();
+        let answer = SyncedCart {
+            owner: 8,
+            lines: vec![cart_line(5, 1)],
+            notices: vec![],
+        };
+        cart.take_answer(&sent, answer, 200);
+        assert_eq!(cart.owner, Some(8));
+        assert_eq!(shown(&cart), vec![(5, 1)]);
+        assert!(cart.unsent.is_empty(), "7's edits are not 8's");
+        assert!(cart.forget_owner());
+        assert_eq!(cart, Cart::default());
+        assert!(!cart.forget_owner(), "a guest's cart stays");
     }
 
     fn edits() -> impl Strategy<Value = Vec<StampedLine>> {

@@ -215,6 +215,16 @@ fn CartContents() -> impl IntoView {
                 }/>
             </ul>
             {move || problem.get().map(|p| view! { <p class="notice error">{p}</p> })}
+            {move || {
+                let merged = cart.with(|c| c.notices.clone());
+                (!merged.is_empty()).then(|| view! {
+                    <div class="notice" role="status" data-testid="cart-merge-notices">
+                        <p><strong>"Your cart and your account's cart were put together:"</strong></p>
+                        <ul>{merged.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                        <button type="button" class="link" on:click=move |_| store.dismiss_notices()>"OK"</button>
+                    </div>
+                })
+            }}
             <Show
                 when=move || !cart.with(|c| c.is_empty())
                 fallback=|| view! { <p>"Your cart is empty. " <a href="/">"Continue shopping"</a></p> }

@@ -787,6 +787,41 @@ struct PlacedRow {
     replayed: bool,
 }
 
+/// A variant as a cart shows it, and how many can be bought now: `u32::MAX` when it sells on
+/// backorder, 0 when it is no longer sold. Unknown ids are left out; id order.
+pub(crate) async fn cart_items(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<(crate::cart::CartItem, u32)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines: Vec<(i64, u32)> = ids.iter().map(|id| (*id, 0)).collect();
+    let rows = read_variants(conn, &lines, true, false).await?;
+    rows.into_iter()
+        .map(|row| {
+            let available = if !row.active {
+                0
+            } else if row.allow_backorder {
+                u32::MAX
+            } else {
+                u32::try_from(row.available()).unwrap_or(u32::MAX)
+            };
+            let currency = crate::money::Currency::parse(&row.currency)
+                .map_err(|_| decode_error("currency", &row.currency))?;
+            let item = crate::cart::CartItem {
+                variant_id: row.id,
+                product_slug: row.slug,
+                title: row.title,
+                variant_title: row.variant_title,
+                unit_price: Money::new(row.price, currency),
+                image_url: row.image_url,
+            };
+            Ok((item, available))
+        })
+        .collect()
+}
+
 /// Reads the variants of the lines, in id order; on Postgres the rows stay locked until the
 /// transaction ends, always taken in the same order so two checkouts cannot deadlock.
 async fn read_variants(

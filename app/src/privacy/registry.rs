@@ -102,6 +102,15 @@ pub const TABLES: &[Table] = &[
         erase: Erase::Delete,
     },
     Table {
+        // What the shopper has in their cart is theirs as much as their address is.
+        name: "customer_cart_lines",
+        personal: &["variant_id", "quantity"],
+        shown: &["edited_at"],
+        internal: &["customer_id"],
+        whose: Some("customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
         name: "customer_sessions",
         personal: &[],
         shown: &["created_at", "last_seen_at"],

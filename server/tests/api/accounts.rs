@@ -62,7 +62,7 @@ pub async fn signed_in(app: &TestApp, email: &str) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

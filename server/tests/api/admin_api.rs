@@ -1381,6 +1381,9 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/customer/addresses"),
     ("PUT", "/api/v1/customer/addresses/{id}"),
     ("DELETE", "/api/v1/customer/addresses/{id}"),
+    ("GET", "/api/v1/customer/cart"),
+    ("PUT", "/api/v1/customer/cart"),
+    ("POST", "/api/v1/customer/cart/merge"),
 ];
 
 async fn the_openapi_document_describes_every_api_route_and_method(backend: Backend) {

@@ -155,6 +155,10 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/account/overview", json!({})),
         ("/api/admin/security", json!({})),
         ("/api/account/checkout-prefill", json!({})),
+        (
+            "/api/cart/sync",
+            json!({"request": {"owner": 1, "lines": [{"variant_id": variant, "quantity": 1, "edited_at": 5}]}}),
+        ),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account_cart;
 mod accounts;
 mod admin;
 mod admin_api;

@@ -110,6 +110,15 @@ async fn shopper_everywhere(app: &TestApp) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    let response = app
+        .client
+        .put(format!("{}/api/v1/customer/cart", app.address))
+        .bearer_auth(&token)
+        .json(&json!({ "lines": [{ "variant_id": variant, "quantity": 2 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     // A shipment with a tracking number, a wrong code, a code waiting, a staff sign-in tried
     // with the shopper's email, a name on the account.
     let order: i64 = sqlx::query_scalar("SELECT MIN(id) FROM orders")
