@@ -168,3 +168,58 @@ test("staff export a person's data by email from the back office", async ({ page
   expect(data.data.orders).toHaveLength(1);
   expect(data.data.customers).toHaveLength(0);
 });
+
+test("a cart started on one device appears, merged, on another", async ({ browser, request }) => {
+  const email = `cart.${Date.now()}@example.test`;
+  const list = await (await request.get("/api/v1/products?limit=20")).json();
+  const buyable = list.items.filter((p: { slug: string }) => p.slug !== "stoneware-mug");
+  const other = await (await request.get(`/api/v1/products/${buyable[0].slug}`)).json();
+  const otherVariant = other.variants.find((v: { available: number }) => v.available > 2);
+  const mug = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const mugVariant = mug.variants.find((v: { available: number }) => v.available > 2);
+  const add = async (page: import("@playwright/test").Page, slug: string, variant: number, times: number) => {
+    await page.goto(`/products/${slug}?variant=${variant}`);
+    await hydrated(page);
+    for (let i = 1; i < times; i++) {
+      await page.getByRole("button", { name: "One more" }).click();
+    }
+    await page.getByRole("button", { name: "Add to cart" }).click();
+  };
+
+  // The laptop, signed in, puts two mugs in the cart.
+  const laptop = await (await browser.newContext()).newPage();
+  await signInAsShopper(laptop, email);
+  await expect(laptop).toHaveURL(/\/account$/);
+  await add(laptop, "stoneware-mug", mugVariant.id, 2);
+  await expect(laptop.getByTestId("cart-count")).toHaveText("2");
+
+  // The phone, still a guest, has one mug and something else; then signs in.
+  const phone = await (await browser.newContext()).newPage();
+  await add(phone, "stoneware-mug", mugVariant.id, 1);
+  await add(phone, other.slug, otherVariant.id, 1);
+  await expect(phone.getByTestId("cart-count")).toHaveText("2");
+  await signInAsShopper(phone, email, "/cart");
+  await expect(phone).toHaveURL(/\/cart$/);
+  // The larger quantity of the mug (not the sum), the other line kept, the change named.
+  await expect(phone.getByTestId("cart-count")).toHaveText("3");
+  await expect(phone.getByTestId("cart-line")).toHaveCount(2);
+  const notices = phone.getByTestId("cart-merge-notices");
+  await expect(notices).toContainText("as in your account's cart (this device had 1)");
+  expect(await violations(phone)).toEqual([]);
+  await notices.getByRole("button", { name: "OK" }).click();
+  await expect(notices).toHaveCount(0);
+
+  // An edit on the phone reaches the laptop.
+  const otherLine = phone.getByTestId("cart-line").filter({ hasText: other.title });
+  await otherLine.getByRole("button", { name: "Remove" }).click();
+  await expect(phone.getByTestId("cart-count")).toHaveText("2");
+  await expect
+    .poll(async () => {
+      await laptop.goto("/cart");
+      await hydrated(laptop);
+      return laptop.getByTestId("cart-line").count();
+    })
+    .toBe(1);
+  await expect(laptop.getByTestId("line-quantity")).toHaveText("2");
+  await expect(laptop.getByTestId("cart-count")).toHaveText("2");
+});
