@@ -49,6 +49,8 @@ export default defineConfig({
       KASSA_ADDR: `127.0.0.1:${port}`,
       KASSA_DATA_DIR: "target/e2e-data",
       KASSA_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      // A host name, not an IP address: passkeys are bound to one (tests/passkeys.spec.ts).
+      KASSA_PUBLIC_URL: `http://localhost:${port}`,
       RUST_LOG: "warn",
     },
   },

@@ -43,6 +43,15 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::accounts::api::delete_address,
         crate::accounts::api::export,
         crate::accounts::api::delete_account,
+        crate::accounts::api::preferences,
+        crate::accounts::api::set_preferences,
+        crate::accounts::passkeys::start_adding,
+        crate::accounts::passkeys::add,
+        crate::accounts::passkeys::list_passkeys,
+        crate::accounts::passkeys::rename_passkey,
+        crate::accounts::passkeys::remove_passkey,
+        crate::accounts::passkeys::start_sign_in,
+        crate::accounts::passkeys::sign_in,
         crate::cart::account::read,
         crate::cart::account::edit,
         crate::cart::account::merge,
@@ -52,7 +61,7 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         (name = "catalog", description = "Active products and collections, as shoppers see them."),
         (name = "checkout", description = "Quotes, orders and their payment."),
         (name = "customer", description = "Shoppers' accounts: sign-in with an emailed code, then the \
-session token as `Authorization: Bearer` (or the session cookie) for the account, its orders, addresses and cart."),
+session token as `Authorization: Bearer` (or the session cookie) for the account, its orders, addresses, cart, passkeys and email preferences. Passkeys sign in without an email typed first (discoverable credentials)."),
     ),
 )]
 struct PublicApiDoc;

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::service::{address_from_form, Accounts};
-use super::{safe_next, AccountError, AccountOrder, AddressInput, Customer, SavedAddress};
+use super::{
+    safe_next, AccountError, AccountOrder, AddressInput, Customer, EmailPreferences, SavedAddress,
+};
 use crate::checkout::address::FieldError;
 use crate::openapi::ErrorBody;
 
@@ -48,6 +50,12 @@ where
         .route("/account/delete", post(delete_account_form))
         .route("/account/addresses", post(add_address_form))
         .route("/account/addresses/{id}", post(change_address_form))
+        .route("/account/preferences", post(preferences_form))
+        .route(
+            "/api/v1/customer/preferences",
+            get(preferences).put(set_preferences),
+        )
+        .merge(super::passkeys::routes())
 }
 
 impl IntoResponse for AccountError {
@@ -371,7 +379,7 @@ fn address_id(text: &str) -> Result<i64, AccountError> {
         .ok_or_else(|| AccountError::NotFound(format!("Address {text}")))
 }
 
-fn set_cookies(response: &mut Response, cookies: [String; 2]) {
+pub(super) fn set_cookies(response: &mut Response, cookies: [String; 2]) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -399,7 +407,7 @@ fn back_to(path: &str, query: &[(&str, &str)]) -> Response {
 }
 
 /// A form's fields, or the page again with what was wrong with the form itself.
-fn form_fields(
+pub(super) fn form_fields(
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<HashMap<String, String>, AccountError> {
     form.map(|Form(fields)| fields)
@@ -579,10 +587,55 @@ async fn change_address_form(
 }
 
 /// The account page again, with the notice or the error.
-fn account_answer(outcome: Result<&str, AccountError>) -> Response {
+pub(super) fn account_answer(outcome: Result<&str, AccountError>) -> Response {
     match outcome {
         Ok(notice) => back_to("/account", &[("notice", notice)]),
         Err(AccountError::SignedOut) => back_to("/account/sign-in", &[("next", "/account")]),
         Err(error) => back_to("/account", &[("error", &said(&error))]),
     }
+}
+
+/// The shopper's email preferences.
+#[utoipa::path(get, path = "/api/v1/customer/preferences", tag = "customer", operation_id = "getEmailPreferences",
+    security(("customer" = [])),
+    responses((status = 200, body = EmailPreferences), (status = 401, body = ErrorBody)))]
+pub(crate) async fn preferences(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+) -> Result<Json<EmailPreferences>, AccountError> {
+    let customer = accounts.require(&headers).await?;
+    Ok(Json(accounts.preferences(customer.id).await?))
+}
+
+/// Set the shopper's email preferences (consent to news is recorded with its date).
+#[utoipa::path(put, path = "/api/v1/customer/preferences", tag = "customer", operation_id = "setEmailPreferences",
+    security(("customer" = [])), request_body = EmailPreferences,
+    responses((status = 200, body = EmailPreferences), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn set_preferences(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+    body: Result<Json<EmailPreferences>, JsonRejection>,
+) -> Result<Json<EmailPreferences>, AccountError> {
+    let customer = accounts.require(&headers).await?;
+    let Json(wanted) = body.map_err(body_error)?;
+    Ok(Json(accounts.set_preferences(customer.id, wanted).await?))
+}
+
+/// The account page's preferences form: an unticked box is not sent, so absent means no.
+async fn preferences_form(
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let outcome = async {
+        let customer = accounts.require(&headers).await?;
+        let fields = form_fields(form)?;
+        let news = fields.contains_key("news");
+        accounts
+            .set_preferences(customer.id, EmailPreferences { news })
+            .await
+    }
+    .await;
+    account_answer(outcome.map(|_| "Email preferences saved."))
 }

@@ -12,6 +12,8 @@ mod pages;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod passkeys;
+#[cfg(feature = "ssr")]
 pub mod service;
 
 pub use pages::{AccountPage, AccountSignInPage};
@@ -81,12 +83,38 @@ pub struct AccountOrder {
     pub order_url: String,
 }
 
+/// A passkey of the shopper's (the credential itself stays on their device).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedPasskey {
+    pub id: i64,
+    /// The shopper's name for it ("Laptop").
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC; `null` until it is first used.
+    pub last_used_at: Option<String>,
+}
+
+/// Which emails the shopper wants beyond those about their orders and sign-ins (which always
+/// go).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EmailPreferences {
+    /// News and offers.
+    pub news: bool,
+}
+
 /// Everything the account page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountOverview {
     pub customer: Customer,
     pub orders: Vec<AccountOrder>,
     pub addresses: Vec<SavedAddress>,
+    pub passkeys: Vec<SavedPasskey>,
+    /// Whether this shop can make passkeys (it needs a domain name, not an IP address).
+    pub passkeys_offered: bool,
+    pub preferences: EmailPreferences,
 }
 
 /// What checkout fills in for a signed-in shopper.
@@ -112,6 +140,8 @@ pub enum AccountError {
     CodeSpent,
     #[error("Too many attempts; wait a few minutes and try again.")]
     RateLimited,
+    #[error("{0}")]
+    PasskeyRefused(String),
     #[error("{0} was not found")]
     NotFound(String),
     /// Details go to the server log, never to the shopper.
@@ -135,7 +165,8 @@ impl AccountError {
             AccountError::BadRequest(_) => 400,
             AccountError::SignedOut
             | AccountError::WrongCode { .. }
-            | AccountError::CodeExpired => 401,
+            | AccountError::CodeExpired
+            | AccountError::PasskeyRefused(_) => 401,
             AccountError::CodeSpent | AccountError::RateLimited => 429,
             AccountError::NotFound(_) => 404,
             AccountError::Internal => 500,
@@ -209,6 +240,15 @@ pub fn signed_in() -> Option<Customer> {
         return parts.extensions.get::<Customer>().cloned();
     }
     None
+}
+
+/// Whether the shop being rendered offers passkeys.
+pub fn passkeys_offered() -> bool {
+    #[cfg(feature = "ssr")]
+    if let Some(accounts) = use_context::<service::Accounts>() {
+        return accounts.offers_passkeys();
+    }
+    false
 }
 
 /// The account page's content for the signed-in shopper.

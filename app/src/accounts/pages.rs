@@ -7,7 +7,10 @@ use leptos_meta::{Meta, Title};
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use super::{read_account, signed_in, AccountError, AccountOrder, SavedAddress};
+use super::{
+    passkeys_offered, read_account, signed_in, AccountError, AccountOrder, EmailPreferences,
+    SavedAddress, SavedPasskey,
+};
 use crate::checkout::address::{Address, COUNTRIES};
 use crate::components::when_loaded;
 
@@ -62,6 +65,14 @@ pub fn AccountSignInPage() -> impl IntoView {
                 <input id="email" name="email" type="email" autocomplete="email" value=email.clone() required/>
                 <button type="submit" class="primary">"Email me a code"</button>
             </form>
+            {passkeys_offered().then(|| view! {
+                <div class="passkey-sign-in">
+                    // Shown by passkeys.js where the browser can use passkeys.
+                    <button type="button" id="passkey-sign-in" data-next=next.clone() hidden>"Sign in with a passkey"</button>
+                    <p id="passkey-status" class="notice error" role="alert" hidden></p>
+                    <script src="/passkeys.js" defer></script>
+                </div>
+            })}
         }
         .into_any()
     };
@@ -95,6 +106,8 @@ pub fn AccountPage() -> impl IntoView {
                         <Said/>
                         <Orders orders=overview.orders/>
                         <Addresses addresses=overview.addresses/>
+                        <Passkeys passkeys=overview.passkeys offered=overview.passkeys_offered/>
+                        <Preferences preferences=overview.preferences/>
                         <YourData/>
                     </div>
                 }
@@ -206,6 +219,61 @@ fn YourData() -> impl IntoView {
                     <button type="submit">"Delete my account"</button>
                 </form>
             </details>
+        </section>
+    }
+}
+
+#[component]
+fn Passkeys(passkeys: Vec<SavedPasskey>, offered: bool) -> impl IntoView {
+    view! {
+        <section aria-labelledby="passkeys-heading" id="passkeys">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            <p class="hint">"Sign in with your fingerprint, face or screen lock instead of a code. The passkey stays on your device or in your password manager; the shop keeps only its public key."</p>
+            <ul class="passkeys" data-testid="passkeys">
+                {passkeys.into_iter().map(|passkey| {
+                    let action = format!("/account/passkeys/{}", passkey.id);
+                    let field = format!("passkey-{}", passkey.id);
+                    let used = match &passkey.last_used_at {
+                        Some(at) => format!("added {}, last used {}", &passkey.created_at[..10], &at[..10]),
+                        None => format!("added {}, not used yet", &passkey.created_at[..10]),
+                    };
+                    view! {
+                        <li class="passkey" data-testid="passkey">
+                            <form method="post" action=action class="inline">
+                                <label for=field.clone()>"Name"</label>
+                                <input id=field name="name" value=passkey.name maxlength="60"/>
+                                <button type="submit">"Rename"</button>
+                                <button type="submit" name="intent" value="delete" class="link">"Remove"</button>
+                            </form>
+                            <span class="hint">{used}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {offered.then(|| view! {
+                // Shown by passkeys.js where the browser can make passkeys.
+                <form class="stacked add-passkey" hidden>
+                    <label for="new-passkey-name">"Name for the new passkey"</label>
+                    <input id="new-passkey-name" name="name" maxlength="60" placeholder="Laptop"/>
+                    <button type="submit" id="add-passkey">"Add a passkey"</button>
+                    <p id="passkey-status" class="notice error" role="alert" hidden></p>
+                </form>
+                <script src="/passkeys.js" defer></script>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Preferences(preferences: EmailPreferences) -> impl IntoView {
+    view! {
+        <section aria-labelledby="preferences-heading" id="preferences">
+            <h2 id="preferences-heading">"Email preferences"</h2>
+            <form method="post" action="/account/preferences" class="stacked" data-testid="preferences">
+                <p class="hint">"Emails about your orders and your sign-in codes always come. Anything else only if you want it."</p>
+                <label class="checkbox"><input type="checkbox" name="news" checked=preferences.news/>" Send me news and offers"</label>
+                <button type="submit">"Save preferences"</button>
+            </form>
         </section>
     }
 }

@@ -9,8 +9,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::codes::{self, Guess, StoredCode};
 use super::{
-    AccountError, AccountOrder, AccountOverview, AddressInput, Customer, SavedAddress, COOKIE,
-    IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS, SIGNED_IN_HINT,
+    AccountError, AccountOrder, AccountOverview, AddressInput, Customer, EmailPreferences,
+    SavedAddress, COOKIE, IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS, SIGNED_IN_HINT,
 };
 use crate::checkout::address::{validate_address, Address};
 use crate::cookies::{self, token_hash};
@@ -31,6 +31,7 @@ struct Inner {
     db: Db,
     site_url: String,
     secure_cookies: bool,
+    webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 /// A sign-in that worked: who, and the new session's token (for the cookie, or for an API
@@ -49,11 +50,22 @@ impl Accounts {
             db,
             site_url: site_url.trim_end_matches('/').to_string(),
             secure_cookies: site_url.starts_with("https://"),
+            webauthn: super::passkeys::relying_party(site_url),
         }))
     }
 
-    fn db(&self) -> &Db {
+    pub(super) fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub fn offers_passkeys(&self) -> bool {
+        self.0.webauthn.is_some()
+    }
+
+    /// The relying party passkeys are made for: this shop's public address. `None` when the
+    /// address cannot be one (then passkeys are not offered).
+    pub(super) fn webauthn(&self) -> Option<&webauthn_rs::Webauthn> {
+        self.0.webauthn.as_ref()
     }
 
     /// The `Set-Cookie` values of a new session: the session, and the hint that tells the
@@ -178,21 +190,7 @@ impl Accounts {
                         }
                         let customer = verified_customer(conn, &email, now).await?;
                         let claimed = record::claim_guest_orders(conn, customer.id, &email).await?;
-                        if let Some(previous) = previous {
-                            sqlx::query("DELETE FROM customer_sessions WHERE token_hash = $1")
-                                .bind(previous)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                        sqlx::query(
-                            "INSERT INTO customer_sessions (token_hash, customer_id, created_at, last_seen_at) \
-                             VALUES ($1, $2, $3, $3)",
-                        )
-                        .bind(&session_hash)
-                        .bind(customer.id)
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
+                        start_session(conn, customer.id, &session_hash, previous, now).await?;
                         Ok((guess, Some((customer, claimed))))
                     })
                 },
@@ -211,7 +209,7 @@ impl Accounts {
     }
 
     /// (by this email, from this address) attempts of `kind` within the limits' window.
-    async fn recent_attempts(
+    pub(super) async fn recent_attempts(
         &self,
         kind: &str,
         email: &str,
@@ -329,11 +327,58 @@ impl Accounts {
     pub async fn overview(&self, customer: Customer) -> Result<AccountOverview, AccountError> {
         let (orders, _) = self.orders(customer.id, None).await?;
         let addresses = self.addresses(customer.id).await?;
+        let passkeys = super::passkeys::list(self, customer.id).await?;
+        let preferences = self.preferences(customer.id).await?;
         Ok(AccountOverview {
             customer,
             orders,
             addresses,
+            passkeys,
+            passkeys_offered: self.offers_passkeys(),
+            preferences,
         })
+    }
+
+    pub async fn preferences(&self, customer_id: i64) -> Result<EmailPreferences, AccountError> {
+        let opted_in: Option<i64> =
+            sqlx::query_scalar("SELECT news_opt_in_at FROM customers WHERE id = $1")
+                .bind(customer_id)
+                .fetch_one(self.db().pool())
+                .await?;
+        Ok(EmailPreferences {
+            news: opted_in.is_some(),
+        })
+    }
+
+    /// Keeps when the shopper agreed to news (the consent's date, for the record); forgets it
+    /// when they no longer want them.
+    pub async fn set_preferences(
+        &self,
+        customer_id: i64,
+        preferences: EmailPreferences,
+    ) -> Result<EmailPreferences, AccountError> {
+        let now = now_epoch();
+        self.db()
+            .writes()
+            .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    let query = if preferences.news {
+                        sqlx::query(
+                            "UPDATE customers SET news_opt_in_at = COALESCE(news_opt_in_at, $2) \
+                             WHERE id = $1",
+                        )
+                        .bind(customer_id)
+                        .bind(now)
+                    } else {
+                        sqlx::query("UPDATE customers SET news_opt_in_at = NULL WHERE id = $1")
+                            .bind(customer_id)
+                    };
+                    query.execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(preferences)
     }
 
     /// A page of the customer's orders, newest first, and the cursor of the next page.
@@ -555,6 +600,7 @@ pub async fn forget_stale(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
                         "DELETE FROM customer_sessions WHERE created_at < $1",
                         now - MAX_AGE_SECS,
                     ),
+                    ("DELETE FROM passkey_ceremonies WHERE expires_at < $1", now),
                 ] {
                     forgotten += sqlx::query(sql)
                         .bind(cutoff)
@@ -643,7 +689,34 @@ async fn verified_customer(
     customer_from_row(&row)
 }
 
-async fn record_attempt(
+/// Starts a session (its token's hash) for the customer; the browser's previous one, if any,
+/// ends: the session rotates at every sign-in.
+pub(super) async fn start_session(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+    session_hash: &str,
+    previous: Option<String>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if let Some(previous) = previous {
+        sqlx::query("DELETE FROM customer_sessions WHERE token_hash = $1")
+            .bind(previous)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO customer_sessions (token_hash, customer_id, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $3)",
+    )
+    .bind(session_hash)
+    .bind(customer_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn record_attempt(
     conn: &mut AnyConnection,
     kind: &str,
     email: &str,

@@ -78,11 +78,13 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "customers",
         personal: &["email", "name"],
-        shown: &["created_at", "verified_at"],
-        internal: &["id", "erased_at"],
+        // The date of consent to news is the shopper's record of it.
+        shown: &["created_at", "verified_at", "news_opt_in_at"],
+        internal: &["id", "erased_at", "passkey_handle"],
         whose: Some("id = :customer"),
         erase: Erase::Set(
-            "email = 'erased-' || CAST(id AS TEXT) || '@invalid', name = '', erased_at = :now",
+            "email = 'erased-' || CAST(id AS TEXT) || '@invalid', name = '', erased_at = :now, \
+             passkey_handle = NULL, news_opt_in_at = NULL",
         ),
     },
     Table {
@@ -107,6 +109,23 @@ pub const TABLES: &[Table] = &[
         personal: &["variant_id", "quantity"],
         shown: &["edited_at"],
         internal: &["customer_id"],
+        whose: Some("customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "customer_passkeys",
+        personal: &["name"],
+        shown: &["created_at", "last_used_at"],
+        // A public key and a counter: nothing that tells who the shopper is.
+        internal: &["id", "customer_id", "credential_id", "passkey"],
+        whose: Some("customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "passkey_ceremonies",
+        personal: &[],
+        shown: &[],
+        internal: &["id_hash", "customer_id", "state", "expires_at"],
         whose: Some("customer_id = :customer"),
         erase: Erase::Delete,
     },

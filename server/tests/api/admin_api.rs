@@ -1384,6 +1384,15 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/customer/cart"),
     ("PUT", "/api/v1/customer/cart"),
     ("POST", "/api/v1/customer/cart/merge"),
+    ("GET", "/api/v1/customer/preferences"),
+    ("PUT", "/api/v1/customer/preferences"),
+    ("POST", "/api/v1/customer/passkeys/registration"),
+    ("POST", "/api/v1/customer/passkeys"),
+    ("GET", "/api/v1/customer/passkeys"),
+    ("PUT", "/api/v1/customer/passkeys/{id}"),
+    ("DELETE", "/api/v1/customer/passkeys/{id}"),
+    ("POST", "/api/v1/customer/sign-in/passkey/options"),
+    ("POST", "/api/v1/customer/sign-in/passkey"),
 ];
 
 async fn the_openapi_document_describes_every_api_route_and_method(backend: Backend) {

@@ -16,6 +16,7 @@ mod health;
 mod hostile_input;
 mod import_export;
 mod mail;
+mod passkeys;
 mod privacy;
 mod refunds;
 mod storefront;
