@@ -62,11 +62,17 @@ impl IntoResponse for AccountError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut error = json!({ "status": status.as_u16(), "message": self.to_string() });
-        match &self {
-            AccountError::Invalid(fields) => error["fields"] = json!(fields),
-            AccountError::WrongCode { tries_left } => error["tries_left"] = json!(tries_left),
-            _ => {}
+        let fields = match &self {
+            AccountError::Invalid(fields) => fields.as_slice(),
+            _ => &[],
+        };
+        let mut error = json!({
+            "status": status.as_u16(),
+            "message": self.to_string(),
+            "fields": fields,
+        });
+        if let AccountError::WrongCode { tries_left } = &self {
+            error["tries_left"] = json!(tries_left);
         }
         let mut response = (status, Json(json!({ "error": error }))).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {

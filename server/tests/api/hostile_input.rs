@@ -15,6 +15,7 @@ on_both_databases!(
     server_functions_answer_bad_bodies_with_400,
     nul_in_addresses_and_queries_is_refused,
     optional_fields_accept_null,
+    the_customer_api_answers_hostile_bodies_with_4xx,
 );
 
 /// Ends the `<title>` element and redirects the page, if written into `<head>` as it is.
@@ -495,4 +496,107 @@ async fn a_panic_is_answered_with_a_500_naming_the_request() {
     let response = client.get(format!("{address}/fine")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
+}
+
+/// The shopper's JSON API, every field of every body replaced by hostile values in turn, and
+/// bodies that are not JSON: never a 500, and every 4xx in the API's error shape.
+async fn the_customer_api_answers_hostile_bodies_with_4xx(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (variant, _) = variant_with_stock(&app, 0, 10).await;
+    let token = crate::accounts::signed_in(&app, "hostile@example.com").await;
+    let credential = json!({
+        "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+        "response": { "clientDataJSON": "AAAA", "attestationObject": "AAAA" },
+        "extensions": {}
+    });
+    let address = json!({
+        "name": "Ada", "line1": "Street 1", "line2": null, "city": "Köln",
+        "postal_code": "51147", "region": "", "country": "DE"
+    });
+    let endpoints: Vec<(reqwest::Method, &str, Value)> = vec![
+        (
+            reqwest::Method::PUT,
+            "/api/v1/customer/cart",
+            json!({"lines": [{"variant_id": variant, "quantity": 1}]}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/customer/cart/merge",
+            json!({"lines": [{"variant_id": variant, "quantity": 2}]}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/customer/preferences",
+            json!({"news": true}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/customer/addresses",
+            json!({"address": address, "is_default": true}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/customer/addresses/1",
+            json!({"address": address}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/customer/passkeys/1",
+            json!({"name": "Laptop"}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/customer/passkeys",
+            json!({"ceremony": "x", "name": "Laptop", "credential": credential}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/customer/sign-in/passkey",
+            json!({"ceremony": "x", "credential": credential}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/customer/sign-in",
+            json!({"email": "hostile@example.com", "code": "123456"}),
+        ),
+    ];
+    let send = |method: reqwest::Method, path: &str, content_type: &str, body: String| {
+        app.client
+            .request(method, format!("{}{path}", app.address))
+            .bearer_auth(&token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+    };
+    let mut failures = Vec::new();
+    for (method, path, valid) in &endpoints {
+        let mut bodies: Vec<(&str, String)> = vec![
+            ("application/json", String::new()),
+            ("application/json", "{".into()),
+            ("application/json", "null".into()),
+            ("application/json", "[]".into()),
+            ("text/plain", "hello".into()),
+        ];
+        let mut paths = Vec::new();
+        value_paths(valid, Vec::new(), &mut paths);
+        for at in &paths {
+            for raw in HOSTILE_VALUES {
+                bodies.push(("application/json", replaced(valid, at, raw)));
+            }
+        }
+        for (content_type, body) in bodies {
+            let response = send(method.clone(), path, content_type, body.clone())
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let answer = response.text().await.unwrap_or_default();
+            let what = format!("{method} {path} with {content_type} {body:.80}");
+            if status >= 500 {
+                failures.push(format!("{what}: {status} {answer}"));
+            } else if status >= 400 && status != 429 {
+                assert_error_shape(&what, status, &answer);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
