@@ -16,6 +16,7 @@ pub mod input;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod promotions;
 pub mod time;
 
 #[cfg(feature = "ssr")]
