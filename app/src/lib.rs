@@ -77,6 +77,22 @@ fn on_admin_page() -> bool {
     false
 }
 
+#[cfg(feature = "ssr")]
+static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Notes the stylesheet's address for pages written without Leptos (the secrets shown once):
+/// the server calls this at start.
+#[cfg(feature = "ssr")]
+pub fn remember_stylesheet(options: &LeptosOptions) {
+    let _ = STYLESHEET.set(stylesheet_href(options));
+}
+
+/// The stylesheet's address (hashed in release builds), for pages written without Leptos.
+#[cfg(feature = "ssr")]
+pub fn stylesheet() -> &'static str {
+    STYLESHEET.get().map_or("/pkg/kassa.css", String::as_str)
+}
+
 /// The stylesheet's address, with the content hash cargo-leptos put in its name for release
 /// builds, so it can be cached for a year.
 fn stylesheet_href(options: &LeptosOptions) -> String {

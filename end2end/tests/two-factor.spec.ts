@@ -52,6 +52,11 @@ test("a staff member turns on two-factor with an app, then signs in with a code"
   await page.getByLabel("Enter the six digits the app shows").fill(totp(secret));
   await page.getByRole("button", { name: "Turn on" }).click();
   await expect(page.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
+  // The page shown once is styled like the rest (the release stylesheet's hashed name).
+  const stylesheet = await page.locator('link[rel="stylesheet"]').getAttribute("href");
+  const css = await page.request.get(stylesheet!);
+  expect(css.status()).toBe(200);
+  expect(css.headers()["content-type"]).toContain("text/css");
   await page.getByRole("link", { name: "Done" }).click();
   await expect(page.getByTestId("2fa-state")).toContainText("on");
 

@@ -62,10 +62,11 @@ pub fn shown_once(
 ) -> Response {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/kassa.css\"></head><body><main>\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main>\
          <h1>{heading}</h1>{body}<p><a href=\"{back_href}\">{back_text}</a></p></main></body></html>",
         title = escape_html(title),
         heading = escape_html(heading),
+        stylesheet = crate::stylesheet(),
     );
     (
         status,

@@ -7,6 +7,8 @@
 
 pub mod registry;
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Column, Row};
@@ -83,17 +85,25 @@ pub async fn export(db: &Db, subject: &Subject) -> Result<Value, sqlx::Error> {
         ));
         subject.condition(whose, &mut sql);
         let rows = sql.query().fetch_all(db.pool()).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut item = row_object(row);
-            if table.name == "orders" {
+        let mut items: Vec<Map<String, Value>> = rows.iter().map(row_object).collect();
+        if table.name == "orders" {
+            let ids: Vec<i64> = items
+                .iter()
+                .map(|item| item.get("id").and_then(Value::as_i64).unwrap_or(0))
+                .collect();
+            let mut lines = related(db, "order_lines", &ids).await?;
+            let mut payments = related(db, "payments", &ids).await?;
+            for item in &mut items {
                 let id = item.remove("id").and_then(|v| v.as_i64()).unwrap_or(0);
                 item.insert("number".into(), json!(crate::orders::order_number(id)));
-                item.insert("lines".into(), related(db, "order_lines", id).await?);
-                item.insert("payments".into(), related(db, "payments", id).await?);
+                let of = |related: &mut HashMap<i64, Vec<Value>>| {
+                    Value::Array(related.remove(&id).unwrap_or_default())
+                };
+                item.insert("lines".into(), of(&mut lines));
+                item.insert("payments".into(), of(&mut payments));
             }
-            items.push(Value::Object(item));
         }
+        let items: Vec<Value> = items.into_iter().map(Value::Object).collect();
         tables.insert(table.name.to_string(), Value::Array(items));
     }
     Ok(json!({
@@ -103,8 +113,13 @@ pub async fn export(db: &Db, subject: &Subject) -> Result<Value, sqlx::Error> {
     }))
 }
 
-/// An order's lines or payments as they are in the books (their shown columns).
-async fn related(db: &Db, table: &str, order_id: i64) -> Result<Value, sqlx::Error> {
+/// The orders' lines or payments as they are in the books (their shown columns), by order:
+/// one statement per few hundred orders, however many the shopper placed.
+async fn related(
+    db: &Db,
+    table: &str,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Value>>, sqlx::Error> {
     let columns: Vec<&str> = registry::table(table)
         .map(|t| {
             t.internal
@@ -114,16 +129,26 @@ async fn related(db: &Db, table: &str, order_id: i64) -> Result<Value, sqlx::Err
                 .collect()
         })
         .unwrap_or_default();
-    let rows = sqlx::query(&format!(
-        "SELECT {} FROM {table} WHERE order_id = $1 ORDER BY id",
-        columns.join(", ")
-    ))
-    .bind(order_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(Value::Array(
-        rows.iter().map(|r| Value::Object(row_object(r))).collect(),
-    ))
+    let mut by_order: HashMap<i64, Vec<Value>> = HashMap::new();
+    for chunk in order_ids.chunks(500) {
+        let mut sql = Sql::default();
+        sql.push(&format!(
+            "SELECT order_id, {} FROM {table} WHERE order_id IN ",
+            columns.join(", ")
+        ))
+        .bind_list(chunk.iter().copied())
+        .push(" ORDER BY order_id, id");
+        for row in sql.query().fetch_all(db.pool()).await? {
+            let order_id: i64 = row.try_get("order_id")?;
+            let mut object = row_object(&row);
+            object.remove("order_id");
+            by_order
+                .entry(order_id)
+                .or_default()
+                .push(Value::Object(object));
+        }
+    }
+    Ok(by_order)
 }
 
 /// A row as JSON: numbers as numbers, times (`…_at`, `at`) in RFC 3339, the order's address

@@ -736,9 +736,15 @@ mod tests {
                 max_rate: Some(500),
             },
         );
-        assert_eq!(apply(&cart, &[], std::slice::from_ref(&free)).shipping_discount, 490);
+        assert_eq!(
+            apply(&cart, &[], std::slice::from_ref(&free)).shipping_discount,
+            490
+        );
         cart.country = "FR".into();
-        assert_eq!(apply(&cart, &[], std::slice::from_ref(&free)).shipping_discount, 0);
+        assert_eq!(
+            apply(&cart, &[], std::slice::from_ref(&free)).shipping_discount,
+            0
+        );
         cart.country = "DE".into();
         cart.shipping = 990;
         assert_eq!(apply(&cart, &[], &[free]).shipping_discount, 0);
