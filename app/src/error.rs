@@ -219,3 +219,21 @@ mod tests {
         );
     }
 }
+
+/// Every error of the JSON APIs, for the document (the handlers build it with `json!`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// The HTTP status again.
+    status: u16,
+    /// What went wrong, for people.
+    message: String,
+    /// The fields that need correcting, named by path (`variants[0].price.amount`).
+    fields: Option<Vec<FieldError>>,
+}

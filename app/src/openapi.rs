@@ -4,11 +4,11 @@
 
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use axum::response::IntoResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
-use crate::checkout::address::FieldError;
+use crate::error::ErrorBody;
 
 /// The storefront's part: catalog, cart quotes, checkout, orders.
 #[derive(OpenApi)]
@@ -28,7 +28,7 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::catalog::api::show,
         crate::catalog::api::list_collections,
         crate::catalog::api::show_collection,
-        crate::catalog::api::openapi,
+        serve,
         crate::checkout::api::quote,
         crate::checkout::api::checkout,
         crate::checkout::api::order,
@@ -66,22 +66,6 @@ session token as `Authorization: Bearer` (or the session cookie) for the account
 )]
 struct PublicApiDoc;
 
-/// Every error of the JSON APIs, for the document (the handlers build it with `json!`).
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// The HTTP status again.
-    status: u16,
-    /// What went wrong, for people.
-    message: String,
-    /// The fields that need correcting, named by path (`variants[0].price.amount`).
-    fields: Option<Vec<FieldError>>,
-}
-
 /// The whole document: the storefront's routes and the admin's, with the admin's API tokens
 /// as the `bearer` security scheme.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -113,4 +97,16 @@ pub fn json() -> &'static str {
             .to_pretty_json()
             .expect("the OpenAPI document serialises")
     })
+}
+
+/// This document: the OpenAPI 3.1 description of every `/api/v1` route, generated from the
+/// handlers and their types (see `crate::openapi`).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "catalog", operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every `/api/v1` route", content_type = "application/json")))]
+pub async fn serve() -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json(),
+    )
+        .into_response()
 }

@@ -16,12 +16,14 @@ use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::http::{
+    account_answer, back_to, body_error, form_fields, said, set_cookies, SignInResponse,
+};
 use super::service::{address_from_form, Accounts};
 use super::{
     safe_next, AccountError, AccountOrder, AddressInput, Customer, EmailPreferences, SavedAddress,
 };
-use crate::checkout::address::FieldError;
-use crate::openapi::ErrorBody;
+use crate::error::ErrorBody;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -55,44 +57,6 @@ where
             "/api/v1/customer/preferences",
             get(preferences).put(set_preferences),
         )
-        .merge(super::passkeys::routes())
-}
-
-impl IntoResponse for AccountError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let fields = match &self {
-            AccountError::Invalid(fields) => fields.as_slice(),
-            _ => &[],
-        };
-        let mut error = json!({
-            "status": status.as_u16(),
-            "message": self.to_string(),
-            "fields": fields,
-        });
-        if let AccountError::WrongCode { tries_left } = &self {
-            error["tries_left"] = json!(tries_left);
-        }
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
-        }
-        response
-    }
-}
-
-/// Body problems in the caller's words: malformed JSON is a 400, a missing or mistyped field
-/// a 422 naming it.
-pub(crate) fn body_error(rejection: JsonRejection) -> AccountError {
-    match rejection {
-        JsonRejection::JsonDataError(error) => {
-            AccountError::Invalid(vec![FieldError::new("body", error.body_text())])
-        }
-        other => AccountError::BadRequest(other.body_text()),
-    }
 }
 
 /// Pages for a signed-in shopper are theirs alone: the shopper goes into the request (pages
@@ -153,14 +117,6 @@ pub struct SignInRequest {
     pub email: String,
     /// The six digits from the email.
     pub code: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SignInResponse {
-    pub customer: Customer,
-    /// The session token: send it as `Authorization: Bearer <token>` (the answer also sets the
-    /// session cookie for browsers).
-    pub token: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -385,50 +341,11 @@ fn address_id(text: &str) -> Result<i64, AccountError> {
         .ok_or_else(|| AccountError::NotFound(format!("Address {text}")))
 }
 
-pub(super) fn set_cookies(response: &mut Response, cookies: [String; 2]) {
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-    }
-}
-
 async fn end_session(accounts: &Accounts, headers: &HeaderMap) {
     if let Some(token) = Accounts::token_of(headers) {
         if let Err(error) = accounts.sign_out(&token).await {
             tracing::error!(%error, "could not end a shopper's session");
         }
-    }
-}
-
-/// Where a page form goes back to: `path` with these query values.
-fn back_to(path: &str, query: &[(&str, &str)]) -> Response {
-    let query = serde_urlencoded::to_string(query).unwrap_or_default();
-    let to = if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
-    };
-    Redirect::to(&to).into_response()
-}
-
-/// A form's fields, or the page again with what was wrong with the form itself.
-pub(super) fn form_fields(
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
-) -> Result<HashMap<String, String>, AccountError> {
-    form.map(|Form(fields)| fields)
-        .map_err(|rejection| AccountError::BadRequest(rejection.body_text()))
-}
-
-/// The message a page shows for an error: every field's problem, or the error itself.
-fn said(error: &AccountError) -> String {
-    match error {
-        AccountError::Invalid(fields) => fields
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
     }
 }
 
@@ -590,15 +507,6 @@ async fn change_address_form(
     }
     .await;
     account_answer(outcome)
-}
-
-/// The account page again, with the notice or the error.
-pub(super) fn account_answer(outcome: Result<&str, AccountError>) -> Response {
-    match outcome {
-        Ok(notice) => back_to("/account", &[("notice", notice)]),
-        Err(AccountError::SignedOut) => back_to("/account/sign-in", &[("next", "/account")]),
-        Err(error) => back_to("/account", &[("error", &said(&error))]),
-    }
 }
 
 /// The shopper's email preferences.

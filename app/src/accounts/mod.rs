@@ -12,6 +12,8 @@ mod pages;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
 pub mod passkeys;
 #[cfg(feature = "ssr")]
 pub mod service;

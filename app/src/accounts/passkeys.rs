@@ -20,16 +20,16 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid,
+    RegisterPublicKeyCredential, Uuid,
 };
-use webauthn_rs::{Webauthn, WebauthnBuilder};
+use webauthn_rs::Webauthn;
 
-use super::api::{account_answer, body_error, form_fields, set_cookies, SignInResponse};
-use super::service::{record_attempt, start_session, Accounts, SignedIn};
+use super::http::{account_answer, body_error, form_fields, set_cookies, SignInResponse};
+use super::service::{record_attempt, saved_passkey_from_row, start_session, Accounts, SignedIn};
 use super::{AccountError, Customer, SavedPasskey};
 use crate::cookies::{self, token_hash};
 use crate::db::now_epoch;
-use crate::openapi::ErrorBody;
+use crate::error::ErrorBody;
 use crate::write_queue::JobFuture;
 
 /// How long a ceremony may take, from the options to the browser's answer.
@@ -61,20 +61,6 @@ where
         )
         .route("/api/v1/customer/sign-in/passkey", post(sign_in))
         .route("/account/passkeys/{id}", post(change_passkey_form))
-}
-
-/// The relying party for the shop at `site_url`: passkeys are bound to its host name. `None`
-/// for an address that cannot be one (an IP address: browsers refuse those).
-pub fn relying_party(site_url: &str) -> Option<Webauthn> {
-    let url = Url::parse(site_url).ok()?;
-    let host = url.domain()?.to_string();
-    match WebauthnBuilder::new(&host, &url).and_then(|builder| builder.rp_name(&host).build()) {
-        Ok(webauthn) => Some(webauthn),
-        Err(error) => {
-            tracing::warn!(%error, site_url, "passkeys are off: the shop's address cannot be a relying party");
-            None
-        }
-    }
 }
 
 fn webauthn(accounts: &Accounts) -> Result<&Webauthn, AccountError> {
@@ -200,32 +186,6 @@ async fn take_ceremony(
     (owner == customer_id && expires_at > now)
         .then(|| row.try_get("state"))
         .transpose()
-}
-
-fn saved_from_row(row: &sqlx::any::AnyRow) -> Result<SavedPasskey, sqlx::Error> {
-    Ok(SavedPasskey {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: crate::time::rfc3339(row.try_get("created_at")?),
-        last_used_at: row
-            .try_get::<Option<i64>, _>("last_used_at")?
-            .map(crate::time::rfc3339),
-    })
-}
-
-/// The customer's passkeys, oldest first.
-pub async fn list(
-    accounts: &Accounts,
-    customer_id: i64,
-) -> Result<Vec<SavedPasskey>, AccountError> {
-    let rows = sqlx::query(
-        "SELECT id, name, created_at, last_used_at FROM customer_passkeys \
-         WHERE customer_id = $1 ORDER BY id",
-    )
-    .bind(customer_id)
-    .fetch_all(accounts.db().pool())
-    .await?;
-    Ok(rows.iter().map(saved_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Starts adding a passkey: the options for `navigator.credentials.create`. The account's
@@ -380,7 +340,7 @@ pub async fn add_passkey(
                 .bind(now)
                 .fetch_one(&mut *conn)
                 .await?;
-                Ok(saved_from_row(&row)?)
+                Ok(saved_passkey_from_row(&row)?)
             })
         })
         .await
@@ -409,7 +369,7 @@ pub async fn rename(
                 .fetch_optional(&mut *conn)
                 .await?;
                     match row {
-                        Some(row) => Ok(saved_from_row(&row)?),
+                        Some(row) => Ok(saved_passkey_from_row(&row)?),
                         None => Err(AccountError::NotFound("This passkey".into())),
                     }
                 })
@@ -635,7 +595,7 @@ pub(crate) async fn list_passkeys(
 ) -> Result<Json<PasskeyList>, AccountError> {
     let customer = accounts.require(&headers).await?;
     Ok(Json(PasskeyList {
-        items: list(&accounts, customer.id).await?,
+        items: accounts.passkeys(customer.id).await?,
         next_cursor: None,
     }))
 }
@@ -754,6 +714,7 @@ mod tests {
 
     #[test]
     fn only_a_domain_name_can_be_a_relying_party() {
+        use super::super::service::relying_party;
         assert!(relying_party("https://shop.example").is_some());
         assert!(relying_party("http://localhost:3000").is_some());
         assert!(relying_party("http://127.0.0.1:3000").is_none());

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::codes::{self, Guess, StoredCode};
 use super::{
     AccountError, AccountOrder, AccountOverview, AddressInput, Customer, EmailPreferences,
-    SavedAddress, COOKIE, IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS, SIGNED_IN_HINT,
+    SavedAddress, SavedPasskey, COOKIE, IDLE_SECS, MAX_ADDRESSES, MAX_AGE_SECS, SIGNED_IN_HINT,
 };
 use crate::checkout::address::{validate_address, Address};
 use crate::cookies::{self, token_hash};
@@ -50,7 +50,7 @@ impl Accounts {
             db,
             site_url: site_url.trim_end_matches('/').to_string(),
             secure_cookies: site_url.starts_with("https://"),
-            webauthn: super::passkeys::relying_party(site_url),
+            webauthn: relying_party(site_url),
         }))
     }
 
@@ -327,7 +327,7 @@ impl Accounts {
     pub async fn overview(&self, customer: Customer) -> Result<AccountOverview, AccountError> {
         let (orders, _) = self.orders(customer.id, None).await?;
         let addresses = self.addresses(customer.id).await?;
-        let passkeys = super::passkeys::list(self, customer.id).await?;
+        let passkeys = self.passkeys(customer.id).await?;
         let preferences = self.preferences(customer.id).await?;
         Ok(AccountOverview {
             customer,
@@ -337,6 +337,21 @@ impl Accounts {
             passkeys_offered: self.offers_passkeys(),
             preferences,
         })
+    }
+
+    /// The customer's passkeys, oldest first.
+    pub async fn passkeys(&self, customer_id: i64) -> Result<Vec<SavedPasskey>, AccountError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at FROM customer_passkeys \
+             WHERE customer_id = $1 ORDER BY id",
+        )
+        .bind(customer_id)
+        .fetch_all(self.db().pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(saved_passkey_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     pub async fn preferences(&self, customer_id: i64) -> Result<EmailPreferences, AccountError> {
@@ -797,4 +812,31 @@ pub fn address_from_form(form: &std::collections::HashMap<String, String>) -> Ad
         },
         is_default: form.contains_key("is_default"),
     }
+}
+
+/// The relying party for the shop at `site_url`: passkeys are bound to its host name. `None`
+/// for an address that cannot be one (an IP address: browsers refuse those).
+pub fn relying_party(site_url: &str) -> Option<webauthn_rs::Webauthn> {
+    let url = webauthn_rs::prelude::Url::parse(site_url).ok()?;
+    let host = url.domain()?.to_string();
+    match webauthn_rs::WebauthnBuilder::new(&host, &url)
+        .and_then(|builder| builder.rp_name(&host).build())
+    {
+        Ok(webauthn) => Some(webauthn),
+        Err(error) => {
+            tracing::warn!(%error, site_url, "passkeys are off: the shop's address cannot be a relying party");
+            None
+        }
+    }
+}
+
+pub(super) fn saved_passkey_from_row(row: &sqlx::any::AnyRow) -> Result<SavedPasskey, sqlx::Error> {
+    Ok(SavedPasskey {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(crate::time::rfc3339),
+    })
 }

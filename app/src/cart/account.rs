@@ -14,15 +14,15 @@ use sqlx::{AnyConnection, Row};
 
 use super::sync::{apply_edits, live, merge_at_sign_in, CartSync, Change, StampedLine, SyncedCart};
 use super::{CartItem, CartLine};
-use crate::accounts::api::body_error;
+use crate::accounts::http::body_error;
 use crate::accounts::service::Accounts;
 use crate::accounts::AccountError;
 use crate::checkout::address::FieldError;
-use crate::checkout::service::cart_items;
+use crate::checkout::service::buyable_variants;
 use crate::checkout::{MAX_LINES, MAX_LINE_QUANTITY};
 use crate::db::{Backend, Db};
+use crate::error::ErrorBody;
 use crate::money::Money;
-use crate::openapi::ErrorBody;
 use crate::write_queue::JobFuture;
 
 /// A removed line is remembered this long, so an older edit arriving late (a phone back from
@@ -185,7 +185,21 @@ async fn known(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(CartItem, u
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    cart_items(conn, &ids).await
+    let variants = buyable_variants(conn, &ids).await?;
+    Ok(variants
+        .into_iter()
+        .map(|v| {
+            let item = CartItem {
+                variant_id: v.variant_id,
+                product_slug: v.product_slug,
+                title: v.title,
+                variant_title: v.variant_title,
+                unit_price: v.unit_price,
+                image_url: v.image_url,
+            };
+            (item, v.available)
+        })
+        .collect())
 }
 
 /// A kept cart's edits: the later edit wins per line ([`apply_edits`]). A time from the future

@@ -25,6 +25,15 @@ pub struct CartLine {
     pub quantity: u32,
 }
 
+/// A line as of an edit: `quantity` 0 is a removal, kept so it can win over older edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StampedLine {
+    pub variant_id: i64,
+    pub quantity: u32,
+    /// When the edit was made (milliseconds since the epoch, by the device that made it).
+    pub edited_at: i64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {
     pub lines: Vec<CartLine>,
@@ -33,7 +42,7 @@ pub struct Cart {
     pub owner: Option<i64>,
     /// Edits to a kept cart the server has not confirmed yet (made offline, or in flight).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unsent: Vec<super::sync::StampedLine>,
+    pub unsent: Vec<StampedLine>,
     /// What the merge at sign-in changed, shown until dismissed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,

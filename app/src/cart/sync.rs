@@ -20,16 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::model::StampedLine;
 use super::model::{Cart, CartLine, MAX_LINE_QUANTITY};
-
-/// A line as of an edit: `quantity` 0 is a removal, kept so it can win over older edits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StampedLine {
-    pub variant_id: i64,
-    pub quantity: u32,
-    /// When the edit was made (milliseconds since the epoch, by the device that made it).
-    pub edited_at: i64,
-}
 
 /// A line the merge at sign-in changed, to tell the shopper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

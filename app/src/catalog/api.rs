@@ -18,8 +18,8 @@ use super::ssr::{collection_by_slug, collections, product_by_slug};
 use super::{CollectionSummary, Image, Product, ProductCard, Variant};
 use crate::checkout::service::Checkout;
 use crate::db::Db;
+use crate::error::ErrorBody;
 use crate::money::{Currency, Money};
-use crate::openapi::ErrorBody;
 
 /// Routes for the API, to be nested at the root of the server's router.
 pub fn routes<S>() -> Router<S>
@@ -33,19 +33,6 @@ where
         .route("/api/v1/products/{slug}", get(show))
         .route("/api/v1/collections", get(list_collections))
         .route("/api/v1/collections/{slug}", get(show_collection))
-        .route("/api/v1/openapi.json", get(openapi))
-}
-
-/// This document: the OpenAPI 3.1 description of every `/api/v1` route, generated from the
-/// handlers and their types (see `crate::openapi`).
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "catalog", operation_id = "openapi",
-    responses((status = 200, description = "The OpenAPI 3.1 document of every `/api/v1` route", content_type = "application/json")))]
-pub(crate) async fn openapi() -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        crate::openapi::json(),
-    )
-        .into_response()
 }
 
 /// An error as the API reports it: `{"error": {"status": 400, "message": "…"}}`.

@@ -19,7 +19,7 @@ use super::service::Checkout;
 use super::{CheckoutError, CheckoutRequest, CheckoutResponse, Quote, QuoteRequest};
 use crate::accounts::service::Accounts;
 use crate::db::now_epoch;
-use crate::openapi::ErrorBody;
+use crate::error::ErrorBody;
 use crate::payments::gateway::Gateway;
 use crate::payments::webhook::{verify_signature, Event};
 

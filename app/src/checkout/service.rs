@@ -788,11 +788,22 @@ struct PlacedRow {
 }
 
 /// A variant as a cart shows it, and how many can be bought now: `u32::MAX` when it sells on
-/// backorder, 0 when it is no longer sold. Unknown ids are left out; id order.
-pub(crate) async fn cart_items(
+/// backorder, 0 when it is no longer sold.
+pub(crate) struct Buyable {
+    pub variant_id: i64,
+    pub product_slug: String,
+    pub title: String,
+    pub variant_title: String,
+    pub unit_price: Money,
+    pub image_url: Option<String>,
+    pub available: u32,
+}
+
+/// The variants among `ids` the shop knows, as carts show them; id order.
+pub(crate) async fn buyable_variants(
     conn: &mut AnyConnection,
     ids: &[i64],
-) -> Result<Vec<(crate::cart::CartItem, u32)>, sqlx::Error> {
+) -> Result<Vec<Buyable>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -809,15 +820,15 @@ pub(crate) async fn cart_items(
             };
             let currency = crate::money::Currency::parse(&row.currency)
                 .map_err(|_| decode_error("currency", &row.currency))?;
-            let item = crate::cart::CartItem {
+            Ok(Buyable {
                 variant_id: row.id,
                 product_slug: row.slug,
                 title: row.title,
                 variant_title: row.variant_title,
                 unit_price: Money::new(row.price, currency),
                 image_url: row.image_url,
-            };
-            Ok((item, available))
+                available,
+            })
         })
         .collect()
 }

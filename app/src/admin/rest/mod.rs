@@ -26,8 +26,8 @@ use super::service::{audited_write, Admin, Audited};
 use super::{tokens, Access, AdminError};
 use crate::checkout::address::FieldError;
 use crate::db::now_epoch;
+use crate::error::ErrorBody;
 use crate::money::Currency;
-use crate::openapi::ErrorBody;
 use crate::orders::order_id;
 use crate::write_queue::JobFuture;
 
