@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::http::{
-    account_answer, back_to, body_error, form_fields, said, set_cookies, SignInResponse,
+    account_answer, back_to, body_error, form_fields, said, set_cookies, signed_in_answer,
+    SignInResponse,
 };
 use super::service::{address_from_form, Accounts};
 use super::{
@@ -180,13 +181,7 @@ pub(crate) async fn sign_in(
             previous.as_deref(),
         )
         .await?;
-    let mut response = Json(SignInResponse {
-        customer: signed_in.customer,
-        token: signed_in.token.clone(),
-    })
-    .into_response();
-    set_cookies(&mut response, accounts.session_cookies(&signed_in.token));
-    Ok(response)
+    Ok(signed_in_answer(&accounts, signed_in))
 }
 
 /// End the session (the token stops working).

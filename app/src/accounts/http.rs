@@ -10,6 +10,7 @@ use axum::{Form, Json};
 use serde::Serialize;
 use serde_json::json;
 
+use super::service::{Accounts, SignedIn};
 use super::{AccountError, Customer};
 use crate::checkout::address::FieldError;
 
@@ -104,4 +105,16 @@ pub struct SignInResponse {
     /// The session token: send it as `Authorization: Bearer <token>` (the answer also sets the
     /// session cookie for browsers).
     pub token: String,
+}
+
+/// The answer to a sign-in that worked: the customer and the session's token, and the cookies
+/// for a browser.
+pub fn signed_in_answer(accounts: &Accounts, signed_in: SignedIn) -> Response {
+    let mut response = Json(SignInResponse {
+        customer: signed_in.customer,
+        token: signed_in.token.clone(),
+    })
+    .into_response();
+    set_cookies(&mut response, accounts.session_cookies(&signed_in.token));
+    response
 }

@@ -24,7 +24,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::Webauthn;
 
-use super::http::{account_answer, body_error, form_fields, set_cookies, SignInResponse};
+use super::http::{account_answer, body_error, form_fields, signed_in_answer, SignInResponse};
 use super::service::{record_attempt, saved_passkey_from_row, start_session, Accounts, SignedIn};
 use super::{AccountError, Customer, SavedPasskey};
 use crate::cookies::{self, token_hash};
@@ -667,13 +667,7 @@ pub(crate) async fn sign_in(
         previous.as_deref(),
     )
     .await?;
-    let mut response = Json(SignInResponse {
-        customer: signed_in.customer,
-        token: signed_in.token.clone(),
-    })
-    .into_response();
-    set_cookies(&mut response, accounts.session_cookies(&signed_in.token));
-    Ok(response)
+    Ok(signed_in_answer(&accounts, signed_in))
 }
 
 /// The account page's form on each passkey: rename, or remove (`intent=delete`).

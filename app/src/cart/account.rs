@@ -482,16 +482,7 @@ pub(crate) async fn edit(
     headers: HeaderMap,
     body: Result<Json<CartInput>, JsonRejection>,
 ) -> Result<Json<AccountCart>, AccountError> {
-    let customer = accounts.require(&headers).await?;
-    let Json(input) = body.map_err(body_error)?;
-    let edits = checked(accounts.db_handle(), &input).await?;
-    let request = CartSync {
-        owner: Some(customer.id),
-        lines: edits,
-    };
-    sync(accounts.db_handle(), customer.id, request).await?;
-    let lines = current(accounts.db_handle(), customer.id).await?;
-    Ok(Json(answer(lines, Vec::new())))
+    change(&accounts, &headers, body, false).await
 }
 
 /// Merges a cart started before signing in into the account's: the same variant in both keeps
@@ -506,11 +497,22 @@ pub(crate) async fn merge(
     headers: HeaderMap,
     body: Result<Json<CartInput>, JsonRejection>,
 ) -> Result<Json<AccountCart>, AccountError> {
-    let customer = accounts.require(&headers).await?;
+    change(&accounts, &headers, body, true).await
+}
+
+/// An API request's lines as edits of the signed-in customer's cart, or (`merge`) as a guest
+/// cart to merge into it; the cart as it then is.
+async fn change(
+    accounts: &Accounts,
+    headers: &HeaderMap,
+    body: Result<Json<CartInput>, JsonRejection>,
+    merge: bool,
+) -> Result<Json<AccountCart>, AccountError> {
+    let customer = accounts.require(headers).await?;
     let Json(input) = body.map_err(body_error)?;
     let lines = checked(accounts.db_handle(), &input).await?;
-    let request = CartSync { owner: None, lines };
-    let synced = sync(accounts.db_handle(), customer.id, request).await?;
+    let owner = (!merge).then_some(customer.id);
+    let synced = sync(accounts.db_handle(), customer.id, CartSync { owner, lines }).await?;
     let lines = current(accounts.db_handle(), customer.id).await?;
     Ok(Json(answer(lines, synced.notices)))
 }
