@@ -3,6 +3,9 @@
 //!
 //!   cargo run --release -p kassa --example bench_admin_orders -- [DATABASE_URL] [orders]
 
+#[path = "common/timing.rs"]
+mod timing;
+
 use std::time::{Duration, Instant};
 
 use app::admin::service::Admin;
@@ -96,17 +99,7 @@ async fn main() -> anyhow::Result<()> {
             times.push(start.elapsed());
             rows = list.rows.len();
         }
-        times.sort();
-        let ms = |q: f64| {
-            times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1]
-                .as_secs_f64()
-                * 1000.0
-        };
-        println!(
-            "{name}: {rows} rows, p50 {:.2} ms, p99 {:.2} ms",
-            ms(0.5),
-            ms(0.99)
-        );
+        timing::report(name, rows, &mut times);
     }
     Ok(())
 }

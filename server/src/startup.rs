@@ -221,8 +221,9 @@ pub fn around(app: Router) -> Router {
     )
 }
 
-/// Every `every`, for as long as the server runs: forgets stale sign-in data, old removals of
-/// account carts, and the personal data of unpaid orders past the retention setting.
+/// Every `every`, for as long as the server runs: forgets stale sign-in data (shoppers' and
+/// staff's), old removals of account carts, and the personal data of unpaid orders past the
+/// retention setting.
 fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -232,6 +233,9 @@ fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
             let now = app::db::now_epoch();
             if let Err(error) = app::accounts::service::forget_stale(&db, now).await {
                 tracing::error!(%error, "forgetting stale sign-in data failed");
+            }
+            if let Err(error) = app::admin::auth::forget_old_failures(&db, now).await {
+                tracing::error!(%error, "forgetting old failed staff sign-ins failed");
             }
             let now_ms = app::cart::account::now_ms();
             if let Err(error) = app::cart::account::forget_old_removals(&db, now_ms).await {

@@ -604,10 +604,6 @@ pub async fn forget_stale(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
                         now - codes::LIMIT_WINDOW_SECS,
                     ),
                     (
-                        "DELETE FROM sign_in_failures WHERE at < $1",
-                        now - crate::admin::auth::FAILURE_WINDOW_SECS,
-                    ),
-                    (
                         "DELETE FROM customer_sessions WHERE last_seen_at < $1",
                         now - IDLE_SECS,
                     ),

@@ -388,6 +388,22 @@ pub fn token_from_cookies(headers: &axum::http::HeaderMap) -> Option<String> {
     crate::cookies::token(headers, COOKIE)
 }
 
+/// Forgets failed staff sign-ins older than the window they count in (the server's
+/// housekeeping calls this).
+pub async fn forget_old_failures(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    db.writes()
+        .run(move |conn| -> JobFuture<'_, Result<u64, sqlx::Error>> {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+                    .bind(now - FAILURE_WINDOW_SECS)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected())
+            })
+        })
+        .await
+}
+
 /// The `Set-Cookie` value for a new session (Secure when the shop is served over HTTPS).
 pub fn session_cookie(token: &str, secure: bool) -> String {
     crate::cookies::set(COOKIE, token, MAX_AGE_SECS, secure)

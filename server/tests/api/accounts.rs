@@ -732,11 +732,23 @@ async fn stale_sign_in_data_is_forgotten(backend: Backend) {
             .await
             .unwrap();
     }
+    // A passkey sign-in started and never finished.
+    sqlx::query(
+        "INSERT INTO passkey_ceremonies (id_hash, customer_id, state, expires_at) VALUES ('h', NULL, '{}', $1)",
+    )
+    .bind(app::db::now_epoch() - 1)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     let now = app::db::now_epoch();
     let forgotten = app::accounts::service::forget_stale(&app.db, now)
         .await
         .unwrap();
-    assert!(forgotten >= 3, "{forgotten}");
+    assert!(forgotten >= 4, "{forgotten}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM passkey_ceremonies").await,
+        0
+    );
     assert_eq!(get_as(&app, "/api/v1/customer", &kept).await.0, 200);
     assert_eq!(get_as(&app, "/api/v1/customer", &old).await.0, 401);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sign_in_codes").await, 1);

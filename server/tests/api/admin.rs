@@ -297,6 +297,22 @@ async fn sign_in_is_rate_limited_per_account_and_per_address(backend: Backend) {
     assert_eq!(sign_in(&app, "owner@shop.test", PASSWORD).await, Err(429));
     // The failures are remembered in the database, not only in one process.
     assert!(count(&app, "SELECT COUNT(*) FROM sign_in_failures").await >= 20);
+    // Once out of the window they count in, the housekeeping forgets them and the owner
+    // signs in again.
+    sqlx::query("UPDATE sign_in_failures SET at = at - $1")
+        .bind(app::admin::auth::FAILURE_WINDOW_SECS + 1)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let forgotten = app::admin::auth::forget_old_failures(&app.db, app::db::now_epoch())
+        .await
+        .unwrap();
+    assert!(forgotten >= 20, "{forgotten}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sign_in_failures").await,
+        0
+    );
+    assert!(sign_in(&app, "owner@shop.test", PASSWORD).await.is_ok());
 }
 
 async fn cross_site_writes_are_refused(backend: Backend) {
