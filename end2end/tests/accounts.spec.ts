@@ -223,3 +223,37 @@ test("a cart started on one device appears, merged, on another", async ({ browse
   await expect(laptop.getByTestId("line-quantity")).toHaveText("2");
   await expect(laptop.getByTestId("cart-count")).toHaveText("2");
 });
+
+test("edits made offline while signed in reach the account when the connection returns", async ({ page, context, request }) => {
+  const email = `offline.${Date.now()}@example.test`;
+  await signInAsShopper(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+  const mug = await (await request.get("/api/v1/products/stoneware-mug")).json();
+  const variant = mug.variants.find((v: { available: number }) => v.available > 2);
+  await page.goto(`/products/stoneware-mug?variant=${variant.id}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.goto("/cart");
+  await hydrated(page);
+  await expect(page.getByTestId("line-quantity")).toHaveText("1");
+
+  let syncs = 0;
+  page.on("request", (r) => {
+    if (r.url().includes("/api/cart/sync")) syncs++;
+  });
+  await context.setOffline(true);
+  await page.getByRole("button", { name: "One more" }).click();
+  await expect(page.getByTestId("line-quantity")).toHaveText("2");
+  await page.waitForTimeout(1_000);
+  // One try, then it waits for the connection: no retry loop while offline.
+  expect(syncs).toBeLessThanOrEqual(2);
+
+  await context.setOffline(false);
+  await expect
+    .poll(async () => {
+      const cart = await (await page.request.get("/api/v1/customer/cart")).json();
+      return cart.lines.map((l: { quantity: number }) => l.quantity);
+    })
+    .toEqual([2]);
+});

@@ -179,8 +179,12 @@ impl CartStore {
                     store.sync(false);
                     return;
                 }
-                // Offline, or the shop is busy: the edits wait for the connection to return.
-                Err(error) => leptos::logging::warn!("could not sync the cart: {error}"),
+                // Offline, or the shop is busy: the edits wait for the connection to return
+                // (the `online` event), the next edit or the next page; never a retry loop.
+                Err(error) => {
+                    leptos::logging::warn!("could not sync the cart: {error}");
+                    return;
+                }
             }
             if SYNC_AGAIN.replace(false) || !store.cart.with_untracked(|c| c.unsent.is_empty()) {
                 store.sync(false);
