@@ -22,8 +22,8 @@ pub fn is_token(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The session token in the request's cookie `name`, if well formed.
-pub fn token(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the request's cookie `name`, if it sent one.
+pub fn value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -32,7 +32,11 @@ pub fn token(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.to_string())
-        .filter(|v| is_token(v))
+}
+
+/// The session token in the request's cookie `name`, if well formed.
+pub fn token(headers: &HeaderMap, name: &str) -> Option<String> {
+    value(headers, name).filter(|v| is_token(v))
 }
 
 /// The `Set-Cookie` value for a new session that lasts at most `max_age` seconds.

@@ -237,7 +237,7 @@ fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
             if let Err(error) = app::admin::auth::forget_old_failures(&db, now).await {
                 tracing::error!(%error, "forgetting old failed staff sign-ins failed");
             }
-            let now_ms = app::cart::account::now_ms();
+            let now_ms = app::cart::now_ms();
             if let Err(error) = app::cart::account::forget_old_removals(&db, now_ms).await {
                 tracing::error!(%error, "forgetting old removals from carts failed");
             }

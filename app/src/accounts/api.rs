@@ -83,12 +83,8 @@ pub async fn recognise(
         }
     };
     let signed_in = customer.is_some();
-    let hinted = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains(&format!("{}=1", super::SIGNED_IN_HINT)));
+    let hinted =
+        crate::cookies::value(request.headers(), super::SIGNED_IN_HINT).as_deref() == Some("1");
     if let Some(customer) = customer {
         request.extensions_mut().insert(customer);
     }
@@ -101,9 +97,7 @@ pub async fn recognise(
         set_cookies(&mut response, accounts.clear_cookies());
     } else if !hinted {
         // A session from before the hint existed: the cart learns it can sync.
-        if let Ok(value) = HeaderValue::from_str(&accounts.hint_cookie()) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        set_cookies(&mut response, [accounts.hint_cookie()]);
     }
     response
 }

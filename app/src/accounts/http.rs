@@ -51,7 +51,7 @@ pub fn body_error(rejection: JsonRejection) -> AccountError {
     }
 }
 
-pub fn set_cookies(response: &mut Response, cookies: [String; 2]) {
+pub fn set_cookies(response: &mut Response, cookies: impl IntoIterator<Item = String>) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);

@@ -54,7 +54,7 @@ impl Accounts {
         }))
     }
 
-    pub(super) fn db(&self) -> &Db {
+    pub fn db(&self) -> &Db {
         &self.0.db
     }
 
@@ -90,11 +90,6 @@ impl Accounts {
             cookies::clear(COOKIE, secure),
             cookies::set_visible(SIGNED_IN_HINT, "", 0, secure),
         ]
-    }
-
-    /// The database (the account's cart lives beside the account).
-    pub fn db_handle(&self) -> &Db {
-        &self.0.db
     }
 
     /// Sends a code to `email`. The answer is the same whether an account exists or not (none

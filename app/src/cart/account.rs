@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
 use super::sync::{apply_edits, live, merge_at_sign_in, CartSync, Change, StampedLine, SyncedCart};
-use super::{CartItem, CartLine};
+use super::{now_ms, CartItem, CartLine};
 use crate::accounts::http::body_error;
 use crate::accounts::service::Accounts;
 use crate::accounts::AccountError;
@@ -39,13 +39,6 @@ where
         .route("/api/v1/customer/cart/merge", post(merge))
 }
 
-/// Now, in milliseconds since the epoch (the cart's edits are stamped to the millisecond).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Applies a browser's sync to `customer_id`'s cart and answers the cart as it now is: a kept
 /// cart's edits (the later edit wins per line), a guest cart's lines merged in at sign-in, or
 /// nothing at all for a cart kept with another account (its edits are not this one's).
@@ -55,10 +48,24 @@ pub async fn sync(
     customer_id: i64,
     request: CartSync,
 ) -> Result<SyncedCart, AccountError> {
+    let (lines, notices) = apply(db, customer_id, request).await?;
+    Ok(SyncedCart {
+        owner: customer_id,
+        lines: lines.into_iter().map(|(line, _)| line).collect(),
+        notices,
+    })
+}
+
+/// The cart's lines, each with the time of its last edit, and a merge's notices.
+type Applied = (Vec<(CartLine, i64)>, Vec<String>);
+
+/// [`sync`]'s change, in one transaction: the cart's lines afterwards (each with the time of
+/// its last edit) and the merge's notices.
+async fn apply(db: &Db, customer_id: i64, request: CartSync) -> Result<Applied, AccountError> {
     let now = now_ms();
     db.writes()
         .run(
-            move |conn| -> JobFuture<'_, Result<SyncedCart, AccountError>> {
+            move |conn| -> JobFuture<'_, Result<Applied, AccountError>> {
                 Box::pin(async move {
                     lock_cart(conn, customer_id).await?;
                     let notices = match request.owner {
@@ -69,7 +76,7 @@ pub async fn sync(
                         Some(_) => Vec::new(),
                         None => merge_in(conn, customer_id, &live(&request.lines), now).await?,
                     };
-                    let lines = read_lines(conn, customer_id).await?;
+                    let lines = lines_with_times(conn, customer_id).await?;
                     if lines.len() > MAX_LINES {
                         // Rolls the whole change back.
                         return Err(AccountError::field(
@@ -77,11 +84,7 @@ pub async fn sync(
                             &format!("A cart holds at most {MAX_LINES} lines."),
                         ));
                     }
-                    Ok(SyncedCart {
-                        owner: customer_id,
-                        lines,
-                        notices,
-                    })
+                    Ok((lines, notices))
                 })
             },
         )
@@ -91,18 +94,7 @@ pub async fn sync(
 /// The cart as it is, for a page or the API.
 pub async fn current(db: &Db, customer_id: i64) -> Result<Vec<(CartLine, i64)>, AccountError> {
     let mut conn = db.pool().acquire().await?;
-    let stamped = read_stamped(&mut conn, customer_id).await?;
-    let lines = lines_of(&mut conn, &live(&stamped)).await?;
-    Ok(lines
-        .into_iter()
-        .map(|line| {
-            let edited_at = stamped
-                .iter()
-                .find(|s| s.variant_id == line.item.variant_id)
-                .map_or(0, |s| s.edited_at);
-            (line, edited_at)
-        })
-        .collect())
+    Ok(lines_with_times(&mut conn, customer_id).await?)
 }
 
 /// Forgets removals older than [`REMOVALS_KEPT_MS`] (the job runner calls this).
@@ -280,11 +272,7 @@ async fn merge_in(
 }
 
 fn display_title(item: &CartItem) -> String {
-    if item.variant_title.is_empty() {
-        item.title.clone()
-    } else {
-        format!("{} ({})", item.title, item.variant_title)
-    }
+    crate::checkout::line_title(&item.title, &item.variant_title)
 }
 
 /// A change of the merge in the shopper's words.
@@ -320,13 +308,24 @@ fn said(change: &Change, title_of: &impl Fn(i64) -> String) -> String {
     }
 }
 
-/// The cart's lines as shown (names, pictures and prices of now), in variant order.
-async fn read_lines(
+/// The cart's lines as shown (names, pictures and prices of now), in variant order, each with
+/// the time of its last edit.
+async fn lines_with_times(
     conn: &mut AnyConnection,
     customer_id: i64,
-) -> Result<Vec<CartLine>, sqlx::Error> {
+) -> Result<Vec<(CartLine, i64)>, sqlx::Error> {
     let stamped = read_stamped(conn, customer_id).await?;
-    lines_of(conn, &live(&stamped)).await
+    let lines = lines_of(conn, &live(&stamped)).await?;
+    Ok(lines
+        .into_iter()
+        .map(|line| {
+            let edited_at = stamped
+                .iter()
+                .find(|s| s.variant_id == line.item.variant_id)
+                .map_or(0, |s| s.edited_at);
+            (line, edited_at)
+        })
+        .collect())
 }
 
 async fn lines_of(
@@ -468,7 +467,7 @@ pub(crate) async fn read(
     headers: HeaderMap,
 ) -> Result<Json<AccountCart>, AccountError> {
     let customer = accounts.require(&headers).await?;
-    let lines = current(accounts.db_handle(), customer.id).await?;
+    let lines = current(accounts.db(), customer.id).await?;
     Ok(Json(answer(lines, Vec::new())))
 }
 
@@ -510,11 +509,10 @@ async fn change(
 ) -> Result<Json<AccountCart>, AccountError> {
     let customer = accounts.require(headers).await?;
     let Json(input) = body.map_err(body_error)?;
-    let lines = checked(accounts.db_handle(), &input).await?;
+    let lines = checked(accounts.db(), &input).await?;
     let owner = (!merge).then_some(customer.id);
-    let synced = sync(accounts.db_handle(), customer.id, CartSync { owner, lines }).await?;
-    let lines = current(accounts.db_handle(), customer.id).await?;
-    Ok(Json(answer(lines, synced.notices)))
+    let (lines, notices) = apply(accounts.db(), customer.id, CartSync { owner, lines }).await?;
+    Ok(Json(answer(lines, notices)))
 }
 
 #[cfg(test)]

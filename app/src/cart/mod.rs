@@ -166,11 +166,7 @@ impl CartStore {
             match answer {
                 Ok(answer) => {
                     let mut cart = store.cart.get_untracked();
-                    let notices = answer.notices.clone();
                     cart.take_answer(&request, answer, now_ms());
-                    if !notices.is_empty() {
-                        cart.notices = notices;
-                    }
                     storage::save(&cart);
                     store.cart.set(cart);
                 }
@@ -199,8 +195,9 @@ thread_local! {
     static SYNC_AGAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Milliseconds since the epoch, by this device's clock (edits are stamped with it).
-fn now_ms() -> i64 {
+/// Milliseconds since the epoch, by this machine's clock: the browser stamps edits with it, the
+/// server clamps them to it.
+pub fn now_ms() -> i64 {
     #[cfg(feature = "hydrate")]
     {
         js_sys::Date::now() as i64
@@ -245,7 +242,7 @@ pub async fn sync_cart(request: CartSync) -> Result<SyncedCart, AccountError> {
         use_context::<crate::accounts::service::Accounts>().ok_or(AccountError::Internal)?;
     let parts = use_context::<axum::http::request::Parts>().ok_or(AccountError::Internal)?;
     let result = match accounts.require(&parts.headers).await {
-        Ok(customer) => account::sync(accounts.db_handle(), customer.id, request).await,
+        Ok(customer) => account::sync(accounts.db(), customer.id, request).await,
         Err(error) => Err(error),
     };
     if let Err(error) = &result {

@@ -211,9 +211,9 @@ impl Cart {
         }
     }
 
-    /// Takes the account's cart from the answer to `sent`. Edits made here while the request
-    /// was away are kept on top (and stay unsent). An answer for another account than the one
-    /// this cart was kept with replaces it whole.
+    /// Takes the account's cart (and a merge's notices) from the answer to `sent`. Edits made
+    /// here while the request was away are kept on top (and stay unsent). An answer for another
+    /// account than the one this cart was kept with replaces it whole.
     pub fn take_answer(&mut self, sent: &CartSync, answer: SyncedCart, now_ms: i64) {
         let still_unsent: Vec<StampedLine> = if self.owner != sent.owner {
             // The cart changed hands meanwhile (signed out in another tab): not ours to keep.
@@ -235,6 +235,10 @@ impl Cart {
         let local = std::mem::take(&mut self.lines);
         self.owner = Some(answer.owner);
         self.lines = answer.lines;
+        // A merge's notices stay until the shopper dismisses them or the next merge.
+        if !answer.notices.is_empty() {
+            self.notices = answer.notices;
+        }
         self.unsent = Vec::new();
         for edit in still_unsent {
             if edit.quantity == 0 {
@@ -399,6 +403,11 @@ mod tests {
         };
         cart.take_answer(&sent, answer, 200);
         assert_eq!(cart.owner, Some(7));
+        assert_eq!(
+            cart.notices,
+            vec!["…".to_string()],
+            "the merge's notices are kept"
+        );
         assert_eq!(shown(&cart), vec![(1, 3), (2, 1)]);
         assert!(cart.unsent.is_empty());
     }

@@ -32,6 +32,15 @@ pub const MAX_LINE_QUANTITY: u32 = 99;
 /// A cart longer than this is refused; bigger orders are a conversation with the shop.
 pub const MAX_LINES: usize = 100;
 
+/// A line's name as the shopper reads it in notices: "Linen shirt (M / Blue)".
+pub fn line_title(title: &str, variant_title: &str) -> String {
+    if variant_title.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} ({variant_title})")
+    }
+}
+
 /// One line the shopper wants. Prices are never read from the client: any it sends are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

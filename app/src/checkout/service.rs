@@ -86,11 +86,7 @@ impl VariantRow {
     }
 
     fn display_title(&self) -> String {
-        if self.variant_title.is_empty() {
-            self.title.clone()
-        } else {
-            format!("{} ({})", self.title, self.variant_title)
-        }
+        super::line_title(&self.title, &self.variant_title)
     }
 }
 

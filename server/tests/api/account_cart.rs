@@ -283,7 +283,7 @@ async fn the_later_edit_wins_and_another_accounts_cart_is_never_touched(backend:
     .await
     .unwrap();
     let owner = first.owner;
-    let now = app::cart::account::now_ms();
+    let now = app::cart::now_ms();
     // The phone removed the shirt a minute ago; the laptop's older add arrives afterwards.
     let phone = CartSync {
         owner: Some(owner),
@@ -316,7 +316,7 @@ async fn the_later_edit_wins_and_another_accounts_cart_is_never_touched(backend:
     sync_as(&app, &ada, &ahead).await.unwrap();
     let later = CartSync {
         owner: Some(owner),
-        lines: vec![stamped(mug, 2, app::cart::account::now_ms() + 5)],
+        lines: vec![stamped(mug, 2, app::cart::now_ms() + 5)],
     };
     let answer = sync_as(&app, &ada, &later).await.unwrap();
     assert_eq!(answer.lines[0].quantity, 2);
@@ -325,7 +325,7 @@ async fn the_later_edit_wins_and_another_accounts_cart_is_never_touched(backend:
     let bob = signed_in(&app, "bob@example.com").await;
     let foreign = CartSync {
         owner: Some(owner),
-        lines: vec![stamped(shirt, 9, app::cart::account::now_ms())],
+        lines: vec![stamped(shirt, 9, app::cart::now_ms())],
     };
     let bobs = sync_as(&app, &bob, &foreign).await.unwrap();
     assert_ne!(bobs.owner, owner);
@@ -423,7 +423,7 @@ fn pool(person: Option<usize>) -> std::ops::Range<usize> {
 }
 
 fn ms() -> i64 {
-    app::cart::account::now_ms()
+    app::cart::now_ms()
 }
 
 impl World<'_> {
