@@ -38,6 +38,15 @@ pub fn rfc3339(epoch: i64) -> String {
     )
 }
 
+/// RFC 3339 text (`2026-12-24T18:00:00Z`, any offset) as Unix seconds; `None` if it is not one.
+#[cfg(feature = "ssr")]
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    text.trim()
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,19 @@ async fn main() -> anyhow::Result<()> {
             lines.len()
         );
     }
+    // The same with a discount code: the code is read, its use taken and recorded.
+    sqlx::query(
+        "INSERT INTO discounts (title, code, code_key, kind, rule_json, created_at, updated_at) \
+         VALUES ('Bench', 'BENCH10', 'bench10', 'percentage', '{\"OrderPercent\":{\"percent_bp\":1000}}', 0, 0)",
+    )
+    .execute(db.pool())
+    .await?;
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    place_with(&checkout, &[(5, 1)], &["BENCH10"]).await?;
+    println!(
+        "SQL statements for a 1-line checkout with a discount code: {}",
+        STATEMENTS.load(Ordering::SeqCst) - before
+    );
 
     COUNTING.store(false, Ordering::Relaxed);
     let run = Duration::from_secs(seconds);
@@ -140,6 +153,14 @@ async fn seed(db: &Db) -> anyhow::Result<()> {
 }
 
 async fn place(checkout: &Checkout, lines: &[(i64, u32)]) -> anyhow::Result<Duration> {
+    place_with(checkout, lines, &[]).await
+}
+
+async fn place_with(
+    checkout: &Checkout,
+    lines: &[(i64, u32)],
+    codes: &[&str],
+) -> anyhow::Result<Duration> {
     let request = CheckoutRequest {
         email: "bench@example.com".into(),
         shipping_address: app::checkout::address::Address {
@@ -164,6 +185,7 @@ async fn place(checkout: &Checkout, lines: &[(i64, u32)]) -> anyhow::Result<Dura
             gateway: "test".into(),
             token: Some("pm_card_visa".into()),
         },
+        discount_codes: codes.iter().map(|c| c.to_string()).collect(),
     };
     let start = Instant::now();
     let placed = checkout

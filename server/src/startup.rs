@@ -144,6 +144,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::tokens::routes())
         .merge(app::admin::rest::routes())
         .merge(app::admin::settings::routes())
+        .merge(app::admin::discounts::ssr::routes())
         .merge(app::admin::privacy::routes())
         .merge(app::admin::security::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))

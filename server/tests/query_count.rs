@@ -111,8 +111,8 @@ async fn pages_run_a_constant_number_of_statements() {
         .fetch_all(app.db.pool())
         .await
         .unwrap();
-        let one = checkout_statements(&app, &[variants[0]]).await;
-        let two = checkout_statements(&app, &[variants[1], variants[2]]).await;
+        let one = checkout_statements(&app, &[variants[0]], &[]).await;
+        let two = checkout_statements(&app, &[variants[1], variants[2]], &[]).await;
         assert!(
             one <= 12,
             "{backend:?}: {one} statements for a one-line checkout"
@@ -122,12 +122,28 @@ async fn pages_run_a_constant_number_of_statements() {
             "{backend:?}: {two} statements for a two-line checkout"
         );
         println!("{backend:?}: checkout with one line {one}, with two lines {two}");
+
+        // A discount code adds three: the code read, its use taken, the use recorded.
+        sqlx::query(
+            "INSERT INTO discounts (title, code, code_key, kind, rule_json, created_at, updated_at) \
+             VALUES ('Ten', 'TEN', 'ten', 'percentage', '{\"OrderPercent\":{\"percent_bp\":1000}}', 0, 0)",
+        )
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+        let with_code = checkout_statements(&app, &[variants[0]], &["TEN"]).await;
+        assert!(
+            with_code <= one + 3,
+            "{backend:?}: {with_code} statements for a one-line checkout with a code"
+        );
+        println!("{backend:?}: checkout with one line and a discount code {with_code}");
     }
 }
 
-async fn checkout_statements(app: &helpers::TestApp, variants: &[i64]) -> usize {
+async fn checkout_statements(app: &helpers::TestApp, variants: &[i64], codes: &[&str]) -> usize {
     let body = |variants: &[i64]| {
         serde_json::json!({
+            "discount_codes": codes,
             "email": "count@example.com",
             "shipping_address": {"name": "C", "line1": "Street 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
             "lines": variants.iter().map(|id| serde_json::json!({"variant_id": id, "quantity": 1})).collect::<Vec<_>>(),

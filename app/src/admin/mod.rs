@@ -11,6 +11,7 @@ use crate::money::Money;
 use crate::orders::{OrderDetails, OrderStatus};
 
 mod catalog_pages;
+pub mod discounts;
 mod inventory_page;
 mod pages;
 mod privacy_page;
@@ -23,6 +24,7 @@ pub use crate::time::{format_date, format_time};
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
+pub use discounts::{AdminDiscountPage, AdminDiscountsPage};
 pub use inventory_page::AdminInventoryPage;
 pub use pages::{
     AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage, AdminVariantPage,
@@ -254,6 +256,28 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
         "/api/v1/admin/orders/{number}/refunds",
         Access::Refunds,
     ),
+    ("GET", "/admin/discounts", Access::Staff),
+    ("GET", "/admin/discounts/{discount}", Access::Staff),
+    ("POST", "/admin/discounts", Access::Staff),
+    ("POST", "/admin/discounts/{discount}", Access::Staff),
+    (
+        "POST",
+        "/admin/discounts/{discount}/deactivate",
+        Access::Staff,
+    ),
+    ("POST", "/api/admin/discounts", Access::Staff),
+    ("POST", "/api/admin/discount", Access::Staff),
+    ("GET", "/api/v1/admin/discounts", Access::Staff),
+    ("POST", "/api/v1/admin/discounts", Access::Staff),
+    ("GET", "/api/v1/admin/discounts/{id}", Access::Staff),
+    ("PATCH", "/api/v1/admin/discounts/{id}", Access::Staff),
+    ("POST", "/api/v1/admin/discounts/{id}", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/discounts/{id}/deactivate",
+        Access::Staff,
+    ),
+    ("GET", "/api/v1/admin/discounts/{id}/orders", Access::Staff),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -13,12 +13,25 @@ use crate::checkout::service::random_token;
 use crate::db::{count, currency_of, decode_error, now_epoch, Sql};
 use crate::money::{Currency, Money};
 use crate::orders::record::{self, line_title, OrderRecord};
+use crate::orders::refund_lines;
 use crate::orders::settle::{self, Settlement, TransitionError};
 use crate::orders::shipments::{self, NewShipment};
 use crate::orders::{order_id, order_number, OrderStatus};
 use crate::payments::ledger::{self, RefundTarget};
 use crate::payments::IntentStatus;
 use crate::write_queue::JobFuture;
+
+/// What a refund pays back: an amount, or units of lines (`(line id, units)`) at what they
+/// were paid.
+#[derive(Clone, Debug)]
+pub enum RefundOf {
+    Amount(i64),
+    Lines(Vec<(i64, u32)>),
+}
+
+/// A refund reserved in the database: where it goes and how much, or `None` when its key
+/// was used before.
+type ReservedRefund = Result<Option<(RefundTarget, i64)>, AdminError>;
 
 /// Rows per page of the order list.
 pub const ORDERS_PER_PAGE: i64 = 50;
@@ -485,10 +498,28 @@ impl Admin {
         key: &str,
         reason: &str,
     ) -> Result<(), AdminError> {
+        self.refund_of(account, number, RefundOf::Amount(amount), key, reason)
+            .await
+    }
+
+    /// Refunds an amount, or units of lines at what they were paid (their share of the
+    /// discounts off, see [`refund_lines`]), never more than what is left of either.
+    pub async fn refund_of(
+        &self,
+        account: &Account,
+        number: &str,
+        of: RefundOf,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), AdminError> {
         let id = order_id(number).ok_or_else(|| AdminError::NotFound(format!("Order {number}")))?;
-        if amount <= 0 {
+        if matches!(of, RefundOf::Amount(amount) if amount <= 0) {
             return Err(AdminError::Invalid("Enter an amount above zero.".into()));
         }
+        let lines = match &of {
+            RefundOf::Lines(lines) => lines.clone(),
+            RefundOf::Amount(_) => Vec::new(),
+        };
         let key = key.trim().to_string();
         if key.is_empty() || key.chars().count() > 64 {
             return Err(AdminError::Invalid(
@@ -496,27 +527,47 @@ impl Admin {
             ));
         }
         let (reserve_key, reason_text) = (key.clone(), reason.trim().to_string());
-        // 1. Reserve the amount against what was paid, in the database, before asking the gateway.
+        let taken_lines = lines.clone();
+        // 1. Reserve the amount against what was paid (and the lines' units), in the database,
+        // before asking the gateway.
         let reserved = self
             .checkout()
             .writes()
-            .run(
-                move |conn| -> JobFuture<'_, Result<Option<RefundTarget>, AdminError>> {
-                    Box::pin(async move {
-                        Ok(ledger::reserve_refund(
-                            conn,
-                            id,
-                            amount,
-                            &reserve_key,
-                            &reason_text,
-                            now_epoch(),
-                        )
-                        .await?)
-                    })
-                },
-            )
+            .run(move |conn| -> JobFuture<'_, ReservedRefund> {
+                Box::pin(async move {
+                    let amount = match of {
+                        RefundOf::Amount(amount) => amount,
+                        // A key seen before answers as before (below): nothing is taken again.
+                        RefundOf::Lines(_)
+                            if ledger::refund_seen(conn, id, &reserve_key).await? =>
+                        {
+                            0
+                        }
+                        RefundOf::Lines(lines) => refund_lines::take(conn, id, &lines)
+                            .await?
+                            .filter(|amount| *amount > 0)
+                            .ok_or_else(|| {
+                                AdminError::Conflict(
+                                    "Those units were refunded meanwhile, or were worth nothing; \
+                                     reload the order."
+                                        .into(),
+                                )
+                            })?,
+                    };
+                    let target = ledger::reserve_refund(
+                        conn,
+                        id,
+                        amount,
+                        &reserve_key,
+                        &reason_text,
+                        now_epoch(),
+                    )
+                    .await?;
+                    Ok(target.map(|t| (t, amount)))
+                })
+            })
             .await?;
-        let Some(target) = reserved else {
+        let Some((target, amount)) = reserved else {
             return Ok(()); // This refund was already made (a double submit).
         };
         // 2. The gateway that took the payment, with a key scoped to the order: a retry never
@@ -541,6 +592,9 @@ impl Admin {
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
                     ledger::record_refund(conn, id, &key, amount, &result).await?;
+                    if result.is_err() {
+                        refund_lines::give_back(conn, id, &taken_lines).await?;
+                    }
                     match &result {
                         Ok(_) => audit(conn, &actor, "Refunded", id, &amount_text).await,
                         Err(message) => audit(conn, &actor, "Refund failed", id, message).await,

@@ -105,6 +105,18 @@ impl CartStore {
         self.change(|cart| cart.remove(variant_id));
     }
 
+    /// Keeps a discount code for the next quotes; `Err` says why not.
+    pub fn add_code(&self, code: &str) -> Result<(), String> {
+        let mut cart = self.cart.get_untracked();
+        cart.add_code(code)?;
+        self.change(|stored| *stored = cart);
+        Ok(())
+    }
+
+    pub fn remove_code(&self, code: &str) {
+        self.change(|cart| cart.remove_code(code));
+    }
+
     /// Brings the cart in line with a quote (see [`Cart::apply_quote`]); saves only on change.
     pub fn apply_quote(&self, quote: &crate::checkout::Quote) {
         let mut cart = self.cart.get_untracked();

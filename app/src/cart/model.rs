@@ -46,6 +46,9 @@ pub struct Cart {
     /// What the merge at sign-in changed, shown until dismissed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// Discount codes the shopper entered: kept offline too, checked by every quote.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
 }
 
 impl Cart {
@@ -98,6 +101,28 @@ impl Cart {
 
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
+    }
+
+    /// Keeps an entered code, unless it is already there (in any case) or the cart holds as
+    /// many as a quote takes. `Err` says why not, in the shopper's words.
+    pub fn add_code(&mut self, code: &str) -> Result<(), String> {
+        use crate::promotions::{code_key, code_problem, MAX_CODES};
+        if let Some(problem) = code_problem(code) {
+            return Err(problem);
+        }
+        if self.codes.iter().any(|c| code_key(c) == code_key(code)) {
+            return Err("This code was already entered.".into());
+        }
+        if self.codes.len() >= MAX_CODES {
+            return Err(format!("Enter at most {MAX_CODES} codes."));
+        }
+        self.codes.push(code.trim().to_string());
+        Ok(())
+    }
+
+    pub fn remove_code(&mut self, code: &str) {
+        let key = crate::promotions::code_key(code);
+        self.codes.retain(|c| crate::promotions::code_key(c) != key);
     }
 
     /// The subtotal at the prices last seen, or `None` if lines disagree on currency (or the sum
@@ -246,8 +271,11 @@ mod tests {
             lines,
             subtotal: zero,
             shipping: None,
+            discounts: vec![],
+            discount_total: zero,
             tax: zero,
             total: zero,
+            amount_due: zero,
             prices_include_tax: true,
             tax_label: String::new(),
             rounding: String::new(),
@@ -267,6 +295,7 @@ mod tests {
             unit_price: Money::new(cents, Currency::EUR),
             quantity,
             line_total: Money::new(cents * quantity as i64, Currency::EUR),
+            discount: Money::zero(Currency::EUR),
             tax: Money::zero(Currency::EUR),
         }
     }

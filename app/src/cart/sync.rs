@@ -419,6 +419,7 @@ mod tests {
             lines: vec![cart_line(1, 2)],
             unsent: vec![line(1, 2, 100)],
             notices: vec![],
+            codes: vec![],
         };
         let sent = cart.sync_request();
         let answer = SyncedCart {

@@ -4,8 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{Cart, CartItem, CartStore, MAX_LINE_QUANTITY};
-use crate::checkout::{Notice, Quote, QuoteRequest};
+use crate::checkout::address::FieldError;
+use crate::checkout::{CheckoutError, Notice, Quote, QuoteRequest};
 use crate::connectivity::Connectivity;
+use crate::money::Money;
+use crate::promotions::view::{DiscountCodes, DiscountList};
 
 /// The header link to the cart with the number of items in it. Every shop page has it, so it
 /// also marks the page hydrated.
@@ -106,25 +109,30 @@ pub fn requote_on_change(
     store: CartStore,
     destination: Signal<Option<crate::checkout::Destination>>,
     method: Signal<Option<String>>,
+    email: Signal<Option<String>>,
 ) -> LiveQuote {
     let cart = store.cart();
     let online = Connectivity::get().online();
     let (quote, set_quote) = signal(None::<Quote>);
     let (notices, set_notices) = signal(Vec::<Notice>::new());
     let (problem, set_problem) = signal(None::<String>);
+    let (code_problem, set_code_problem) = signal(None::<String>);
     let asked = Memo::new(move |_| {
         cart.with(|c| {
-            c.lines
+            let lines = c
+                .lines
                 .iter()
                 .map(|l| (l.item.variant_id, l.quantity))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (lines, c.codes.clone())
         })
     });
     let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let lines = asked.get();
+        let (lines, codes) = asked.get();
         let destination = destination.get();
         let method = method.get();
+        let email = email.get();
         if !online.get() || lines.is_empty() {
             return;
         }
@@ -134,6 +142,8 @@ pub fn requote_on_change(
             lines: cart.with_untracked(Cart::quote_lines),
             shipping_address: destination,
             shipping_method: method,
+            discount_codes: codes.clone(),
+            email,
         };
         leptos::task::spawn_local(async move {
             let answer = crate::checkout::quote_cart(request).await;
@@ -143,11 +153,23 @@ pub fn requote_on_change(
             match answer {
                 Ok(fresh) => {
                     set_problem.set(None);
+                    if !codes.is_empty() {
+                        set_code_problem.set(None);
+                    }
                     if !fresh.notices.is_empty() {
                         set_notices.set(fresh.notices.clone());
                     }
                     store.apply_quote(&fresh);
                     set_quote.set(Some(fresh));
+                }
+                // A code that cannot apply leaves the cart with its reason; the quote without
+                // it follows (the cart changed).
+                Err(CheckoutError::Invalid(fields)) if refused_codes(&fields, &codes).is_some() => {
+                    let (refused, reasons) = refused_codes(&fields, &codes).unwrap_or_default();
+                    set_code_problem.set(Some(reasons));
+                    for code in refused {
+                        store.remove_code(&code);
+                    }
                 }
                 Err(error) => set_problem.set(Some(error.to_string())),
             }
@@ -157,7 +179,26 @@ pub fn requote_on_change(
         quote,
         notices,
         problem,
+        code_problem,
     }
+}
+
+/// The codes a quote refused (`discount_codes[i]`), and their reasons in one sentence each.
+fn refused_codes(fields: &[FieldError], codes: &[String]) -> Option<(Vec<String>, String)> {
+    let mut refused = Vec::new();
+    let mut reasons = Vec::new();
+    for field in fields {
+        let place = field
+            .field
+            .strip_prefix("discount_codes[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok());
+        if let Some(code) = place.and_then(|i| codes.get(i)) {
+            reasons.push(format!("{code}: {}", field.message));
+            refused.push(code.clone());
+        }
+    }
+    (!refused.is_empty()).then(|| (refused, reasons.join(" ")))
 }
 
 /// The server's latest quote for the cart, what changed, and why there is none (if so).
@@ -166,6 +207,8 @@ pub struct LiveQuote {
     pub quote: ReadSignal<Option<Quote>>,
     pub notices: ReadSignal<Vec<Notice>>,
     pub problem: ReadSignal<Option<String>>,
+    /// Why the last code entered (or kept offline) does not apply.
+    pub code_problem: ReadSignal<Option<String>>,
 }
 
 /// What the shopper sees while the shop cannot be reached.
@@ -190,7 +233,13 @@ fn CartContents() -> impl IntoView {
         quote,
         notices,
         problem,
-    } = requote_on_change(store, Signal::stored(None), Signal::stored(None));
+        code_problem,
+    } = requote_on_change(
+        store,
+        Signal::stored(None),
+        Signal::stored(None),
+        Signal::stored(None),
+    );
     // The quote counts only while it prices exactly the lines in the cart.
     let confirmed = move || {
         quote.with(|q| {
@@ -201,7 +250,7 @@ fn CartContents() -> impl IntoView {
                             l.item.variant_id == p.variant_id && l.quantity == p.quantity
                         })
                 });
-                same.then(|| q.subtotal.to_string())
+                same.then(|| q.clone())
             })
         })
     };
@@ -257,10 +306,20 @@ fn CartContents() -> impl IntoView {
                         }
                     />
                 </ul>
+                <DiscountCodes store problem=code_problem/>
+                {move || confirmed().filter(|q| !q.discounts.is_empty()).map(|q| view! {
+                    <DiscountList discounts=q.discounts/>
+                })}
                 <p class="subtotal">
                     {move || match confirmed() {
-                        Some(subtotal) => view! {
-                            "Subtotal: " <strong data-testid="cart-subtotal" data-confirmed="true">{subtotal}</strong>
+                        Some(q) => view! {
+                            "Subtotal: " <strong data-testid="cart-subtotal" data-confirmed="true">{q.subtotal.to_string()}</strong>
+                            {(q.discount_total.amount > 0).then(|| view! {
+                                <br/>"After discounts: "
+                                <strong data-testid="cart-after-discounts">
+                                    {Money::new(q.subtotal.amount - q.discount_total.amount, q.subtotal.currency).to_string()}
+                                </strong>
+                            })}
                         }.into_any(),
                         None => view! {
                             "Estimated subtotal: "

@@ -75,10 +75,13 @@ fn body_error(rejection: JsonRejection) -> CheckoutError {
     responses((status = 200, body = Quote), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn quote(
     State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
+    headers: HeaderMap,
     body: Result<Json<QuoteRequest>, JsonRejection>,
 ) -> Result<Response, CheckoutError> {
     let Json(request) = body.map_err(body_error)?;
-    Ok(Json(checkout.quote(request).await?).into_response())
+    let customer = accounts.customer_of(&headers).await?.map(|c| c.id);
+    Ok(Json(checkout.quote(request, customer).await?).into_response())
 }
 
 /// Place an order: reserve stock, charge, confirm; once per `Idempotency-Key`.

@@ -23,6 +23,7 @@ use crate::error::Plumbing;
 use crate::money::Money;
 use crate::orders::{OrderDetails, OrderSummary};
 use crate::payments::{NextAction, PaymentChoice};
+use crate::promotions::DiscountLine;
 use address::{Address, FieldError};
 use pricing::ShippingOption;
 
@@ -70,6 +71,13 @@ pub struct QuoteRequest {
     pub shipping_address: Option<Destination>,
     #[serde(default)]
     pub shipping_method: Option<String>,
+    /// Discount codes the shopper entered (case does not matter), at most five.
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub discount_codes: Vec<String>,
+    /// The shopper's email, if known: a once-per-customer or first-order code is checked
+    /// against it (a signed-in shopper's account counts anyway).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +109,11 @@ pub struct QuoteLine {
     pub unit_price: Money,
     /// What can be bought now: the request, lowered to the stock left.
     pub quantity: u32,
+    /// Before discounts.
     pub line_total: Money,
+    /// This line's share of the discounts (product discounts, and its part of order discounts).
+    pub discount: Money,
+    /// On the discounted line total.
     pub tax: Money,
 }
 
@@ -110,11 +122,18 @@ pub struct QuoteLine {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Quote {
     pub lines: Vec<QuoteLine>,
+    /// The goods before discounts.
     pub subtotal: Money,
-    /// Unknown until there is an address to ship to.
+    /// Unknown until there is an address to ship to; before a shipping discount.
     pub shipping: Option<Money>,
+    /// Each discount that applies, in the order they apply.
+    pub discounts: Vec<DiscountLine>,
+    /// All discounts: the lines' shares plus any shipping discount.
+    pub discount_total: Money,
     pub tax: Money,
     pub total: Money,
+    /// What the card is charged.
+    pub amount_due: Money,
     pub prices_include_tax: bool,
     /// "incl. 19 % MwSt." or "plus 7.25 % Sales tax", for the summary.
     pub tax_label: String,
@@ -134,6 +153,10 @@ pub struct CheckoutRequest {
     pub shipping_method: Option<String>,
     pub lines: Vec<LineRequest>,
     pub payment: PaymentChoice,
+    /// Discount codes (case does not matter), at most five; each one that cannot apply is a
+    /// 422 naming `discount_codes[i]` with the reason.
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub discount_codes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,7 +364,8 @@ async fn signed_in_customer() -> Result<Option<i64>, CheckoutError> {
 #[server(endpoint = "cart/quote", input = server_fn::codec::Json)]
 pub async fn quote_cart(request: QuoteRequest) -> Result<Quote, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
-    with_status(checkout.quote(request).await)
+    let customer = signed_in_customer().await?;
+    with_status(checkout.quote(request, customer).await)
 }
 
 /// Places the order. The browser makes one key per attempt and sends it again on a retry, so

@@ -33,6 +33,9 @@ use crate::orders::{order_id, order_number, OrderDetails, OrderStatus, OrderSumm
 use crate::payments::gateway::{ChargeOutcome, Gateway};
 use crate::payments::ledger;
 use crate::payments::{GatewayError, IntentStatus, NextAction};
+use crate::promotions::discounts::{self, Offer, Outcome};
+use crate::promotions::store::{self as promotion_store, Buyer, NotTaken};
+use crate::promotions::{code_key, normalise_codes, DiscountLine};
 use crate::write_queue::{JobFuture, WriteQueue};
 
 /// Shop rules change rarely (staff edit them); reading them once every few seconds keeps them
@@ -52,6 +55,8 @@ struct Inner {
     gateway: Gateway,
     site_url: String,
     rules: RwLock<Option<(Instant, Arc<ShopRules>)>>,
+    /// The automatic discounts, read as often as the rules: every quote looks at them.
+    automatic: RwLock<Option<(Instant, Arc<Vec<Offer>>)>>,
     /// Counts [`Checkout::forget_rules`]: a read begun before a change is not kept after it.
     rules_generation: std::sync::atomic::AtomicU64,
 }
@@ -67,6 +72,7 @@ pub struct Placed {
 #[derive(Clone, Debug)]
 struct VariantRow {
     id: i64,
+    product_id: i64,
     sku: String,
     title: String,
     variant_title: String,
@@ -106,6 +112,7 @@ impl Checkout {
             gateway,
             site_url: site_url.into(),
             rules: RwLock::new(None),
+            automatic: RwLock::new(None),
             rules_generation: Default::default(),
         }))
     }
@@ -155,17 +162,52 @@ impl Checkout {
             .unwrap_or_else(|| DEFAULT_SHOP_NAME.to_string())
     }
 
-    /// Forgets the cached rules (after staff change them).
+    /// Forgets the cached rules and automatic discounts (after staff change them).
     pub async fn forget_rules(&self) {
         self.0.rules_generation.fetch_add(1, Ordering::SeqCst);
         *self.0.rules.write().await = None;
+        *self.0.automatic.write().await = None;
     }
 
-    pub async fn quote(&self, request: QuoteRequest) -> Result<Quote, CheckoutError> {
+    /// The automatic discounts that are on, read at most every few seconds. Whether one may
+    /// still be used is decided again in the order's transaction (see `promotions::store`).
+    pub async fn automatic_discounts(&self) -> Result<Arc<Vec<Offer>>, sqlx::Error> {
+        if let Some((read_at, offers)) = self.0.automatic.read().await.as_ref() {
+            if read_at.elapsed() < RULES_TTL {
+                return Ok(offers.clone());
+            }
+        }
+        let generation = self.0.rules_generation.load(Ordering::SeqCst);
+        let offers = Arc::new(promotion_store::automatic(self.0.db.pool(), now_epoch()).await?);
+        let mut cached = self.0.automatic.write().await;
+        if self.0.rules_generation.load(Ordering::SeqCst) == generation {
+            *cached = Some((Instant::now(), offers.clone()));
+        }
+        Ok(offers)
+    }
+
+    /// Prices the cart as checkout would for this shopper (`customer_id` when signed in).
+    pub async fn quote(
+        &self,
+        request: QuoteRequest,
+        customer_id: Option<i64>,
+    ) -> Result<Quote, CheckoutError> {
         let lines = normalise_lines(&request.lines)?;
+        let codes = normalise_codes(&request.discount_codes).map_err(CheckoutError::Invalid)?;
         let rules = self.rules().await?;
+        let automatic = self.automatic_discounts().await?;
+        let buyer = Buyer {
+            customer_id,
+            email: request
+                .email
+                .as_deref()
+                .and_then(|e| validate_email(e).ok())
+                .map(|e| e.to_lowercase())
+                .unwrap_or_default(),
+        };
         let mut conn = self.0.db.pool().acquire().await?;
         let rows = read_variants(&mut conn, &lines, true, false).await?;
+        let offers = Offers::read(&mut conn, codes, automatic, &buyer, &rows).await?;
         drop(conn);
 
         let mut notices = Vec::new();
@@ -268,30 +310,37 @@ impl Checkout {
             // Before an address is known, show the tax of the shop's home market: the first rate.
             rules.tax_rates.first().map(|r| r.rate_bp).unwrap_or(0)
         };
-        let totals = pricing::totals(&amounts, shipping, rate, rules.prices_include_tax)
+        pricing::totals(&amounts, shipping, rate, rules.prices_include_tax)
             .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?;
+        let cart = offers.cart(&quoted, shipping, &country, rate, &rules);
+        let outcome = offers.apply(&cart, &request.discount_codes)?;
         let currency = rules.currency;
+        let money = |amount| Money::new(amount, currency);
         let lines = quoted
             .iter()
-            .zip(&totals.lines)
-            .map(|((row, quantity), (line_total, tax))| QuoteLine {
+            .zip(&outcome.lines)
+            .map(|((row, quantity), line)| QuoteLine {
                 variant_id: row.id,
                 product_slug: row.slug.clone(),
                 title: row.title.clone(),
                 variant_title: row.variant_title.clone(),
                 image_url: row.image_url.clone(),
-                unit_price: Money::new(row.price, currency),
+                unit_price: money(row.price),
                 quantity: *quantity,
-                line_total: Money::new(*line_total, currency),
-                tax: Money::new(*tax, currency),
+                line_total: money(line.total),
+                discount: money(line.discount),
+                tax: money(line.tax),
             })
             .collect();
         Ok(Quote {
             lines,
-            subtotal: Money::new(totals.subtotal, currency),
+            subtotal: money(outcome.subtotal),
             shipping: chosen.map(|o| o.price),
-            tax: Money::new(totals.tax, currency),
-            total: Money::new(totals.total, currency),
+            discounts: discount_lines(&outcome, currency),
+            discount_total: money(outcome.discount_total),
+            tax: money(outcome.tax),
+            total: money(outcome.total),
+            amount_due: money(outcome.total),
             prices_include_tax: rules.prices_include_tax,
             tax_label: tax_label(&rules, rate, &country, &region),
             rounding:
@@ -314,6 +363,7 @@ impl Checkout {
         let key = check_idempotency_key(idempotency_key)?;
         let valid = validate_request(&request, self.0.gateway.name())?;
         let rules = self.rules().await?;
+        let automatic = self.automatic_discounts().await?;
         let request_hash = fingerprint(&valid);
         let access_token = random_token();
         let outcome = self
@@ -333,6 +383,7 @@ impl Checkout {
             access_token,
             outcome,
             rules,
+            automatic,
             now: now_epoch(),
             site_url: self.0.site_url.clone(),
             customer_id,
@@ -563,6 +614,142 @@ impl Checkout {
     }
 }
 
+/// The discounts a cart may use: the entered codes as found, the automatic ones, and what the
+/// shopper's history and the products' collections say about them. Quote and checkout read
+/// it the same way (checkout inside its transaction) and apply it by the same rules.
+struct Offers {
+    codes: Vec<String>,
+    found: Vec<Offer>,
+    automatic: Arc<Vec<Offer>>,
+    history: discounts::History,
+    /// Each product's collections, read only when a discount is about collections.
+    collections: std::collections::HashMap<i64, Vec<i64>>,
+}
+
+impl Offers {
+    async fn read(
+        conn: &mut AnyConnection,
+        codes: Vec<String>,
+        automatic: Arc<Vec<Offer>>,
+        buyer: &Buyer,
+        rows: &[VariantRow],
+    ) -> Result<Offers, sqlx::Error> {
+        let found = promotion_store::by_codes(conn, &codes).await?;
+        let all: Vec<&Offer> = found.iter().chain(automatic.iter()).collect();
+        let history = promotion_store::history(conn, buyer, &all).await?;
+        let about_collections = all.iter().any(|o| o.discount.kind.mentions_collections());
+        let collections = if about_collections {
+            let products: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
+            promotion_store::collections_of(conn, &products).await?
+        } else {
+            Default::default()
+        };
+        Ok(Offers {
+            codes,
+            found,
+            automatic,
+            history,
+            collections,
+        })
+    }
+
+    /// The cart as the discount rules see it.
+    fn cart(
+        &self,
+        lines: &[(VariantRow, u32)],
+        shipping: i64,
+        country: &str,
+        rate_bp: pricing::RateBp,
+        rules: &ShopRules,
+    ) -> discounts::Cart {
+        discounts::Cart {
+            lines: lines
+                .iter()
+                .map(|(row, quantity)| discounts::Line {
+                    variant_id: row.id,
+                    product_id: row.product_id,
+                    collections: self
+                        .collections
+                        .get(&row.product_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    unit_price: row.price,
+                    quantity: *quantity,
+                })
+                .collect(),
+            shipping,
+            country: country.to_string(),
+            rate_bp,
+            prices_include_tax: rules.prices_include_tax,
+            currency: rules.currency,
+        }
+    }
+
+    /// Applies the discounts to `cart`; a code that cannot apply is a 422 naming its place in
+    /// `requested` (the codes as the shopper sent them) and why.
+    fn apply(
+        &self,
+        cart: &discounts::Cart,
+        requested: &[String],
+    ) -> Result<Outcome, CheckoutError> {
+        let (entered, automatic) = discounts::choose(
+            &self.codes,
+            &self.found,
+            &self.automatic,
+            &self.history,
+            now_epoch(),
+        );
+        let outcome = discounts::apply(cart, &entered, &automatic);
+        if outcome.refused.is_empty() {
+            return Ok(outcome);
+        }
+        let fields = outcome
+            .refused
+            .iter()
+            .map(|(place, refusal)| {
+                let code = self
+                    .codes
+                    .get(*place)
+                    .map(|c| code_key(c))
+                    .unwrap_or_default();
+                FieldError::new(code_field(requested, &code), refusal.to_string())
+            })
+            .collect();
+        Err(CheckoutError::Invalid(fields))
+    }
+
+    /// Every offer this cart was priced with, for recording their use.
+    fn all(&self) -> Vec<Offer> {
+        self.found
+            .iter()
+            .chain(self.automatic.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+/// `discount_codes[i]`, `i` the place of the code with key `key` among those the shopper sent.
+fn code_field(requested: &[String], key: &str) -> String {
+    let place = requested
+        .iter()
+        .position(|c| code_key(c) == key)
+        .unwrap_or(0);
+    format!("discount_codes[{place}]")
+}
+
+/// The discounts an outcome applied, as the shopper reads them.
+fn discount_lines(outcome: &Outcome, currency: crate::money::Currency) -> Vec<DiscountLine> {
+    outcome
+        .applied
+        .iter()
+        .map(|a| DiscountLine {
+            code: a.code.clone(),
+            title: a.title.clone(),
+            amount: Money::new(a.amount(), currency),
+        })
+        .collect()
+}
+
 fn tax_label(rules: &ShopRules, rate_bp: u32, country: &str, region: &str) -> String {
     let name = rules
         .tax_rates
@@ -688,6 +875,11 @@ struct ValidCheckout {
     lines: Vec<(i64, u32)>,
     gateway: String,
     token: Option<String>,
+    /// Checked and without repeats.
+    discount_codes: Vec<String>,
+    /// As sent, to name a refused one by its place.
+    #[serde(skip)]
+    requested_codes: Vec<String>,
 }
 
 fn validate_request(
@@ -709,6 +901,9 @@ fn validate_request(
         }
         Err(other) => return Err(other),
     };
+    let discount_codes = normalise_codes(&request.discount_codes)
+        .map_err(|e| errors.extend(e))
+        .unwrap_or_default();
     if request.payment.gateway != gateway {
         errors.push(FieldError::new(
             "payment.gateway",
@@ -739,6 +934,8 @@ fn validate_request(
             lines,
             gateway: gateway.to_string(),
             token,
+            discount_codes,
+            requested_codes: request.discount_codes.clone(),
         }),
         _ => Err(CheckoutError::Invalid(errors)),
     }
@@ -765,6 +962,7 @@ struct NewOrder {
     access_token: String,
     outcome: Option<ChargeOutcome>,
     rules: Arc<ShopRules>,
+    automatic: Arc<Vec<Offer>>,
     now: i64,
     site_url: String,
     customer_id: Option<i64>,
@@ -851,7 +1049,7 @@ async fn read_variants(
         ""
     };
     let sql = format!(
-        "SELECT v.id, v.sku, v.option1, v.option2, v.option3, v.price_amount, v.currency, \
+        "SELECT v.id, v.product_id, v.sku, v.option1, v.option2, v.option3, v.price_amount, v.currency, \
          v.on_hand, v.reserved, v.backorder, v.archived_at, p.slug, p.title, p.status{image} \
          FROM variants v JOIN products p ON p.id = v.product_id \
          WHERE v.id IN ({}) ORDER BY v.id{lock}",
@@ -876,6 +1074,7 @@ fn variant_from_row(row: &sqlx::any::AnyRow) -> Result<VariantRow, sqlx::Error> 
     }
     Ok(VariantRow {
         id: row.try_get("id")?,
+        product_id: row.try_get("product_id")?,
         sku: row.try_get("sku")?,
         title: row.try_get("title")?,
         variant_title: options.join(" / "),
@@ -904,6 +1103,7 @@ async fn insert_order(
         access_token,
         outcome,
         rules,
+        automatic,
         now,
         site_url,
         customer_id,
@@ -991,7 +1191,7 @@ async fn insert_order(
         })?,
     };
     let rate = rules.tax_rate(&valid.address.country, &valid.address.region);
-    let totals = pricing::totals(
+    pricing::totals(
         &amounts,
         method.price.amount,
         rate,
@@ -999,6 +1199,38 @@ async fn insert_order(
     )
     .ok_or_else(|| CheckoutError::BadRequest("The amounts are too large.".into()))?;
     let currency = rules.currency;
+
+    // Discounts, read in this transaction and applied by the quote's rules.
+    let buyer = Buyer {
+        customer_id,
+        email: valid.email.to_lowercase(),
+    };
+    let offers = Offers::read(conn, valid.discount_codes.clone(), automatic, &buyer, &rows).await?;
+    let mut priced = Vec::with_capacity(takes.len());
+    for take in &takes {
+        let row = rows
+            .iter()
+            .find(|r| r.id == take.variant_id)
+            .ok_or(CheckoutError::Internal)?;
+        priced.push((row.clone(), take.quantity));
+    }
+    let cart = offers.cart(
+        &priced,
+        method.price.amount,
+        &valid.address.country,
+        rate,
+        &rules,
+    );
+    let totals = match offers.apply(&cart, &valid.requested_codes) {
+        Ok(outcome) => outcome,
+        Err(refused) => {
+            // A repeated request whose order took a code's last use must still get its order.
+            if let Some(existing) = find_by_key(conn, &key, &request_hash).await? {
+                return Ok(existing);
+            }
+            return Err(refused);
+        }
+    };
 
     let (status, reserve, reference, decline_message) = match &outcome {
         Some(ChargeOutcome::Succeeded { reference }) => {
@@ -1026,8 +1258,8 @@ async fn insert_order(
         "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
          subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
          shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
-         created_at, updated_at, paid_at, search_text, customer_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
+         created_at, updated_at, paid_at, search_text, customer_id, discount_amount) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&access_token)
@@ -1051,6 +1283,7 @@ async fn insert_order(
     .bind((status == OrderStatus::Paid).then_some(now))
     .bind(format!("{} {}", valid.email, valid.address.name).to_lowercase())
     .bind(customer_id)
+    .bind(totals.discount_total)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(inserted) = inserted else {
@@ -1097,28 +1330,18 @@ async fn insert_order(
     // The lines, with what they cost.
     let mut sql = String::from(
         "INSERT INTO order_lines (order_id, variant_id, sku, title, variant_title, quantity, \
-         backordered_quantity, unit_price_amount, tax_amount, total_amount) VALUES ",
+         backordered_quantity, unit_price_amount, tax_amount, total_amount, discount_amount) VALUES ",
     );
     for i in 0..takes.len() {
-        let b = i * 9;
+        let b = i * 10;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10
-        ));
+        let params: Vec<String> = (2..=11).map(|n| format!("${}", b + n)).collect();
+        sql.push_str(&format!("($1, {})", params.join(", ")));
     }
     let mut query = sqlx::query(&sql).bind(order_id);
-    for (take, (line_total, line_tax)) in takes.iter().zip(&totals.lines) {
+    for (take, line) in takes.iter().zip(&totals.lines) {
         let row = rows
             .iter()
             .find(|r| r.id == take.variant_id)
@@ -1135,10 +1358,34 @@ async fn insert_order(
                 take.backordered
             })
             .bind(row.price)
-            .bind(*line_tax)
-            .bind(*line_total);
+            .bind(line.tax)
+            .bind(line.total)
+            .bind(line.discount);
     }
     query.execute(&mut *conn).await?;
+
+    // Each discount takes its use now (never past its limit), or the whole order is undone.
+    let counted = status != OrderStatus::PaymentFailed;
+    let offered = offers.all();
+    match promotion_store::record(conn, order_id, &totals, &offered, &buyer, counted, now).await? {
+        Ok(()) => {}
+        Err(NotTaken {
+            code: Some(code),
+            refusal,
+        }) => {
+            return Err(CheckoutError::Invalid(vec![FieldError::new(
+                code_field(&valid.requested_codes, &code_key(&code)),
+                refusal.to_string(),
+            )]))
+        }
+        Err(NotTaken { code: None, .. }) => {
+            return Err(CheckoutError::Conflict(
+                "An offer in your cart has just ended or been used up; review the new total \
+                 and place the order again."
+                    .into(),
+            ))
+        }
+    }
 
     if let Some(outcome) = &outcome {
         let (payment_status, message) = match outcome {
@@ -1162,19 +1409,20 @@ async fn insert_order(
         let lines: Vec<(String, u32, i64)> = takes
             .iter()
             .zip(&totals.lines)
-            .map(|(take, (line_total, _))| {
+            .map(|(take, line)| {
                 let title = rows
                     .iter()
                     .find(|r| r.id == take.variant_id)
                     .map(VariantRow::display_title)
                     .unwrap_or_default();
-                (title, take.quantity, *line_total)
+                (title, take.quantity, line.total)
             })
             .collect();
         let order_url = format!("{site_url}/orders/{access_token}");
         let email = notifications::order_confirmation(
             &order_number(order_id),
             &lines,
+            &discount_lines(&totals, currency),
             Money::new(totals.total, currency),
             &order_url,
         );

@@ -12,6 +12,7 @@ use crate::cart::{requote_on_change, Cart, CartStore, LiveQuote, OfflineBanner};
 use crate::components::when_loaded;
 use crate::connectivity::Connectivity;
 use crate::payments::{test_token_for_card, PaymentChoice, TEST_CARDS};
+use crate::promotions::view::DiscountCodes;
 
 /// The session-storage key holding the current attempt's idempotency key, so a reload or a
 /// retry after a lost answer sends the same key.
@@ -121,11 +122,18 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
             region: region.get(),
         })
     });
+    // A once-per-customer or first-order code is checked against the email as soon as it
+    // looks like one.
+    let quote_email = Signal::derive(move || {
+        let typed = email.get();
+        validate_email(&typed).is_ok().then_some(typed)
+    });
     let LiveQuote {
         quote,
         notices,
         problem,
-    } = requote_on_change(store, destination, method.into());
+        code_problem,
+    } = requote_on_change(store, destination, method.into(), quote_email);
 
     let address = move || Address {
         name: name.get_untracked(),
@@ -186,6 +194,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                 },
                 token,
             },
+            discount_codes: cart.with_untracked(|c| c.codes.clone()),
         };
         set_placing.set(true);
         leptos::task::spawn_local(async move {
@@ -223,7 +232,20 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                     #[cfg(not(feature = "hydrate"))]
                     let _ = path;
                 }
-                Err(CheckoutError::Invalid(fields)) => show_errors(fields),
+                Err(CheckoutError::Invalid(fields)) => {
+                    let codes: Vec<String> = fields
+                        .iter()
+                        .filter(|f| f.field.starts_with("discount_codes"))
+                        .map(|f| f.message.clone())
+                        .collect();
+                    if !codes.is_empty() {
+                        set_message.set(Some(format!(
+                            "{} Remove the code to order without it.",
+                            codes.join(" ")
+                        )));
+                    }
+                    show_errors(fields)
+                }
                 Err(CheckoutError::Declined { message, .. }) => set_message.set(Some(format!(
                     "{message} Nothing was charged; try another card."
                 ))),
@@ -321,6 +343,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                     </fieldset>
                     <aside class="summary" data-testid="order-summary" aria-live="polite">
                         <h2>"Summary"</h2>
+                        <DiscountCodes store problem=code_problem/>
                         <ul class="notices">
                             <For each=move || notices.get() key=|n| (n.variant_id, n.message.clone()) children=|n| view! { <li class="notice">{n.message}</li> }/>
                         </ul>
@@ -336,6 +359,10 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                             <dl>
                                 <dt>"Subtotal"</dt><dd>{q.subtotal.to_string()}</dd>
                                 <dt>"Shipping"</dt><dd>{q.shipping.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                                {q.discounts.iter().map(|d| {
+                                    let name = d.label();
+                                    view! { <dt data-testid="summary-discount">{name}</dt><dd>{format!("−{}", d.amount)}</dd> }
+                                }).collect_view()}
                                 <dt>"Total"</dt><dd data-testid="order-total"><strong>{q.total.to_string()}</strong></dd>
                                 <dt class="tax">{q.tax_label.clone()}</dt><dd class="tax">{q.tax.to_string()}</dd>
                             </dl>

@@ -27,6 +27,7 @@ pub type EmailLine = (String, u32, i64);
 pub fn order_confirmation(
     number: &str,
     lines: &[EmailLine],
+    discounts: &[crate::promotions::DiscountLine],
     total: Money,
     order_url: &str,
 ) -> Email {
@@ -36,6 +37,9 @@ pub fn order_confirmation(
             "{quantity} × {title}: {}\n",
             Money::new(*line_total, total.currency)
         ));
+    }
+    for discount in discounts {
+        body.push_str(&format!("{}: −{}\n", discount.label(), discount.amount));
     }
     body.push_str(&format!(
         "\nTotal paid: {total}\n\nFollow your order at {order_url}\n"
@@ -201,15 +205,26 @@ mod tests {
         let email = order_confirmation(
             "1042",
             &[("Linen shirt (M)".into(), 2, 9800)],
-            Money::new(10290, Currency::EUR),
+            &[crate::promotions::DiscountLine {
+                code: Some("WELCOME10".into()),
+                title: "Welcome".into(),
+                amount: Money::new(980, Currency::EUR),
+            }],
+            Money::new(9310, Currency::EUR),
             "https://shop.example/orders/abc",
         );
         assert_eq!(email.subject, "Your order #1042");
         assert!(email.body.contains("2 × Linen shirt (M)"), "{}", email.body);
         assert!(email.body.contains("https://shop.example/orders/abc"));
+        assert!(
+            email.body.contains("Welcome (WELCOME10): −€9.80"),
+            "{}",
+            email.body
+        );
         let yen = order_confirmation(
             "1001",
             &[("Tea".into(), 1, 500)],
+            &[],
             Money::new(500, Currency::parse("JPY").unwrap()),
             "u",
         );

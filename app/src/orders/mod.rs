@@ -14,6 +14,8 @@ pub use page::OrderPage;
 #[cfg(feature = "ssr")]
 pub mod record;
 #[cfg(feature = "ssr")]
+pub mod refund_lines;
+#[cfg(feature = "ssr")]
 pub mod settle;
 #[cfg(feature = "ssr")]
 pub mod shipments;
@@ -115,7 +117,10 @@ pub struct OrderLine {
     /// Units sold beyond stock (variants that allow backorders); shipped when restocked.
     pub backordered: u32,
     pub unit_price: Money,
+    /// Before discounts.
     pub total: Money,
+    /// This line's share of the order's discounts.
+    pub discount: Money,
 }
 
 /// Everything the shopper's order page shows.
@@ -129,6 +134,10 @@ pub struct OrderDetails {
     pub lines: Vec<OrderLine>,
     pub subtotal: Money,
     pub shipping: Money,
+    /// Each discount the order took, in the order they applied.
+    #[serde(default)]
+    pub discounts: Vec<crate::promotions::DiscountLine>,
+    pub discount_total: Money,
     pub tax: Money,
     pub total: Money,
     pub prices_include_tax: bool,

@@ -87,6 +87,10 @@ fn OrderView(order: OrderDetails, token: String) -> impl IntoView {
             <dl class="order-totals">
                 <dt>"Subtotal"</dt><dd>{order.subtotal.to_string()}</dd>
                 <dt>{format!("Shipping ({})", order.shipping_method)}</dt><dd>{order.shipping.to_string()}</dd>
+                {order.discounts.iter().map(|d| {
+                    let name = d.label();
+                    view! { <dt data-testid="order-discount">{name}</dt><dd>{format!("−{}", d.amount)}</dd> }
+                }).collect_view()}
                 <dt>{tax_note}</dt><dd>{order.tax.to_string()}</dd>
                 <dt>"Total"</dt><dd data-testid="order-page-total"><strong>{order.total.to_string()}</strong></dd>
             </dl>

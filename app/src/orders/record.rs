@@ -15,7 +15,7 @@ use crate::payments::NextAction;
 
 /// The columns every order read needs.
 const ORDER_COLUMNS: &str = "SELECT id, access_token, email, status, currency, subtotal_amount, \
-     shipping_amount, tax_amount, total_amount, refunded_amount, prices_include_tax, shipping_name, \
+     shipping_amount, discount_amount, tax_amount, total_amount, refunded_amount, prices_include_tax, shipping_name, \
      address_json, gateway, payment_ref, fulfilment, reserved_until, created_at FROM orders";
 
 /// An order as the `orders` table holds it.
@@ -27,6 +27,8 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     pub subtotal: Money,
     pub shipping: Money,
+    /// Goods and shipping discounts together.
+    pub discount: Money,
     pub tax: Money,
     pub total: Money,
     pub refunded: Money,
@@ -56,6 +58,7 @@ impl OrderRecord {
             status: OrderStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
             subtotal: money("subtotal_amount")?,
             shipping: money("shipping_amount")?,
+            discount: money("discount_amount")?,
             tax: money("tax_amount")?,
             total: money("total_amount")?,
             refunded: money("refunded_amount")?,
@@ -103,7 +106,7 @@ pub async fn details(
     let currency = order.total.currency;
     let rows = sqlx::query(
         "SELECT sku, title, variant_title, quantity, backordered_quantity, unit_price_amount, \
-         total_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
+         total_amount, discount_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
     )
     .bind(order.id)
     .fetch_all(pool)
@@ -118,8 +121,10 @@ pub async fn details(
             backordered: count(row, "backordered_quantity")?,
             unit_price: Money::new(row.try_get("unit_price_amount")?, currency),
             total: Money::new(row.try_get("total_amount")?, currency),
+            discount: Money::new(row.try_get("discount_amount")?, currency),
         });
     }
+    let discounts = crate::promotions::store::of_order(pool, order.id, currency).await?;
     // Written by checkout from a validated address; an unreadable one shows as empty rather
     // than hiding the order from its shopper.
     let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
@@ -132,6 +137,8 @@ pub async fn details(
         lines,
         subtotal: order.subtotal,
         shipping: order.shipping,
+        discounts,
+        discount_total: order.discount,
         tax: order.tax,
         total: order.total,
         prices_include_tax: order.prices_include_tax,

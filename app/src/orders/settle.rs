@@ -203,6 +203,10 @@ pub async fn settle(
         })
         .collect();
     inventory::apply(conn, &moves, now).await?;
+    if !paid {
+        // The discounts' uses go back: a failed or expired payment used nothing up.
+        crate::promotions::store::release(conn, order_id, now).await?;
+    }
 
     let reference = match &settlement {
         Settlement::Paid { reference } if !reference.is_empty() => reference.clone(),
@@ -232,9 +236,12 @@ pub async fn settle(
             .map(|line| (line.title, line.quantity, line.total))
             .collect();
         let order_url = format!("{site_url}/orders/{}", order.access_token);
+        let discounts =
+            crate::promotions::store::of_order(&mut *conn, order_id, order.total.currency).await?;
         let email = notifications::order_confirmation(
             &super::order_number(order_id),
             &email_lines,
+            &discounts,
             order.total,
             &order_url,
         );

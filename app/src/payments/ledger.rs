@@ -72,6 +72,21 @@ pub enum RefundError {
 
 /// Reserves `amount` of a paid (or cancelled) order for a refund under `key`. `Ok(None)`: this
 /// key already made its refund on this order (a double submit), nothing to do.
+/// Whether a refund with `key` was asked for on this order before.
+pub async fn refund_seen(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    key: &str,
+) -> Result<bool, sqlx::Error> {
+    let seen: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM payments WHERE order_id = $1 AND idempotency_key = $2")
+            .bind(order_id)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(seen.is_some())
+}
+
 pub async fn reserve_refund(
     conn: &mut AnyConnection,
     order_id: i64,

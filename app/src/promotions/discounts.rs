@@ -108,6 +108,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind as the admin API names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::ProductPercent { .. } | Kind::OrderPercent { .. } => "percentage",
+            Kind::ProductAmount { .. } | Kind::OrderAmount { .. } => "fixed_amount",
+            Kind::FreeShipping { .. } => "free_shipping",
+            Kind::BuyXGetY { .. } => "buy_x_get_y",
+        }
+    }
+
+    /// Whether deciding on it needs the cart's products' collections.
+    pub fn mentions_collections(&self) -> bool {
+        match self {
+            Kind::ProductPercent { on, .. } | Kind::ProductAmount { on, .. } => {
+                !on.collections.is_empty()
+            }
+            Kind::BuyXGetY { buy, get, .. } => {
+                !buy.collections.is_empty() || !get.collections.is_empty()
+            }
+            _ => false,
+        }
+    }
+
     pub fn class(&self) -> Class {
         match self {
             Kind::ProductPercent { .. } | Kind::ProductAmount { .. } | Kind::BuyXGetY { .. } => {
@@ -574,6 +597,18 @@ pub struct Usage {
     pub has_ordered: bool,
 }
 
+/// Where a discount stands at `now`, as staff read it: `inactive` (turned off), `scheduled`,
+/// `expired`, `used_up` or `active`.
+pub fn status(usage: &Usage, now: i64) -> &'static str {
+    match check(usage, now) {
+        Err(Refusal::Unknown) => "inactive",
+        Err(Refusal::NotYet) => "scheduled",
+        Err(Refusal::Expired) => "expired",
+        Err(Refusal::UsedUp) => "used_up",
+        _ => "active",
+    }
+}
+
 /// Whether a discount may be used at `now` by this shopper; the first reason it may not.
 pub fn check(usage: &Usage, now: i64) -> Result<(), Refusal> {
     if !usage.active {
@@ -598,6 +633,68 @@ pub fn check(usage: &Usage, now: i64) -> Result<(), Refusal> {
         return Err(Refusal::FirstOrderOnly);
     }
     Ok(())
+}
+
+/// A discount as the shop stores it: what it does, and what decides whether it may be used.
+/// The customer's part of [`Usage`] (`used_by_customer`, `has_ordered`) is filled in by
+/// [`choose`] from the shopper's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub discount: Discount,
+    pub usage: Usage,
+}
+
+impl Offer {
+    /// Whether deciding on it needs the shopper's history.
+    pub fn asks_about_customer(&self) -> bool {
+        self.usage.once_per_customer || self.usage.first_order_only
+    }
+}
+
+/// What the shop knows of the shopper's past, for once-per-customer and first-order discounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Discounts this customer (or email) holds a use of.
+    pub used: Vec<i64>,
+    pub has_ordered: bool,
+}
+
+/// The entered `codes` (each found among `found` by its key, or refused as unknown) and the
+/// `automatic` offers that may be used at `now` by a shopper with `history`: what [`apply`]
+/// takes.
+pub fn choose(
+    codes: &[String],
+    found: &[Offer],
+    automatic: &[Offer],
+    history: &History,
+    now: i64,
+) -> (Vec<Result<Discount, Refusal>>, Vec<Discount>) {
+    let usable = |offer: &Offer| {
+        let usage = Usage {
+            used_by_customer: history.used.contains(&offer.discount.id),
+            has_ordered: history.has_ordered,
+            ..offer.usage.clone()
+        };
+        check(&usage, now)
+    };
+    let entered = codes
+        .iter()
+        .map(|code| {
+            let key = super::code_key(code);
+            let offer = found
+                .iter()
+                .find(|o| o.discount.code.as_deref().map(super::code_key) == Some(key.clone()))
+                .ok_or(Refusal::Unknown)?;
+            usable(offer)?;
+            Ok(offer.discount.clone())
+        })
+        .collect();
+    let automatic = automatic
+        .iter()
+        .filter(|o| o.discount.code.is_none() && usable(o).is_ok())
+        .map(|o| o.discount.clone())
+        .collect();
+    (entered, automatic)
 }
 
 #[cfg(test)]
@@ -993,5 +1090,43 @@ mod tests {
             let uses = (units / (buy_quantity + get_quantity)).min(max_uses.unwrap_or(u32::MAX));
             prop_assert_eq!(outcome.discount_total, i64::from(uses * get_quantity) * 1_000);
         }
+    }
+
+    #[test]
+    fn codes_are_found_without_regard_to_case_and_refused_with_their_reason() {
+        let mut welcome = discount(1, Kind::OrderPercent { percent_bp: 1_000 });
+        welcome.code = Some("Welcome".into());
+        let offer = Offer {
+            discount: welcome,
+            usage: Usage {
+                active: true,
+                once_per_customer: true,
+                ..Usage::default()
+            },
+        };
+        let mut auto = offer.clone();
+        auto.discount.id = 2;
+        auto.discount.code = None;
+        auto.usage.once_per_customer = false;
+        auto.usage.ends_at = Some(100);
+        let codes = vec!["WELCOME".to_string(), "nope".to_string()];
+        let fresh = History::default();
+        let (entered, automatic) = choose(
+            &codes,
+            std::slice::from_ref(&offer),
+            std::slice::from_ref(&auto),
+            &fresh,
+            50,
+        );
+        assert_eq!(entered[0].as_ref().map(|d| d.id), Ok(1));
+        assert_eq!(entered[1], Err(Refusal::Unknown));
+        assert_eq!(automatic.len(), 1);
+        let used = History {
+            used: vec![1],
+            has_ordered: true,
+        };
+        let (entered, automatic) = choose(&codes[..1], &[offer], &[auto], &used, 100);
+        assert_eq!(entered[0], Err(Refusal::AlreadyUsed));
+        assert!(automatic.is_empty(), "the automatic one ended at 100");
     }
 }

@@ -97,7 +97,7 @@ async fn as_user(
                 "/api/admin/order" => {
                     json!({"number": form.first().map(|f| f.1).unwrap_or("1001")})
                 }
-                "/api/admin/variant" | "/api/admin/product" => {
+                "/api/admin/variant" | "/api/admin/product" | "/api/admin/discount" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
                 "/api/admin/products" => json!({"filter": {}}),
@@ -152,6 +152,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let settings = app::admin::settings::listed_routes::<AppState>();
     let privacy = app::admin::privacy::listed_routes::<AppState>();
     let security = app::admin::security::listed_routes::<AppState>();
+    let discounts = app::admin::discounts::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -161,6 +162,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(settings.listed())
         .chain(privacy.listed())
         .chain(security.listed())
+        .chain(discounts.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -220,11 +222,14 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "{method} {path} is in ADMIN_ENDPOINTS but not served"
         );
     }
+    let discount = crate::discounts::a_discount(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = template
             .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant_text)
+            .replace("{discount}", &discount)
+            .replace("{id}", &discount)
             .replace("{shipment}", "1")
             .replace("{zone}", "1")
             .replace("{rate}", "1")
@@ -235,6 +240,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "/api/admin/order" => &[("number", number.as_str())],
             "/api/admin/variant" => &[("id", variant_text.as_str())],
             "/api/admin/product" => &[("id", variant_text.as_str())],
+            "/api/admin/discount" => &[("id", discount.as_str())],
             "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };

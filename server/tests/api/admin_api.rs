@@ -28,7 +28,7 @@ on_both_databases!(
 );
 
 /// Sends a request to the API; the status and the JSON answer (`Null` if none).
-async fn api(
+pub async fn api(
     app: &TestApp,
     method: &str,
     path: &str,
@@ -53,11 +53,17 @@ async fn api(
     (status, body)
 }
 
-async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+pub async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     api(app, "GET", path, Some(token), None, &[]).await
 }
 
-async fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
     api(app, method, path, Some(token), Some(&body), &[]).await
 }
 
@@ -80,7 +86,7 @@ async fn make_token(app: &TestApp, owner: &str, email: &str, name: &str) -> Valu
 
 /// An owner (session cookie) and a token for each kind of staff: (owner cookie, owner token,
 /// staff token without refunds, staff token with refunds).
-async fn team(app: &TestApp) -> (String, String, String, String) {
+pub async fn team(app: &TestApp) -> (String, String, String, String) {
     let owner = account(app, "owner@shop.test", Role::Owner, true).await;
     account(app, "staff@shop.test", Role::Staff, false).await;
     account(app, "refunder@shop.test", Role::Staff, true).await;
@@ -104,7 +110,7 @@ fn field_of(body: &Value) -> Vec<String> {
 }
 
 /// Asserts a 400 or 422 in the API's error shape naming `field`.
-fn assert_names(status: u16, body: &Value, expected_status: u16, field: &str) {
+pub fn assert_names(status: u16, body: &Value, expected_status: u16, field: &str) {
     assert_eq!(status, expected_status, "{body}");
     assert_eq!(body["error"]["status"], expected_status, "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
@@ -125,7 +131,7 @@ async fn paid_order(app: &TestApp, lines: &[(i64, u32)]) -> String {
     placed["order"]["number"].as_str().unwrap().to_string()
 }
 
-async fn audit_rows(app: &TestApp, action: &str) -> Vec<(String, String, String)> {
+pub async fn audit_rows(app: &TestApp, action: &str) -> Vec<(String, String, String)> {
     sqlx::query("SELECT actor, subject, detail FROM audit_log WHERE action = $1 ORDER BY id")
         .bind(action)
         .fetch_all(app.db.pool())
@@ -398,11 +404,13 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
         .unwrap_err();
     assert!(error.to_string().contains("not a staff account"), "{error}");
 
+    let discount = crate::discounts::a_discount(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         if !template.starts_with("/api/v1/admin/") {
             continue;
         }
         let path = template
+            .replace("{id}", &discount)
             .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant.to_string())

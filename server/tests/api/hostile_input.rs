@@ -149,6 +149,8 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
             json!({"filter": {"q": "tee", "status": "active", "collection": "x", "stock": "in", "sort": "updated", "cursor": "3:5"}}),
         ),
         ("/api/admin/product", json!({"id": 1})),
+        ("/api/admin/discount", json!({"id": 1})),
+        ("/api/admin/discounts", json!({})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
         ("/api/admin/api-tokens", json!({})),

@@ -12,6 +12,7 @@ mod catalog_api;
 mod checkout;
 mod cli;
 mod collections;
+mod discounts;
 mod health;
 mod hostile_input;
 mod import_export;

@@ -100,6 +100,9 @@ async fn shopper_everywhere(app: &TestApp) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    // The signed-in order takes a discount: who took it is theirs too.
+    crate::discounts::a_discount(app).await;
+    body["discount_codes"] = json!(["TEST"]);
     let response = app
         .client
         .post(format!("{}/api/v1/checkout", app.address))

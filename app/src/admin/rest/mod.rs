@@ -1,5 +1,5 @@
 //! The admin's JSON API, `/api/v1/admin/…`, for integrations: products, variants and stock,
-//! collections, orders, shipments, cancellations and refunds. Callers send an API token
+//! collections, orders, shipments, cancellations, refunds and discounts. Callers send an API token
 //! (`Authorization: Bearer kassa_at_…`, see `tokens.rs`) or a staff session; either way the
 //! same `Account`, the same role checks and the same admin services as the pages, so the
 //! rules and the audit log are the pages' too. Shapes are a contract within v1: errors are
@@ -32,11 +32,16 @@ use crate::orders::order_id;
 use crate::write_queue::JobFuture;
 
 mod collections;
+pub(crate) mod discounts;
 mod orders;
 mod products;
 mod variants;
 
 use collections::{create_collection, list_collections, set_collection_products};
+use discounts::{
+    create_discount, deactivate_discount, discount_orders, list_discounts, show_discount,
+    update_discount,
+};
 use orders::{cancel, create_shipment, delivered, list_orders, refund, show_order};
 use products::{archive, create_product, list_products, publish, show_product, update_product};
 use variants::{adjust_stock, update_variant};
@@ -93,6 +98,16 @@ where
         .post("/api/v1/admin/shipments/{shipment}/delivered", delivered)
         .post("/api/v1/admin/orders/{number}/cancel", cancel)
         .post("/api/v1/admin/orders/{number}/refunds", refund)
+        .get("/api/v1/admin/discounts", list_discounts)
+        .post("/api/v1/admin/discounts", create_discount)
+        .get("/api/v1/admin/discounts/{id}", show_discount)
+        .patch("/api/v1/admin/discounts/{id}", update_discount)
+        .post("/api/v1/admin/discounts/{id}", update_discount)
+        .post(
+            "/api/v1/admin/discounts/{id}/deactivate",
+            deactivate_discount,
+        )
+        .get("/api/v1/admin/discounts/{id}/orders", discount_orders)
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -115,6 +130,8 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         variants::adjust_stock, collections::list_collections, collections::create_collection,
         collections::set_collection_products, orders::list_orders, orders::show_order,
         orders::create_shipment, orders::delivered, orders::cancel, orders::refund,
+        discounts::list_discounts, discounts::create_discount, discounts::show_discount,
+        discounts::update_discount, discounts::deactivate_discount, discounts::discount_orders,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),
@@ -165,6 +182,19 @@ impl ApiError {
 
     fn not_found(what: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, format!("{what} was not found"))
+    }
+
+    /// The error in one sentence for a page: each field with its problem.
+    pub(crate) fn said(&self) -> String {
+        if self.fields.is_empty() {
+            return self.message.clone();
+        }
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        format!("Please correct: {}.", parts.join("; "))
     }
 
     /// A 422 from a service that does not say which field: blame `field`.
@@ -334,7 +364,7 @@ fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 /// `{amount, currency}` as sent: minor units, the shop's currency.
-#[derive(Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyIn {
     amount: i64,

@@ -14,12 +14,14 @@ use super::{
     MoneyIn, Problems,
 };
 use crate::admin::auth::Account;
+use crate::admin::orders::RefundOf;
 use crate::admin::service::{parse_date, Admin};
 use crate::admin::{Access, AdminError, OrderFilter};
 use crate::checkout::address::Address;
 use crate::db::{currency_of, decode_error};
 use crate::money::{Currency, Money};
 use crate::orders::{order_number, OrderStatus};
+use crate::promotions::DiscountLine;
 
 // ---------------------------------------------------------------------------------------------
 // Orders, shipments, cancellations, refunds
@@ -117,6 +119,10 @@ pub struct AdminOrder {
     created_at: String,
     subtotal: Money,
     shipping: Money,
+    /// Each discount the order took.
+    discounts: Vec<DiscountLine>,
+    /// All of them: the lines' shares and any shipping discount.
+    discount_total: Money,
     tax: Money,
     total: Money,
     prices_include_tax: bool,
@@ -146,7 +152,12 @@ pub struct AdminOrderLine {
     backordered: i64,
     unit_price: Money,
     tax: Money,
+    /// Before discounts.
     total: Money,
+    /// The line's share of the order's discounts.
+    discount: Money,
+    /// Units refunded by line so far.
+    refunded: i64,
 }
 
 /// A charge of the order.
@@ -202,7 +213,8 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
     let pool = admin.checkout().db().pool();
     let lines = sqlx::query(
         "SELECT id, variant_id, sku, title, variant_title, quantity, shipped_quantity, backordered_quantity, \
-         unit_price_amount, tax_amount, total_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
+         unit_price_amount, tax_amount, total_amount, discount_amount, refunded_quantity \
+         FROM order_lines WHERE order_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(pool)
@@ -221,6 +233,8 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
             unit_price: money(l.try_get("unit_price_amount")?),
             tax: money(l.try_get("tax_amount")?),
             total: money(l.try_get("total_amount")?),
+            discount: money(l.try_get("discount_amount")?),
+            refunded: l.try_get("refunded_quantity")?,
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -270,6 +284,8 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
         created_at: rfc3339(details.created_at),
         subtotal: details.subtotal,
         shipping: details.shipping,
+        discounts: details.discounts,
+        discount_total: details.discount_total,
         tax: details.tax,
         total: details.total,
         prices_include_tax: details.prices_include_tax,
@@ -457,9 +473,23 @@ pub(super) async fn cancel(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundIn {
-    amount: MoneyIn,
+    /// An amount to refund; or send `lines` instead.
+    #[serde(default)]
+    amount: Option<MoneyIn>,
+    /// Units of lines to refund at what they were paid (after their share of the discounts,
+    /// with their tax), never more units than are left to refund.
+    #[serde(default)]
+    lines: Option<Vec<RefundLineIn>>,
     #[serde(default)]
     reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLineIn {
+    /// The order line's `id`.
+    line_id: i64,
+    quantity: i64,
 }
 
 /// Keys of refunds asked for through the API, apart from the refund form's own keys.
@@ -494,6 +524,50 @@ async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, A
             created_at: rfc3339(p.try_get("created_at")?),
         },
     )))
+}
+
+/// Checks the lines of a refund against the order: each line the order's, listed once, with
+/// units left to refund. (The writer checks again: this is for clear answers.)
+async fn refund_lines_in(
+    admin: &Admin,
+    order_id: i64,
+    lines: &[RefundLineIn],
+    problems: &mut Problems,
+) -> Result<Vec<(i64, u32)>, ApiError> {
+    if lines.is_empty() || lines.len() > 500 {
+        problems.add("lines", "name 1 to 500 lines");
+        return Ok(Vec::new());
+    }
+    let rows =
+        sqlx::query("SELECT id, quantity, refunded_quantity FROM order_lines WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_all(admin.checkout().db().pool())
+            .await?;
+    let mut taken = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let row = rows
+            .iter()
+            .find(|r| r.try_get::<i64, _>("id").ok() == Some(line.line_id));
+        let Some(row) = row else {
+            problems.add(format!("lines[{i}].line_id"), "this order has no such line");
+            continue;
+        };
+        if lines[..i].iter().any(|l| l.line_id == line.line_id) {
+            problems.add(format!("lines[{i}].line_id"), "this line is listed twice");
+            continue;
+        }
+        let left =
+            row.try_get::<i64, _>("quantity")? - row.try_get::<i64, _>("refunded_quantity")?;
+        if line.quantity < 1 || line.quantity > left {
+            problems.add(
+                format!("lines[{i}].quantity"),
+                format!("enter 1 to {left}: the units of this line left to refund"),
+            );
+            continue;
+        }
+        taken.push((line.line_id, line.quantity as u32));
+    }
+    Ok(taken)
 }
 
 /// Refunds once per `Idempotency-Key`: the same key again answers with the same refund.
@@ -553,12 +627,23 @@ pub(super) async fn refund(
         .ok_or_else(|| ApiError::not_found(&format!("Order {number}")))?;
     let currency = Currency::parse(&currency).map_err(|_| decode_error("currency", &currency))?;
     let mut problems = Problems::default();
-    let amount = input.amount.check("amount", currency, 1, &mut problems);
+    let of = match (&input.amount, &input.lines) {
+        (Some(amount), None) => {
+            RefundOf::Amount(amount.check("amount", currency, 1, &mut problems))
+        }
+        (None, Some(lines)) => {
+            RefundOf::Lines(refund_lines_in(&admin, id, lines, &mut problems).await?)
+        }
+        _ => {
+            problems.add("amount", "send either an amount or lines to refund");
+            RefundOf::Amount(0)
+        }
+    };
     let reason = input.reason.unwrap_or_default();
     check_text(&mut problems, "reason", &reason, 0, 500);
     problems.finish()?;
     admin
-        .refund(&account, &number, amount, &key, &reason)
+        .refund_of(&account, &number, of, &key, &reason)
         .await
         .map_err(|e| ApiError::from(e).on("amount"))?;
     let (_, refund) = refund_out(&admin, &key)
