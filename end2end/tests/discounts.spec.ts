@@ -1,13 +1,15 @@
 import { test, expect, type Page } from "@playwright/test";
 import { hydrated, signIn, violations } from "./support";
 
-async function addMug(page: Page) {
+/** Adds a stoneware mug; its unit price in cents. */
+async function addMug(page: Page): Promise<number> {
   const product = await (await page.request.get("/api/v1/products/stoneware-mug")).json();
   const variant = product.variants.find((v: { available: number }) => v.available > 2);
   await page.goto(`/products/stoneware-mug?variant=${variant.id}`);
   await hydrated(page);
   await page.getByRole("button", { name: "Add to cart" }).click();
   await expect(page.getByTestId("cart-count")).toHaveText("1");
+  return variant.price.amount;
 }
 
 // A code only this test knows, so no other test's totals change.
@@ -21,7 +23,7 @@ test("staff make a code; a shopper enters it offline, sees it priced back online
   await form.getByLabel("Title (shoppers see it)").fill("Winter welcome");
   await form.getByLabel("Code", { exact: true }).fill(code);
   await form.getByLabel("Kind").selectOption("percentage");
-  await form.getByLabel("Percent").fill("10");
+  await form.getByLabel("Percent", { exact: true }).fill("10");
   await form.getByLabel("Orders that may use it in all").fill("5");
   await form.getByRole("button", { name: "Save discount" }).click();
   await expect(page.getByTestId("admin-notice")).toHaveText("Discount saved.");
@@ -31,7 +33,9 @@ test("staff make a code; a shopper enters it offline, sees it priced back online
 
   const shopper = await browser.newContext();
   const shop = await shopper.newPage();
-  await addMug(shop);
+  const errors: string[] = [];
+  shop.on("pageerror", (error) => errors.push(error.message));
+  const price = await addMug(shop);
   await shop.goto("/cart");
   await hydrated(shop);
   await expect(shop.getByTestId("cart-subtotal")).toHaveAttribute("data-confirmed", "true");
@@ -73,7 +77,18 @@ test("staff make a code; a shopper enters it offline, sees it priced back online
   await expect(shop.getByTestId("order-status")).toHaveText("Paid");
   await expect(shop.getByTestId("order-discount")).toHaveText(`Winter welcome (${code})`);
   await expect(shop.getByTestId("order-page-total")).toHaveText(total);
+  const number = (await shop.getByTestId("order-number").textContent())!.replace("#", "");
+  expect(errors).toEqual([]);
   await shopper.close();
+
+  // Staff see the discount on the order and refund the mug at what was paid for it: 10 % off.
+  await page.goto(`/admin/orders/${number}`);
+  await expect(page.getByTestId("admin-order-discount")).toHaveText(`Winter welcome (${code})`);
+  const refundLine = page.getByTestId("refund-line");
+  await refundLine.getByLabel("Units", { exact: true }).fill("1");
+  await refundLine.getByRole("button", { name: "Refund what they paid" }).click();
+  await expect(page.getByTestId("admin-notice")).toHaveText("Refund made.");
+  await expect(page.getByTestId("admin-refunded")).toHaveText(`€${((price - price / 10) / 100).toFixed(2)}`);
 
   // The discount's page lists the order that used it.
   await page.goto(discountUrl);

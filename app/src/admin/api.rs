@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{self, SignInError};
 use super::listed::ListedRouter;
+use super::orders::RefundOf;
 use super::respond::{form_error, outcome, return_to, urlencode, wants_html};
 use super::service::Admin;
 use super::two_factor;
@@ -377,8 +378,15 @@ async fn cancel(
 
 #[derive(Deserialize)]
 struct RefundForm {
-    /// In the currency's major units as typed ("12.50"), parsed as decimal text.
+    /// In the currency's major units as typed ("12.50"), parsed as decimal text; or empty
+    /// when units of a line are refunded.
+    #[serde(default)]
     amount: String,
+    /// An order line's id, to refund `units` of it at what they were paid.
+    #[serde(default)]
+    line: String,
+    #[serde(default)]
+    units: String,
     key: String,
     #[serde(default)]
     reason: String,
@@ -394,12 +402,29 @@ async fn refund(
     let result = async {
         let account = admin.authorize(&headers, Access::Refunds).await?;
         let Form(form) = form.map_err(form_error)?;
-        // Typed in the order's currency: "500" on a yen order is ¥500.
-        let currency = admin.order_currency(&number).await?;
-        let amount = crate::money::Money::parse(&form.amount, currency)
-            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let of = if form.line.trim().is_empty() {
+            // Typed in the order's currency: "500" on a yen order is ¥500.
+            let currency = admin.order_currency(&number).await?;
+            let amount = crate::money::Money::parse(&form.amount, currency)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            RefundOf::Amount(amount.amount)
+        } else {
+            let line = form
+                .line
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| AdminError::Invalid("Choose a line of this order.".into()))?;
+            let units = form
+                .units
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|u| (1..=crate::checkout::MAX_LINE_QUANTITY).contains(u))
+                .ok_or_else(|| AdminError::Invalid("Enter how many units to refund.".into()))?;
+            RefundOf::Lines(vec![(line, units)])
+        };
         admin
-            .refund(&account, &number, amount.amount, &form.key, &form.reason)
+            .refund_of(&account, &number, of, &form.key, &form.reason)
             .await?;
         Ok("Refund made.".to_string())
     }

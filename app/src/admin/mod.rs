@@ -459,6 +459,8 @@ pub struct AdminLine {
     pub sku: String,
     pub quantity: u32,
     pub shipped: u32,
+    /// Units refunded by line so far.
+    pub refunded: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

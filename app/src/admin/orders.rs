@@ -133,7 +133,8 @@ impl Admin {
         let order = record::details(pool, head, None).await?;
         let mut lines = Vec::new();
         for row in sqlx::query(
-            "SELECT id, title, variant_title, sku, quantity, shipped_quantity FROM order_lines WHERE order_id = $1 ORDER BY id",
+            "SELECT id, title, variant_title, sku, quantity, shipped_quantity, refunded_quantity \
+             FROM order_lines WHERE order_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(pool)
@@ -141,10 +142,14 @@ impl Admin {
         {
             lines.push(AdminLine {
                 id: row.try_get("id")?,
-                title: line_title(row.try_get("title")?, &row.try_get::<String, _>("variant_title")?),
+                title: line_title(
+                    row.try_get("title")?,
+                    &row.try_get::<String, _>("variant_title")?,
+                ),
                 sku: row.try_get("sku")?,
                 quantity: count(&row, "quantity")?,
                 shipped: count(&row, "shipped_quantity")?,
+                refunded: count(&row, "refunded_quantity")?,
             });
         }
         let currency = order.total.currency;

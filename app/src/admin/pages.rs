@@ -407,6 +407,11 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
             </ul>
             <h2>"Payment"</h2>
             <dl class="order-totals">
+                <dt>"Subtotal"</dt><dd>{details.subtotal.to_string()}</dd>
+                <dt>"Shipping"</dt><dd>{details.shipping.to_string()}</dd>
+                {details.discounts.iter().map(|d| view! {
+                    <dt data-testid="admin-order-discount">{d.label()}</dt><dd>{format!("−{}", d.amount)}</dd>
+                }).collect_view()}
                 <dt>"Total"</dt><dd>{details.total.to_string()}</dd>
                 <dt>"Paid"</dt><dd>{order.paid.to_string()}</dd>
                 <dt>"Refunded"</dt><dd data-testid="admin-refunded">{order.refunded.to_string()}</dd>
@@ -418,6 +423,18 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
                     <label>"Reason " <input name="reason"/></label>
                     <button type="submit">"Refund"</button>
                 </form>
+                <form method="post" action=format!("/admin/orders/{number}/refunds") class="inline-fields" data-testid="refund-line">
+                    <input type="hidden" name="key" value=order.refund_key.clone()/>
+                    <label>"Or refund units of " <select name="line" required>
+                        {order.lines.iter().filter(|l| l.refunded < l.quantity).map(|l| view! {
+                            <option value=l.id.to_string()>{format!("{} ({} of {} left)", l.title, l.quantity - l.refunded, l.quantity)}</option>
+                        }).collect_view()}
+                    </select></label>
+                    <label>"Units " <input name="units" type="number" min="1" value="1" inputmode="numeric" required/></label>
+                    <label>"Reason " <input name="reason"/></label>
+                    <button type="submit">"Refund what they paid"</button>
+                </form>
+                <p class="hint">"A line's units are refunded at what the shopper paid for them: their share of any discount off, their tax in."</p>
             })}
             {can_cancel.then(|| view! {
                 <form method="post" action=format!("/admin/orders/{number}/cancel") class="inline">

@@ -198,6 +198,10 @@ impl Cart {
         for line in self.lines {
             clean.add(line.item, line.quantity);
         }
+        // Codes keep their order; a malformed or repeated one (edited by hand) is dropped.
+        for code in &self.codes {
+            let _ = clean.add_code(code);
+        }
         clean
     }
 }
@@ -206,6 +210,28 @@ impl Cart {
 mod tests {
     use super::*;
     use crate::money::Currency;
+
+    #[test]
+    fn entered_codes_survive_a_reload_and_bad_ones_do_not() {
+        let saved = Cart {
+            codes: vec![
+                "WELCOME".into(),
+                "welcome".into(),
+                "not valid!".into(),
+                "X2".into(),
+            ],
+            ..Cart::default()
+        };
+        assert_eq!(saved.normalised().codes, vec!["WELCOME", "X2"]);
+        let mut cart = Cart::default();
+        assert!(cart.add_code(" Summer ").is_ok());
+        assert!(
+            cart.add_code("SUMMER").is_err(),
+            "the same code in another case"
+        );
+        cart.remove_code("summer");
+        assert!(cart.codes.is_empty());
+    }
 
     fn item(variant_id: i64, cents: i64) -> CartItem {
         CartItem {

@@ -121,7 +121,13 @@ fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
             </a>
             <p class="price">
                 <span class="amount">{card.price.to_string()}</span>
-                {card.compare_at.map(|was| view! { <s class="compare-at">{was.to_string()}</s> })}
+                {card.compare_at.map(|was| view! {
+                    <span class="visually-hidden">" was "</span>
+                    <s class="compare-at">{was.to_string()}</s>
+                })}
+                {card.compare_at.and_then(|was| card.price.saving_from(was)).map(|(saved, percent)| view! {
+                    <span class="sale-badge" data-testid="sale-badge" title=format!("Save {saved}")>{format!("−{percent}%")}</span>
+                })}
             </p>
             <AddToCartButton item/>
         </article>

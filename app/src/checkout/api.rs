@@ -40,7 +40,8 @@ impl IntoResponse for CheckoutError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut error = json!({ "status": status.as_u16(), "message": self.to_string() });
+        let mut error =
+            json!({ "status": status.as_u16(), "message": self.to_string(), "fields": [] });
         match &self {
             CheckoutError::Invalid(fields) => error["fields"] = json!(fields),
             CheckoutError::OutOfStock(shortages) => error["variants"] = json!(shortages),

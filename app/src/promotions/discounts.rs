@@ -996,19 +996,25 @@ mod tests {
             0i64..2_000,
             prop_oneof![Just(0u32), Just(700), Just(1_900), Just(2_500)],
             any::<bool>(),
+            // Amounts are minor units whatever the currency's decimals: 0 (yen), 2, 3 (dinar).
+            prop_oneof![Just("JPY"), Just("EUR"), Just("KWD")],
         )
-            .prop_map(|(lines, shipping, rate_bp, prices_include_tax)| Cart {
-                lines: lines
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (product, price, quantity))| line(i as i64, product, price, quantity))
-                    .collect(),
-                shipping,
-                country: "DE".into(),
-                rate_bp,
-                prices_include_tax,
-                currency: Currency::EUR,
-            })
+            .prop_map(
+                |(lines, shipping, rate_bp, prices_include_tax, currency)| Cart {
+                    lines: lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (product, price, quantity))| {
+                            line(i as i64, product, price, quantity)
+                        })
+                        .collect(),
+                    shipping,
+                    country: "DE".into(),
+                    rate_bp,
+                    prices_include_tax,
+                    currency: Currency::parse(currency).expect("a currency code"),
+                },
+            )
     }
 
     proptest! {

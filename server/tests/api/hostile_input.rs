@@ -16,6 +16,7 @@ on_both_databases!(
     nul_in_addresses_and_queries_is_refused,
     optional_fields_accept_null,
     the_customer_api_answers_hostile_bodies_with_4xx,
+    the_discount_endpoints_answer_hostile_bodies_with_4xx,
 );
 
 /// Ends the `<title>` element and redirects the page, if written into `<head>` as it is.
@@ -601,4 +602,150 @@ async fn the_customer_api_answers_hostile_bodies_with_4xx(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every field of every body that takes a discount, replaced by hostile values: the admin's
+/// discount API, quotes and checkouts with codes, refunds by line. Never a 500; every 4xx in
+/// the API's error shape.
+async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner, _, _) = crate::admin_api::team(&app).await;
+    let (variant, _) = variant_with_stock(&app, 0, 1000).await;
+    let slug: String = sqlx::query_scalar(
+        "SELECT p.slug FROM products p JOIN variants v ON v.product_id = p.id WHERE v.id = $1",
+    )
+    .bind(variant)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let discount = crate::discounts::a_discount(&app).await;
+    let (status, placed) = crate::checkout::checkout(
+        &app,
+        &order_body(&[(variant, 2)], "pm_card_visa"),
+        "hostile-discounts",
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let number = placed["order"]["number"].as_str().unwrap().to_string();
+    let line: i64 = sqlx::query_scalar("SELECT MIN(id) FROM order_lines")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let money = json!({"amount": 500, "currency": "EUR"});
+    let full = json!({
+        "title": "Every field", "code": "EVERY", "kind": "percentage", "percent": 10,
+        "applies_to": {"products": [slug], "collections": []},
+        "minimum_subtotal": money, "minimum_quantity": 1,
+        "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z",
+        "usage_limit": 10, "once_per_customer": true, "first_order_only": false,
+        "combines_with": ["order", "shipping"]
+    });
+    let bxgy = json!({
+        "title": "Two for one", "code": null, "kind": "buy_x_get_y",
+        "buy": {"quantity": 2, "products": [slug], "collections": []},
+        "get": {"quantity": 1, "products": [slug], "collections": [], "percent": 100},
+        "max_uses_per_order": 1
+    });
+    let shipping = json!({
+        "title": "Ships free", "kind": "free_shipping", "countries": ["DE"],
+        "max_shipping_rate": money
+    });
+    let mut quote = json!({"lines": [{"variant_id": variant, "quantity": 1}],
+        "shipping_address": {"country": "DE", "region": ""}, "discount_codes": ["TEST"],
+        "email": "hostile@example.com"});
+    let mut order = order_body(&[(variant, 1)], "pm_card_visa");
+    order["discount_codes"] = json!(["TEST"]);
+    quote["shipping_method"] = json!("standard");
+    let endpoints: Vec<(reqwest::Method, String, Value, bool)> = vec![
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/discounts".into(),
+            full.clone(),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/discounts".into(),
+            bxgy,
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/discounts".into(),
+            shipping,
+            true,
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/admin/discounts/{discount}"),
+            full,
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/orders/{number}/refunds"),
+            json!({"lines": [{"line_id": line, "quantity": 1}], "reason": "hostile"}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/cart/quote".into(),
+            quote,
+            false,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/checkout".into(),
+            order,
+            false,
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    for (method, path, valid, staff) in &endpoints {
+        let mut paths = Vec::new();
+        value_paths(valid, Vec::new(), &mut paths);
+        let mut bodies: Vec<String> = vec!["{".into(), "null".into(), "[]".into()];
+        for at in &paths {
+            for raw in HOSTILE_VALUES {
+                bodies.push(replaced(valid, at, raw));
+            }
+        }
+        for body in bodies {
+            sent += 1;
+            let mut request = app
+                .client
+                .request(method.clone(), format!("{}{path}", app.address))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", format!("hostile-{sent}"))
+                .body(body.clone());
+            if *staff {
+                request = request.bearer_auth(&owner);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let answer = response.text().await.unwrap_or_default();
+            let what = format!("{method} {path} with {body:.100}");
+            if status >= 500 {
+                failures.push(format!("{what}: {status} {answer}"));
+            } else if status >= 400 && status != 429 {
+                assert_error_shape(&what, status, &answer);
+            }
+        }
+    }
+    assert!(sent > 300, "{sent} requests");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Whatever got through left the books consistent: every use counted is an order's.
+    let counted: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(times_used), 0) AS BIGINT) FROM discounts")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_discounts WHERE counted = 1 AND released_at IS NULL",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(counted, held);
 }

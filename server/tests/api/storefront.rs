@@ -387,6 +387,7 @@ async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
 }
 
 on_both_databases!(
+    a_card_on_sale_says_how_much_is_saved,
     catalog_pages_are_served_from_the_page_cache,
     the_home_page_is_server_rendered_with_products,
     a_product_page_shows_its_variants,
@@ -397,3 +398,37 @@ on_both_databases!(
     archived_products_are_not_shown,
     static_files_are_cached_and_pages_are_compressed,
 );
+
+async fn a_card_on_sale_says_how_much_is_saved(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // The tee on sale (20.00 instead of 25.00), nothing else.
+    let variant: i64 = sqlx::query_scalar(
+        "SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
+         WHERE p.slug = 'everyday-organic-tee'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE variants SET price_amount = 2000, compare_at_amount = 2500 \
+         WHERE product_id = (SELECT product_id FROM variants WHERE id = $1)",
+    )
+    .bind(variant)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE variants SET compare_at_amount = NULL WHERE product_id <> (SELECT product_id FROM variants WHERE id = $1)")
+        .bind(variant)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let html = app.html("/").await;
+    let card = html
+        .split(r#"data-testid="product-card""#)
+        .find(|card| card.contains("Everyday Organic Tee"))
+        .expect("the tee's card");
+    assert!(card.contains("€25.00") && card.contains("€20.00"), "{card}");
+    assert!(card.contains(r#"data-testid="sale-badge""#), "{card}");
+    assert!(card.contains("−20%"), "{card}");
+    assert_eq!(html.matches(r#"data-testid="sale-badge""#).count(), 1);
+}

@@ -247,10 +247,8 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "status": self.status.as_u16(), "message": self.message });
-        if !self.fields.is_empty() {
-            error["fields"] = json!(self.fields);
-        }
+        // `fields` always, empty when no one field is at fault: the API's one error shape.
+        let error = json!({ "status": self.status.as_u16(), "message": self.message, "fields": self.fields });
         (self.status, Json(json!({ "error": error }))).into_response()
     }
 }
