@@ -206,6 +206,8 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/inventory") view=admin::AdminInventoryPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/settings") view=admin::AdminSettingsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/privacy") view=admin::AdminPrivacyPage/>
+            <Route path=path!("/newsletter") view=promotions::newsletter::NewsletterPage/>
+            <Route path=path!("/admin/newsletter") view=admin::AdminNewsletterPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/discounts") view=admin::AdminDiscountsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/discounts/:discount") view=admin::AdminDiscountPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/security") view=admin::AdminSecurityPage ssr=SsrMode::Async/>

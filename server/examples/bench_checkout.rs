@@ -186,6 +186,7 @@ async fn place_with(
             token: Some("pm_card_visa".into()),
         },
         discount_codes: codes.iter().map(|c| c.to_string()).collect(),
+        newsletter: false,
     };
     let start = Instant::now();
     let placed = checkout

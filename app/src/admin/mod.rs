@@ -13,6 +13,7 @@ use crate::orders::{OrderDetails, OrderStatus};
 mod catalog_pages;
 pub mod discounts;
 mod inventory_page;
+pub mod newsletter;
 mod pages;
 mod privacy_page;
 mod search;
@@ -26,6 +27,7 @@ pub use catalog_pages::{
 };
 pub use discounts::{AdminDiscountPage, AdminDiscountsPage};
 pub use inventory_page::AdminInventoryPage;
+pub use newsletter::AdminNewsletterPage;
 pub use pages::{
     AdminDashboardPage, AdminOrderPage, AdminOrdersPage, AdminStaffPage, AdminVariantPage,
     PackingSlipPage, SignInPage,
@@ -256,6 +258,9 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
         "/api/v1/admin/orders/{number}/refunds",
         Access::Refunds,
     ),
+    ("GET", "/admin/newsletter", Access::Staff),
+    ("GET", "/admin/newsletter.csv", Access::Staff),
+    ("POST", "/api/admin/subscribers", Access::Staff),
     ("GET", "/admin/discounts", Access::Staff),
     ("GET", "/admin/discounts/{discount}", Access::Staff),
     ("POST", "/admin/discounts", Access::Staff),

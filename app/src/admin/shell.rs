@@ -9,13 +9,14 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 10] = [
+pub const SECTIONS: [(&str, &str); 11] = [
     ("Dashboard", "/admin"),
     ("Orders", "/admin/orders"),
     ("Products", "/admin/products"),
     ("Collections", "/admin/collections"),
     ("Inventory", "/admin/inventory"),
     ("Discounts", "/admin/discounts"),
+    ("Newsletter", "/admin/newsletter"),
     ("Import", "/admin/import"),
     ("Staff", "/admin/staff"),
     ("Privacy", "/admin/privacy"),

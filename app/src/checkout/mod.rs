@@ -157,6 +157,10 @@ pub struct CheckoutRequest {
     /// 422 naming `discount_codes[i]` with the reason.
     #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub discount_codes: Vec<String>,
+    /// The shopper ticked "email me news and offers": the address is asked to confirm
+    /// (double opt-in), nothing is sent before.
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub newsletter: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -129,6 +129,11 @@ impl Checkout {
         self.0.db.writes()
     }
 
+    /// The shop's address, as links in emails start.
+    pub fn site_url(&self) -> &str {
+        &self.0.site_url
+    }
+
     pub fn order_url(&self, access_token: &str) -> String {
         format!("{}/orders/{access_token}", self.0.site_url)
     }
@@ -880,6 +885,7 @@ struct ValidCheckout {
     /// As sent, to name a refused one by its place.
     #[serde(skip)]
     requested_codes: Vec<String>,
+    newsletter: bool,
 }
 
 fn validate_request(
@@ -936,6 +942,7 @@ fn validate_request(
             token,
             discount_codes,
             requested_codes: request.discount_codes.clone(),
+            newsletter: request.newsletter,
         }),
         _ => Err(CheckoutError::Invalid(errors)),
     }
@@ -1403,6 +1410,18 @@ async fn insert_order(
             message: &message,
         };
         ledger::record_charge(conn, charge, now).await?;
+    }
+
+    if valid.newsletter {
+        crate::promotions::newsletter::ssr::ask(
+            conn,
+            &valid.email,
+            crate::promotions::newsletter::Source::Checkout,
+            &site_url,
+            &rules.shop_name,
+            now,
+        )
+        .await?;
     }
 
     if status == OrderStatus::Paid {

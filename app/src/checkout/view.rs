@@ -112,6 +112,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
         }
     };
     let card = RwSignal::new(String::new());
+    let news = RwSignal::new(false);
     let (errors, set_errors) = signal(HashMap::<String, String>::new());
     let (message, set_message) = signal(None::<String>);
     let (placing, set_placing) = signal(false);
@@ -195,6 +196,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                 token,
             },
             discount_codes: cart.with_untracked(|c| c.codes.clone()),
+            newsletter: news.get_untracked(),
         };
         set_placing.set(true);
         leptos::task::spawn_local(async move {
@@ -273,6 +275,12 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                     <fieldset>
                         <legend>"Contact"</legend>
                         <Field label="Email" name="email" value=email errors kind="email" autocomplete="email" required=true/>
+                        <label class="checkbox">
+                            <input type="checkbox" name="newsletter" data-testid="newsletter-box"
+                                prop:checked=move || news.get()
+                                on:change=move |ev| news.set(event_target_checked(&ev))/>
+                            {format!(" {}", crate::promotions::newsletter::WORDING)}
+                        </label>
                         {account_email.with_value(|account| if account.is_empty() {
                             view! { <p class="hint">"Have an account? " <a href="/account/sign-in?next=/checkout">"Sign in"</a>" for your saved addresses."</p> }.into_any()
                         } else {

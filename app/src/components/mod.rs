@@ -155,6 +155,7 @@ fn MainLinks() -> impl IntoView {
 pub fn Footer() -> impl IntoView {
     view! {
         <footer class="site-footer">
+            <crate::promotions::newsletter::NewsletterSignUp/>
             <p>{shop_name()}" · powered by Kassa, an open-source shop"</p>
         </footer>
     }

@@ -181,6 +181,15 @@ pub const TABLES: &[Table] = &[
         erase: Erase::Orders,
     },
     Table {
+        // The consent record goes with the rest: an erased person is asked again next time.
+        name: "newsletter_subscribers",
+        personal: &["email"],
+        shown: &["status", "source", "wording", "asked_at", "confirmed_at", "unsubscribed_at"],
+        internal: &["id", "token_hash"],
+        whose: Some("email = :email"),
+        erase: Erase::Delete,
+    },
+    Table {
         // The discounts an order took: kept for the books; who took them goes. (An erased
         // shopper may use a once-per-customer code again: the shop forgot them.)
         name: "order_discounts",

@@ -3,6 +3,7 @@
 //! transaction; quotes and checkout apply them, so what the shopper is shown is what they pay.
 
 pub mod discounts;
+pub mod newsletter;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod view;

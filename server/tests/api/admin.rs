@@ -153,6 +153,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let privacy = app::admin::privacy::listed_routes::<AppState>();
     let security = app::admin::security::listed_routes::<AppState>();
     let discounts = app::admin::discounts::ssr::listed_routes::<AppState>();
+    let newsletter = app::admin::newsletter::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -163,6 +164,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(privacy.listed())
         .chain(security.listed())
         .chain(discounts.listed())
+        .chain(newsletter.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }

@@ -152,6 +152,7 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/product", json!({"id": 1})),
         ("/api/admin/discount", json!({"id": 1})),
         ("/api/admin/discounts", json!({})),
+        ("/api/admin/subscribers", json!({})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
         ("/api/admin/api-tokens", json!({})),

@@ -17,6 +17,7 @@ mod health;
 mod hostile_input;
 mod import_export;
 mod mail;
+mod newsletter;
 mod passkeys;
 mod privacy;
 mod refunds;

@@ -100,6 +100,11 @@ async fn shopper_everywhere(app: &TestApp) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    // A newsletter sign-up (its consent record is theirs).
+    let (status, _) = app
+        .post_json("/api/v1/newsletter", &json!({"email": EMAIL}), &[])
+        .await;
+    assert_eq!(status, 202);
     // The signed-in order takes a discount: who took it is theirs too.
     crate::discounts::a_discount(app).await;
     body["discount_codes"] = json!(["TEST"]);
