@@ -71,7 +71,7 @@ test("staff see a new order live, ship it in two parts, and the owner refunds pa
 
   // The owner refunds 5.00, and the totals add up.
   await staff.getByLabel("Refund amount").fill("5.00");
-  await staff.getByRole("button", { name: "Refund" }).click();
+  await staff.getByRole("button", { name: "Refund", exact: true }).click();
   await expect(staff.getByTestId("admin-notice")).toContainText("Refund made");
   await expect(staff.getByTestId("admin-refunded")).toHaveText("€5.00");
   await expect(staff.getByTestId("timeline")).toContainText("Refunded €5.00");
