@@ -55,7 +55,7 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::cart::account::read,
         crate::cart::account::edit,
         crate::cart::account::merge,
-        crate::promotions::newsletter::ssr::sign_up_api,
+        crate::promotions::newsletter_http::sign_up_api,
     ),
     components(schemas(ErrorBody)),
     tags(

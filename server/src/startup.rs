@@ -139,7 +139,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::accounts::api::routes())
         .merge(app::accounts::passkeys::routes())
         .merge(app::cart::account::routes())
-        .merge(app::promotions::newsletter::ssr::routes())
+        .merge(app::promotions::newsletter_http::routes())
         .merge(app::admin::api::routes())
         .merge(app::admin::catalog::routes())
         .merge(app::admin::tokens::routes())

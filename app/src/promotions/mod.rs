@@ -5,6 +5,8 @@
 pub mod discounts;
 pub mod newsletter;
 #[cfg(feature = "ssr")]
+pub mod newsletter_http;
+#[cfg(feature = "ssr")]
 pub mod store;
 pub mod view;
 
