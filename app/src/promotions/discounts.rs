@@ -120,14 +120,17 @@ impl Kind {
 
     /// Whether deciding on it needs the cart's products' collections.
     pub fn mentions_collections(&self) -> bool {
+        self.selections()
+            .iter()
+            .any(|selection| !selection.collections.is_empty())
+    }
+
+    /// The products and collections it is about (none for order and shipping discounts).
+    pub fn selections(&self) -> Vec<&Selection> {
         match self {
-            Kind::ProductPercent { on, .. } | Kind::ProductAmount { on, .. } => {
-                !on.collections.is_empty()
-            }
-            Kind::BuyXGetY { buy, get, .. } => {
-                !buy.collections.is_empty() || !get.collections.is_empty()
-            }
-            _ => false,
+            Kind::ProductPercent { on, .. } | Kind::ProductAmount { on, .. } => vec![on],
+            Kind::BuyXGetY { buy, get, .. } => vec![buy, get],
+            _ => Vec::new(),
         }
     }
 

@@ -174,7 +174,7 @@ impl Names {
         let mut products = Vec::new();
         let mut collections = Vec::new();
         for offer in offers {
-            for selection in selections(&offer.discount.kind) {
+            for selection in offer.discount.kind.selections() {
                 products.extend(selection.products.iter().copied());
                 collections.extend(selection.collections.iter().copied());
             }
@@ -202,14 +202,6 @@ impl Names {
         ids.iter()
             .filter_map(|id| list.iter().find(|(i, _)| i == id).map(|(_, s)| s.clone()))
             .collect()
-    }
-}
-
-fn selections(kind: &Kind) -> Vec<&Selection> {
-    match kind {
-        Kind::ProductPercent { on, .. } | Kind::ProductAmount { on, .. } => vec![on],
-        Kind::BuyXGetY { buy, get, .. } => vec![buy, get],
-        _ => Vec::new(),
     }
 }
 
