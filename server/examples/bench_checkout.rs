@@ -187,10 +187,16 @@ async fn place_with(
         },
         discount_codes: codes.iter().map(|c| c.to_string()).collect(),
         newsletter: false,
+        gift_cards: Vec::new(),
     };
     let start = Instant::now();
     let placed = checkout
-        .place_order(request, &app::checkout::service::random_token(), None)
+        .place_order(
+            request,
+            &app::checkout::service::random_token(),
+            None,
+            "bench",
+        )
         .await
         .map_err(|e| anyhow::anyhow!("checkout failed: {e}"))?;
     anyhow::ensure!(placed.response.order.status == app::orders::OrderStatus::Paid);

@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         shipping_method: None,
         discount_codes: Vec::new(),
         email: None,
+        gift_cards: Vec::new(),
     };
 
     let mut plain = run(&checkout, &request, quotes).await?;
@@ -59,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
     checkout.forget_rules().await;
     let mut with = run(&checkout, &request, quotes).await?;
     let quote = checkout
-        .quote(request.clone(), None)
+        .quote(request.clone(), None, "bench")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     timing::report("quote, 20 lines, 50 automatic discounts", quotes, &mut with);
@@ -121,7 +122,7 @@ async fn run(
     // Warm up: rules and automatic discounts cached, connections open.
     for _ in 0..20 {
         checkout
-            .quote(request.clone(), None)
+            .quote(request.clone(), None, "bench")
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
@@ -130,7 +131,7 @@ async fn run(
         let request = request.clone();
         let start = Instant::now();
         checkout
-            .quote(request, None)
+            .quote(request, None, "bench")
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         times.push(start.elapsed());

@@ -26,6 +26,9 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     /// `KASSA_MAIL_FROM`: the sender of the shop's emails.
     pub mail_from: String,
+    /// `KASSA_SECRET_KEY`: the key gift card codes are hashed with (at least 32 characters),
+    /// kept out of the database; unset, a key made once is kept in the database.
+    pub secret_key: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -207,6 +210,16 @@ impl Settings {
             None => None,
         };
         let mail_from = var("KASSA_MAIL_FROM").unwrap_or_else(|| "Kassa <shop@localhost>".into());
+        let secret_key = match var("KASSA_SECRET_KEY") {
+            Some(key) if key.chars().count() < 32 => {
+                return Err(ConfigError::Invalid {
+                    name: "KASSA_SECRET_KEY",
+                    value: "***".into(),
+                    reason: "use at least 32 random characters (`openssl rand -hex 32`)".into(),
+                })
+            }
+            other => other.map(Secret),
+        };
 
         Ok(Settings {
             addr,
@@ -214,6 +227,7 @@ impl Settings {
             payments,
             smtp_url,
             mail_from,
+            secret_key,
             database_url: DatabaseUrl(database_url),
             data_dir,
             public_url,

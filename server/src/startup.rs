@@ -52,6 +52,9 @@ impl AppState {
             }
         };
         let checkout = Checkout::new(db.clone(), gateway, settings.public_url.clone());
+        if let Some(key) = &settings.secret_key {
+            checkout.use_secret_key(key.expose());
+        }
         let admin = Admin::new(
             checkout.clone(),
             settings.public_url.starts_with("https://"),
@@ -147,6 +150,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::settings::routes())
         .merge(app::admin::discounts::ssr::routes())
         .merge(app::admin::newsletter::ssr::routes())
+        .merge(app::admin::gift_cards::ssr::routes())
         .merge(app::admin::privacy::routes())
         .merge(app::admin::security::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))

@@ -111,7 +111,10 @@ pub fn AdminDiscountsPage() -> impl IntoView {
         <Flash/>
         <div class="admin-heading">
             <h1>"Discounts"</h1>
-            <a class="button primary" href="/admin/discounts/new">"New discount"</a>
+            <span>
+                <a class="button" href="/admin/gift-cards">"Gift cards"</a>" "
+                <a class="button primary" href="/admin/discounts/new">"New discount"</a>
+            </span>
         </div>
         <p class="hint">"A code is typed by the shopper at the cart or checkout; an automatic discount applies by itself whenever its conditions hold. Product discounts apply first, then order discounts on what remains, then shipping."</p>
         {when_loaded(async move {

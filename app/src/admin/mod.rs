@@ -12,6 +12,7 @@ use crate::orders::{OrderDetails, OrderStatus};
 
 mod catalog_pages;
 pub mod discounts;
+pub mod gift_cards;
 mod inventory_page;
 pub mod newsletter;
 mod pages;
@@ -26,6 +27,7 @@ pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
 pub use discounts::{AdminDiscountPage, AdminDiscountsPage};
+pub use gift_cards::{AdminGiftCardPage, AdminGiftCardsPage};
 pub use inventory_page::AdminInventoryPage;
 pub use newsletter::AdminNewsletterPage;
 pub use pages::{
@@ -261,6 +263,12 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/newsletter", Access::Staff),
     ("GET", "/admin/newsletter.csv", Access::Staff),
     ("POST", "/api/admin/subscribers", Access::Staff),
+    ("GET", "/admin/gift-cards", Access::Staff),
+    ("GET", "/admin/gift-cards/{card}", Access::Staff),
+    ("POST", "/admin/gift-cards", Access::Refunds),
+    ("POST", "/admin/gift-cards/{card}/disable", Access::Refunds),
+    ("POST", "/api/admin/gift-cards", Access::Staff),
+    ("POST", "/api/admin/gift-card", Access::Staff),
     ("GET", "/admin/discounts", Access::Staff),
     ("GET", "/admin/discounts/{discount}", Access::Staff),
     ("POST", "/admin/discounts", Access::Staff),
@@ -283,6 +291,14 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
         Access::Staff,
     ),
     ("GET", "/api/v1/admin/discounts/{id}/orders", Access::Staff),
+    ("GET", "/api/v1/admin/gift-cards", Access::Staff),
+    ("POST", "/api/v1/admin/gift-cards", Access::Refunds),
+    ("GET", "/api/v1/admin/gift-cards/{id}", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/gift-cards/{id}/disable",
+        Access::Refunds,
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

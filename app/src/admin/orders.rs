@@ -577,10 +577,16 @@ impl Admin {
         };
         // 2. The gateway that took the payment, with a key scoped to the order: a retry never
         // refunds twice, and the same key on two orders never collides at the provider.
+        // Whatever went back onto gift cards is done; only the card's part needs the gateway.
         let outcome = match self.checkout().gateway().for_order(&target.gateway) {
+            _ if target.to_card == 0 => Ok(String::new()),
             Ok(gateway) => {
                 gateway
-                    .refund(&target.payment_ref, amount, &format!("order-{id}-{key}"))
+                    .refund(
+                        &target.payment_ref,
+                        target.to_card,
+                        &format!("order-{id}-{key}"),
+                    )
                     .await
             }
             Err(error) => Err(error),
@@ -591,13 +597,24 @@ impl Admin {
             .as_ref()
             .map(|r| r.clone())
             .map_err(|e| e.to_string());
-        let amount_text = Money::new(amount, target.currency).to_string();
+        let amount_text = if target.to_gift_cards > 0 {
+            format!(
+                "{} ({} to the card, {} back onto gift cards)",
+                Money::new(amount, target.currency),
+                Money::new(target.to_card, target.currency),
+                Money::new(target.to_gift_cards, target.currency)
+            )
+        } else {
+            Money::new(amount, target.currency).to_string()
+        };
+        let (to_card, lines_back) = (target.to_card, target.to_gift_cards == 0);
         self.checkout()
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
-                    ledger::record_refund(conn, id, &key, amount, &result).await?;
-                    if result.is_err() {
+                    ledger::record_refund(conn, id, &key, to_card, &result).await?;
+                    // Units stay refunded when gift cards already took their part back.
+                    if result.is_err() && lines_back {
                         refund_lines::give_back(conn, id, &taken_lines).await?;
                     }
                     match &result {

@@ -413,6 +413,9 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
                     <dt data-testid="admin-order-discount">{d.label()}</dt><dd>{format!("−{}", d.amount)}</dd>
                 }).collect_view()}
                 <dt>"Total"</dt><dd>{details.total.to_string()}</dd>
+                {details.gift_cards.iter().map(|g| view! {
+                    <dt data-testid="admin-order-gift-card">{format!("Paid by gift card {}", crate::promotions::gift_cards::masked(&g.last4))}</dt><dd>{g.amount.to_string()}</dd>
+                }).collect_view()}
                 <dt>"Paid"</dt><dd>{order.paid.to_string()}</dd>
                 <dt>"Refunded"</dt><dd data-testid="admin-refunded">{order.refunded.to_string()}</dd>
             </dl>

@@ -301,6 +301,7 @@ mod tests {
             discount_total: zero,
             tax: zero,
             total: zero,
+            gift_cards: vec![],
             amount_due: zero,
             prices_include_tax: true,
             tax_label: String::new(),

@@ -104,12 +104,14 @@ pub fn CartPage() -> impl IntoView {
 }
 
 /// Asks the server to price the cart whenever its lines change or the connection returns, and
-/// brings the stored cart in line with the answer. Only the newest answer counts.
+/// brings the stored cart in line with the answer. Only the newest answer counts. Gift cards
+/// (checkout only) live in `gift_cards`, never in the stored cart: a refused one is taken out.
 pub fn requote_on_change(
     store: CartStore,
     destination: Signal<Option<crate::checkout::Destination>>,
     method: Signal<Option<String>>,
     email: Signal<Option<String>>,
+    gift_cards: Option<RwSignal<Vec<String>>>,
 ) -> LiveQuote {
     let cart = store.cart();
     let online = Connectivity::get().online();
@@ -117,6 +119,7 @@ pub fn requote_on_change(
     let (notices, set_notices) = signal(Vec::<Notice>::new());
     let (problem, set_problem) = signal(None::<String>);
     let (code_problem, set_code_problem) = signal(None::<String>);
+    let (gift_card_problem, set_gift_card_problem) = signal(None::<String>);
     let asked = Memo::new(move |_| {
         cart.with(|c| {
             let lines = c
@@ -133,6 +136,7 @@ pub fn requote_on_change(
         let destination = destination.get();
         let method = method.get();
         let email = email.get();
+        let cards = gift_cards.map(|g| g.get()).unwrap_or_default();
         if !online.get() || lines.is_empty() {
             return;
         }
@@ -144,6 +148,7 @@ pub fn requote_on_change(
             shipping_method: method,
             discount_codes: codes.clone(),
             email,
+            gift_cards: cards.clone(),
         };
         leptos::task::spawn_local(async move {
             let answer = crate::checkout::quote_cart(request).await;
@@ -156,6 +161,9 @@ pub fn requote_on_change(
                     if !codes.is_empty() {
                         set_code_problem.set(None);
                     }
+                    if !cards.is_empty() {
+                        set_gift_card_problem.set(None);
+                    }
                     if !fresh.notices.is_empty() {
                         set_notices.set(fresh.notices.clone());
                     }
@@ -164,11 +172,24 @@ pub fn requote_on_change(
                 }
                 // A code that cannot apply leaves the cart with its reason; the quote without
                 // it follows (the cart changed).
-                Err(CheckoutError::Invalid(fields)) if refused_codes(&fields, &codes).is_some() => {
-                    let (refused, reasons) = refused_codes(&fields, &codes).unwrap_or_default();
+                Err(CheckoutError::Invalid(fields))
+                    if refused(&fields, "discount_codes", &codes).is_some() =>
+                {
+                    let (refused, reasons) =
+                        refused(&fields, "discount_codes", &codes).unwrap_or_default();
                     set_code_problem.set(Some(reasons));
                     for code in refused {
                         store.remove_code(&code);
+                    }
+                }
+                Err(CheckoutError::Invalid(fields))
+                    if refused(&fields, "gift_cards", &cards).is_some() =>
+                {
+                    let (refused, reasons) =
+                        refused(&fields, "gift_cards", &cards).unwrap_or_default();
+                    set_gift_card_problem.set(Some(reasons));
+                    if let Some(gift_cards) = gift_cards {
+                        gift_cards.update(|list| list.retain(|c| !refused.contains(c)));
                     }
                 }
                 Err(error) => set_problem.set(Some(error.to_string())),
@@ -180,17 +201,19 @@ pub fn requote_on_change(
         notices,
         problem,
         code_problem,
+        gift_card_problem,
     }
 }
 
-/// The codes a quote refused (`discount_codes[i]`), and their reasons in one sentence each.
-fn refused_codes(fields: &[FieldError], codes: &[String]) -> Option<(Vec<String>, String)> {
+/// The codes a quote refused (`{list}[i]`), and their reasons in one sentence each.
+fn refused(fields: &[FieldError], list: &str, codes: &[String]) -> Option<(Vec<String>, String)> {
     let mut refused = Vec::new();
     let mut reasons = Vec::new();
     for field in fields {
         let place = field
             .field
-            .strip_prefix("discount_codes[")
+            .strip_prefix(list)
+            .and_then(|rest| rest.strip_prefix('['))
             .and_then(|rest| rest.strip_suffix(']'))
             .and_then(|i| i.parse::<usize>().ok());
         if let Some(code) = place.and_then(|i| codes.get(i)) {
@@ -209,6 +232,8 @@ pub struct LiveQuote {
     pub problem: ReadSignal<Option<String>>,
     /// Why the last code entered (or kept offline) does not apply.
     pub code_problem: ReadSignal<Option<String>>,
+    /// Why a gift card cannot pay.
+    pub gift_card_problem: ReadSignal<Option<String>>,
 }
 
 /// What the shopper sees while the shop cannot be reached.
@@ -234,11 +259,13 @@ fn CartContents() -> impl IntoView {
         notices,
         problem,
         code_problem,
+        ..
     } = requote_on_change(
         store,
         Signal::stored(None),
         Signal::stored(None),
         Signal::stored(None),
+        None,
     );
     // The quote counts only while it prices exactly the lines in the cart.
     let confirmed = move || {

@@ -5,7 +5,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{rejection::JsonRejection, ConnectInfo, Path, Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -13,6 +13,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use std::net::SocketAddr;
 
 use super::jobs::handle_stripe_event;
 use super::service::Checkout;
@@ -77,12 +78,14 @@ fn body_error(rejection: JsonRejection) -> CheckoutError {
 pub(crate) async fn quote(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<QuoteRequest>, JsonRejection>,
 ) -> Result<Response, CheckoutError> {
     let Json(request) = body.map_err(body_error)?;
     let customer = accounts.customer_of(&headers).await?.map(|c| c.id);
-    Ok(Json(checkout.quote(request, customer).await?).into_response())
+    let address = peer.ip().to_string();
+    Ok(Json(checkout.quote(request, customer, &address).await?).into_response())
 }
 
 /// Place an order: reserve stock, charge, confirm; once per `Idempotency-Key`.
@@ -101,6 +104,7 @@ pub(crate) async fn quote(
 pub(crate) async fn checkout(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<CheckoutRequest>, JsonRejection>,
 ) -> Result<Response, CheckoutError> {
@@ -111,7 +115,10 @@ pub(crate) async fn checkout(
         .to_string();
     let Json(request) = body.map_err(body_error)?;
     let customer = accounts.customer_of(&headers).await?.map(|c| c.id);
-    let placed = checkout.place_order(request, &key, customer).await?;
+    let address = peer.ip().to_string();
+    let placed = checkout
+        .place_order(request, &key, customer, &address)
+        .await?;
     let status = if placed.replayed {
         StatusCode::OK
     } else {

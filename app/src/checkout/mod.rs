@@ -78,6 +78,10 @@ pub struct QuoteRequest {
     /// against it (a signed-in shopper's account counts anyway).
     #[serde(default)]
     pub email: Option<String>,
+    /// Gift card codes (spaces, dashes and case do not matter), at most five: they pay what
+    /// is left after discounts, in the order given.
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub gift_cards: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +136,9 @@ pub struct Quote {
     pub discount_total: Money,
     pub tax: Money,
     pub total: Money,
-    /// What the card is charged.
+    /// What each gift card pays, in the order entered.
+    pub gift_cards: Vec<crate::promotions::gift_cards::GiftCardUse>,
+    /// What the card is charged: the total less the gift cards.
     pub amount_due: Money,
     pub prices_include_tax: bool,
     /// "incl. 19 % MwSt." or "plus 7.25 % Sales tax", for the summary.
@@ -161,6 +167,10 @@ pub struct CheckoutRequest {
     /// (double opt-in), nothing is sent before.
     #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub newsletter: bool,
+    /// Gift card codes, at most five; they pay what is left after discounts, the card the
+    /// rest. Each one that cannot pay is a 422 naming `gift_cards[i]` with the reason.
+    #[serde(default, deserialize_with = "crate::input::null_as_default")]
+    pub gift_cards: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +210,9 @@ pub enum CheckoutError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// Too many wrong codes from one address: 429.
+    #[error("{0}")]
+    TooManyAttempts(String),
     #[error("{0} was not found")]
     NotFound(String),
     #[error("{0}")]
@@ -233,6 +246,7 @@ impl CheckoutError {
             CheckoutError::OutOfStock(_) | CheckoutError::Conflict(_) => 409,
             CheckoutError::Declined { .. } => 402,
             CheckoutError::NotFound(_) => 404,
+            CheckoutError::TooManyAttempts(_) => 429,
             CheckoutError::PaymentUnavailable(_) => 503,
             CheckoutError::Internal => 500,
             CheckoutError::Transport(_) => 502,
@@ -364,12 +378,26 @@ async fn signed_in_customer() -> Result<Option<i64>, CheckoutError> {
     Ok(accounts.customer_of(&parts.headers).await?.map(|c| c.id))
 }
 
+/// The address of the client behind a server function's request, which wrong gift card codes
+/// count against.
+#[cfg(feature = "ssr")]
+fn client_address() -> String {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        })
+        .unwrap_or_default()
+}
+
 /// Re-prices the cart (the cart page and checkout call this; also `POST /api/v1/cart/quote`).
 #[server(endpoint = "cart/quote", input = server_fn::codec::Json)]
 pub async fn quote_cart(request: QuoteRequest) -> Result<Quote, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
     let customer = signed_in_customer().await?;
-    with_status(checkout.quote(request, customer).await)
+    with_status(checkout.quote(request, customer, &client_address()).await)
 }
 
 /// Places the order. The browser makes one key per attempt and sends it again on a retry, so
@@ -383,7 +411,7 @@ pub async fn place_order(
     let customer = signed_in_customer().await?;
     with_status(
         checkout
-            .place_order(request, &idempotency_key, customer)
+            .place_order(request, &idempotency_key, customer, &client_address())
             .await,
     )
     .map(|p| p.response)

@@ -34,6 +34,8 @@ use crate::payments::gateway::{ChargeOutcome, Gateway};
 use crate::payments::ledger;
 use crate::payments::{GatewayError, IntentStatus, NextAction};
 use crate::promotions::discounts::{self, Offer, Outcome};
+use crate::promotions::gift_card_store::{self, Card, CodeKey, Unusable};
+use crate::promotions::gift_cards::{self, GiftCardUse, MissLimiter};
 use crate::promotions::store::{self as promotion_store, Buyer, NotTaken};
 use crate::promotions::{code_key, normalise_codes, DiscountLine};
 use crate::write_queue::{JobFuture, WriteQueue};
@@ -59,6 +61,11 @@ struct Inner {
     automatic: RwLock<Option<(Instant, Arc<Vec<Offer>>)>>,
     /// Counts [`Checkout::forget_rules`]: a read begun before a change is not kept after it.
     rules_generation: std::sync::atomic::AtomicU64,
+    /// The key gift card codes are hashed with: `KASSA_SECRET_KEY`, else the shared one in
+    /// the database, read once.
+    gift_card_key: tokio::sync::OnceCell<CodeKey>,
+    /// Wrong gift card codes, by address.
+    gift_card_misses: MissLimiter,
 }
 
 /// The order as placed, and whether this answer repeats an earlier one (same idempotency key).
@@ -84,6 +91,8 @@ struct VariantRow {
     reserved: i64,
     allow_backorder: bool,
     active: bool,
+    /// A gift card product: each unit bought becomes a card once paid.
+    gift_card: bool,
 }
 
 impl VariantRow {
@@ -114,7 +123,74 @@ impl Checkout {
             rules: RwLock::new(None),
             automatic: RwLock::new(None),
             rules_generation: Default::default(),
+            gift_card_key: Default::default(),
+            gift_card_misses: Default::default(),
         }))
+    }
+
+    /// Hashes gift card codes with a key from `secret` (`KASSA_SECRET_KEY`) rather than the
+    /// one kept in the database. Called before the first request.
+    pub fn use_secret_key(&self, secret: &str) {
+        let _ = self.0.gift_card_key.set(CodeKey::from_secret(secret));
+    }
+
+    /// The key gift card codes are hashed with.
+    pub async fn gift_card_key(&self) -> Result<&CodeKey, sqlx::Error> {
+        self.0
+            .gift_card_key
+            .get_or_try_init(|| async {
+                let mut conn = self.0.db.pool().acquire().await?;
+                gift_card_store::stored_key(&mut conn, now_epoch()).await
+            })
+            .await
+    }
+
+    /// The gift cards behind the codes a shopper entered (as `gift_cards::normalise_codes`
+    /// left them), each with its place. An unknown code is a 422 naming `gift_cards[i]` and
+    /// counts against `address`; an address with too many wrong codes is refused (429).
+    async fn find_gift_cards(
+        &self,
+        codes: &[(usize, String)],
+        address: &str,
+    ) -> Result<Vec<(usize, Card)>, CheckoutError> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_epoch();
+        if !self.0.gift_card_misses.allows(address, now) {
+            return Err(CheckoutError::TooManyAttempts(
+                Unusable::TooManyTries.to_string(),
+            ));
+        }
+        let key = self.gift_card_key().await?;
+        let hashes: Vec<String> = codes
+            .iter()
+            .filter(|(_, code)| !code.is_empty())
+            .map(|(_, code)| key.hash(code))
+            .collect();
+        let mut conn = self.0.db.pool().acquire().await?;
+        let cards = gift_card_store::by_hashes(&mut conn, &hashes).await?;
+        drop(conn);
+        let mut found = Vec::with_capacity(codes.len());
+        let mut unknown = Vec::new();
+        for (index, code) in codes {
+            let hash = (!code.is_empty()).then(|| key.hash(code));
+            match cards.iter().find(|c| Some(&c.code_hash) == hash.as_ref()) {
+                Some(card) => found.push((*index, card.clone())),
+                None => {
+                    self.0.gift_card_misses.miss(address, now);
+                    unknown.push(FieldError::new(
+                        format!("gift_cards[{index}]"),
+                        Unusable::Unknown.to_string(),
+                    ));
+                }
+            }
+        }
+        if unknown.is_empty() {
+            Ok(found)
+        } else {
+            Err(CheckoutError::Invalid(unknown))
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -192,13 +268,18 @@ impl Checkout {
     }
 
     /// Prices the cart as checkout would for this shopper (`customer_id` when signed in).
+    /// `address` is the client's, which wrong gift card codes count against.
     pub async fn quote(
         &self,
         request: QuoteRequest,
         customer_id: Option<i64>,
+        address: &str,
     ) -> Result<Quote, CheckoutError> {
         let lines = normalise_lines(&request.lines)?;
         let codes = normalise_codes(&request.discount_codes).map_err(CheckoutError::Invalid)?;
+        let gift_codes =
+            gift_cards::normalise_codes(&request.gift_cards).map_err(CheckoutError::Invalid)?;
+        let cards = self.find_gift_cards(&gift_codes, address).await?;
         let rules = self.rules().await?;
         let automatic = self.automatic_discounts().await?;
         let buyer = Buyer {
@@ -321,6 +402,8 @@ impl Checkout {
         let outcome = offers.apply(&cart, &request.discount_codes)?;
         let currency = rules.currency;
         let money = |amount| Money::new(amount, currency);
+        let paying = paying_cards(&cards, outcome.total, currency, now_epoch())?;
+        let by_cards: i64 = paying.iter().map(|(_, _, take)| take).sum();
         let lines = quoted
             .iter()
             .zip(&outcome.lines)
@@ -345,7 +428,11 @@ impl Checkout {
             discount_total: money(outcome.discount_total),
             tax: money(outcome.tax),
             total: money(outcome.total),
-            amount_due: money(outcome.total),
+            gift_cards: paying
+                .iter()
+                .map(|(_, card, take)| card_use(card, *take))
+                .collect(),
+            amount_due: money(outcome.total - by_cards),
             prices_include_tax: rules.prices_include_tax,
             tax_label: tax_label(&rules, rate, &country, &region),
             rounding:
@@ -359,28 +446,36 @@ impl Checkout {
 
     /// Places an order for `request`, once per idempotency key; a signed-in shopper's order
     /// is theirs (`customer_id`), a guest's is nobody's until a code proves its email.
+    /// `address` is the client's, which wrong gift card codes count against.
     pub async fn place_order(
         &self,
         request: CheckoutRequest,
         idempotency_key: &str,
         customer_id: Option<i64>,
+        address: &str,
     ) -> Result<Placed, CheckoutError> {
         let key = check_idempotency_key(idempotency_key)?;
         let valid = validate_request(&request, self.0.gateway.name())?;
+        let cards = self.find_gift_cards(&valid.gift_cards, address).await?;
+        let gift_cards = cards
+            .into_iter()
+            .map(|(index, card)| (index, card.code_hash))
+            .collect();
         let rules = self.rules().await?;
         let automatic = self.automatic_discounts().await?;
         let request_hash = fingerprint(&valid);
         let access_token = random_token();
-        let outcome = self
-            .0
-            .gateway
-            .decide_offline(valid.token.as_deref(), &access_token[..16])
-            .map_err(|error| match error {
-                GatewayError::UnknownTestToken(_) => {
-                    CheckoutError::field("payment.token", &error.to_string())
-                }
-                other => CheckoutError::PaymentUnavailable(other.to_string()),
-            })?;
+        // Without a test card the gift cards must pay it all (checked once the total is known).
+        let outcome = match (&self.0.gateway, valid.token.as_deref()) {
+            (Gateway::Test, None) => Ok(None),
+            (gateway, token) => gateway.decide_offline(token, &access_token[..16]),
+        }
+        .map_err(|error| match error {
+            GatewayError::UnknownTestToken(_) => {
+                CheckoutError::field("payment.token", &error.to_string())
+            }
+            other => CheckoutError::PaymentUnavailable(other.to_string()),
+        })?;
         let order = NewOrder {
             valid,
             key,
@@ -392,6 +487,8 @@ impl Checkout {
             now: now_epoch(),
             site_url: self.0.site_url.clone(),
             customer_id,
+            gift_cards,
+            gift_card_key: self.0.gift_card_key.get().cloned(),
         };
         let placed = self
             .writes()
@@ -442,7 +539,7 @@ impl Checkout {
             Gateway::Stripe(stripe) => {
                 // Same key, same intent: asking again after a lost answer is safe.
                 let intent = stripe
-                    .create_intent(placed.id, placed.total, &placed.email)
+                    .create_intent(placed.id, placed.amount_due, &placed.email)
                     .await
                     .map_err(|error| {
                         tracing::warn!(%error, order = placed.id, "could not start a Stripe payment");
@@ -543,12 +640,30 @@ impl Checkout {
         event: Option<WebhookEvent>,
     ) -> Result<bool, TransitionError> {
         let site_url = self.0.site_url.clone();
+        let key = self.0.gift_card_key.get().cloned();
+        let shop = self.shop_name();
+        let paid = matches!(settlement, Settlement::Paid { .. });
         self.writes()
             .run(
                 move |conn| -> JobFuture<'_, Result<bool, TransitionError>> {
                     Box::pin(async move {
-                        settle::settle(conn, order_id, settlement, event, &site_url, now_epoch())
-                            .await
+                        let now = now_epoch();
+                        let changed =
+                            settle::settle(conn, order_id, settlement, event, &site_url, now)
+                                .await?;
+                        if changed && paid {
+                            // Gift cards the order bought exist once it is paid.
+                            gift_card_store::issue_bought(
+                                conn,
+                                key.as_ref(),
+                                order_id,
+                                &shop,
+                                &site_url,
+                                now,
+                            )
+                            .await?;
+                        }
+                        Ok(changed)
                     })
                 },
             )
@@ -600,7 +715,14 @@ impl Checkout {
             // Payment Element again when the shopper comes back to pay.
             (Gateway::Stripe(stripe), OrderStatus::PendingPayment) => {
                 match stripe
-                    .create_intent(order.id, order.total, &order.email)
+                    .create_intent(
+                        order.id,
+                        Money::new(
+                            order.total.amount - order.gift_card.amount,
+                            order.total.currency,
+                        ),
+                        &order.email,
+                    )
                     .await
                 {
                     Ok(intent) => Some(NextAction::StripePaymentElement {
@@ -730,6 +852,43 @@ impl Offers {
             .chain(self.automatic.iter())
             .cloned()
             .collect()
+    }
+}
+
+/// What each usable card pays of `due`, in the order entered: `(place, card, amount)`. A card
+/// that cannot pay (disabled, expired, another currency, empty) is a 422 naming its place.
+fn paying_cards(
+    cards: &[(usize, Card)],
+    due: i64,
+    currency: crate::money::Currency,
+    now: i64,
+) -> Result<Vec<(usize, Card, i64)>, CheckoutError> {
+    let problems: Vec<FieldError> = cards
+        .iter()
+        .filter_map(|(index, card)| {
+            let problem = card.usable(currency, now).err()?;
+            Some(FieldError::new(
+                format!("gift_cards[{index}]"),
+                problem.to_string(),
+            ))
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(CheckoutError::Invalid(problems));
+    }
+    let balances: Vec<i64> = cards.iter().map(|(_, card)| card.balance.amount).collect();
+    Ok(cards
+        .iter()
+        .zip(gift_cards::allocate(due, &balances))
+        .map(|((index, card), take)| (*index, card.clone(), take))
+        .collect())
+}
+
+/// A card's part of an order, as the shopper reads it.
+fn card_use(card: &Card, amount: i64) -> GiftCardUse {
+    GiftCardUse {
+        last4: card.last4.clone(),
+        amount: Money::new(amount, card.balance.currency),
     }
 }
 
@@ -886,6 +1045,8 @@ struct ValidCheckout {
     #[serde(skip)]
     requested_codes: Vec<String>,
     newsletter: bool,
+    /// Gift card codes, normalised, with their place as sent.
+    gift_cards: Vec<(usize, String)>,
 }
 
 fn validate_request(
@@ -910,6 +1071,9 @@ fn validate_request(
     let discount_codes = normalise_codes(&request.discount_codes)
         .map_err(|e| errors.extend(e))
         .unwrap_or_default();
+    let gift_cards = gift_cards::normalise_codes(&request.gift_cards)
+        .map_err(|e| errors.extend(e))
+        .unwrap_or_default();
     if request.payment.gateway != gateway {
         errors.push(FieldError::new(
             "payment.gateway",
@@ -922,7 +1086,7 @@ fn validate_request(
         .as_ref()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    if gateway == "test" && token.is_none() {
+    if gateway == "test" && token.is_none() && gift_cards.is_empty() {
         errors.push(FieldError::new(
             "payment.token",
             "Enter a test card (4242 4242 4242 4242 succeeds).",
@@ -943,6 +1107,7 @@ fn validate_request(
             discount_codes,
             requested_codes: request.discount_codes.clone(),
             newsletter: request.newsletter,
+            gift_cards,
         }),
         _ => Err(CheckoutError::Invalid(errors)),
     }
@@ -973,6 +1138,10 @@ struct NewOrder {
     now: i64,
     site_url: String,
     customer_id: Option<i64>,
+    /// The entered gift cards by place and code hash, found before the transaction.
+    gift_cards: Vec<(usize, String)>,
+    /// The key for codes of gift cards the order buys, if the server has it already.
+    gift_card_key: Option<CodeKey>,
 }
 
 /// An order as the checkout transaction left it (or found it, for a repeated key).
@@ -983,6 +1152,8 @@ struct PlacedRow {
     email: String,
     status: OrderStatus,
     total: Money,
+    /// What the card is charged: the total less the gift cards.
+    amount_due: Money,
     payment_ref: Option<String>,
     decline_message: Option<String>,
     replayed: bool,
@@ -1057,7 +1228,7 @@ async fn read_variants(
     };
     let sql = format!(
         "SELECT v.id, v.product_id, v.sku, v.option1, v.option2, v.option3, v.price_amount, v.currency, \
-         v.on_hand, v.reserved, v.backorder, v.archived_at, p.slug, p.title, p.status{image} \
+         v.on_hand, v.reserved, v.backorder, v.archived_at, p.slug, p.title, p.status, p.product_type{image} \
          FROM variants v JOIN products p ON p.id = v.product_id \
          WHERE v.id IN ({}) ORDER BY v.id{lock}",
         placeholders.join(", ")
@@ -1095,6 +1266,9 @@ fn variant_from_row(row: &sqlx::any::AnyRow) -> Result<VariantRow, sqlx::Error> 
         // An archived variant (kept for its orders) can no longer be bought.
         active: row.try_get::<String, _>("status")? == "active"
             && row.try_get::<Option<i64>, _>("archived_at")?.is_none(),
+        gift_card: row
+            .try_get::<String, _>("product_type")?
+            .eq_ignore_ascii_case(gift_cards::PRODUCT_TYPE),
     })
 }
 
@@ -1114,6 +1288,8 @@ async fn insert_order(
         now,
         site_url,
         customer_id,
+        gift_cards: gift_hashes,
+        gift_card_key,
     } = order;
     let rows = read_variants(conn, &valid.lines, false, true).await?;
 
@@ -1239,7 +1415,47 @@ async fn insert_order(
         }
     };
 
+    // Gift cards pay what is left, read again in this transaction; the card pays the rest.
+    let hashes: Vec<String> = gift_hashes.iter().map(|(_, hash)| hash.clone()).collect();
+    let found = gift_card_store::by_hashes(conn, &hashes).await?;
+    let cards: Vec<(usize, Card)> = gift_hashes
+        .iter()
+        .filter_map(|(index, hash)| {
+            let card = found.iter().find(|c| &c.code_hash == hash)?;
+            Some((*index, card.clone()))
+        })
+        .collect();
+    let paying = match paying_cards(&cards, totals.total, currency, now) {
+        Ok(paying) => paying,
+        Err(refused) => {
+            // A repeated request whose order spent the card must still get its order.
+            if let Some(existing) = find_by_key(conn, &key, &request_hash).await? {
+                return Ok(existing);
+            }
+            return Err(refused);
+        }
+    };
+    let by_cards: i64 = paying.iter().map(|(_, _, take)| take).sum();
+    let amount_due = totals.total - by_cards;
+    let paid_by_cards = by_cards > 0 && amount_due == 0;
+    if amount_due > 0 && outcome.is_none() && valid.gateway == "test" {
+        return Err(CheckoutError::field(
+            "payment.token",
+            &format!(
+                "The gift cards pay {}; enter a test card for the remaining {}.",
+                Money::new(by_cards, currency),
+                Money::new(amount_due, currency)
+            ),
+        ));
+    }
+    let gateway = if paid_by_cards {
+        "gift_card"
+    } else {
+        valid.gateway.as_str()
+    };
+
     let (status, reserve, reference, decline_message) = match &outcome {
+        _ if paid_by_cards => (OrderStatus::Paid, false, None, None),
         Some(ChargeOutcome::Succeeded { reference }) => {
             (OrderStatus::Paid, false, Some(reference.clone()), None)
         }
@@ -1265,8 +1481,8 @@ async fn insert_order(
         "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
          subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
          shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
-         created_at, updated_at, paid_at, search_text, customer_id, discount_amount) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22) \
+         created_at, updated_at, paid_at, search_text, customer_id, discount_amount, gift_card_amount) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22, $23) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&access_token)
@@ -1283,7 +1499,7 @@ async fn insert_order(
     .bind(&method.code)
     .bind(&method.name)
     .bind(&address_json)
-    .bind(&valid.gateway)
+    .bind(gateway)
     .bind(reference.clone())
     .bind(reserved_until)
     .bind(now)
@@ -1291,6 +1507,11 @@ async fn insert_order(
     .bind(format!("{} {}", valid.email, valid.address.name).to_lowercase())
     .bind(customer_id)
     .bind(totals.discount_total)
+    .bind(if status == OrderStatus::PaymentFailed {
+        0
+    } else {
+        by_cards
+    })
     .fetch_optional(&mut *conn)
     .await?;
     let Some(inserted) = inserted else {
@@ -1394,7 +1615,22 @@ async fn insert_order(
         }
     }
 
-    if let Some(outcome) = &outcome {
+    // Each gift card pays its part now (never past its balance), or the whole order is undone.
+    if status != OrderStatus::PaymentFailed {
+        for (index, card, take) in &paying {
+            if let Err(balance) =
+                gift_card_store::redeem(conn, card.id, *take, order_id, now).await?
+            {
+                let changed = Unusable::BalanceChanged(Money::new(balance, currency));
+                return Err(CheckoutError::field(
+                    &format!("gift_cards[{index}]"),
+                    &changed.to_string(),
+                ));
+            }
+        }
+    }
+
+    if let Some(outcome) = outcome.as_ref().filter(|_| !paid_by_cards) {
         let (payment_status, message) = match outcome {
             ChargeOutcome::Succeeded { .. } => ("succeeded", String::new()),
             ChargeOutcome::Declined { message, .. } => ("failed", message.clone()),
@@ -1404,7 +1640,7 @@ async fn insert_order(
             order_id,
             gateway: &valid.gateway,
             status: payment_status,
-            amount: totals.total,
+            amount: amount_due,
             currency: currency.code(),
             reference: reference.as_deref().unwrap_or_default(),
             message: &message,
@@ -1442,10 +1678,25 @@ async fn insert_order(
             &order_number(order_id),
             &lines,
             &discount_lines(&totals, currency),
+            &paying
+                .iter()
+                .map(|(_, card, take)| card_use(card, *take))
+                .collect::<Vec<_>>(),
             Money::new(totals.total, currency),
             &order_url,
         );
         notifications::queue(conn, &valid.email, email, now).await?;
+        if rows.iter().any(|r| r.gift_card) {
+            gift_card_store::issue_bought(
+                conn,
+                gift_card_key.as_ref(),
+                order_id,
+                &rules.shop_name,
+                &site_url,
+                now,
+            )
+            .await?;
+        }
     }
 
     Ok(PlacedRow {
@@ -1454,6 +1705,7 @@ async fn insert_order(
         email: valid.email,
         status,
         total: Money::new(totals.total, currency),
+        amount_due: Money::new(amount_due, currency),
         payment_ref: reference,
         decline_message,
         replayed: false,
@@ -1467,7 +1719,7 @@ async fn find_by_key(
     request_hash: &str,
 ) -> Result<Option<PlacedRow>, CheckoutError> {
     let row = sqlx::query(
-        "SELECT o.id, o.access_token, o.email, o.status, o.currency, o.total_amount, o.payment_ref, \
+        "SELECT o.id, o.access_token, o.email, o.status, o.currency, o.total_amount, o.gift_card_amount, o.payment_ref, \
          o.request_hash, (SELECT p.message FROM payments p WHERE p.order_id = o.id AND p.status = 'failed' \
          ORDER BY p.id DESC LIMIT 1) AS decline_message FROM orders o WHERE o.idempotency_key = $1",
     )
@@ -1484,12 +1736,15 @@ async fn find_by_key(
         ));
     }
     let status: String = row.try_get("status")?;
+    let currency = currency_of(&row, "currency")?;
+    let total: i64 = row.try_get("total_amount")?;
     Ok(Some(PlacedRow {
         id: row.try_get("id")?,
         access_token: row.try_get("access_token")?,
         email: row.try_get("email")?,
         status: OrderStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
-        total: Money::new(row.try_get("total_amount")?, currency_of(&row, "currency")?),
+        total: Money::new(total, currency),
+        amount_due: Money::new(total - row.try_get::<i64, _>("gift_card_amount")?, currency),
         payment_ref: row.try_get("payment_ref")?,
         decline_message: row.try_get("decline_message")?,
         replayed: true,

@@ -112,6 +112,9 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
         }
     };
     let card = RwSignal::new(String::new());
+    // Gift cards are kept for this page only, never in the stored (and synced) cart.
+    let gift_cards = RwSignal::new(Vec::<String>::new());
+    let typed_gift_card = RwSignal::new(String::new());
     let news = RwSignal::new(false);
     let (errors, set_errors) = signal(HashMap::<String, String>::new());
     let (message, set_message) = signal(None::<String>);
@@ -134,7 +137,28 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
         notices,
         problem,
         code_problem,
-    } = requote_on_change(store, destination, method.into(), quote_email);
+        gift_card_problem,
+    } = requote_on_change(
+        store,
+        destination,
+        method.into(),
+        quote_email,
+        Some(gift_cards),
+    );
+    // Nothing left for the card when the gift cards pay it all.
+    let card_needed = move || {
+        quote.with(|q| {
+            q.as_ref()
+                .is_none_or(|q| q.gift_cards.is_empty() || q.amount_due.amount > 0)
+        })
+    };
+    let apply_gift_card = move || {
+        let code = typed_gift_card.get_untracked().trim().to_string();
+        if !code.is_empty() && !gift_cards.with_untracked(|list| list.contains(&code)) {
+            gift_cards.update(|list| list.push(code));
+        }
+        typed_gift_card.set(String::new());
+    };
 
     let address = move || Address {
         name: name.get_untracked(),
@@ -164,7 +188,9 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
         if let Err(e) = validate_address(&address(), "shipping_address") {
             problems.extend(e);
         }
-        let token = if is_test {
+        let token = if is_test && !card_needed() {
+            None
+        } else if is_test {
             match test_token_for_card(&card.get_untracked()) {
                 Some(token) => Some(token.to_string()),
                 None => {
@@ -197,6 +223,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
             },
             discount_codes: cart.with_untracked(|c| c.codes.clone()),
             newsletter: news.get_untracked(),
+            gift_cards: gift_cards.get_untracked(),
         };
         set_placing.set(true);
         leptos::task::spawn_local(async move {
@@ -237,12 +264,15 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                 Err(CheckoutError::Invalid(fields)) => {
                     let codes: Vec<String> = fields
                         .iter()
-                        .filter(|f| f.field.starts_with("discount_codes"))
+                        .filter(|f| {
+                            f.field.starts_with("discount_codes")
+                                || f.field.starts_with("gift_cards")
+                        })
                         .map(|f| f.message.clone())
                         .collect();
                     if !codes.is_empty() {
                         set_message.set(Some(format!(
-                            "{} Remove the code to order without it.",
+                            "{} Remove it to order without it.",
                             codes.join(" ")
                         )));
                     }
@@ -337,6 +367,31 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                     </fieldset>
                     <fieldset>
                         <legend>"Payment"</legend>
+                        <div class="gift-card-entry" data-testid="gift-card-entry">
+                            <label for="gift-card-code">"Gift card"</label>
+                            <div class="inline-form">
+                                <input id="gift-card-code" name="gift_card" autocomplete="off" spellcheck="false"
+                                    aria-describedby="gift-card-message"
+                                    prop:value=move || typed_gift_card.get()
+                                    on:input=move |ev| typed_gift_card.set(event_target_value(&ev))
+                                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); apply_gift_card(); }/>
+                                <button type="button" data-testid="apply-gift-card" on:click=move |_| apply_gift_card()>"Apply"</button>
+                            </div>
+                            <p id="gift-card-message" class="field-error" role="alert" data-testid="gift-card-message">
+                                {move || gift_card_problem.get()}
+                            </p>
+                            <ul class="entered-codes">
+                                {move || quote.with(|q| q.as_ref().map(|q| q.gift_cards.iter().zip(gift_cards.get()).map(|(used, code)| {
+                                    let label = used.label();
+                                    view! {
+                                        <li data-testid="applied-gift-card">{format!("{label}: −{}", used.amount)}" "
+                                            <button type="button" class="link" aria-label=format!("Remove {label}")
+                                                on:click=move |_| gift_cards.update(|list| list.retain(|c| *c != code))>"Remove"</button>
+                                        </li>
+                                    }
+                                }).collect_view()))}
+                            </ul>
+                        </div>
                         {if is_test {
                             view! {
                                 <Field label="Card number" name="payment.token" value=card errors autocomplete="off"/>
@@ -373,6 +428,10 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
                                 }).collect_view()}
                                 <dt>"Total"</dt><dd data-testid="order-total"><strong>{q.total.to_string()}</strong></dd>
                                 <dt class="tax">{q.tax_label.clone()}</dt><dd class="tax">{q.tax.to_string()}</dd>
+                                {q.gift_cards.iter().map(|g| view! { <dt>{g.label()}</dt><dd>{format!("−{}", g.amount)}</dd> }).collect_view()}
+                                {(!q.gift_cards.is_empty()).then(|| view! {
+                                    <dt>"To pay by card"</dt><dd data-testid="amount-due"><strong>{q.amount_due.to_string()}</strong></dd>
+                                })}
                             </dl>
                             <p class="hint">{q.rounding.clone()}</p>
                         }))}

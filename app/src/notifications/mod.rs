@@ -28,6 +28,7 @@ pub fn order_confirmation(
     number: &str,
     lines: &[EmailLine],
     discounts: &[crate::promotions::DiscountLine],
+    gift_cards: &[crate::promotions::gift_cards::GiftCardUse],
     total: Money,
     order_url: &str,
 ) -> Email {
@@ -41,12 +42,77 @@ pub fn order_confirmation(
     for discount in discounts {
         body.push_str(&format!("{}: −{}\n", discount.label(), discount.amount));
     }
-    body.push_str(&format!(
-        "\nTotal paid: {total}\n\nFollow your order at {order_url}\n"
-    ));
+    if gift_cards.is_empty() {
+        body.push_str(&format!("\nTotal paid: {total}\n"));
+    } else {
+        body.push_str(&format!("\nTotal: {total}\n"));
+        let mut by_card = total.amount;
+        for card in gift_cards {
+            body.push_str(&format!("{}: −{}\n", card.label(), card.amount));
+            by_card -= card.amount.amount;
+        }
+        if by_card > 0 {
+            body.push_str(&format!(
+                "Paid by card: {}\n",
+                Money::new(by_card, total.currency)
+            ));
+        }
+    }
+    body.push_str(&format!("\nFollow your order at {order_url}\n"));
     Email {
         kind: "order_confirmation",
         subject: format!("Your order #{number}"),
+        body,
+    }
+}
+
+/// A gift card for its recipient: the whole code, which the shop keeps no copy of.
+pub fn gift_card(
+    shop: &str,
+    code: &str,
+    amount: Money,
+    expires_at: Option<i64>,
+    site_url: &str,
+) -> Email {
+    let expiry = expires_at
+        .map(|at| format!("It can be used until {}.\n", crate::time::rfc3339(at)))
+        .unwrap_or_default();
+    Email {
+        kind: "gift_card",
+        subject: format!("Your {amount} gift card for {shop}"),
+        body: format!(
+            "You have a {amount} gift card for {shop}.\n\nCode: {code}\n\n{expiry}\
+             Enter the code at checkout ({site_url}/checkout); what it does not pay today stays on \
+             the card. Keep this email: the shop cannot show the code again.\n"
+        ),
+    }
+}
+
+/// The gift cards a shopper bought, with their codes (one email per order).
+pub fn gift_cards_bought(shop: &str, cards: &[(String, Money)], site_url: &str) -> Email {
+    let mut body = format!(
+        "Thank you for buying {} from {shop}. Here {}:\n\n",
+        if cards.len() == 1 {
+            "a gift card"
+        } else {
+            "gift cards"
+        },
+        if cards.len() == 1 {
+            "is its code"
+        } else {
+            "are their codes"
+        },
+    );
+    for (code, amount) in cards {
+        body.push_str(&format!("{amount}: {code}\n"));
+    }
+    body.push_str(&format!(
+        "\nA code is entered at checkout ({site_url}/checkout); what it does not pay stays on the \
+         card. Keep this email: the shop cannot show the codes again.\n"
+    ));
+    Email {
+        kind: "gift_card",
+        subject: format!("Your gift card codes for {shop}"),
         body,
     }
 }
@@ -210,6 +276,10 @@ mod tests {
                 title: "Welcome".into(),
                 amount: Money::new(980, Currency::EUR),
             }],
+            &[crate::promotions::gift_cards::GiftCardUse {
+                last4: "WXYZ".into(),
+                amount: Money::new(2000, Currency::EUR),
+            }],
             Money::new(9310, Currency::EUR),
             "https://shop.example/orders/abc",
         );
@@ -221,9 +291,20 @@ mod tests {
             "{}",
             email.body
         );
+        assert!(
+            email.body.contains("Gift card ••••WXYZ: −€20.00"),
+            "{}",
+            email.body
+        );
+        assert!(
+            email.body.contains("Paid by card: €73.10"),
+            "{}",
+            email.body
+        );
         let yen = order_confirmation(
             "1001",
             &[("Tea".into(), 1, 500)],
+            &[],
             &[],
             Money::new(500, Currency::parse("JPY").unwrap()),
             "u",

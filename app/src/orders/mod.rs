@@ -140,6 +140,11 @@ pub struct OrderDetails {
     pub discount_total: Money,
     pub tax: Money,
     pub total: Money,
+    /// The gift cards that paid part of the total.
+    #[serde(default)]
+    pub gift_cards: Vec<crate::promotions::gift_cards::GiftCardUse>,
+    /// What the card was (or is to be) charged: the total less the gift cards.
+    pub amount_due: Money,
     pub prices_include_tax: bool,
     pub shipping_method: String,
     pub shipping_address: Address,

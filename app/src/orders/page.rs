@@ -93,6 +93,12 @@ fn OrderView(order: OrderDetails, token: String) -> impl IntoView {
                 }).collect_view()}
                 <dt>{tax_note}</dt><dd>{order.tax.to_string()}</dd>
                 <dt>"Total"</dt><dd data-testid="order-page-total"><strong>{order.total.to_string()}</strong></dd>
+                {order.gift_cards.iter().map(|g| view! {
+                    <dt data-testid="order-gift-card">{g.label()}</dt><dd>{format!("−{}", g.amount)}</dd>
+                }).collect_view()}
+                {(!order.gift_cards.is_empty()).then(|| view! {
+                    <dt>"Paid by card"</dt><dd data-testid="order-amount-due">{order.amount_due.to_string()}</dd>
+                })}
             </dl>
             {(!order.shipments.is_empty()).then(|| view! {
                 <h2>"Shipments"</h2>

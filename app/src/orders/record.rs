@@ -15,7 +15,7 @@ use crate::payments::NextAction;
 
 /// The columns every order read needs.
 const ORDER_COLUMNS: &str = "SELECT id, access_token, email, status, currency, subtotal_amount, \
-     shipping_amount, discount_amount, tax_amount, total_amount, refunded_amount, prices_include_tax, shipping_name, \
+     shipping_amount, discount_amount, tax_amount, total_amount, gift_card_amount, refunded_amount, prices_include_tax, shipping_name, \
      address_json, gateway, payment_ref, fulfilment, reserved_until, created_at FROM orders";
 
 /// An order as the `orders` table holds it.
@@ -31,6 +31,8 @@ pub struct OrderRecord {
     pub discount: Money,
     pub tax: Money,
     pub total: Money,
+    /// What gift cards paid; the card is charged the rest.
+    pub gift_card: Money,
     pub refunded: Money,
     pub prices_include_tax: bool,
     pub shipping_name: String,
@@ -61,6 +63,7 @@ impl OrderRecord {
             discount: money("discount_amount")?,
             tax: money("tax_amount")?,
             total: money("total_amount")?,
+            gift_card: money("gift_card_amount")?,
             refunded: money("refunded_amount")?,
             prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
             shipping_name: row.try_get("shipping_name")?,
@@ -125,6 +128,11 @@ pub async fn details(
         });
     }
     let discounts = crate::promotions::store::of_order(pool, order.id, currency).await?;
+    let gift_cards = if order.gift_card.amount > 0 {
+        crate::promotions::gift_card_store::of_order(pool, order.id, currency).await?
+    } else {
+        Vec::new()
+    };
     // Written by checkout from a validated address; an unreadable one shows as empty rather
     // than hiding the order from its shopper.
     let address: Address = serde_json::from_str(&order.address_json).unwrap_or_default();
@@ -141,6 +149,8 @@ pub async fn details(
         discount_total: order.discount,
         tax: order.tax,
         total: order.total,
+        gift_cards,
+        amount_due: Money::new(order.total.amount - order.gift_card.amount, currency),
         prices_include_tax: order.prices_include_tax,
         shipping_method: order.shipping_name,
         shipping_address: address,

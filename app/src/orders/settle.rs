@@ -60,6 +60,8 @@ pub struct Moved {
     pub email: String,
     pub access_token: String,
     pub total: Money,
+    /// What gift cards paid of the total.
+    pub gift_card: Money,
     pub gateway: String,
     pub payment_ref: Option<String>,
 }
@@ -86,7 +88,7 @@ pub async fn transition(
         "UPDATE orders SET status = $1, reserved_until = NULL, updated_at = $2, \
          paid_at = CASE WHEN $3 = 1 THEN $2 ELSE paid_at END \
          WHERE id = $4 AND status = $5{fulfilment} \
-         RETURNING email, access_token, currency, total_amount, gateway, payment_ref"
+         RETURNING email, access_token, currency, total_amount, gift_card_amount, gateway, payment_ref"
     ))
     .bind(to.as_str())
     .bind(now)
@@ -102,10 +104,12 @@ pub async fn transition(
 }
 
 fn moved_from_row(row: &AnyRow) -> Result<Moved, sqlx::Error> {
+    let currency = currency_of(row, "currency")?;
     Ok(Moved {
         email: row.try_get("email")?,
         access_token: row.try_get("access_token")?,
-        total: Money::new(row.try_get("total_amount")?, currency_of(row, "currency")?),
+        total: Money::new(row.try_get("total_amount")?, currency),
+        gift_card: Money::new(row.try_get("gift_card_amount")?, currency),
         gateway: row.try_get("gateway")?,
         payment_ref: row.try_get("payment_ref")?,
     })
@@ -206,6 +210,8 @@ pub async fn settle(
     if !paid {
         // The discounts' uses go back: a failed or expired payment used nothing up.
         crate::promotions::store::release(conn, order_id, now).await?;
+        // And so do the gift cards' amounts.
+        crate::promotions::gift_card_store::release(conn, order_id, now).await?;
     }
 
     let reference = match &settlement {
@@ -224,7 +230,7 @@ pub async fn settle(
         order_id,
         gateway: &order.gateway,
         status: payment_status,
-        amount: order.total.amount,
+        amount: order.total.amount - order.gift_card.amount,
         currency: order.total.currency.code(),
         reference: &reference,
         message: &message,
@@ -238,10 +244,17 @@ pub async fn settle(
         let order_url = format!("{site_url}/orders/{}", order.access_token);
         let discounts =
             crate::promotions::store::of_order(&mut *conn, order_id, order.total.currency).await?;
+        let gift_cards = crate::promotions::gift_card_store::of_order(
+            &mut *conn,
+            order_id,
+            order.total.currency,
+        )
+        .await?;
         let email = notifications::order_confirmation(
             &super::order_number(order_id),
             &email_lines,
             &discounts,
+            &gift_cards,
             order.total,
             &order_url,
         );

@@ -6,11 +6,15 @@
 //! (never beyond what was paid) and records the refund as started, under a key unique per
 //! order; the caller asks the gateway that took the payment, with that key; [`record_refund`]
 //! records the answer and, on failure, gives the amount back to what can be refunded.
+//!
+//! When gift cards paid part of the order, a refund pays the card back first and puts the rest
+//! back onto the gift cards at once, in the reservation's transaction (no gateway involved).
 
 use sqlx::{AnyConnection, Row};
 
 use crate::db::currency_of;
 use crate::money::{Currency, Money};
+use crate::promotions::{gift_card_store, gift_cards};
 
 /// A charge attempt as the `payments` table records it.
 pub struct Charge<'a> {
@@ -53,6 +57,10 @@ pub struct RefundTarget {
     pub gateway: String,
     pub currency: Currency,
     pub payment_ref: String,
+    /// What goes back to the card through the gateway (0: nothing to ask it).
+    pub to_card: i64,
+    /// What went back onto gift cards, already in the reservation's transaction.
+    pub to_gift_cards: i64,
 }
 
 /// Why a refund cannot be reserved.
@@ -115,7 +123,7 @@ pub async fn reserve_refund(
     let order = sqlx::query(
         "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2 \
          WHERE id = $3 AND status IN ('paid', 'cancelled') AND refunded_amount + $1 <= total_amount \
-         RETURNING gateway, currency, payment_ref",
+         RETURNING gateway, currency, payment_ref, total_amount, gift_card_amount, refunded_amount",
     )
     .bind(amount)
     .bind(now)
@@ -138,16 +146,38 @@ pub async fn reserve_refund(
             None => RefundError::NotPaid,
         });
     };
+    // The card first, up to what it was charged and has not had back; the rest onto the cards.
+    let total: i64 = order.try_get("total_amount")?;
+    let by_gift_cards: i64 = order.try_get("gift_card_amount")?;
+    let refunded_before = order.try_get::<i64, _>("refunded_amount")? - amount;
+    let (to_card, to_gift_cards) = if by_gift_cards > 0 {
+        let still_on_cards = gift_card_store::held_by_order(conn, order_id).await?;
+        let back_on_cards = by_gift_cards - still_on_cards;
+        let card_refundable = (total - by_gift_cards) - (refunded_before - back_on_cards);
+        let (_, rest) = gift_cards::refund_split(amount, card_refundable);
+        let back = gift_card_store::refund_to_cards(conn, order_id, rest, now).await?;
+        (amount - back, back)
+    } else {
+        (amount, 0)
+    };
     let target = RefundTarget {
         gateway: order.try_get("gateway")?,
         currency: currency_of(&order, "currency")?,
         payment_ref: order
             .try_get::<Option<String>, _>("payment_ref")?
             .unwrap_or_default(),
+        to_card,
+        to_gift_cards,
+    };
+    // The refund's record: its card part waits for the gateway; nothing to wait for otherwise.
+    let status = if to_card > 0 {
+        "requires_action"
+    } else {
+        "succeeded"
     };
     sqlx::query(
-        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at, idempotency_key) \
-         VALUES ($1, $2, 'refund', 'requires_action', $3, $4, '', $5, $6, $7)",
+        "INSERT INTO payments (order_id, gateway, kind, status, amount, currency, reference, message, created_at, idempotency_key, gift_card_amount) \
+         VALUES ($1, $2, 'refund', $8, $3, $4, '', $5, $6, $7, $9)",
     )
     .bind(order_id)
     .bind(&target.gateway)
@@ -156,13 +186,15 @@ pub async fn reserve_refund(
     .bind(reason)
     .bind(now)
     .bind(key)
+    .bind(status)
+    .bind(to_gift_cards)
     .execute(&mut *conn)
     .await?;
     Ok(Some(target))
 }
 
 /// Records the gateway's answer to a reserved refund: its reference, or the failure, which
-/// gives the amount back to what can still be refunded.
+/// gives `amount` (the card's part) back to what can still be refunded.
 pub async fn record_refund(
     conn: &mut AnyConnection,
     order_id: i64,

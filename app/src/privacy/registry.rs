@@ -159,6 +159,7 @@ pub const TABLES: &[Table] = &[
             "total_amount",
             "refunded_amount",
             "discount_amount",
+            "gift_card_amount",
             "prices_include_tax",
             "shipping_name",
             "fulfilment",
@@ -198,6 +199,16 @@ pub const TABLES: &[Table] = &[
         internal: &["id", "order_id", "discount_id", "customer_id", "counted"],
         whose: Some("customer_id = :customer OR email = :email"),
         erase: Erase::Set("email = 'erased@invalid', customer_id = NULL, once_key = NULL"),
+    },
+    Table {
+        // A gift card sent to someone: the card stays (its balance is money the shop owes),
+        // the recipient's address goes.
+        name: "gift_cards",
+        personal: &["recipient_email"],
+        shown: &["last4", "currency", "initial_amount", "balance", "expires_at", "created_at"],
+        internal: &["id", "code_hash", "note", "order_id", "disabled_at", "updated_at"],
+        whose: Some("lower(recipient_email) = :email"),
+        erase: Erase::Set("recipient_email = NULL"),
     },
     Table {
         name: "sign_in_codes",
@@ -310,6 +321,11 @@ pub const TABLES: &[Table] = &[
         ],
     ),
     catalog(
+        "gift_card_ledger",
+        &["id", "gift_card_id", "kind", "amount", "balance_after", "order_id", "note", "created_at"],
+    ),
+    catalog("server_secrets", &["name", "value", "created_at"]),
+    catalog(
         "discounts",
         &[
             "id",
@@ -348,6 +364,7 @@ pub const TABLES: &[Table] = &[
             "message",
             "created_at",
             "idempotency_key",
+            "gift_card_amount",
         ],
     ),
     catalog(

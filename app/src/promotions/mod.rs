@@ -1,8 +1,12 @@
 //! Promotions: discounts, by a code the shopper types or automatic. The rules are plain Rust in
 //! [`discounts`]; [`store`] reads discounts for a cart and records their use in the order's
 //! transaction; quotes and checkout apply them, so what the shopper is shown is what they pay.
+//! Gift cards pay (part of) what is left: rules in [`gift_cards`], records in `gift_card_store`.
 
 pub mod discounts;
+#[cfg(feature = "ssr")]
+pub mod gift_card_store;
+pub mod gift_cards;
 pub mod newsletter;
 #[cfg(feature = "ssr")]
 pub mod newsletter_http;

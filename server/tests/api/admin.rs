@@ -97,7 +97,10 @@ async fn as_user(
                 "/api/admin/order" => {
                     json!({"number": form.first().map(|f| f.1).unwrap_or("1001")})
                 }
-                "/api/admin/variant" | "/api/admin/product" | "/api/admin/discount" => {
+                "/api/admin/variant"
+                | "/api/admin/product"
+                | "/api/admin/discount"
+                | "/api/admin/gift-card" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
                 "/api/admin/products" => json!({"filter": {}}),
@@ -154,6 +157,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let security = app::admin::security::listed_routes::<AppState>();
     let discounts = app::admin::discounts::ssr::listed_routes::<AppState>();
     let newsletter = app::admin::newsletter::ssr::listed_routes::<AppState>();
+    let gift_cards = app::admin::gift_cards::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -165,6 +169,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(security.listed())
         .chain(discounts.listed())
         .chain(newsletter.listed())
+        .chain(gift_cards.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -225,8 +230,14 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
         );
     }
     let discount = crate::discounts::a_discount(&app).await.to_string();
+    let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
-        let path = template
+        let path = if template.contains("/gift-cards/") {
+            template.replace("{id}", &card).replace("{card}", &card)
+        } else {
+            template.to_string()
+        };
+        let path = path
             .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant_text)
@@ -243,6 +254,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "/api/admin/variant" => &[("id", variant_text.as_str())],
             "/api/admin/product" => &[("id", variant_text.as_str())],
             "/api/admin/discount" => &[("id", discount.as_str())],
+            "/api/admin/gift-card" => &[("id", card.as_str())],
             "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };

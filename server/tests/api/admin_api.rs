@@ -405,12 +405,18 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
     assert!(error.to_string().contains("not a staff account"), "{error}");
 
     let discount = crate::discounts::a_discount(&app).await.to_string();
+    let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         if !template.starts_with("/api/v1/admin/") {
             continue;
         }
+        let id = if template.contains("/gift-cards/") {
+            &card
+        } else {
+            &discount
+        };
         let path = template
-            .replace("{id}", &discount)
+            .replace("{id}", id)
             .replace("{product}", &product.to_string())
             .replace("{number}", &number)
             .replace("{variant}", &variant.to_string())

@@ -152,6 +152,8 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/product", json!({"id": 1})),
         ("/api/admin/discount", json!({"id": 1})),
         ("/api/admin/discounts", json!({})),
+        ("/api/admin/gift-cards", json!({})),
+        ("/api/admin/gift-card", json!({"id": 1})),
         ("/api/admin/subscribers", json!({})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
@@ -651,13 +653,31 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
         "title": "Ships free", "kind": "free_shipping", "countries": ["DE"],
         "max_shipping_rate": money
     });
+    let (status, card) = crate::admin_api::send(
+        &app,
+        "POST",
+        "/api/v1/admin/gift-cards",
+        &owner,
+        json!({"amount": {"amount": 100_000, "currency": "EUR"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{card}");
+    let code = card["code"].clone();
     let mut quote = json!({"lines": [{"variant_id": variant, "quantity": 1}],
         "shipping_address": {"country": "DE", "region": ""}, "discount_codes": ["TEST"],
-        "email": "hostile@example.com"});
+        "email": "hostile@example.com", "gift_cards": [code]});
     let mut order = order_body(&[(variant, 1)], "pm_card_visa");
     order["discount_codes"] = json!(["TEST"]);
+    order["gift_cards"] = json!([code]);
     quote["shipping_method"] = json!("standard");
     let endpoints: Vec<(reqwest::Method, String, Value, bool)> = vec![
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/gift-cards".into(),
+            json!({"amount": money, "expires_at": "2099-01-01T00:00:00Z",
+                   "recipient_email": "friend@example.com", "note": "hostile"}),
+            true,
+        ),
         (
             reqwest::Method::POST,
             "/api/v1/admin/discounts".into(),
@@ -749,4 +769,13 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
     .await
     .unwrap();
     assert_eq!(counted, held);
+    // And every gift card's balance is what its ledger says.
+    let unbalanced: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM gift_cards c WHERE c.balance <> \
+         (SELECT COALESCE(SUM(l.amount), 0) FROM gift_card_ledger l WHERE l.gift_card_id = c.id)",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(unbalanced, 0);
 }

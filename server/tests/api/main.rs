@@ -13,6 +13,7 @@ mod checkout;
 mod cli;
 mod collections;
 mod discounts;
+mod gift_cards;
 mod health;
 mod hostile_input;
 mod import_export;

@@ -151,6 +151,15 @@ async fn shopper_everywhere(app: &TestApp) -> String {
         .execute(app.db.pool())
         .await
         .unwrap();
+    // A gift card sent to the shopper.
+    sqlx::query(
+        "INSERT INTO gift_cards (code_hash, last4, currency, initial_amount, balance, recipient_email, created_at, updated_at) \
+         VALUES ('hash-for-the-shopper', 'WXYZ', 'EUR', 2500, 2500, $1, 0, 0)",
+    )
+    .bind(EMAIL)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     // A passkey named after the shopper (its key material is public and not theirs to read).
     sqlx::query(
         "INSERT INTO customer_passkeys (customer_id, credential_id, name, passkey, created_at, last_used_at) \

@@ -33,6 +33,7 @@ use crate::write_queue::JobFuture;
 
 mod collections;
 pub(crate) mod discounts;
+pub(crate) mod gift_cards;
 mod orders;
 mod products;
 mod variants;
@@ -42,6 +43,7 @@ use discounts::{
     create_discount, deactivate_discount, discount_orders, list_discounts, show_discount,
     update_discount,
 };
+use gift_cards::{create_gift_card, disable_gift_card, list_gift_cards, show_gift_card};
 use orders::{cancel, create_shipment, delivered, list_orders, refund, show_order};
 use products::{archive, create_product, list_products, publish, show_product, update_product};
 use variants::{adjust_stock, update_variant};
@@ -108,6 +110,10 @@ where
             deactivate_discount,
         )
         .get("/api/v1/admin/discounts/{id}/orders", discount_orders)
+        .get("/api/v1/admin/gift-cards", list_gift_cards)
+        .post("/api/v1/admin/gift-cards", create_gift_card)
+        .get("/api/v1/admin/gift-cards/{id}", show_gift_card)
+        .post("/api/v1/admin/gift-cards/{id}/disable", disable_gift_card)
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -132,6 +138,8 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         orders::create_shipment, orders::delivered, orders::cancel, orders::refund,
         discounts::list_discounts, discounts::create_discount, discounts::show_discount,
         discounts::update_discount, discounts::deactivate_discount, discounts::discount_orders,
+        gift_cards::list_gift_cards, gift_cards::create_gift_card, gift_cards::show_gift_card,
+        gift_cards::disable_gift_card,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),
@@ -370,6 +378,13 @@ pub struct MoneyIn {
 }
 
 impl MoneyIn {
+    fn of(money: crate::money::Money) -> MoneyIn {
+        MoneyIn {
+            amount: money.amount,
+            currency: money.currency.code().to_string(),
+        }
+    }
+
     /// The amount, if it is in `currency` and from `min` to [`MAX_AMOUNT`].
     fn check(&self, field: &str, currency: Currency, min: i64, problems: &mut Problems) -> i64 {
         match Currency::parse(&self.currency) {

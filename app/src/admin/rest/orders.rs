@@ -180,6 +180,9 @@ pub struct Refund {
     /// `succeeded`, `failed` or `requires_action` (asked of the gateway).
     status: String,
     amount: Money,
+    /// Of `amount`, what went back onto the gift cards that paid the order (the rest went
+    /// to the card).
+    to_gift_cards: Money,
     reason: String,
     reference: Option<String>,
     created_at: String,
@@ -241,7 +244,7 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
     let mut payments = Vec::new();
     let mut refunds = Vec::new();
     for p in sqlx::query(
-        "SELECT id, kind, status, amount, gateway, reference, message, created_at FROM payments \
+        "SELECT id, kind, status, amount, gift_card_amount, gateway, reference, message, created_at FROM payments \
          WHERE order_id = $1 ORDER BY id",
     )
     .bind(id)
@@ -254,6 +257,7 @@ async fn order_out(admin: &Admin, account: &Account, number: &str) -> Result<Adm
                 order: number.clone(),
                 status: p.try_get("status")?,
                 amount: money(p.try_get("amount")?),
+                to_gift_cards: money(p.try_get("gift_card_amount")?),
                 reason: p
                     .try_get::<Option<String>, _>("message")?
                     .unwrap_or_default(),
@@ -499,7 +503,7 @@ fn refund_key(key: &str) -> String {
 
 async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, ApiError> {
     let row = sqlx::query(
-        "SELECT p.id, p.order_id, p.status, p.amount, p.currency, p.message, p.reference, p.created_at \
+        "SELECT p.id, p.order_id, p.status, p.amount, p.gift_card_amount, p.currency, p.message, p.reference, p.created_at \
          FROM payments p WHERE p.idempotency_key = $1 AND p.kind = 'refund'",
     )
     .bind(key)
@@ -517,6 +521,7 @@ async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, A
             order: order_number(order_id),
             status: p.try_get("status")?,
             amount: Money::new(p.try_get("amount")?, currency),
+            to_gift_cards: Money::new(p.try_get("gift_card_amount")?, currency),
             reason: p
                 .try_get::<Option<String>, _>("message")?
                 .unwrap_or_default(),
