@@ -61,6 +61,10 @@ test("staff make a code; a shopper enters it offline, sees it priced back online
   await expect(discount).toContainText(`Winter welcome (${code})`);
   await expect(discount).toContainText("−€");
   await expect(shop.getByTestId("cart-after-discounts")).toBeVisible();
+  // The mini-cart names it too, while the cart holds what was priced.
+  await shop.getByTestId("mini-cart").locator("summary").click();
+  await expect(shop.getByTestId("mini-cart-discount")).toContainText(`Winter welcome (${code}): −€`);
+  await shop.getByTestId("mini-cart").locator("summary").click();
   expect(await violations(shop)).toEqual([]);
 
   await shop.getByTestId("to-checkout").click();

@@ -49,6 +49,17 @@ pub struct Cart {
     /// Discount codes the shopper entered: kept offline too, checked by every quote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
+    /// The discounts the server's last quote gave, and the lines it priced: the mini-cart
+    /// shows them while the lines are still those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priced: Option<PricedDiscounts>,
+}
+
+/// Discounts as a quote applied them to some lines (variant, quantity).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedDiscounts {
+    pub lines: Vec<(i64, u32)>,
+    pub discounts: Vec<crate::promotions::DiscountLine>,
 }
 
 impl Cart {
@@ -183,7 +194,34 @@ impl Cart {
                 }
             }
         });
+        self.priced = (!quote.discounts.is_empty()).then(|| PricedDiscounts {
+            lines: quote
+                .lines
+                .iter()
+                .map(|l| (l.variant_id, l.quantity))
+                .collect(),
+            discounts: quote.discounts.clone(),
+        });
         *self != before
+    }
+
+    /// The discounts the last quote gave, while the cart still holds exactly what it priced.
+    pub fn priced_discounts(&self) -> &[crate::promotions::DiscountLine] {
+        match &self.priced {
+            Some(priced)
+                if priced.lines.len() == self.lines.len()
+                    && priced
+                        .lines
+                        .iter()
+                        .zip(&self.lines)
+                        .all(|((id, quantity), line)| {
+                            *id == line.item.variant_id && *quantity == line.quantity
+                        }) =>
+            {
+                &priced.discounts
+            }
+            _ => &[],
+        }
     }
 
     /// Repairs a cart read from storage: merges duplicate variants, drops empty lines and clamps
@@ -193,6 +231,7 @@ impl Cart {
             owner: self.owner,
             unsent: self.unsent,
             notices: self.notices,
+            priced: self.priced,
             ..Cart::default()
         };
         for line in self.lines {
@@ -349,6 +388,32 @@ mod tests {
         assert_eq!(cart.lines[1].quantity, 2);
         // Applying the same quote again changes nothing (no endless re-quoting).
         assert!(!cart.apply_quote(&quote));
+    }
+
+    #[test]
+    fn the_mini_cart_shows_discounts_only_for_the_lines_they_priced() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 2);
+        let mut quote = quote_for(vec![priced(1, 500, 2)], vec![]);
+        quote.discounts = vec![crate::promotions::DiscountLine {
+            code: Some("TEN".into()),
+            title: "Ten off".into(),
+            amount: Money::new(100, Currency::EUR),
+        }];
+        cart.apply_quote(&quote);
+        assert_eq!(cart.priced_discounts().len(), 1);
+        let kept = serde_json::to_string(&cart).unwrap();
+        let reloaded: Cart = serde_json::from_str::<Cart>(&kept).unwrap().normalised();
+        assert_eq!(reloaded.priced_discounts(), cart.priced_discounts());
+        cart.set_quantity(1, 3);
+        assert!(
+            cart.priced_discounts().is_empty(),
+            "a changed cart waits for its quote"
+        );
+        cart.set_quantity(1, 2);
+        assert_eq!(cart.priced_discounts().len(), 1);
+        cart.apply_quote(&quote_for(vec![priced(1, 500, 2)], vec![]));
+        assert!(cart.priced_discounts().is_empty());
     }
 
     #[test]

@@ -420,6 +420,7 @@ mod tests {
             unsent: vec![line(1, 2, 100)],
             notices: vec![],
             codes: vec![],
+            priced: None,
         };
         let sent = cart.sync_request();
         let answer = SyncedCart {

@@ -46,6 +46,9 @@ pub fn CartCount() -> impl IntoView {
                             />
                         </ul>
                         <p>"Subtotal: " {move || cart.with(|c| c.estimated_subtotal().map(|m| m.to_string()).unwrap_or_default())}</p>
+                        {move || cart.with(|c| c.priced_discounts().iter().map(|d| view! {
+                            <p class="mini-cart-discount" data-testid="mini-cart-discount">{format!("{}: −{}", d.label(), d.amount)}</p>
+                        }).collect_view())}
                         <p class="mini-cart-actions">
                             <a href="/cart">"View cart"</a>
                             <a href="/checkout" class="button primary">"Check out"</a>

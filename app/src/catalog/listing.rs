@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
 use super::ssr::card_from_row;
+use super::ProductCard;
 use crate::db::{Backend, Db, Sql};
 
 /// The card columns shared with the home page: see `ssr::card_from_row`. Selected around a page
@@ -419,6 +420,67 @@ fn size_rank(value: &str) -> usize {
         .iter()
         .position(|s| *s == value)
         .unwrap_or(usize::MAX)
+}
+
+/// Cards in each row of recommendations on a product page.
+pub const RECOMMENDED: usize = 4;
+
+/// What a product page recommends: products often bought with it (in its last 2,000 paid
+/// orders, the most often first), then products sharing its collections or tags (the most
+/// shared first); each product once, in stock only. One statement, whose cost follows the
+/// product's own orders, collections and tags: the card columns are worked out for the best
+/// few candidates only.
+pub async fn recommendations(
+    db: &Db,
+    slug: &str,
+) -> Result<(Vec<ProductCard>, Vec<ProductCard>), sqlx::Error> {
+    let sql = format!(
+        "WITH me AS (SELECT id FROM products WHERE slug = $1),
+         mine AS (
+             SELECT ol.order_id FROM order_lines ol
+               JOIN variants v ON v.id = ol.variant_id
+               JOIN orders o ON o.id = ol.order_id
+              WHERE v.product_id = (SELECT id FROM me) AND o.status = 'paid'
+              ORDER BY ol.order_id DESC LIMIT 2000),
+         candidates AS (
+             SELECT v.product_id, 0 AS reason, COUNT(DISTINCT ol.order_id) AS score
+               FROM order_lines ol JOIN variants v ON v.id = ol.variant_id
+              WHERE ol.order_id IN (SELECT order_id FROM mine)
+              GROUP BY v.product_id
+             UNION ALL
+             SELECT cp.product_id, 1 AS reason, COUNT(*) AS score FROM collection_products cp
+              WHERE cp.collection_id IN
+                    (SELECT collection_id FROM collection_products WHERE product_id = (SELECT id FROM me))
+              GROUP BY cp.product_id
+             UNION ALL
+             SELECT t.product_id, 1 AS reason, COUNT(*) AS score FROM product_tags t
+              WHERE t.tag IN (SELECT tag FROM product_tags WHERE product_id = (SELECT id FROM me))
+              GROUP BY t.product_id)
+         SELECT {CARD_COLUMNS}, page.reason FROM (
+             SELECT product_id, MIN(reason) AS reason, CAST(SUM(score) AS BIGINT) AS score,
+                    0 AS min_price
+               FROM candidates WHERE product_id <> (SELECT id FROM me)
+              GROUP BY product_id
+              ORDER BY MIN(reason), CAST(SUM(score) AS BIGINT) DESC, product_id
+              LIMIT 40
+         ) page{CARD_JOINS}
+          WHERE p.status = 'active' AND (v.on_hand > v.reserved OR v.backorder = 'allow')
+          ORDER BY page.reason, page.score DESC, p.id
+          LIMIT 24"
+    );
+    let rows = sqlx::query(&sql).bind(slug).fetch_all(db.pool()).await?;
+    let (mut together, mut related) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let row_list = if row.try_get::<i64, _>("reason")? == 0 {
+            &mut together
+        } else {
+            &mut related
+        };
+        if row_list.len() < RECOMMENDED {
+            row_list.push(card_from_row(row)?);
+        }
+    }
+    Ok((together, related))
 }
 
 #[cfg(test)]

@@ -119,6 +119,12 @@ pub struct Product {
     pub option_names: Vec<String>,
     pub variants: Vec<Variant>,
     pub images: Vec<Image>,
+    /// Products often bought with this one (in paid orders), in stock; the product page only.
+    #[serde(default)]
+    pub bought_together: Vec<ProductCard>,
+    /// Products sharing its collections or tags, in stock; the product page only.
+    #[serde(default)]
+    pub related: Vec<ProductCard>,
 }
 
 impl Variant {
@@ -166,6 +172,7 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
         .collect();
     let here = (product.title.clone(), format!("/products/{}", product.slug));
     product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail, here);
+    (product.bought_together, product.related) = listing::recommendations(&db, &slug).await?;
     Ok(product)
 }
 

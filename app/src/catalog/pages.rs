@@ -84,14 +84,30 @@ pub(super) fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
             {cards
                 .into_iter()
                 .enumerate()
-                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES}/></li> })
+                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
                 .collect_view()}
         </ul>
     }
 }
 
+/// A row of recommended products under a product page, if there are any: links to them, the
+/// page's own "Add to cart" staying the only one on it.
 #[component]
-fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
+fn Recommended(id: &'static str, heading: &'static str, cards: Vec<ProductCard>) -> impl IntoView {
+    (!cards.is_empty()).then(|| {
+        view! {
+            <section class="recommended" aria-labelledby=id data-testid=id>
+                <h2 id=id>{heading}</h2>
+                <ul class="product-grid">
+                    {cards.into_iter().map(|card| view! { <li><ProductCardView card eager=false buy=false/></li> }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
+#[component]
+fn ProductCardView(card: ProductCard, eager: bool, buy: bool) -> impl IntoView {
     let href = format!("/products/{}", card.slug);
     let item = card.variant_buyable.then(|| CartItem {
         variant_id: card.variant_id,
@@ -129,7 +145,7 @@ fn ProductCardView(card: ProductCard, eager: bool) -> impl IntoView {
                     <span class="sale-badge" data-testid="sale-badge" title=format!("Save {saved}")>{format!("−{percent}%")}</span>
                 })}
             </p>
-            <AddToCartButton item/>
+            {buy.then(|| view! { <AddToCartButton item/> })}
         </article>
     }
 }
@@ -242,6 +258,8 @@ fn ProductDetail(product: Product) -> impl IntoView {
                 </dl>
             </section>
         </article>
+        <Recommended id="bought-together" heading="Often bought together" cards=product.bought_together/>
+        <Recommended id="related" heading="You may also like" cards=product.related/>
     }
 }
 

@@ -152,6 +152,8 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
         option_names,
         variants,
         images,
+        bought_together: Vec::new(),
+        related: Vec::new(),
     }))
 }
 

@@ -140,7 +140,15 @@ impl Checkout {
             .gift_card_key
             .get_or_try_init(|| async {
                 let mut conn = self.0.db.pool().acquire().await?;
-                gift_card_store::stored_key(&mut conn, now_epoch()).await
+                if let Some(key) = gift_card_store::read_key(&mut conn).await? {
+                    return Ok(key);
+                }
+                drop(conn);
+                self.writes()
+                    .run(|conn| -> JobFuture<'_, Result<CodeKey, sqlx::Error>> {
+                        Box::pin(gift_card_store::stored_key(conn, now_epoch()))
+                    })
+                    .await
             })
             .await
     }

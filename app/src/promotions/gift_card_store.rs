@@ -44,7 +44,17 @@ impl CodeKey {
     }
 }
 
-/// The shared key in `server_secrets`, made by whichever server asks first.
+/// The shared key in `server_secrets`, if a server made it already.
+pub async fn read_key(conn: &mut AnyConnection) -> Result<Option<CodeKey>, sqlx::Error> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'gift_card_codes'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(value.map(|v| CodeKey::from_secret(&v)))
+}
+
+/// The shared key in `server_secrets`, made now if no server made it yet (a write: through
+/// the writer).
 pub async fn stored_key(conn: &mut AnyConnection, now: i64) -> Result<CodeKey, sqlx::Error> {
     let mut fresh = [0u8; 32];
     getrandom::fill(&mut fresh).expect("the operating system's random source works");

@@ -4,6 +4,7 @@ use crate::helpers::{
     breadcrumb_list_of, breadcrumbs_of, move_stock, spawn_app, spawn_app_with_page_cache, Backend,
 };
 use crate::on_both_databases;
+use sqlx::Row;
 
 async fn the_home_page_is_server_rendered_with_products(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -387,6 +388,7 @@ async fn catalog_pages_are_served_from_the_page_cache(backend: Backend) {
 }
 
 on_both_databases!(
+    a_product_page_recommends_related_and_often_bought_together_products,
     a_card_on_sale_says_how_much_is_saved,
     catalog_pages_are_served_from_the_page_cache,
     the_home_page_is_server_rendered_with_products,
@@ -431,4 +433,93 @@ async fn a_card_on_sale_says_how_much_is_saved(backend: Backend) {
     assert!(card.contains(r#"data-testid="sale-badge""#), "{card}");
     assert!(card.contains("−20%"), "{card}");
     assert_eq!(html.matches(r#"data-testid="sale-badge""#).count(), 1);
+}
+
+/// The products whose cards a section of a product page shows, by slug.
+fn recommended_in(html: &str, section: &str) -> Vec<String> {
+    let Some(start) = html.find(&format!(r#"data-testid="{section}""#)) else {
+        return Vec::new();
+    };
+    let rest = &html[start..];
+    let end = rest.find("</section>").unwrap_or(rest.len());
+    rest[..end]
+        .split(r#"href="/products/"#)
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn a_product_page_recommends_related_and_often_bought_together_products(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Two products, one in a collection with others, each with a variant in stock.
+    let pick = |sql: &'static str| {
+        let app = &app;
+        async move {
+            let row = sqlx::query(sql).fetch_one(app.db.pool()).await.unwrap();
+            (row.get::<String, _>("slug"), row.get::<i64, _>("id"))
+        }
+    };
+    let (slug, product) = pick(
+        "SELECT p.slug, p.id FROM products p JOIN collection_products cp ON cp.product_id = p.id \
+         WHERE p.status = 'active' ORDER BY p.id LIMIT 1",
+    )
+    .await;
+    sqlx::query("UPDATE variants SET on_hand = 50, reserved = 0")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let html = app.html(&format!("/products/{slug}")).await;
+    let related = recommended_in(&html, "related");
+    assert!(!related.is_empty() && related.len() <= 4, "{related:?}");
+    assert!(!related.contains(&slug), "never itself");
+    assert!(
+        recommended_in(&html, "bought-together").is_empty(),
+        "no orders yet"
+    );
+    // A product from elsewhere in the catalog, bought with it in a paid order.
+    let (other, other_id) = pick(
+        "SELECT p.slug, p.id FROM products p WHERE p.status = 'active' ORDER BY p.id DESC LIMIT 1",
+    )
+    .await;
+    let variant_of = |id: i64| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT MIN(id) FROM variants WHERE product_id = $1")
+                .bind(id)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let lines = [
+        (variant_of(product).await, 1),
+        (variant_of(other_id).await, 1),
+    ];
+    let (status, placed) = crate::checkout::checkout(
+        &app,
+        &crate::checkout::order_body(&lines, "pm_card_visa"),
+        "recommendations",
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let html = app.html(&format!("/products/{slug}")).await;
+    assert_eq!(
+        recommended_in(&html, "bought-together"),
+        vec![other.clone()]
+    );
+    assert!(
+        !recommended_in(&html, "related").contains(&other),
+        "each product once"
+    );
+    // Sold out: no longer recommended.
+    sqlx::query(
+        "UPDATE variants SET on_hand = 0, reserved = 0, backorder = 'deny' WHERE product_id = $1",
+    )
+    .bind(other_id)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let html = app.html(&format!("/products/{slug}")).await;
+    assert!(recommended_in(&html, "bought-together").is_empty());
 }
