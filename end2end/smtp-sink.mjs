@@ -3,7 +3,7 @@
 // reads a sign-in code the way a shopper would: from the email.
 //
 //   node smtp-sink.mjs <smtp port> <http port>
-//   GET /messages?to=ada@example.test  →  [{ "to": [...], "subject": "...", "body": "..." }]
+//   GET /messages?to=ada@example.test  →  [{ "to": [...], "subject": "...", "body": "...", "headers": ["Name: value", ...] }]
 //
 // It stops when the process that started it (the shop server, via `exec`) is gone.
 import net from "node:net";
@@ -31,7 +31,7 @@ function parse(data, recipients) {
   } else if (headers.some((h) => /^content-transfer-encoding:\s*quoted-printable/i.test(h))) {
     body = body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
   }
-  return { to: recipients, subject: decodeHeader(subject), body };
+  return { to: recipients, subject: decodeHeader(subject), body, headers };
 }
 
 net

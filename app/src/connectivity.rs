@@ -89,4 +89,18 @@ pub mod browser {
     pub fn reload() {
         let _ = leptos::prelude::window().location().reload();
     }
+
+    /// A parameter of the page's query string.
+    pub fn query_param(name: &str) -> Option<String> {
+        let search = leptos::prelude::window().location().search().ok()?;
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+        params.get(name)
+    }
+
+    /// Changes the address bar to `path` without loading it (a one-time link's token goes).
+    pub fn replace_path(path: &str) {
+        if let Ok(history) = leptos::prelude::window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+        }
+    }
 }

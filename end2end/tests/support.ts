@@ -17,7 +17,7 @@ export async function signIn(page: Page) {
 }
 
 /** The emails the shop sent to `to`, as the suite's mail sink received them over SMTP. */
-export async function mailbox(to: string): Promise<{ subject: string; body: string }[]> {
+export async function mailbox(to: string): Promise<{ subject: string; body: string; headers: string[] }[]> {
   const port = Number(process.env.KASSA_E2E_PORT ?? 3107) + 2;
   const response = await fetch(`http://127.0.0.1:${port}/messages?to=${encodeURIComponent(to)}`);
   return response.json();

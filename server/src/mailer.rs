@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::db::{now_epoch, Db};
 use app::notifications;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -49,11 +50,17 @@ pub async fn send_due(
     let mut sent = 0;
     for email in claimed {
         let result = async {
-            let message = Message::builder()
+            let mut message = Message::builder()
                 .from(from.clone())
                 .to(email.recipient.parse::<Mailbox>()?)
-                .subject(email.subject.clone())
-                .body(email.body.clone())?;
+                .subject(email.subject.clone());
+            if let Some(url) = &email.unsubscribe_url {
+                // RFC 8058: the mail client's unsubscribe button POSTs to the link itself.
+                message = message
+                    .header(ListUnsubscribe(url.clone()))
+                    .header(ListUnsubscribePost);
+            }
+            let message = message.body(email.body.clone())?;
             transport.send(message).await?;
             anyhow::Ok(())
         }
@@ -73,6 +80,42 @@ pub async fn send_due(
         notifications::record_attempt(db, email.id, outcome).await?;
     }
     Ok(sent)
+}
+
+/// `List-Unsubscribe: <url>` on a marketing email.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.trim_matches(['<', '>']).to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 /// The sender the owner set on the settings page ("Shop <shop@example.com>"; a bare address

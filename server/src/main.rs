@@ -69,6 +69,12 @@ enum Command {
         #[arg(long)]
         expires_days: Option<i64>,
     },
+    /// Send the abandoned-checkout reminders that are due now (the server does every half
+    /// minute), or as if it were some hours later (to try the reminders out).
+    SendReminders {
+        #[arg(long, default_value_t = 0)]
+        hours_later: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -174,6 +180,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 created.name, created.staff_email
             );
             println!("{}", created.token);
+        }
+        Command::SendReminders { hours_later } => {
+            if !(0..=24 * 365).contains(&hours_later) {
+                anyhow::bail!("--hours-later: use 0 to 8760");
+            }
+            // Reminders need no payment gateway: only the shop's address and key.
+            let checkout = app::checkout::service::Checkout::new(
+                db,
+                app::payments::gateway::Gateway::Test,
+                settings.public_url.clone(),
+            );
+            if let Some(key) = &settings.secret_key {
+                checkout.use_secret_key(key.expose());
+            }
+            let at = app::db::now_epoch() + hours_later * 3600;
+            let sent = app::promotions::reminders::ssr::send_due(&checkout, at).await?;
+            eprintln!("queued {sent} reminder(s); the server sends the outbox");
         }
         Command::Serve { no_demo } => {
             if !no_demo && app::catalog::ssr::count_products(&db).await? == 0 {

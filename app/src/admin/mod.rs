@@ -664,6 +664,8 @@ pub struct ShopSettings {
     pub reservation_minutes: i64,
     /// Days the personal data of unpaid orders is kept.
     pub retention_days: i64,
+    /// Hours after an abandoned checkout its one reminder goes out; 0: never.
+    pub reminder_hours: i64,
     /// Every staff member must sign in with a second factor.
     pub require_staff_2fa: bool,
     pub zones: Vec<ZoneEdit>,

@@ -102,6 +102,17 @@ pub mod check {
             .ok_or_else(|| "retention: enter a whole number of days from 1 to 3650".to_string())
     }
 
+    /// Hours before an abandoned checkout's reminder: 0 (never) to a month.
+    pub fn reminder_hours(text: &str) -> Result<i64, String> {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (0..=720).contains(h))
+            .ok_or_else(|| {
+                "reminders: enter a whole number of hours from 0 (never) to 720".to_string()
+            })
+    }
+
     pub fn reservation_minutes(text: &str) -> Result<i64, String> {
         text.trim()
             .parse::<i64>()
@@ -327,6 +338,9 @@ pub mod check {
             assert_eq!(reservation_minutes(" 30 "), Ok(30));
             assert!(reservation_minutes("0").is_err());
             assert!(reservation_minutes("1441").is_err());
+            assert_eq!(reminder_hours(" 0 "), Ok(0));
+            assert_eq!(reminder_hours("4"), Ok(4));
+            assert!(reminder_hours("721").is_err() && reminder_hours("-1").is_err());
             assert_eq!(retention_days("30"), Ok(30));
             assert!(retention_days("0").is_err() && retention_days("3651").is_err());
             assert!(retention_days("2.5").is_err());
@@ -342,7 +356,7 @@ impl Admin {
         let pool = self.db().pool();
         let row = sqlx::query(
             "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days, \
-             require_staff_2fa \
+             require_staff_2fa, reminder_hours \
              FROM shop_settings WHERE id = 1",
         )
         .fetch_one(pool)
@@ -414,6 +428,7 @@ impl Admin {
             prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
             reservation_minutes: row.try_get("reservation_minutes")?,
             retention_days: row.try_get("retention_days")?,
+            reminder_hours: row.try_get("reminder_hours")?,
             require_staff_2fa: row.try_get::<i64, _>("require_staff_2fa")? != 0,
             zones: zone_edits,
             taxes,
@@ -537,6 +552,9 @@ struct GeneralForm {
     /// Empty (a client that does not know the field): unchanged.
     #[serde(default)]
     retention_days: String,
+    /// Empty (a client that does not know the field): unchanged.
+    #[serde(default)]
+    reminder_hours: String,
     #[serde(default)]
     require_staff_2fa: Option<String>,
 }
@@ -558,6 +576,9 @@ async fn save_general(
         );
         let retention = (!form.retention_days.trim().is_empty())
             .then(|| keep(&mut found, check::retention_days(&form.retention_days)))
+            .flatten();
+        let reminder_hours = (!form.reminder_hours.trim().is_empty())
+            .then(|| keep(&mut found, check::reminder_hours(&form.reminder_hours)))
             .flatten();
         let currency = keep(
             &mut found,
@@ -587,7 +608,8 @@ async fn save_general(
                     sqlx::query(
                         "UPDATE shop_settings SET shop_name = $1, email_from = $2, currency = $3, \
                          prices_include_tax = $4, reservation_minutes = $5, \
-                         retention_days = COALESCE($6, retention_days), require_staff_2fa = $7 WHERE id = 1",
+                         retention_days = COALESCE($6, retention_days), require_staff_2fa = $7, \
+                         reminder_hours = COALESCE($8, reminder_hours) WHERE id = 1",
                     )
                     .bind(&name)
                     .bind(&sender)
@@ -596,6 +618,7 @@ async fn save_general(
                     .bind(minutes)
                     .bind(retention)
                     .bind(i64::from(require_2fa))
+                    .bind(reminder_hours)
                     .execute(&mut *conn)
                     .await?;
                     Ok(Audited {

@@ -49,6 +49,9 @@ fn Settings(settings: ShopSettings) -> impl IntoView {
                 <label for="retention">"Erase the personal data of unpaid orders after (days)"</label>
                 <input id="retention" name="retention_days" type="number" min="1" max="3650" inputmode="numeric" value=settings.retention_days.to_string() required aria-describedby="retention-hint"/>
                 <p class="hint" id="retention-hint">"Expired and declined orders keep their totals; their email and address are erased after this many days."</p>
+                <label for="reminder-hours">"Remind of an abandoned checkout after (hours)"</label>
+                <input id="reminder-hours" name="reminder_hours" type="number" min="0" max="720" inputmode="numeric" value=settings.reminder_hours.to_string() required aria-describedby="reminder-hint"/>
+                <p class="hint" id="reminder-hint">"One email with a link back to the cart, only to newsletter subscribers who did not order. 0: never."</p>
                 <label class="checkbox"><input type="checkbox" name="require_staff_2fa" checked=settings.require_staff_2fa/>" Require two-factor authentication for all staff"</label>
                 <button type="submit" class="primary">"Save"</button>
             </form>

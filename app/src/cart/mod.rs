@@ -125,6 +125,11 @@ impl CartStore {
         }
     }
 
+    /// Puts a reminder's cart back (see [`Cart::restore`]).
+    pub fn restore(&self, items: Vec<(CartItem, u32)>, codes: &[String]) {
+        self.change(|cart| cart.restore(items, codes));
+    }
+
     /// Empties the cart (after an order is placed).
     pub fn clear(&self) {
         self.change(|cart| *cart = Cart::default());

@@ -205,6 +205,22 @@ impl Cart {
         *self != before
     }
 
+    /// Puts a kept cart back: each item at least at its kept quantity (following the link twice
+    /// adds nothing), the codes kept too.
+    pub fn restore(&mut self, items: Vec<(CartItem, u32)>, codes: &[String]) {
+        for (item, quantity) in items {
+            let variant_id = item.variant_id;
+            match self.lines.iter().find(|l| l.item.variant_id == variant_id) {
+                Some(line) if line.quantity >= quantity => {}
+                Some(_) => self.set_quantity(variant_id, quantity),
+                None => self.add(item, quantity),
+            }
+        }
+        for code in codes {
+            let _ = self.add_code(code);
+        }
+    }
+
     /// The discounts the last quote gave, while the cart still holds exactly what it priced.
     pub fn priced_discounts(&self) -> &[crate::promotions::DiscountLine] {
         match &self.priced {
@@ -388,6 +404,22 @@ mod tests {
         assert_eq!(cart.lines[1].quantity, 2);
         // Applying the same quote again changes nothing (no endless re-quoting).
         assert!(!cart.apply_quote(&quote));
+    }
+
+    #[test]
+    fn a_restored_cart_comes_back_once_whatever_the_link_is_followed() {
+        let mut cart = Cart::default();
+        cart.add(item(1, 500), 3);
+        let kept = vec![(item(1, 500), 2), (item(2, 300), 1)];
+        cart.restore(kept.clone(), &["SAVE".to_string()]);
+        cart.restore(kept, &["save".to_string()]);
+        let lines: Vec<(i64, u32)> = cart
+            .lines
+            .iter()
+            .map(|l| (l.item.variant_id, l.quantity))
+            .collect();
+        assert_eq!(lines, vec![(1, 3), (2, 1)]);
+        assert_eq!(cart.codes, vec!["SAVE"]);
     }
 
     #[test]

@@ -257,6 +257,16 @@ fn CartContents() -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();
     let online = Connectivity::get().online();
+    // A reminder's link (`/cart?restore=…`) puts its cart back, once.
+    #[cfg(feature = "hydrate")]
+    if let Some(token) = crate::connectivity::browser::query_param("restore") {
+        crate::connectivity::browser::replace_path("/cart");
+        leptos::task::spawn_local(async move {
+            if let Ok(kept) = crate::promotions::reminders::restore_checkout(token).await {
+                store.restore(kept.items, &kept.codes);
+            }
+        });
+    }
     let LiveQuote {
         quote,
         notices,

@@ -12,6 +12,7 @@ use crate::orders::OrderStatus;
 use crate::payments::gateway::Gateway;
 use crate::payments::webhook::Event;
 use crate::payments::IntentStatus;
+use crate::write_queue::JobFuture;
 
 /// Releases the stock of pending orders whose reservation ran out. A Stripe payment is
 /// cancelled first, so it cannot succeed after its stock went back; if it already succeeded,
@@ -102,7 +103,8 @@ pub async fn reconcile_payments(checkout: &Checkout, now: i64) -> Result<u32, Tr
     Ok(paid)
 }
 
-/// Runs both jobs every `every` until the process ends.
+/// Runs the jobs (expiry, Stripe reconciliation, checkout reminders) every `every` until the
+/// process ends.
 pub fn spawn(checkout: Checkout, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -119,6 +121,20 @@ pub fn spawn(checkout: Checkout, every: Duration) -> tokio::task::JoinHandle<()>
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "reconciled payments with Stripe"),
                 Err(error) => tracing::error!(%error, "reconciling payments failed"),
+            }
+            match crate::promotions::reminders::ssr::send_due(&checkout, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "sent abandoned-checkout reminders"),
+                Err(error) => tracing::error!(%error, "sending checkout reminders failed"),
+            }
+            let forgotten = checkout
+                .writes()
+                .run(move |conn| -> JobFuture<'_, Result<u64, sqlx::Error>> {
+                    Box::pin(crate::promotions::reminders::ssr::forget_old(conn, now))
+                })
+                .await;
+            if let Err(error) = forgotten {
+                tracing::error!(%error, "forgetting old checkouts failed");
             }
         }
     })

@@ -145,6 +145,20 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
         quote_email,
         Some(gift_cards),
     );
+    // Once the email is valid the checkout is kept for a reminder (sent only to newsletter
+    // subscribers who do not order); again when the cart changes.
+    Effect::new(move |_| {
+        let Some(email) = quote_email.get() else {
+            return;
+        };
+        let (lines, codes) = cart.with(|c| (c.quote_lines(), c.codes.clone()));
+        if lines.is_empty() || !online.get() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let _ = crate::promotions::reminders::remember_checkout(email, lines, codes).await;
+        });
+    });
     // Nothing left for the card when the gift cards pay it all.
     let card_needed = move || {
         quote.with(|q| {

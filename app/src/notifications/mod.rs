@@ -117,6 +117,30 @@ pub fn gift_cards_bought(shop: &str, cards: &[(String, Money)], site_url: &str) 
     }
 }
 
+/// The one reminder of an abandoned checkout: what was in the cart and the link that puts it
+/// back. A marketing email: it goes only to subscribers, with a way out.
+pub fn checkout_reminder(
+    shop: &str,
+    lines: &[String],
+    restore_url: &str,
+    unsubscribe_url: &str,
+) -> Email {
+    let mut body = format!("You left these in your cart at {shop}:\n\n");
+    for line in lines {
+        body.push_str(&format!("{line}\n"));
+    }
+    body.push_str(&format!(
+        "\nPick up where you left off (the link puts them back in your cart): {restore_url}\n\n\
+         Prices and stock are checked again at checkout.\n\n\
+         You get this because you subscribed to our newsletter. Unsubscribe: {unsubscribe_url}\n"
+    ));
+    Email {
+        kind: "checkout_reminder",
+        subject: format!("Your cart at {shop} is waiting"),
+        body,
+    }
+}
+
 /// A shipment left the warehouse.
 pub fn order_shipped(number: &str, carrier: &str, tracking: &str, order_url: &str) -> Email {
     Email {
@@ -163,6 +187,31 @@ pub async fn queue(
     Ok(())
 }
 
+/// Queues a marketing email: sent with `List-Unsubscribe: <unsubscribe_url>` and
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so a mail client's
+/// unsubscribe button works without opening it.
+pub async fn queue_marketing(
+    conn: &mut AnyConnection,
+    recipient: &str,
+    email: Email,
+    unsubscribe_url: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, recipient, subject, body_text, created_at, unsubscribe_url) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(email.kind)
+    .bind(recipient)
+    .bind(email.subject)
+    .bind(email.body)
+    .bind(now)
+    .bind(unsubscribe_url)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Wakes this server's sender for an email someone is waiting for (a sign-in code), instead
 /// of its next round a few seconds later. Call it once the email's transaction committed.
 pub fn wake_sender() {
@@ -184,6 +233,8 @@ pub struct OutboxEmail {
     pub subject: String,
     pub body: String,
     pub attempts: i64,
+    /// A marketing email's one-click unsubscribe address (RFC 8058).
+    pub unsubscribe_url: Option<String>,
 }
 
 /// Claims up to `limit` due emails for two minutes (another server skips them meanwhile).
@@ -201,7 +252,7 @@ pub async fn claim_due(
                      WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < $2 \
                                   AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4) \
                      AND (claimed_until IS NULL OR claimed_until < $3) \
-                     RETURNING id, recipient, subject, body_text, attempts",
+                     RETURNING id, recipient, subject, body_text, attempts, unsubscribe_url",
                 )
                 .bind(now + 120)
                 .bind(max_attempts)
@@ -217,6 +268,7 @@ pub async fn claim_due(
                             subject: row.try_get("subject")?,
                             body: row.try_get("body_text")?,
                             attempts: row.try_get("attempts")?,
+                            unsubscribe_url: row.try_get("unsubscribe_url")?,
                         })
                     })
                     .collect()

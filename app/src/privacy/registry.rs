@@ -238,8 +238,17 @@ pub const TABLES: &[Table] = &[
         name: "outbox",
         personal: &["recipient", "subject", "body_text"],
         shown: &["kind", "created_at", "sent_at"],
-        internal: &["id", "attempts", "claimed_until", "last_error"],
+        internal: &["id", "attempts", "claimed_until", "last_error", "unsubscribe_url"],
         whose: Some("lower(recipient) = :email"),
+        erase: Erase::Delete,
+    },
+    Table {
+        // A checkout kept for its reminder: the address and what was in the cart.
+        name: "checkout_reminders",
+        personal: &["email", "cart_json"],
+        shown: &["started_at", "sent_at", "outcome"],
+        internal: &["id", "token_hash"],
+        whose: Some("email = :email"),
         erase: Erase::Delete,
     },
     staff(
@@ -491,6 +500,7 @@ pub const TABLES: &[Table] = &[
             "shop_name",
             "email_from",
             "retention_days",
+            "reminder_hours",
             "require_staff_2fa",
         ],
     ),

@@ -42,6 +42,19 @@ impl CodeKey {
         mac.update(code.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// A signature of `value` for `purpose` (an unsubscribe link's address): the same key,
+    /// another domain, so a signature is never a code's hash.
+    pub fn sign(&self, purpose: &str, value: &str) -> String {
+        self.hash(&format!("sign\0{purpose}\0{value}"))
+    }
+
+    /// Whether `signature` is [`CodeKey::sign`]'s for `value`, compared in constant time.
+    pub fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(format!("sign\0{purpose}\0{value}").as_bytes());
+        hex::decode(signature).is_ok_and(|bytes| mac.verify_slice(&bytes).is_ok())
+    }
 }
 
 /// The shared key in `server_secrets`, if a server made it already.

@@ -10,6 +10,7 @@ pub mod gift_cards;
 pub mod newsletter;
 #[cfg(feature = "ssr")]
 pub mod newsletter_http;
+pub mod reminders;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod view;

@@ -205,6 +205,22 @@ pub mod ssr {
         .await
     }
 
+    /// Unsubscribes `email` (from a signed link); `None` if it never signed up. Again is fine.
+    pub async fn unsubscribe_address(
+        conn: &mut AnyConnection,
+        email: &str,
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE newsletter_subscribers SET status = 'unsubscribed', \
+             unsubscribed_at = COALESCE(unsubscribed_at, $2) WHERE email = $1 RETURNING email",
+        )
+        .bind(email.trim().to_lowercase())
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;

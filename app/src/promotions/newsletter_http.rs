@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::newsletter::ssr::{ask, confirm, unsubscribe};
+use super::newsletter::ssr::{ask, confirm, unsubscribe, unsubscribe_address};
 use super::newsletter::Source;
 use crate::checkout::address::{validate_email, FieldError};
 use crate::checkout::service::Checkout;
@@ -178,11 +178,21 @@ async fn unsubscribe_form(
     } else {
         form.token
     };
+    // A marketing email's link carries a signed address rather than a stored token.
+    let signed = match checkout.gift_card_key().await {
+        Ok(key) => super::reminders::ssr::signed_email(key, &token),
+        Err(_) => return internal(),
+    };
     let done = checkout
         .writes()
         .run(
             move |conn| -> JobFuture<'_, Result<Option<String>, sqlx::Error>> {
-                Box::pin(async move { unsubscribe(conn, &token, now_epoch()).await })
+                Box::pin(async move {
+                    match signed {
+                        Some(email) => unsubscribe_address(conn, &email, now_epoch()).await,
+                        None => unsubscribe(conn, &token, now_epoch()).await,
+                    }
+                })
             },
         )
         .await;

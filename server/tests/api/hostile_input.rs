@@ -131,6 +131,11 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
             json!({"access_token": token, "approve": true}),
         ),
         (
+            "/api/checkout/remember",
+            json!({"email": "hostile@example.com", "lines": [{"variant_id": variant, "quantity": 1}], "codes": []}),
+        ),
+        ("/api/checkout/restore", json!({"token": token})),
+        (
             "/api/orders/by-token",
             json!({"access_token": token, "returned_from_payment": false}),
         ),

@@ -15,7 +15,7 @@ use crate::on_both_databases;
 on_both_databases!(emails_come_from_the_sender_the_owner_set);
 
 /// An SMTP server that accepts every message and keeps each one's conversation.
-async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+pub async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let sessions = Arc::new(Mutex::new(Vec::new()));

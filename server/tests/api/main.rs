@@ -22,6 +22,7 @@ mod newsletter;
 mod passkeys;
 mod privacy;
 mod refunds;
+mod reminders;
 mod storefront;
 mod stripe;
 mod two_factor;

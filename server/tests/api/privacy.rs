@@ -160,6 +160,15 @@ async fn shopper_everywhere(app: &TestApp) -> String {
     .execute(app.db.pool())
     .await
     .unwrap();
+    // A checkout kept for its reminder.
+    sqlx::query(
+        "INSERT INTO checkout_reminders (email, cart_json, token_hash, started_at) \
+         VALUES ($1, '{\"lines\":[[1,2]],\"codes\":[]}', 'reminder-hash', 5)",
+    )
+    .bind(EMAIL)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     // A passkey named after the shopper (its key material is public and not theirs to read).
     sqlx::query(
         "INSERT INTO customer_passkeys (customer_id, credential_id, name, passkey, created_at, last_used_at) \
