@@ -29,7 +29,9 @@ function parse(data, recipients) {
   if (headers.some((h) => /^content-transfer-encoding:\s*base64/i.test(h))) {
     body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
   } else if (headers.some((h) => /^content-transfer-encoding:\s*quoted-printable/i.test(h))) {
-    body = body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    // Quoted-printable escapes bytes: read them as bytes, then the bytes as UTF-8.
+    const bytes = body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    body = Buffer.from(bytes, "latin1").toString("utf8");
   }
   return { to: recipients, subject: decodeHeader(subject), body, headers };
 }

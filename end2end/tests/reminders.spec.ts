@@ -24,6 +24,7 @@ function sendReminders(hours: number) {
   execFileSync("target/release/kassa", ["send-reminders", "--hours-later", String(hours)], {
     cwd: "..",
     env: { ...process.env, KASSA_DATA_DIR: "target/e2e-data", KASSA_PUBLIC_URL: `http://localhost:${port}`, RUST_LOG: "warn" },
+    stdio: "pipe",
   });
 }
 
@@ -44,7 +45,8 @@ test("a subscriber who leaves checkout gets one reminder whose link brings the c
   await page.goto("/products/stoneware-mug");
   await hydrated(page);
   await page.getByRole("button", { name: "Add to cart" }).click();
-  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.getByRole("button", { name: "Added ✓" }).click();
   await expect(page.getByTestId("cart-count")).toHaveText("2");
   const remembered = page.waitForResponse((r) => r.url().includes("/api/checkout/remember") && r.ok());
   await page.goto("/checkout");
