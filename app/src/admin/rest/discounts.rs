@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
 use super::{
-    audited, body, check_count, check_text, path_id, query_pairs, rfc3339, shop_currency, ApiError,
+    audited, body, check_count, check_text, id_page, path_id, rfc3339, shop_currency, ApiError,
     Audited, Caller, ErrorBody, MoneyIn, Problems,
 };
 use crate::admin::auth::Account;
@@ -27,9 +27,6 @@ use crate::promotions::discounts::{self, Combines, Discount, Kind, Offer, Select
 use crate::promotions::store::{self, Managed};
 use crate::time::parse_rfc3339;
 
-/// Discounts per page of the list, by default and at most.
-const PER_PAGE: i64 = 50;
-const MAX_PER_PAGE: i64 = 200;
 /// Products or collections one discount may name.
 const MAX_TARGETS: usize = 1_000;
 
@@ -694,39 +691,6 @@ pub(crate) async fn deactivate(admin: &Admin, account: &Account, id: i64) -> Res
 }
 
 /// `?cursor=` and `?limit=` of a keyset list.
-fn page(raw: Option<&str>) -> Result<(Option<i64>, i64), ApiError> {
-    let mut before = None;
-    let mut limit = PER_PAGE;
-    for (key, value) in query_pairs(raw)? {
-        match key.as_str() {
-            "cursor" => {
-                before = Some(
-                    value
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|v| *v > 0)
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "cursor",
-                                "use the next_cursor of the previous page",
-                            )
-                        })?,
-                )
-            }
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| (1..=MAX_PER_PAGE).contains(v))
-                    .ok_or_else(|| {
-                        ApiError::bad_request("limit", format!("use 1 to {MAX_PER_PAGE}"))
-                    })?
-            }
-            _ => {}
-        }
-    }
-    Ok((before, limit))
-}
 
 #[utoipa::path(get, path = "/api/v1/admin/discounts", tag = "admin", security(("bearer" = [])),
     params(
@@ -740,7 +704,7 @@ pub(super) async fn list_discounts(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.may(Access::Staff)?;
-    let (before, limit) = page(raw.as_deref())?;
+    let (before, limit) = id_page(raw.as_deref())?;
     let mut managed = store::list(admin.checkout().db().pool(), before, limit + 1).await?;
     let more = managed.len() as i64 > limit;
     managed.truncate(limit as usize);
@@ -883,7 +847,7 @@ pub(super) async fn discount_orders(
 ) -> Result<Response, ApiError> {
     caller.may(Access::Staff)?;
     let id = path_id(&id, "Discount")?;
-    let (before, limit) = page(raw.as_deref())?;
+    let (before, limit) = id_page(raw.as_deref())?;
     let pool = admin.checkout().db().pool();
     store::by_id(pool, id)
         .await?

@@ -11,8 +11,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
-    audited, body, check_text, path_id, query_pairs, rfc3339, shop_currency, ApiError, Audited,
-    Caller, ErrorBody, MoneyIn, Problems,
+    audited, body, check_text, id_page, path_id, rfc3339, shop_currency, ApiError, Audited, Caller,
+    ErrorBody, MoneyIn, Problems,
 };
 use crate::admin::service::Admin;
 use crate::admin::Access;
@@ -23,9 +23,6 @@ use crate::orders::order_number;
 use crate::promotions::gift_card_store::{self, LedgerEntry, Managed, NewCard};
 use crate::promotions::gift_cards::{grouped, masked};
 use crate::time::parse_rfc3339;
-
-const PER_PAGE: i64 = 50;
-const MAX_PER_PAGE: i64 = 200;
 
 /// A gift card to issue. Optional fields take `null` and absence alike.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -256,40 +253,6 @@ pub(crate) async fn disable(
     .await
 }
 
-fn page(raw: Option<&str>) -> Result<(Option<i64>, i64), ApiError> {
-    let mut before = None;
-    let mut limit = PER_PAGE;
-    for (key, value) in query_pairs(raw)? {
-        match key.as_str() {
-            "cursor" => {
-                before = Some(
-                    value
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|v| *v > 0)
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "cursor",
-                                "use the next_cursor of the previous page",
-                            )
-                        })?,
-                )
-            }
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| (1..=MAX_PER_PAGE).contains(v))
-                    .ok_or_else(|| {
-                        ApiError::bad_request("limit", format!("use 1 to {MAX_PER_PAGE}"))
-                    })?
-            }
-            _ => {}
-        }
-    }
-    Ok((before, limit))
-}
-
 #[utoipa::path(get, path = "/api/v1/admin/gift-cards", tag = "admin", security(("bearer" = [])),
     params(
         ("cursor" = Option<String>, Query, description = "The previous page's next_cursor."),
@@ -302,7 +265,7 @@ pub(super) async fn list_gift_cards(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.may(Access::Staff)?;
-    let (before, limit) = page(raw.as_deref())?;
+    let (before, limit) = id_page(raw.as_deref())?;
     let mut cards = gift_card_store::list(admin.checkout().db().pool(), before, limit + 1).await?;
     let more = cards.len() as i64 > limit;
     cards.truncate(limit as usize);

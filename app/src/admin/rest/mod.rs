@@ -351,6 +351,46 @@ fn nul_in(value: &Value, path: String) -> Option<String> {
     }
 }
 
+/// Items per page of a list by id (discounts, gift cards), by default and at most.
+const PER_PAGE: i64 = 50;
+const MAX_PER_PAGE: i64 = 200;
+
+/// `?cursor=&limit=` of a list paged by id, newest first: the id to start below (the previous
+/// page's `next_cursor`) and how many to show.
+fn id_page(raw: Option<&str>) -> Result<(Option<i64>, i64), ApiError> {
+    let mut before = None;
+    let mut limit = PER_PAGE;
+    for (key, value) in query_pairs(raw)? {
+        match key.as_str() {
+            "cursor" => {
+                before = Some(
+                    value
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|v| *v > 0)
+                        .ok_or_else(|| {
+                            ApiError::bad_request(
+                                "cursor",
+                                "use the next_cursor of the previous page",
+                            )
+                        })?,
+                )
+            }
+            "limit" => {
+                limit = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| (1..=MAX_PER_PAGE).contains(v))
+                    .ok_or_else(|| {
+                        ApiError::bad_request("limit", format!("use 1 to {MAX_PER_PAGE}"))
+                    })?
+            }
+            _ => {}
+        }
+    }
+    Ok((before, limit))
+}
+
 /// Query parameters as pairs; 400 if the string is not URL encoding or has NUL in it.
 fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
