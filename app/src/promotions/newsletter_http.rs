@@ -178,10 +178,15 @@ async fn unsubscribe_form(
     } else {
         form.token
     };
-    // A marketing email's link carries a signed address rather than a stored token.
-    let signed = match checkout.gift_card_key().await {
-        Ok(key) => super::reminders::ssr::signed_email(key, &token),
-        Err(_) => return internal(),
+    // A marketing email's link carries a signed address (`e.…`) rather than a stored token;
+    // only those need the server's key.
+    let signed = if token.trim().starts_with("e.") {
+        match checkout.gift_card_key().await {
+            Ok(key) => super::reminders::ssr::signed_email(key, &token),
+            Err(_) => return internal(),
+        }
+    } else {
+        None
     };
     let done = checkout
         .writes()
