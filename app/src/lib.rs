@@ -210,6 +210,8 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/newsletter") view=admin::AdminNewsletterPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/discounts") view=admin::AdminDiscountsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/gift-cards") view=admin::AdminGiftCardsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/newsletter/campaigns") view=admin::AdminCampaignsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/newsletter/campaigns/:campaign") view=admin::AdminCampaignPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/gift-cards/:card") view=admin::AdminGiftCardPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/discounts/:discount") view=admin::AdminDiscountPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/security") view=admin::AdminSecurityPage ssr=SsrMode::Async/>

@@ -29,6 +29,9 @@ pub struct Settings {
     /// `KASSA_SECRET_KEY`: the key gift card codes are hashed with (at least 32 characters),
     /// kept out of the database; unset, a key made once is kept in the database.
     pub secret_key: Option<Secret>,
+    /// `KASSA_NEWSLETTER_PER_MINUTE`: newsletter copies handed to the mail server per minute
+    /// (default 120), to stay within the mail provider's limits.
+    pub newsletter_per_minute: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -221,7 +224,23 @@ impl Settings {
             other => other.map(Secret),
         };
 
+        let rate = var("KASSA_NEWSLETTER_PER_MINUTE")
+            .unwrap_or_else(|| app::promotions::campaigns::DEFAULT_PER_MINUTE.to_string());
+        let newsletter_per_minute = rate
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    "KASSA_NEWSLETTER_PER_MINUTE",
+                    &rate,
+                    "expected a whole number from 1 to 100000",
+                )
+            })?;
+
         Ok(Settings {
+            newsletter_per_minute,
             addr,
             page_cache_ttl,
             payments,

@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::db::{now_epoch, Db};
-use app::notifications;
+use app::notifications::{self, MAX_ATTEMPTS};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-/// Give up on an address after this many failed attempts (about a day with the back-off).
-const MAX_ATTEMPTS: i64 = 12;
 
 pub fn spawn(db: Db, smtp_url: &str, from: &str) -> anyhow::Result<()> {
     let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
@@ -60,7 +57,13 @@ pub async fn send_due(
                     .header(ListUnsubscribe(url.clone()))
                     .header(ListUnsubscribePost);
             }
-            let message = message.body(email.body.clone())?;
+            let message = match &email.html {
+                Some(html) => message.multipart(MultiPart::alternative_plain_html(
+                    email.body.clone(),
+                    html.clone(),
+                ))?,
+                None => message.body(email.body.clone())?,
+            };
             transport.send(message).await?;
             anyhow::Ok(())
         }

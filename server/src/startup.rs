@@ -52,6 +52,7 @@ impl AppState {
             }
         };
         let checkout = Checkout::new(db.clone(), gateway, settings.public_url.clone());
+        checkout.set_newsletter_per_minute(settings.newsletter_per_minute);
         if let Some(key) = &settings.secret_key {
             checkout.use_secret_key(key.expose());
         }
@@ -151,6 +152,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::discounts::ssr::routes())
         .merge(app::admin::newsletter::ssr::routes())
         .merge(app::admin::gift_cards::ssr::routes())
+        .merge(app::admin::campaigns::ssr::routes())
         .merge(app::admin::privacy::routes())
         .merge(app::admin::security::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))

@@ -271,7 +271,7 @@ fn Preferences(preferences: EmailPreferences) -> impl IntoView {
             <h2 id="preferences-heading">"Email preferences"</h2>
             <form method="post" action="/account/preferences" class="stacked" data-testid="preferences">
                 <p class="hint">"Emails about your orders and your sign-in codes always come. Anything else only if you want it."</p>
-                <label class="checkbox"><input type="checkbox" name="news" checked=preferences.news/>" Send me news and offers"</label>
+                <label class="checkbox"><input type="checkbox" name="news" checked=preferences.news/>" "{crate::promotions::newsletter::WORDING}</label>
                 <button type="submit">"Save preferences"</button>
             </form>
         </section>

@@ -16,6 +16,8 @@ use crate::checkout::address::{validate_address, Address};
 use crate::cookies::{self, token_hash};
 use crate::db::{now_epoch, Db};
 use crate::orders::{order_number, record};
+use crate::promotions::newsletter::ssr as newsletter;
+use crate::promotions::newsletter::Source;
 use crate::write_queue::JobFuture;
 
 /// A right code's customer and how many guest orders joined them.
@@ -349,19 +351,22 @@ impl Accounts {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Whether the customer gets news: their address's newsletter consent, the one record of
+    /// it however it was given (footer, checkout or here).
     pub async fn preferences(&self, customer_id: i64) -> Result<EmailPreferences, AccountError> {
-        let opted_in: Option<i64> =
-            sqlx::query_scalar("SELECT news_opt_in_at FROM customers WHERE id = $1")
-                .bind(customer_id)
-                .fetch_one(self.db().pool())
-                .await?;
+        let mut conn = self.db().pool().acquire().await?;
+        let email: String = sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_one(&mut *conn)
+            .await?;
         Ok(EmailPreferences {
-            news: opted_in.is_some(),
+            news: newsletter::is_subscribed(&mut conn, &email).await?,
         })
     }
 
-    /// Keeps when the shopper agreed to news (the consent's date, for the record); forgets it
-    /// when they no longer want them.
+    /// Subscribes the customer's address to the newsletter (at once: signing in proved it) or
+    /// unsubscribes it. The consent record keeps when, where and the wording, as for any
+    /// sign-up.
     pub async fn set_preferences(
         &self,
         customer_id: i64,
@@ -372,19 +377,18 @@ impl Accounts {
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
                 Box::pin(async move {
-                    let query = if preferences.news {
-                        sqlx::query(
-                            "UPDATE customers SET news_opt_in_at = COALESCE(news_opt_in_at, $2) \
-                             WHERE id = $1",
-                        )
-                        .bind(customer_id)
-                        .bind(now)
-                    } else {
-                        sqlx::query("UPDATE customers SET news_opt_in_at = NULL WHERE id = $1")
+                    let email: String =
+                        sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
                             .bind(customer_id)
-                    };
-                    query.execute(&mut *conn).await?;
-                    Ok(())
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    if preferences.news {
+                        newsletter::subscribe_proven(conn, &email, Source::Account, now).await
+                    } else {
+                        newsletter::unsubscribe_address(conn, &email, now)
+                            .await
+                            .map(|_| ())
+                    }
                 })
             })
             .await?;

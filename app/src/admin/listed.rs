@@ -2,7 +2,7 @@
 //! routes there are: a new staff route that nobody listed with its access level fails it.
 
 use axum::handler::Handler;
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 pub struct ListedRouter<S> {
@@ -57,6 +57,16 @@ impl<S: Clone + Send + Sync + 'static> ListedRouter<S> {
     {
         self.listed.push(("PUT", path));
         self.router = self.router.route(path, put(handler));
+        self
+    }
+
+    pub fn delete<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.listed.push(("DELETE", path));
+        self.router = self.router.route(path, delete(handler));
         self
     }
 

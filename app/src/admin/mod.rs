@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 use crate::orders::{OrderDetails, OrderStatus};
 
+pub mod campaigns;
 mod catalog_pages;
 pub mod discounts;
 pub mod gift_cards;
@@ -23,6 +24,7 @@ mod settings_page;
 pub mod shell;
 pub mod tokens;
 pub use crate::time::{format_date, format_time};
+pub use campaigns::{AdminCampaignPage, AdminCampaignsPage};
 pub use catalog_pages::{
     AdminCollectionsPage, AdminImportJobPage, AdminImportPage, AdminProductPage, AdminProductsPage,
 };
@@ -263,6 +265,50 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("GET", "/admin/newsletter", Access::Staff),
     ("GET", "/admin/newsletter.csv", Access::Staff),
     ("POST", "/api/admin/subscribers", Access::Staff),
+    ("GET", "/admin/newsletter/campaigns", Access::Staff),
+    (
+        "GET",
+        "/admin/newsletter/campaigns/{campaign}",
+        Access::Staff,
+    ),
+    ("POST", "/admin/newsletter/campaigns", Access::Staff),
+    (
+        "POST",
+        "/admin/newsletter/campaigns/{campaign}",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/admin/newsletter/campaigns/{campaign}/test",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/admin/newsletter/campaigns/{campaign}/send",
+        Access::Staff,
+    ),
+    (
+        "POST",
+        "/admin/newsletter/campaigns/{campaign}/stop",
+        Access::Staff,
+    ),
+    ("POST", "/api/admin/campaigns", Access::Staff),
+    ("POST", "/api/admin/campaign", Access::Staff),
+    ("GET", "/api/v1/admin/campaigns", Access::Staff),
+    ("POST", "/api/v1/admin/campaigns", Access::Staff),
+    ("GET", "/api/v1/admin/campaigns/{id}", Access::Staff),
+    ("PATCH", "/api/v1/admin/campaigns/{id}", Access::Staff),
+    ("POST", "/api/v1/admin/campaigns/{id}", Access::Staff),
+    ("POST", "/api/v1/admin/campaigns/{id}/test", Access::Staff),
+    ("POST", "/api/v1/admin/campaigns/{id}/send", Access::Staff),
+    ("POST", "/api/v1/admin/campaigns/{id}/stop", Access::Staff),
+    // Last: the role walk deletes its campaign here.
+    (
+        "POST",
+        "/admin/newsletter/campaigns/{campaign}/delete",
+        Access::Staff,
+    ),
+    ("DELETE", "/api/v1/admin/campaigns/{id}", Access::Staff),
     ("GET", "/admin/gift-cards", Access::Staff),
     ("GET", "/admin/gift-cards/{card}", Access::Staff),
     ("POST", "/admin/gift-cards", Access::Refunds),

@@ -48,7 +48,10 @@ pub fn AdminNewsletterPage() -> impl IntoView {
         <Flash/>
         <div class="admin-heading">
             <h1>"Newsletter"</h1>
-            <a class="button" href="/admin/newsletter.csv" download>"Export CSV"</a>
+            <div class="actions">
+                <a class="button" href="/admin/newsletter/campaigns">"Campaigns"</a>
+                <a class="button" href="/admin/newsletter.csv" download>"Export CSV"</a>
+            </div>
         </div>
         <p class="hint">"Sign-ups from the shop's footer and the box at checkout. An address counts once its owner used the link in the confirmation email (double opt-in); each kept record says when, where and what they agreed to."</p>
         {when_loaded(async move {

@@ -103,7 +103,7 @@ pub async fn reconcile_payments(checkout: &Checkout, now: i64) -> Result<u32, Tr
     Ok(paid)
 }
 
-/// Runs the jobs (expiry, Stripe reconciliation, checkout reminders) every `every` until the
+/// Runs the jobs (expiry, Stripe reconciliation, checkout reminders, newsletter batches) every `every` until the
 /// process ends.
 pub fn spawn(checkout: Checkout, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -126,6 +126,12 @@ pub fn spawn(checkout: Checkout, every: Duration) -> tokio::task::JoinHandle<()>
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reminders = n, "sent abandoned-checkout reminders"),
                 Err(error) => tracing::error!(%error, "sending checkout reminders failed"),
+            }
+            let per_minute = checkout.newsletter_per_minute();
+            match crate::promotions::campaigns::ssr::send_due(&checkout, now, per_minute).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(copies = n, "queued newsletter copies"),
+                Err(error) => tracing::error!(%error, "sending newsletter campaigns failed"),
             }
             let forgotten = checkout
                 .writes()

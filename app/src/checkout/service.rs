@@ -66,6 +66,8 @@ struct Inner {
     gift_card_key: tokio::sync::OnceCell<CodeKey>,
     /// Wrong gift card codes, by address.
     gift_card_misses: MissLimiter,
+    /// Newsletter copies handed to the outbox per minute (`KASSA_NEWSLETTER_PER_MINUTE`).
+    newsletter_per_minute: std::sync::atomic::AtomicI64,
 }
 
 /// The order as placed, and whether this answer repeats an earlier one (same idempotency key).
@@ -125,7 +127,22 @@ impl Checkout {
             rules_generation: Default::default(),
             gift_card_key: Default::default(),
             gift_card_misses: Default::default(),
+            newsletter_per_minute: crate::promotions::campaigns::DEFAULT_PER_MINUTE.into(),
         }))
+    }
+
+    /// Sends newsletter campaigns at `per_minute` copies a minute (at least one).
+    pub fn set_newsletter_per_minute(&self, per_minute: i64) {
+        self.0
+            .newsletter_per_minute
+            .store(per_minute.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Newsletter copies handed to the outbox per minute.
+    pub fn newsletter_per_minute(&self) -> i64 {
+        self.0
+            .newsletter_per_minute
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hashes gift card codes with a key from `secret` (`KASSA_SECRET_KEY`) rather than the

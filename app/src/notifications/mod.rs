@@ -212,6 +212,39 @@ pub async fn queue_marketing(
     Ok(())
 }
 
+/// A campaign's copy for one address: text and HTML, with its unsubscribe link.
+pub struct CampaignCopy<'a> {
+    /// `campaign`, or `campaign_test` for staff's own test copy.
+    pub kind: &'static str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+/// Queues a campaign's copy (a marketing email, with the RFC 8058 headers and an HTML part);
+/// returns its outbox id, which the campaign keeps to count what was sent.
+pub async fn queue_campaign_copy(
+    conn: &mut AnyConnection,
+    copy: CampaignCopy<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (kind, recipient, subject, body_text, body_html, created_at, unsubscribe_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(copy.kind)
+    .bind(copy.recipient)
+    .bind(copy.subject)
+    .bind(copy.text)
+    .bind(copy.html)
+    .bind(now)
+    .bind(copy.unsubscribe_url)
+    .fetch_one(&mut *conn)
+    .await
+}
+
 /// Wakes this server's sender for an email someone is waiting for (a sign-in code), instead
 /// of its next round a few seconds later. Call it once the email's transaction committed.
 pub fn wake_sender() {
@@ -225,6 +258,10 @@ pub async fn woken() {
 
 static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
+/// The sender gives up on an email after this many failed attempts (about a day with its
+/// back-off); the email then counts as failed.
+pub const MAX_ATTEMPTS: i64 = 12;
+
 /// An email the sender has claimed.
 #[derive(Clone, Debug)]
 pub struct OutboxEmail {
@@ -235,6 +272,8 @@ pub struct OutboxEmail {
     pub attempts: i64,
     /// A marketing email's one-click unsubscribe address (RFC 8058).
     pub unsubscribe_url: Option<String>,
+    /// The HTML part, beside the text (campaigns).
+    pub html: Option<String>,
 }
 
 /// Claims up to `limit` due emails for two minutes (another server skips them meanwhile).
@@ -252,7 +291,7 @@ pub async fn claim_due(
                      WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < $2 \
                                   AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4) \
                      AND (claimed_until IS NULL OR claimed_until < $3) \
-                     RETURNING id, recipient, subject, body_text, attempts, unsubscribe_url",
+                     RETURNING id, recipient, subject, body_text, attempts, unsubscribe_url, body_html",
                 )
                 .bind(now + 120)
                 .bind(max_attempts)
@@ -269,6 +308,7 @@ pub async fn claim_due(
                             body: row.try_get("body_text")?,
                             attempts: row.try_get("attempts")?,
                             unsubscribe_url: row.try_get("unsubscribe_url")?,
+                            html: row.try_get("body_html")?,
                         })
                     })
                     .collect()

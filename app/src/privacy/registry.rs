@@ -78,13 +78,12 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "customers",
         personal: &["email", "name"],
-        // The date of consent to news is the shopper's record of it.
-        shown: &["created_at", "verified_at", "news_opt_in_at"],
+        shown: &["created_at", "verified_at"],
         internal: &["id", "erased_at", "passkey_handle"],
         whose: Some("id = :customer"),
         erase: Erase::Set(
             "email = 'erased-' || CAST(id AS TEXT) || '@invalid', name = '', erased_at = :now, \
-             passkey_handle = NULL, news_opt_in_at = NULL",
+             passkey_handle = NULL",
         ),
     },
     Table {
@@ -236,12 +235,37 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "outbox",
-        personal: &["recipient", "subject", "body_text"],
+        personal: &["recipient", "subject", "body_text", "body_html"],
         shown: &["kind", "created_at", "sent_at"],
         internal: &["id", "attempts", "claimed_until", "last_error", "unsubscribe_url"],
         whose: Some("lower(recipient) = :email"),
         erase: Erase::Delete,
     },
+    Table {
+        // Who a campaign went to: the address, and whether their copy was queued.
+        name: "campaign_recipients",
+        personal: &["email"],
+        shown: &["campaign_id", "status"],
+        internal: &["id", "outbox_id"],
+        whose: Some("email = :email"),
+        erase: Erase::Delete,
+    },
+    // A campaign is the shop's own writing; `created_by` is a staff account's id.
+    catalog(
+        "campaigns",
+        &[
+            "id",
+            "subject",
+            "body_markdown",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "started_at",
+            "finished_at",
+            "next_batch_at",
+        ],
+    ),
     Table {
         // A checkout kept for its reminder: the address and what was in the cart.
         name: "checkout_reminders",

@@ -2,7 +2,9 @@
 //! [`discounts`]; [`store`] reads discounts for a cart and records their use in the order's
 //! transaction; quotes and checkout apply them, so what the shopper is shown is what they pay.
 //! Gift cards pay (part of) what is left: rules in [`gift_cards`], records in `gift_card_store`.
+//! The newsletter ([`newsletter`]) asks for consent; [`campaigns`] and [`reminders`] use it.
 
+pub mod campaigns;
 pub mod discounts;
 #[cfg(feature = "ssr")]
 pub mod gift_card_store;

@@ -23,6 +23,8 @@ pub enum Source {
     Footer,
     Checkout,
     Api,
+    /// A signed-in shopper's email preferences: their address is proven by the sign-in code.
+    Account,
 }
 
 impl Source {
@@ -31,6 +33,7 @@ impl Source {
             Source::Footer => "footer",
             Source::Checkout => "checkout",
             Source::Api => "api",
+            Source::Account => "account",
         }
     }
 }
@@ -170,6 +173,42 @@ pub mod ssr {
             ),
         };
         notifications::queue(conn, &email, email_text, now).await
+    }
+
+    /// Subscribes `email` at once, without a confirmation email: only for an address its
+    /// owner proved (a signed-in shopper). Keeps the first confirmation's date.
+    pub async fn subscribe_proven(
+        conn: &mut AnyConnection,
+        email: &str,
+        source: Source,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO newsletter_subscribers \
+             (email, status, token_hash, source, wording, asked_at, confirmed_at) \
+             VALUES ($1, 'subscribed', $2, $3, $4, $5, $5) \
+             ON CONFLICT (email) DO UPDATE SET status = 'subscribed', source = $3, wording = $4, \
+             confirmed_at = CASE WHEN newsletter_subscribers.status = 'subscribed' \
+                 THEN newsletter_subscribers.confirmed_at ELSE $5 END, unsubscribed_at = NULL",
+        )
+        .bind(email.trim().to_lowercase())
+        .bind(hash(&random_token()))
+        .bind(source.as_str())
+        .bind(WORDING)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether `email` is subscribed (confirmed, not withdrawn).
+    pub async fn is_subscribed(conn: &mut AnyConnection, email: &str) -> Result<bool, sqlx::Error> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM newsletter_subscribers WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(status.as_deref() == Some("subscribed"))
     }
 
     /// Confirms the subscription behind `token`; the address, or `None` for an unknown token.

@@ -90,6 +90,11 @@ async fn as_user(
     let url = format!("{}{path}", app.address);
     let mut request = match method {
         "GET" => app.client.get(url).header("Accept", "application/json"),
+        _ if path.starts_with("/api/v1/") => app
+            .client
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .header("Origin", &app.address)
+            .json(&json!({})),
         _ if path.starts_with("/api/") => {
             // Server functions take their arguments as JSON.
             let body = match path {
@@ -100,7 +105,8 @@ async fn as_user(
                 "/api/admin/variant"
                 | "/api/admin/product"
                 | "/api/admin/discount"
-                | "/api/admin/gift-card" => {
+                | "/api/admin/gift-card"
+                | "/api/admin/campaign" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
                 "/api/admin/products" => json!({"filter": {}}),
@@ -158,6 +164,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let discounts = app::admin::discounts::ssr::listed_routes::<AppState>();
     let newsletter = app::admin::newsletter::ssr::listed_routes::<AppState>();
     let gift_cards = app::admin::gift_cards::ssr::listed_routes::<AppState>();
+    let campaigns = app::admin::campaigns::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -170,6 +177,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(discounts.listed())
         .chain(newsletter.listed())
         .chain(gift_cards.listed())
+        .chain(campaigns.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -231,9 +239,14 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     }
     let discount = crate::discounts::a_discount(&app).await.to_string();
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
+    let campaign = crate::campaigns::a_campaign(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = if template.contains("/gift-cards/") {
             template.replace("{id}", &card).replace("{card}", &card)
+        } else if template.contains("/campaigns/") {
+            template
+                .replace("{id}", &campaign)
+                .replace("{campaign}", &campaign)
         } else {
             template.to_string()
         };
@@ -255,6 +268,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "/api/admin/product" => &[("id", variant_text.as_str())],
             "/api/admin/discount" => &[("id", discount.as_str())],
             "/api/admin/gift-card" => &[("id", card.as_str())],
+            "/api/admin/campaign" => &[("id", campaign.as_str())],
             "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };

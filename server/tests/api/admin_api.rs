@@ -406,12 +406,15 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
 
     let discount = crate::discounts::a_discount(&app).await.to_string();
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
+    let campaign = crate::campaigns::a_campaign(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         if !template.starts_with("/api/v1/admin/") {
             continue;
         }
         let id = if template.contains("/gift-cards/") {
             &card
+        } else if template.contains("/campaigns/") {
+            &campaign
         } else {
             &discount
         };

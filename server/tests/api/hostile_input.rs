@@ -159,6 +159,8 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/discounts", json!({})),
         ("/api/admin/gift-cards", json!({})),
         ("/api/admin/gift-card", json!({"id": 1})),
+        ("/api/admin/campaigns", json!({})),
+        ("/api/admin/campaign", json!({"id": 1})),
         ("/api/admin/subscribers", json!({})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
@@ -627,6 +629,7 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
     .await
     .unwrap();
     let discount = crate::discounts::a_discount(&app).await;
+    let campaign = crate::campaigns::a_campaign(&app).await;
     let (status, placed) = crate::checkout::checkout(
         &app,
         &order_body(&[(variant, 2)], "pm_card_visa"),
@@ -711,6 +714,18 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
             reqwest::Method::POST,
             format!("/api/v1/admin/orders/{number}/refunds"),
             json!({"lines": [{"line_id": line, "quantity": 1}], "reason": "hostile"}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/campaigns".into(),
+            json!({"subject": "Spring", "body_markdown": "# New\n\n**Linen** is back."}),
+            true,
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/admin/campaigns/{campaign}"),
+            json!({"subject": "Spring", "body_markdown": "Linen is back."}),
             true,
         ),
         (

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod admin_api;
 
+mod campaigns;
 mod catalog_api;
 mod checkout;
 mod cli;

@@ -431,12 +431,37 @@ async fn email_preferences_record_consent_and_never_assume_it(backend: Backend) 
     )
     .await;
     assert_eq!(status, 200);
-    let consented: Option<i64> =
-        sqlx::query_scalar("SELECT news_opt_in_at FROM customers WHERE email = 'ada@example.com'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
+    // The account's box is the newsletter's consent: one record per address, with when, where
+    // and the wording; confirmed at once (signing in proved the address).
+    let record = || async {
+        sqlx::query_as::<_, (String, String, String, Option<i64>)>(
+            "SELECT status, source, wording, confirmed_at FROM newsletter_subscribers \
+             WHERE email = 'ada@example.com'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+    };
+    let (status, source, wording, consented) = record().await;
+    assert_eq!(
+        (status.as_str(), source.as_str(), wording.as_str()),
+        (
+            "subscribed",
+            "account",
+            app::promotions::newsletter::WORDING
+        )
+    );
     assert!(consented.is_some(), "the consent's date is kept");
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'newsletter_confirmation'"
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap(),
+        0,
+        "no confirmation email for a proven address"
+    );
     // Saying yes again keeps the first date.
     send(
         &app,
@@ -446,12 +471,7 @@ async fn email_preferences_record_consent_and_never_assume_it(backend: Backend) 
         Some(json!({ "news": true })),
     )
     .await;
-    let again: Option<i64> =
-        sqlx::query_scalar("SELECT news_opt_in_at FROM customers WHERE email = 'ada@example.com'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(again, consented);
+    assert_eq!(record().await.3, consented);
     let (_, now) = send(&app, reqwest::Method::GET, path, &token, None).await;
     assert_eq!(now, json!({ "news": true }));
     let (status, _) = send(
@@ -466,6 +486,11 @@ async fn email_preferences_record_consent_and_never_assume_it(backend: Backend) 
     assert_eq!(
         send(&app, reqwest::Method::GET, path, &token, None).await.1,
         json!({ "news": false })
+    );
+    assert_eq!(
+        record().await.0,
+        "unsubscribed",
+        "the withdrawal is kept too"
     );
     for bad in [json!({}), json!({ "news": "yes" }), json!({ "news": null })] {
         let (status, body) =

@@ -145,7 +145,7 @@ async fn shopper_everywhere(app: &TestApp) -> String {
     assert_eq!(sign_in_with_code(app, EMAIL, "000000").await.0 / 100, 4);
     assert_eq!(ask_for_code(app, EMAIL).await.0, 202);
     assert!(sign_in(app, EMAIL, "not the password").await.is_err());
-    sqlx::query("UPDATE customers SET name = $1, news_opt_in_at = 1 WHERE email = $2")
+    sqlx::query("UPDATE customers SET name = $1 WHERE email = $2")
         .bind(NAME)
         .bind(EMAIL)
         .execute(app.db.pool())
@@ -165,6 +165,16 @@ async fn shopper_everywhere(app: &TestApp) -> String {
         "INSERT INTO checkout_reminders (email, cart_json, token_hash, started_at) \
          VALUES ($1, '{\"lines\":[[1,2]],\"codes\":[]}', 'reminder-hash', 5)",
     )
+    .bind(EMAIL)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    // A campaign that went to the shopper.
+    let campaign = crate::campaigns::a_campaign(app).await;
+    sqlx::query(
+        "INSERT INTO campaign_recipients (campaign_id, email, status) VALUES ($1, $2, 'skipped')",
+    )
+    .bind(campaign)
     .bind(EMAIL)
     .execute(app.db.pool())
     .await

@@ -31,6 +31,7 @@ use crate::money::Currency;
 use crate::orders::order_id;
 use crate::write_queue::JobFuture;
 
+pub(crate) mod campaigns;
 mod collections;
 pub(crate) mod discounts;
 pub(crate) mod gift_cards;
@@ -38,6 +39,10 @@ mod orders;
 mod products;
 mod variants;
 
+use campaigns::{
+    create_campaign, delete_campaign, list_campaigns, send_campaign, show_campaign, stop_campaign,
+    test_campaign, update_campaign,
+};
 use collections::{create_collection, list_collections, set_collection_products};
 use discounts::{
     create_discount, deactivate_discount, discount_orders, list_discounts, show_discount,
@@ -114,6 +119,15 @@ where
         .post("/api/v1/admin/gift-cards", create_gift_card)
         .get("/api/v1/admin/gift-cards/{id}", show_gift_card)
         .post("/api/v1/admin/gift-cards/{id}/disable", disable_gift_card)
+        .get("/api/v1/admin/campaigns", list_campaigns)
+        .post("/api/v1/admin/campaigns", create_campaign)
+        .get("/api/v1/admin/campaigns/{id}", show_campaign)
+        .patch("/api/v1/admin/campaigns/{id}", update_campaign)
+        .post("/api/v1/admin/campaigns/{id}", update_campaign)
+        .delete("/api/v1/admin/campaigns/{id}", delete_campaign)
+        .post("/api/v1/admin/campaigns/{id}/test", test_campaign)
+        .post("/api/v1/admin/campaigns/{id}/send", send_campaign)
+        .post("/api/v1/admin/campaigns/{id}/stop", stop_campaign)
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -139,7 +153,9 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         discounts::list_discounts, discounts::create_discount, discounts::show_discount,
         discounts::update_discount, discounts::deactivate_discount, discounts::discount_orders,
         gift_cards::list_gift_cards, gift_cards::create_gift_card, gift_cards::show_gift_card,
-        gift_cards::disable_gift_card,
+        gift_cards::disable_gift_card, campaigns::list_campaigns, campaigns::create_campaign,
+        campaigns::show_campaign, campaigns::update_campaign, campaigns::delete_campaign,
+        campaigns::test_campaign, campaigns::send_campaign, campaigns::stop_campaign,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),
