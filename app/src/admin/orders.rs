@@ -19,6 +19,7 @@ use crate::orders::shipments::{self, NewShipment};
 use crate::orders::{order_id, order_number, OrderStatus};
 use crate::payments::ledger::{self, RefundTarget};
 use crate::payments::IntentStatus;
+use crate::promotions::gift_card_store;
 use crate::write_queue::JobFuture;
 
 /// What a refund pays back: an amount, or units of lines (`(line id, units)`) at what they
@@ -448,6 +449,9 @@ impl Admin {
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
                     let note = format!("cancelled by {}", actor.email);
+                    if !gift_card_store::void_bought(conn, id, None, now_epoch()).await? {
+                        return Err(gift_card_spent());
+                    }
                     settle::cancel_paid(conn, id, &note, now_epoch())
                         .await
                         .map_err(|error| match error {
@@ -548,16 +552,24 @@ impl Admin {
                         {
                             0
                         }
-                        RefundOf::Lines(lines) => refund_lines::take(conn, id, &lines)
-                            .await?
-                            .filter(|amount| *amount > 0)
-                            .ok_or_else(|| {
-                                AdminError::Conflict(
-                                    "Those units were refunded meanwhile, or were worth nothing; \
-                                     reload the order."
-                                        .into(),
-                                )
-                            })?,
+                        RefundOf::Lines(lines) => {
+                            let amount = refund_lines::take(conn, id, &lines)
+                                .await?
+                                .filter(|amount| *amount > 0)
+                                .ok_or_else(|| {
+                                    AdminError::Conflict(
+                                        "Those units were refunded meanwhile, or were worth \
+                                         nothing; reload the order."
+                                            .into(),
+                                    )
+                                })?;
+                            if !gift_card_store::void_bought(conn, id, Some(&lines), now_epoch())
+                                .await?
+                            {
+                                return Err(gift_card_spent());
+                            }
+                            amount
+                        }
                     };
                     let target = ledger::reserve_refund(
                         conn,
@@ -628,4 +640,14 @@ impl Admin {
             .map(|_| ())
             .map_err(|e| AdminError::Gateway(e.to_string()))
     }
+}
+
+/// A gift card bought in the order has paid for something since: paying it back in full would
+/// give the shopper its value twice.
+fn gift_card_spent() -> AdminError {
+    AdminError::Conflict(
+        "A gift card bought in this order has been used since, so it cannot be paid back in \
+         full. Refund an amount up to its balance instead, and disable the card on its page."
+            .into(),
+    )
 }

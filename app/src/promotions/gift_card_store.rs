@@ -558,3 +558,54 @@ pub async fn disable(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool
     .await?;
     Ok(row.is_some())
 }
+
+/// Disables the gift cards an order bought, as its gift card lines are refunded (`lines`:
+/// line id and units) or the whole order is cancelled (`None`): a card paid back must not pay
+/// again. Only a card never spent can go back, so this answers `false` (and the caller
+/// refuses, rolling back) when too few of the order's cards of that value are untouched.
+pub async fn void_bought(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    lines: Option<&[(i64, u32)]>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT ol.id, ol.quantity, ol.unit_price_amount FROM order_lines ol \
+         JOIN variants v ON v.id = ol.variant_id JOIN products p ON p.id = v.product_id \
+         WHERE ol.order_id = $1 AND lower(p.product_type) = $2 ORDER BY ol.id",
+    )
+    .bind(order_id)
+    .bind(gift_cards::PRODUCT_TYPE.to_lowercase())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let line_id: i64 = row.try_get("id")?;
+        let units = match lines {
+            None => row.try_get::<i64, _>("quantity")?,
+            Some(lines) => lines
+                .iter()
+                .filter(|(id, _)| *id == line_id)
+                .map(|(_, units)| i64::from(*units))
+                .sum(),
+        };
+        if units == 0 {
+            continue;
+        }
+        let unspent: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM gift_cards WHERE order_id = $1 AND initial_amount = $2 \
+             AND disabled_at IS NULL AND balance = initial_amount ORDER BY id LIMIT $3",
+        )
+        .bind(order_id)
+        .bind(row.try_get::<i64, _>("unit_price_amount")?)
+        .bind(units)
+        .fetch_all(&mut *conn)
+        .await?;
+        if (unspent.len() as i64) < units {
+            return Ok(false);
+        }
+        for id in unspent {
+            disable(conn, id, now).await?;
+        }
+    }
+    Ok(true)
+}

@@ -645,4 +645,66 @@ async fn a_gift_card_bought_in_the_shop_is_issued_once_paid_and_its_code_emailed
         checkout(&app, &order_body(&[(voucher, 1)], "pm_card_visa"), &key()).await;
     assert_eq!(status, 201, "{placed}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM gift_cards").await, 3);
+
+    // Refunding a gift card line disables a card of that order that was never spent: paid
+    // back, it must not pay again.
+    let (_, _, _, refunder) = team(&app).await;
+    let first = pending["order"]["number"].as_str().unwrap().to_string();
+    let (_, order) = get(&app, &format!("/api/v1/admin/orders/{first}"), &refunder).await;
+    let line = order["lines"][0]["id"].as_i64().unwrap();
+    let (status, body) = crate::admin_api::api(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/orders/{first}/refunds"),
+        Some(&refunder),
+        Some(&json!({"lines": [{"line_id": line, "quantity": 1}], "reason": "changed their mind"})),
+        &[("Idempotency-Key", "refund-one-card")],
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM gift_cards WHERE order_id IS NOT NULL AND disabled_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // A card that has paid for something since cannot be paid back in full: cancelling the
+    // second order is refused, and nothing changes.
+    let second = placed["order"]["number"].as_str().unwrap().to_string();
+    sqlx::query(
+        "UPDATE gift_cards SET balance = balance - 100 WHERE order_id = \
+         (SELECT MAX(order_id) FROM gift_cards)",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let (status, body) = crate::admin_api::api(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/orders/{second}/cancel"),
+        Some(&refunder),
+        Some(&json!({})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("used since"),
+        "{body}"
+    );
+    let (_, order) = get(&app, &format!("/api/v1/admin/orders/{second}"), &refunder).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM gift_cards WHERE order_id IS NOT NULL AND disabled_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
 }
