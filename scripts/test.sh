@@ -8,11 +8,13 @@ install_tools
 step "Formatting"
 cargo fmt --all -- --check
 
-# Each crate is linted and tested with its own features: a workspace-wide run would switch on
-# `ssr` and `hydrate` together in `app`.
+# The server side (`app` with `ssr`, and `kassa`) is linted and tested in one cargo run each:
+# separate runs resolve the dependencies' features differently (the server's tests switch on
+# more of tokio, hyper and tower), and a cold build would then compile much of the tree twice.
+# The browser side is its own run: a workspace-wide one would switch on `ssr` and `hydrate`
+# together in `app`.
 step "Clippy"
-cargo clippy -p app --features ssr --all-targets -- -D warnings
-cargo clippy -p kassa --all-targets -- -D warnings
+cargo clippy -p app -p kassa --features app/ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 # A throwaway PostgreSQL cluster, unless TEST_POSTGRES_URL points at one already.
@@ -25,8 +27,7 @@ fi
 export TEST_POSTGRES_URL
 
 step "Unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app --features ssr
-cargo test -p kassa
+cargo test -p app -p kassa --features app/ssr
 
 build_release
 
