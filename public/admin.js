@@ -112,7 +112,8 @@ async function freshCopyOf(selector) {
   return page.querySelector(selector);
 }
 
-if (document.querySelector("[data-live-dashboard]")) {
+for (const selector of ["[data-live-dashboard]", "[data-live-section]"]) {
+  if (!document.querySelector(selector)) continue;
   let running = false;
   let again = false;
   const refresh = async () => {

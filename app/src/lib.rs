@@ -17,6 +17,7 @@ pub mod money;
 pub mod orders;
 pub mod payments;
 pub mod promotions;
+pub mod support;
 pub mod time;
 
 #[cfg(feature = "ssr")]
@@ -207,6 +208,10 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/admin/settings") view=admin::AdminSettingsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/privacy") view=admin::AdminPrivacyPage/>
             <Route path=path!("/newsletter") view=promotions::newsletter::NewsletterPage/>
+            <Route path=path!("/contact") view=support::pages::ContactPage/>
+            <Route path=path!("/support/:token") view=support::pages::SupportPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/support") view=admin::AdminSupportPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/support/:conversation") view=admin::AdminSupportConversationPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/newsletter") view=admin::AdminNewsletterPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/discounts") view=admin::AdminDiscountsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/gift-cards") view=admin::AdminGiftCardsPage ssr=SsrMode::Async/>

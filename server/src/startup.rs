@@ -153,6 +153,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::admin::newsletter::ssr::routes())
         .merge(app::admin::gift_cards::ssr::routes())
         .merge(app::admin::campaigns::ssr::routes())
+        .merge(app::admin::support::ssr::routes())
+        .merge(app::support::http::routes())
         .merge(app::admin::privacy::routes())
         .merge(app::admin::security::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))

@@ -105,6 +105,7 @@ pub fn AccountPage() -> impl IntoView {
                         </header>
                         <Said/>
                         <Orders orders=overview.orders/>
+                        <crate::support::pages::MyConversations/>
                         <Addresses addresses=overview.addresses/>
                         <Passkeys passkeys=overview.passkeys offered=overview.passkeys_offered/>
                         <Preferences preferences=overview.preferences/>

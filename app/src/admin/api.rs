@@ -486,6 +486,8 @@ struct StaffForm {
     can_refund: Option<String>,
     #[serde(default)]
     can_privacy: Option<String>,
+    #[serde(default)]
+    can_support: Option<String>,
 }
 
 async fn create_staff(
@@ -503,6 +505,7 @@ async fn create_staff(
                 &form.password,
                 form.can_refund.is_some(),
                 form.can_privacy.is_some(),
+                form.can_support.is_some(),
             )
             .await?;
         Ok(format!("Account for {} created.", form.email.trim()))

@@ -33,6 +33,8 @@ pub struct Account {
     pub can_refund: bool,
     /// May export and erase a person's data (owners always may).
     pub can_privacy: bool,
+    /// May answer customers in the support inbox (owners always may).
+    pub can_support: bool,
     /// The owner requires a second factor and this account has none yet: it may only set
     /// one up (a session's account; API tokens are programs and unaffected).
     pub must_set_up_2fa: bool,
@@ -55,12 +57,18 @@ impl Account {
         self.role == Role::Owner || (self.role == Role::Staff && self.can_privacy)
     }
 
+    /// Owners may always answer customers; staff when allowed.
+    pub fn may_support(&self) -> bool {
+        self.role == Role::Owner || (self.role == Role::Staff && self.can_support)
+    }
+
     /// Whether this account may call what needs `access`.
     pub fn has(&self, access: Access) -> bool {
         match access {
             Access::Staff => self.is_staff(),
             Access::Refunds => self.may_refund(),
             Access::Privacy => self.may_handle_privacy(),
+            Access::Support => self.may_support(),
             Access::Owner => self.role == Role::Owner,
         }
     }
@@ -217,7 +225,7 @@ pub async fn sign_in(
         return Err(SignInError::RateLimited);
     }
     let row = sqlx::query(
-        "SELECT id, email, password_hash, role, can_refund, can_privacy, totp_secret IS NOT NULL AS second_factor \
+        "SELECT id, email, password_hash, role, can_refund, can_privacy, can_support, totp_secret IS NOT NULL AS second_factor \
          FROM accounts WHERE email = $1 AND disabled = 0",
     )
     .bind(&email)
@@ -319,6 +327,7 @@ pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Account
         role,
         can_refund: row.try_get::<i64, _>("can_refund")? != 0,
         can_privacy: row.try_get::<i64, _>("can_privacy")? != 0,
+        can_support: row.try_get::<i64, _>("can_support")? != 0,
         // Only the session's query asks; elsewhere the column is absent.
         must_set_up_2fa: flag(row, "must_set_up_2fa").unwrap_or(false),
         token: None,
@@ -334,7 +343,7 @@ pub async fn session_account(
 ) -> Result<Option<Account>, sqlx::Error> {
     let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, \
+        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, a.can_support, \
          (a.totp_secret IS NULL AND (SELECT require_staff_2fa FROM shop_settings WHERE id = 1) = 1) AS must_set_up_2fa, \
          s.created_at, s.last_seen_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND a.disabled = 0",

@@ -22,6 +22,7 @@ mod search;
 mod security_page;
 mod settings_page;
 pub mod shell;
+pub mod support;
 pub mod tokens;
 pub use crate::time::{format_date, format_time};
 pub use campaigns::{AdminCampaignPage, AdminCampaignsPage};
@@ -41,6 +42,7 @@ pub use search::AdminSearchPage;
 pub use security_page::AdminSecurityPage;
 pub use settings_page::AdminSettingsPage;
 pub use shell::AdminShell;
+pub use support::{AdminSupportConversationPage, AdminSupportPage};
 
 #[cfg(feature = "ssr")]
 pub mod api;
@@ -116,6 +118,8 @@ pub enum Access {
     Refunds,
     /// Owner or staff allowed to export and erase a person's data.
     Privacy,
+    /// Owner or staff allowed to answer customers (the support inbox).
+    Support,
     /// The owner only.
     Owner,
 }
@@ -302,6 +306,61 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/admin/campaigns/{id}/test", Access::Staff),
     ("POST", "/api/v1/admin/campaigns/{id}/send", Access::Staff),
     ("POST", "/api/v1/admin/campaigns/{id}/stop", Access::Staff),
+    ("GET", "/admin/support", Access::Support),
+    ("GET", "/admin/support/{conversation}", Access::Support),
+    (
+        "POST",
+        "/admin/support/{conversation}/messages",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/admin/support/{conversation}/close",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/admin/support/{conversation}/reopen",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/admin/support/{conversation}/assign",
+        Access::Support,
+    ),
+    ("POST", "/api/admin/support", Access::Support),
+    ("POST", "/api/admin/support-conversation", Access::Support),
+    ("POST", "/api/admin/order-conversations", Access::Staff),
+    (
+        "GET",
+        "/api/v1/admin/support/conversations",
+        Access::Support,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/support/conversations/{id}",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/support/conversations/{id}/messages",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/support/conversations/{id}/close",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/support/conversations/{id}/reopen",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/support/conversations/{id}/assign",
+        Access::Support,
+    ),
     // Last: the role walk deletes its campaign here.
     (
         "POST",

@@ -101,6 +101,7 @@ pub fn AdminStaffPage() -> impl IntoView {
             <input id="staff-password" name="password" type="password" autocomplete="new-password" required minlength="12"/>
             <label><input type="checkbox" name="can_refund"/>" May refund"</label>
             <label><input type="checkbox" name="can_privacy"/>" May export and erase a person's data"</label>
+            <label><input type="checkbox" name="can_support"/>" May answer customers (support inbox)"</label>
             <button type="submit" class="primary">"Add staff account"</button>
         </form>
         <h2>"API tokens"</h2>
@@ -448,6 +449,7 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
             <ol class="timeline" data-testid="timeline">
                 {order.timeline.iter().map(|e| view! { <li><time>{format_time(e.at)}</time>" "{e.text.clone()}</li> }).collect_view()}
             </ol>
+            <super::support::OrderConversations number=number.clone()/>
         </section>
     }
 }

@@ -83,6 +83,7 @@ impl Admin {
             Access::Staff => account.is_staff(),
             Access::Refunds => account.may_refund(),
             Access::Privacy => account.may_handle_privacy(),
+            Access::Support => account.may_support(),
             Access::Owner => account.role == super::Role::Owner,
         };
         if !allowed {
@@ -118,6 +119,7 @@ impl Admin {
         password: &str,
         can_refund: bool,
         can_privacy: bool,
+        can_support: bool,
     ) -> Result<(), AdminError> {
         auth::create_account_with(
             self.db(),
@@ -135,6 +137,11 @@ impl Admin {
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
+                    sqlx::query("UPDATE accounts SET can_support = $1 WHERE email = $2")
+                        .bind(i64::from(can_support))
+                        .bind(&email)
+                        .execute(&mut *conn)
+                        .await?;
                     audit_subject(
                         conn,
                         &actor,
@@ -282,7 +289,8 @@ async fn watch_changes(admin: Admin) {
         let row = sqlx::query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS orders, \
                     (SELECT COALESCE(MAX(updated_at), 0) FROM orders) AS updated, \
-                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) AS stock",
+                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) + \
+                    (SELECT COALESCE(MAX(id), 0) FROM support_messages) AS stock",
         )
         .fetch_one(admin.db().pool())
         .await;

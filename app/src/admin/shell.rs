@@ -9,9 +9,10 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 11] = [
+pub const SECTIONS: [(&str, &str); 12] = [
     ("Dashboard", "/admin"),
     ("Orders", "/admin/orders"),
+    ("Support", "/admin/support"),
     ("Products", "/admin/products"),
     ("Collections", "/admin/collections"),
     ("Inventory", "/admin/inventory"),

@@ -336,7 +336,7 @@ pub async fn finish_sign_in(
                 };
                 let account_id: i64 = spent.try_get("account_id")?;
                 let row = sqlx::query(
-                    "SELECT id, email, role, can_refund, can_privacy, totp_secret, totp_last_step \
+                    "SELECT id, email, role, can_refund, can_privacy, can_support, totp_secret, totp_last_step \
                      FROM accounts WHERE id = $1 AND disabled = 0",
                 )
                 .bind(account_id)

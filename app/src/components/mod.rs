@@ -156,6 +156,7 @@ pub fn Footer() -> impl IntoView {
     view! {
         <footer class="site-footer">
             <crate::promotions::newsletter::NewsletterSignUp/>
+            <p><a href="/contact">"Contact us"</a></p>
             <p>{shop_name()}" · powered by Kassa, an open-source shop"</p>
         </footer>
     }

@@ -66,6 +66,38 @@ pub fn order_confirmation(
     }
 }
 
+/// The answer to a shopper who wrote to the shop: their message back, and the private link
+/// where they read answers and reply.
+pub fn support_received(shop: &str, message: &str, link: &str) -> Email {
+    Email {
+        kind: "support_received",
+        subject: format!("We got your message · {shop}"),
+        body: format!(
+            "Thank you for writing to {shop}. We answer by email, usually within a working day.\n\n\
+             You wrote:\n\n{}\n\nRead our answer and reply at {link}\n\
+             (Anyone with this link can read the conversation: keep it to yourself.)\n",
+            quoted(message)
+        ),
+    }
+}
+
+/// Staff's reply to a shopper's conversation, with the link to answer.
+pub fn support_reply(shop: &str, reply: &str, link: &str) -> Email {
+    Email {
+        kind: "support_reply",
+        subject: format!("An answer from {shop}"),
+        body: format!("{reply}\n\n-- \nReply or read the whole conversation at {link}\n"),
+    }
+}
+
+/// `text` with each line marked as quoted ("> ").
+fn quoted(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("> {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A gift card for its recipient: the whole code, which the shop keeps no copy of.
 pub fn gift_card(
     shop: &str,

@@ -242,6 +242,27 @@ pub const TABLES: &[Table] = &[
         erase: Erase::Delete,
     },
     Table {
+        // What a shopper wrote to the shop, and the answers (staff's notes too: about them).
+        // Found through their conversations, so before those go.
+        name: "support_messages",
+        personal: &["body"],
+        shown: &["author", "created_at"],
+        internal: &["id", "conversation_id", "staff_id"],
+        whose: Some(
+            "conversation_id IN (SELECT id FROM support_conversations \
+             WHERE email = :email OR customer_id = :customer)",
+        ),
+        erase: Erase::Delete,
+    },
+    Table {
+        name: "support_conversations",
+        personal: &["email", "name"],
+        shown: &["status", "created_at", "last_message_at", "order_id"],
+        internal: &["id", "token_hash", "customer_id", "assigned_to"],
+        whose: Some("email = :email OR customer_id = :customer"),
+        erase: Erase::Delete,
+    },
+    Table {
         // Who a campaign went to: the address, and whether their copy was queued.
         name: "campaign_recipients",
         personal: &["email"],
@@ -284,6 +305,7 @@ pub const TABLES: &[Table] = &[
             "role",
             "can_refund",
             "can_privacy",
+            "can_support",
             "disabled",
             "created_at",
             "totp_secret",

@@ -106,12 +106,15 @@ async fn as_user(
                 | "/api/admin/product"
                 | "/api/admin/discount"
                 | "/api/admin/gift-card"
-                | "/api/admin/campaign" => {
+                | "/api/admin/campaign"
+                | "/api/admin/support-conversation" => {
                     json!({"id": form.first().and_then(|f| f.1.parse::<i64>().ok()).unwrap_or(1)})
                 }
                 "/api/admin/products" => json!({"filter": {}}),
                 "/api/admin/inventory" => json!({"filter": {}}),
                 "/api/admin/import-status" => json!({"job": "none"}),
+                "/api/admin/support" => json!({"status": "open", "q": ""}),
+                "/api/admin/order-conversations" => json!({"number": "1001"}),
                 _ => json!({}),
             };
             app.client
@@ -165,6 +168,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let newsletter = app::admin::newsletter::ssr::listed_routes::<AppState>();
     let gift_cards = app::admin::gift_cards::ssr::listed_routes::<AppState>();
     let campaigns = app::admin::campaigns::ssr::listed_routes::<AppState>();
+    let support = app::admin::support::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -178,6 +182,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(newsletter.listed())
         .chain(gift_cards.listed())
         .chain(campaigns.listed())
+        .chain(support.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -240,9 +245,14 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     let discount = crate::discounts::a_discount(&app).await.to_string();
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     let campaign = crate::campaigns::a_campaign(&app).await.to_string();
+    let conversation = crate::support::a_conversation(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = if template.contains("/gift-cards/") {
             template.replace("{id}", &card).replace("{card}", &card)
+        } else if template.contains("/support/") {
+            template
+                .replace("{id}", &conversation)
+                .replace("{conversation}", &conversation)
         } else if template.contains("/campaigns/") {
             template
                 .replace("{id}", &campaign)
@@ -269,6 +279,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "/api/admin/discount" => &[("id", discount.as_str())],
             "/api/admin/gift-card" => &[("id", card.as_str())],
             "/api/admin/campaign" => &[("id", campaign.as_str())],
+            "/api/admin/support-conversation" => &[("id", conversation.as_str())],
             "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };
@@ -282,7 +293,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
                 as_staff != 401 && as_staff != 403,
                 "{method} {path} as staff: {as_staff}"
             ),
-            Access::Refunds | Access::Privacy | Access::Owner => {
+            Access::Refunds | Access::Privacy | Access::Support | Access::Owner => {
                 assert_eq!(as_staff, 403, "{method} {path} as staff")
             }
         }

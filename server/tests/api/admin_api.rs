@@ -407,6 +407,7 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
     let discount = crate::discounts::a_discount(&app).await.to_string();
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     let campaign = crate::campaigns::a_campaign(&app).await.to_string();
+    let conversation = crate::support::a_conversation(&app).await.to_string();
     for (method, template, access) in ADMIN_ENDPOINTS {
         if !template.starts_with("/api/v1/admin/") {
             continue;
@@ -415,6 +416,8 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
             &card
         } else if template.contains("/campaigns/") {
             &campaign
+        } else if template.contains("/support/") {
+            &conversation
         } else {
             &discount
         };
@@ -434,7 +437,7 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
                 as_staff != 401 && as_staff != 403 && as_staff != 500,
                 "{method} {path} as staff: {as_staff} {answer}"
             ),
-            Access::Refunds | Access::Privacy | Access::Owner => {
+            Access::Refunds | Access::Privacy | Access::Support | Access::Owner => {
                 assert_eq!(as_staff, 403, "{method} {path} as staff: {answer}")
             }
         }

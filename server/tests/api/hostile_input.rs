@@ -161,6 +161,11 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/gift-card", json!({"id": 1})),
         ("/api/admin/campaigns", json!({})),
         ("/api/admin/campaign", json!({"id": 1})),
+        ("/api/admin/support", json!({"status": "open", "q": "x"})),
+        ("/api/admin/support-conversation", json!({"id": 1})),
+        ("/api/admin/order-conversations", json!({"number": "1001"})),
+        ("/api/support/conversation", json!({"token": "x"})),
+        ("/api/account/conversations", json!({})),
         ("/api/admin/subscribers", json!({})),
         ("/api/admin/collections", json!({})),
         ("/api/admin/import-status", json!({"job": "none"})),
@@ -630,6 +635,7 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
     .unwrap();
     let discount = crate::discounts::a_discount(&app).await;
     let campaign = crate::campaigns::a_campaign(&app).await;
+    let conversation = crate::support::a_conversation(&app).await;
     let (status, placed) = crate::checkout::checkout(
         &app,
         &order_body(&[(variant, 2)], "pm_card_visa"),
@@ -726,6 +732,25 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
             reqwest::Method::PATCH,
             format!("/api/v1/admin/campaigns/{campaign}"),
             json!({"subject": "Spring", "body_markdown": "Linen is back."}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/support/conversations".into(),
+            json!({"email": "hostile@example.com", "name": "Hostile", "order_number": "1001",
+                   "message": "Hello"}),
+            false,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/support/conversations/{conversation}/messages"),
+            json!({"body": "Hello", "internal": false}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/support/conversations/{conversation}/assign"),
+            json!({"email": "owner@shop.test"}),
             true,
         ),
         (

@@ -26,4 +26,5 @@ mod refunds;
 mod reminders;
 mod storefront;
 mod stripe;
+mod support;
 mod two_factor;

@@ -169,6 +169,15 @@ async fn shopper_everywhere(app: &TestApp) -> String {
     .execute(app.db.pool())
     .await
     .unwrap();
+    // A conversation with the shop.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/support/conversations",
+            &json!({"email": EMAIL, "name": NAME, "message": format!("{NAME} asks about sizes")}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 201);
     // A campaign that went to the shopper.
     let campaign = crate::campaigns::a_campaign(app).await;
     sqlx::query(

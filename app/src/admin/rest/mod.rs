@@ -37,6 +37,7 @@ pub(crate) mod discounts;
 pub(crate) mod gift_cards;
 mod orders;
 mod products;
+pub(crate) mod support;
 mod variants;
 
 use campaigns::{
@@ -128,6 +129,30 @@ where
         .post("/api/v1/admin/campaigns/{id}/test", test_campaign)
         .post("/api/v1/admin/campaigns/{id}/send", send_campaign)
         .post("/api/v1/admin/campaigns/{id}/stop", stop_campaign)
+        .get(
+            "/api/v1/admin/support/conversations",
+            support::list_conversations,
+        )
+        .get(
+            "/api/v1/admin/support/conversations/{id}",
+            support::show_conversation,
+        )
+        .post(
+            "/api/v1/admin/support/conversations/{id}/messages",
+            support::add_message,
+        )
+        .post(
+            "/api/v1/admin/support/conversations/{id}/close",
+            support::close_conversation,
+        )
+        .post(
+            "/api/v1/admin/support/conversations/{id}/reopen",
+            support::reopen_conversation,
+        )
+        .post(
+            "/api/v1/admin/support/conversations/{id}/assign",
+            support::assign_conversation,
+        )
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -156,6 +181,8 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         gift_cards::disable_gift_card, campaigns::list_campaigns, campaigns::create_campaign,
         campaigns::show_campaign, campaigns::update_campaign, campaigns::delete_campaign,
         campaigns::test_campaign, campaigns::send_campaign, campaigns::stop_campaign,
+        support::list_conversations, support::show_conversation, support::add_message,
+        support::close_conversation, support::reopen_conversation, support::assign_conversation,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),
