@@ -112,8 +112,10 @@ async function freshCopyOf(selector) {
   return page.querySelector(selector);
 }
 
-for (const selector of ["[data-live-dashboard]", "[data-live-section]"]) {
-  if (!document.querySelector(selector)) continue;
+// The support inbox and a conversation follow new messages the same way: each section marked
+// `data-live-section` is swapped for its fresh copy, in the page's order.
+const LIVE = "[data-live-dashboard], [data-live-section]";
+if (document.querySelector(LIVE)) {
   let running = false;
   let again = false;
   const refresh = async () => {
@@ -125,12 +127,15 @@ for (const selector of ["[data-live-dashboard]", "[data-live-section]"]) {
     try {
       do {
         again = false;
-        const fresh = await freshCopyOf("[data-live-dashboard]");
-        const current = document.querySelector("[data-live-dashboard]");
-        if (fresh && current) {
-          fresh.dataset.live = current.dataset.live;
-          current.replaceWith(fresh);
-        }
+        const response = await fetch(window.location.href, { headers: { accept: "text/html" } });
+        if (!response.ok) break;
+        const page = new DOMParser().parseFromString(await response.text(), "text/html");
+        const fresh = page.querySelectorAll(LIVE);
+        document.querySelectorAll(LIVE).forEach((current, i) => {
+          if (!fresh[i]) return;
+          fresh[i].dataset.live = current.dataset.live;
+          current.replaceWith(fresh[i]);
+        });
       } while (again);
     } catch {
       // A failed refresh keeps what is shown; the next change tries again.
@@ -138,13 +143,10 @@ for (const selector of ["[data-live-dashboard]", "[data-live-section]"]) {
       running = false;
     }
   };
+  const mark = (live) => document.querySelectorAll(LIVE).forEach((s) => (s.dataset.live = live));
   const events = new EventSource("/admin/events");
-  events.addEventListener("open", () => {
-    document.querySelector("[data-live-dashboard]").dataset.live = "true";
-  });
-  events.addEventListener("error", () => {
-    document.querySelector("[data-live-dashboard]").dataset.live = "false";
-  });
+  events.addEventListener("open", () => mark("true"));
+  events.addEventListener("error", () => mark("false"));
   events.addEventListener("changed", refresh);
 }
 

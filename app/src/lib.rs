@@ -12,6 +12,7 @@ pub mod checkout;
 pub mod components;
 pub mod connectivity;
 pub mod error;
+pub mod html;
 pub mod input;
 pub mod money;
 pub mod orders;

@@ -343,7 +343,7 @@ pub mod ssr {
         let id = id.parse::<i64>().unwrap_or(0);
         let result = async {
             let account = admin.authorize(&headers, Access::Staff).await?;
-            let rate = admin.checkout().newsletter_per_minute();
+            let rate = crate::promotions::campaigns::rate(admin.checkout().newsletter_per_minute());
             match action {
                 Action::Test => api::send_test(&admin, &account, id)
                     .await

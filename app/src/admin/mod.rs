@@ -16,6 +16,7 @@ pub mod discounts;
 pub mod gift_cards;
 mod inventory_page;
 pub mod newsletter;
+pub mod order_conversations;
 mod pages;
 mod privacy_page;
 mod search;

@@ -449,7 +449,7 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
             <ol class="timeline" data-testid="timeline">
                 {order.timeline.iter().map(|e| view! { <li><time>{format_time(e.at)}</time>" "{e.text.clone()}</li> }).collect_view()}
             </ol>
-            <super::support::OrderConversations number=number.clone()/>
+            <super::order_conversations::OrderConversations number=number.clone()/>
         </section>
     }
 }

@@ -76,14 +76,7 @@ pub fn shown_once(
         .into_response()
 }
 
-/// Text as HTML text or an attribute value.
-pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+pub use crate::html::escape_html;
 
 pub fn wants_html(headers: &HeaderMap) -> bool {
     headers

@@ -65,22 +65,6 @@ pub async fn admin_support_conversation(id: i64) -> Result<SupportThread, AdminE
     )
 }
 
-/// The conversations about order `number`; none for staff who may not answer customers (the
-/// order's page shows them only to those who may).
-#[server(endpoint = "admin/order-conversations", input = server_fn::codec::Json)]
-pub async fn admin_order_conversations(number: String) -> Result<Vec<InboxRow>, AdminError> {
-    super::with_status(
-        async {
-            let (admin, account) = super::require(super::Access::Staff).await?;
-            if !account.may_support() {
-                return Ok(Vec::new());
-            }
-            ssr::of_order(&admin, &number).await
-        }
-        .await,
-    )
-}
-
 #[component]
 pub fn AdminSupportPage() -> impl IntoView {
     let query = use_query_map();
@@ -143,28 +127,6 @@ pub fn AdminSupportPage() -> impl IntoView {
             })}
         </section>
     }
-}
-
-/// The conversations about order `number`, for its page (nothing for staff who may not answer
-/// customers).
-#[component]
-pub fn OrderConversations(number: String) -> impl IntoView {
-    when_loaded(async move {
-        let rows = admin_order_conversations(number).await.unwrap_or_default();
-        (!rows.is_empty()).then(|| {
-            view! {
-                <h2>"Conversations"</h2>
-                <ul data-testid="order-conversations">
-                    {rows.into_iter().map(|row| view! {
-                        <li>
-                            <a href=format!("/admin/support/{}", row.id)>{row.preview}</a>
-                            " · "{row.status.label()}" · "{row.last_message}
-                        </li>
-                    }).collect_view()}
-                </ul>
-            }
-        })
-    })
 }
 
 #[component]
@@ -315,21 +277,6 @@ pub mod ssr {
             ..Filter::default()
         };
         Ok(store::list(admin.checkout().db().pool(), &filter, 200)
-            .await?
-            .into_iter()
-            .map(row)
-            .collect())
-    }
-
-    pub async fn of_order(admin: &Admin, number: &str) -> Result<Vec<InboxRow>, AdminError> {
-        let Some(order_id) = crate::orders::order_id(number) else {
-            return Ok(Vec::new());
-        };
-        let filter = Filter {
-            order_id: Some(order_id),
-            ..Filter::default()
-        };
-        Ok(store::list(admin.checkout().db().pool(), &filter, 50)
             .await?
             .into_iter()
             .map(row)

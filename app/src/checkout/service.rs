@@ -66,7 +66,8 @@ struct Inner {
     gift_card_key: tokio::sync::OnceCell<CodeKey>,
     /// Wrong gift card codes, by address.
     gift_card_misses: MissLimiter,
-    /// Newsletter copies handed to the outbox per minute (`KASSA_NEWSLETTER_PER_MINUTE`).
+    /// Newsletter copies handed to the outbox per minute (`KASSA_NEWSLETTER_PER_MINUTE`);
+    /// 0 until set: the campaigns' default.
     newsletter_per_minute: std::sync::atomic::AtomicI64,
 }
 
@@ -127,7 +128,7 @@ impl Checkout {
             rules_generation: Default::default(),
             gift_card_key: Default::default(),
             gift_card_misses: Default::default(),
-            newsletter_per_minute: crate::promotions::campaigns::DEFAULT_PER_MINUTE.into(),
+            newsletter_per_minute: 0.into(),
         }))
     }
 
@@ -138,7 +139,8 @@ impl Checkout {
             .store(per_minute.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Newsletter copies handed to the outbox per minute.
+    /// Newsletter copies handed to the outbox per minute, as set (0: not set, see
+    /// `promotions::campaigns::rate`).
     pub fn newsletter_per_minute(&self) -> i64 {
         self.0
             .newsletter_per_minute

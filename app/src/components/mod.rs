@@ -62,21 +62,7 @@ pub fn shop_name() -> String {
     "Kassa".to_string()
 }
 
-/// Text made safe to write into HTML, as an element's content or a quoted attribute.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
+pub use crate::html::escape_html;
 
 #[component]
 pub fn Header() -> impl IntoView {

@@ -21,6 +21,15 @@ pub const MAX_BODY: usize = 50_000;
 /// Copies a minute when `KASSA_NEWSLETTER_PER_MINUTE` is not set.
 pub const DEFAULT_PER_MINUTE: i64 = 120;
 
+/// The copies a minute for a configured rate: the default when none is set.
+pub fn rate(configured: i64) -> i64 {
+    if configured > 0 {
+        configured
+    } else {
+        DEFAULT_PER_MINUTE
+    }
+}
+
 /// Where a campaign stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,8 +116,8 @@ pub fn email_text(shop: &str, body_markdown: &str, unsubscribe_url: &str) -> Str
 /// The HTML copy around the rendered body (already safe HTML): a narrow column and the
 /// footer with the unsubscribe link.
 pub fn email_html(shop: &str, body_html: &str, unsubscribe_url: &str) -> String {
-    let shop = crate::components::escape_html(shop);
-    let url = crate::components::escape_html(unsubscribe_url);
+    let shop = crate::html::escape_html(shop);
+    let url = crate::html::escape_html(unsubscribe_url);
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
          <body style=\"margin:0;padding:24px;background:#f6f6f4\">\
@@ -459,11 +468,12 @@ pub mod ssr {
         let mut queued = 0;
         for id in due {
             let (key, site, shop) = (key.clone(), site.clone(), shop.clone());
+            let per_minute = super::rate(per_minute);
             queued += checkout
                 .writes()
                 .run(move |conn| -> JobFuture<'_, Result<usize, sqlx::Error>> {
                     Box::pin(async move {
-                        send_batch(conn, id, per_minute.max(1), (&key, &site, &shop), now).await
+                        send_batch(conn, id, per_minute, (&key, &site, &shop), now).await
                     })
                 })
                 .await?;

@@ -337,6 +337,30 @@ async fn orders_are_linked_only_for_their_own_shopper_and_spam_is_held_back(back
     body["order_number"] = json!("not a number");
     let (status, refused) = start(&app, &body, None).await;
     assert_names(status, &refused, 422, "order_number");
+    // The order's admin page lists them for staff who may answer customers, and only for them.
+    let (owner, _, _, _) = team(&app).await;
+    let page = app
+        .html_as(&format!("/admin/orders/{number}"), &owner)
+        .await;
+    assert!(
+        page.contains("data-testid=\"order-conversations\""),
+        "{page:.300}"
+    );
+    assert!(page.contains("About my order"));
+    let staff =
+        crate::admin::account(&app, "helper@shop.test", app::admin::Role::Staff, false).await;
+    let response = app
+        .get_with(
+            &format!("/admin/orders/{number}"),
+            &[("Cookie", &staff), ("Accept", "text/html")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(!response
+        .text()
+        .await
+        .unwrap()
+        .contains("order-conversations"));
 
     // Five conversations an hour per address; the sixth waits.
     for n in 0..4 {
