@@ -9,7 +9,8 @@ test("a shopper writes, the inbox shows it live, staff reply and the shopper rea
   expect(await violations(page)).toEqual([]);
 
   // A shopper writes from the contact page, in a browser of their own.
-  const shopper = await browser.newPage();
+  const context = await browser.newContext();
+  const shopper = await context.newPage();
   const email = `help.${Date.now()}@example.test`;
   await shopper.goto("/");
   await shopper.getByRole("link", { name: "Contact us" }).click();
@@ -23,7 +24,7 @@ test("a shopper writes, the inbox shows it live, staff reply and the shopper rea
   expect(await violations(shopper)).toEqual([]);
 
   // The inbox shows it without a reload.
-  const row = page.getByTestId("support-row").filter({ hasText: "Grace Hopper" });
+  const row = page.getByTestId("support-row").filter({ hasText: email });
   await expect(row).toBeVisible({ timeout: 10_000 });
   await row.getByRole("link", { name: "Grace Hopper" }).click();
   await expect(page.getByTestId("support-thread")).toContainText("run small");
@@ -61,5 +62,5 @@ test("a shopper writes, the inbox shows it live, staff reply and the shopper rea
 
   // Staff see the reply arrive live.
   await expect(page.getByTestId("support-thread")).toContainText("Thank you!", { timeout: 10_000 });
-  await shopper.close();
+  await context.close();
 });
