@@ -22,6 +22,15 @@ pub fn is_token(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The token of the request's `Authorization: Bearer …` header, trimmed, if it sent one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The value of the request's cookie `name`, if it sent one.
 pub fn value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

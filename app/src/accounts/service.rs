@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -230,11 +230,7 @@ impl Accounts {
     /// from an API client.
     pub fn token_of(headers: &HeaderMap) -> Option<String> {
         cookies::token(headers, COOKIE).or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
+            cookies::bearer(headers)
                 .filter(|token| cookies::is_token(token))
                 .map(str::to_string)
         })

@@ -274,11 +274,11 @@ pub async fn audit_subject(
     Ok(())
 }
 
-/// Polls for new orders and stock movements once a second while a dashboard listens, and
+/// Polls for new orders, stock movements and support messages once a second while a dashboard listens, and
 /// tells the listeners. Polling the database (not an in-process signal) also sees orders
 /// placed through other servers on the same database.
 async fn watch_changes(admin: Admin) {
-    let mut last: Option<(i64, i64, i64)> = None;
+    let mut last: Option<(i64, i64, i64, i64)> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         ticker.tick().await;
@@ -289,8 +289,8 @@ async fn watch_changes(admin: Admin) {
         let row = sqlx::query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS orders, \
                     (SELECT COALESCE(MAX(updated_at), 0) FROM orders) AS updated, \
-                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) + \
-                    (SELECT COALESCE(MAX(id), 0) FROM support_messages) AS stock",
+                    (SELECT COALESCE(MAX(id), 0) FROM stock_ledger) AS stock, \
+                    (SELECT COALESCE(MAX(id), 0) FROM support_messages) AS messages",
         )
         .fetch_one(admin.db().pool())
         .await;
@@ -299,6 +299,7 @@ async fn watch_changes(admin: Admin) {
                 row.try_get::<i64, _>("orders")?,
                 row.try_get::<i64, _>("updated")?,
                 row.try_get::<i64, _>("stock")?,
+                row.try_get::<i64, _>("messages")?,
             ))
         });
         let Ok(now) = now else { continue };

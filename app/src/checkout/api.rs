@@ -159,11 +159,7 @@ pub(crate) async fn order(
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, CheckoutError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+    let bearer = crate::cookies::bearer(&headers).map(str::to_string);
     let Some(token) = bearer.or(query.token) else {
         let body = json!({ "error": { "status": 401, "message":
             "Send the order's access token as 'Authorization: Bearer <token>' (it is in the order link)." } });

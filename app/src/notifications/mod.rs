@@ -219,60 +219,38 @@ pub async fn queue(
     Ok(())
 }
 
-/// Queues a marketing email: sent with `List-Unsubscribe: <unsubscribe_url>` and
-/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so a mail client's
-/// unsubscribe button works without opening it.
-pub async fn queue_marketing(
-    conn: &mut AnyConnection,
-    recipient: &str,
-    email: Email,
-    unsubscribe_url: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (kind, recipient, subject, body_text, created_at, unsubscribe_url) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(email.kind)
-    .bind(recipient)
-    .bind(email.subject)
-    .bind(email.body)
-    .bind(now)
-    .bind(unsubscribe_url)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A campaign's copy for one address: text and HTML, with its unsubscribe link.
-pub struct CampaignCopy<'a> {
-    /// `campaign`, or `campaign_test` for staff's own test copy.
+/// A marketing email for one address: text (and HTML for campaigns), with its one-click
+/// unsubscribe link.
+pub struct MarketingEmail<'a> {
+    /// `checkout_reminder`, `campaign`, or `campaign_test` for staff's own test copy.
     pub kind: &'static str,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub text: &'a str,
-    pub html: &'a str,
+    pub html: Option<&'a str>,
     pub unsubscribe_url: &'a str,
 }
 
-/// Queues a campaign's copy (a marketing email, with the RFC 8058 headers and an HTML part);
-/// returns its outbox id, which the campaign keeps to count what was sent.
-pub async fn queue_campaign_copy(
+/// Queues a marketing email: sent with `List-Unsubscribe: <unsubscribe_url>` and
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so a mail client's
+/// unsubscribe button works without opening it. Returns its outbox id (a campaign keeps it to
+/// count what was sent).
+pub async fn queue_marketing(
     conn: &mut AnyConnection,
-    copy: CampaignCopy<'_>,
+    email: MarketingEmail<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO outbox (kind, recipient, subject, body_text, body_html, created_at, unsubscribe_url) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
-    .bind(copy.kind)
-    .bind(copy.recipient)
-    .bind(copy.subject)
-    .bind(copy.text)
-    .bind(copy.html)
+    .bind(email.kind)
+    .bind(email.recipient)
+    .bind(email.subject)
+    .bind(email.text)
+    .bind(email.html)
     .bind(now)
-    .bind(copy.unsubscribe_url)
+    .bind(email.unsubscribe_url)
     .fetch_one(&mut *conn)
     .await
 }

@@ -335,22 +335,45 @@ pub mod ssr {
         (key, site, shop): (&CodeKey, &str, &str),
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        let copy = Copy {
+            subject: &format!("[Test] {}", campaign.subject),
+            body_markdown: &campaign.body_markdown,
+            body_html: &preview_html(&campaign.body_markdown),
+        };
+        queue_copy(conn, "campaign_test", to, &copy, (key, site, shop), now).await?;
+        Ok(())
+    }
+
+    /// A campaign's content, rendered once for all its copies.
+    struct Copy<'a> {
+        subject: &'a str,
+        body_markdown: &'a str,
+        body_html: &'a str,
+    }
+
+    /// Queues one copy to `to`, text and HTML with its own unsubscribe link; its outbox id.
+    async fn queue_copy(
+        conn: &mut AnyConnection,
+        kind: &'static str,
+        to: &str,
+        copy: &Copy<'_>,
+        (key, site, shop): (&CodeKey, &str, &str),
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
         let unsubscribe = unsubscribe_url(site, key, to);
-        let html = preview_html(&campaign.body_markdown);
-        notifications::queue_campaign_copy(
+        notifications::queue_marketing(
             conn,
-            notifications::CampaignCopy {
-                kind: "campaign_test",
+            notifications::MarketingEmail {
+                kind,
                 recipient: to,
-                subject: &format!("[Test] {}", campaign.subject),
-                text: &email_text(shop, &campaign.body_markdown, &unsubscribe),
-                html: &email_html(shop, &html, &unsubscribe),
+                subject: copy.subject,
+                text: &email_text(shop, copy.body_markdown, &unsubscribe),
+                html: Some(&email_html(shop, copy.body_html, &unsubscribe)),
                 unsubscribe_url: &unsubscribe,
             },
             now,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// One campaign with its figures.
@@ -465,10 +488,10 @@ pub mod ssr {
         let key = checkout.gift_card_key().await?.clone();
         let site = checkout.site_url().to_string();
         let shop = checkout.rules().await?.shop_name.clone();
+        let per_minute = super::rate(per_minute);
         let mut queued = 0;
         for id in due {
             let (key, site, shop) = (key.clone(), site.clone(), shop.clone());
-            let per_minute = super::rate(per_minute);
             queued += checkout
                 .writes()
                 .run(move |conn| -> JobFuture<'_, Result<usize, sqlx::Error>> {
@@ -508,7 +531,11 @@ pub mod ssr {
         };
         let subject: String = row.try_get("subject")?;
         let body: String = row.try_get("body_markdown")?;
-        let html = preview_html(&body);
+        let copy = Copy {
+            subject: &subject,
+            body_markdown: &body,
+            body_html: &preview_html(&body),
+        };
         let batch = sqlx::query(
             "SELECT r.id, r.email, s.status FROM campaign_recipients r \
              LEFT JOIN newsletter_subscribers s ON s.email = r.email \
@@ -531,20 +558,8 @@ pub mod ssr {
                     .await?;
                 continue;
             }
-            let unsubscribe = unsubscribe_url(site, key, &email);
-            let outbox_id = notifications::queue_campaign_copy(
-                conn,
-                notifications::CampaignCopy {
-                    kind: "campaign",
-                    recipient: &email,
-                    subject: &subject,
-                    text: &email_text(shop, &body, &unsubscribe),
-                    html: &email_html(shop, &html, &unsubscribe),
-                    unsubscribe_url: &unsubscribe,
-                },
-                now,
-            )
-            .await?;
+            let outbox_id =
+                queue_copy(conn, "campaign", &email, &copy, (key, site, shop), now).await?;
             sqlx::query(
                 "UPDATE campaign_recipients SET status = 'queued', outbox_id = $1 WHERE id = $2",
             )

@@ -307,8 +307,19 @@ pub mod ssr {
                 &format!("{site}/cart?restore={token}"),
                 &unsubscribe,
             );
-            crate::notifications::queue_marketing(conn, &email, reminder, &unsubscribe, now)
-                .await?;
+            crate::notifications::queue_marketing(
+                conn,
+                crate::notifications::MarketingEmail {
+                    kind: reminder.kind,
+                    recipient: &email,
+                    subject: &reminder.subject,
+                    text: &reminder.body,
+                    html: None,
+                    unsubscribe_url: &unsubscribe,
+                },
+                now,
+            )
+            .await?;
         }
         sqlx::query("UPDATE checkout_reminders SET outcome = $1 WHERE id = $2")
             .bind(outcome.as_str())

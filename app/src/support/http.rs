@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -246,14 +246,6 @@ pub async fn view(checkout: &Checkout, token: &str) -> Result<ConversationView, 
     })
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_string())
-}
-
 /// The answer to a new conversation.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Started {
@@ -290,7 +282,13 @@ pub async fn start_api(
 ) -> Result<Response, SupportError> {
     let input: NewConversation = json_body(body)?;
     let customer = accounts.customer_of(&headers).await?.map(|c| c.id);
-    let token = start(&checkout, &input, bearer(&headers).as_deref(), customer).await?;
+    let token = start(
+        &checkout,
+        &input,
+        crate::cookies::bearer(&headers),
+        customer,
+    )
+    .await?;
     let url = format!("{}/support/{token}", checkout.site_url());
     Ok((StatusCode::CREATED, Json(Started { token, url })).into_response())
 }

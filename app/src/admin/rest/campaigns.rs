@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{audited, body, id_page, path_id, rfc3339, ApiError, Audited, Caller, ErrorBody};
+use super::{
+    audited, body, id_page, path_id, rfc3339, ApiError, Audited, Caller, ErrorBody, Problems,
+};
 use crate::admin::auth::Account;
 use crate::admin::service::Admin;
 use crate::admin::Access;
@@ -95,14 +97,7 @@ fn out(campaign: Campaign, with_preview: bool) -> CampaignOut {
 }
 
 fn checked(subject: &str, body_markdown: &str) -> Result<(), ApiError> {
-    let problems = check(subject, body_markdown);
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let mut error = ApiError::field(problems[0].field.clone(), problems[0].message.clone());
-    error.fields = problems;
-    error.message = "Please correct the campaign.".into();
-    Err(error)
+    Problems(check(subject, body_markdown)).finish()
 }
 
 /// One campaign, or 404.
