@@ -118,17 +118,25 @@ const LIVE = "[data-live-dashboard], [data-live-section]";
 if (document.querySelector(LIVE)) {
   let running = false;
   let again = false;
+  let retries = 0;
   const refresh = async () => {
     if (running) {
       again = true;
       return;
     }
     running = true;
+    let failed = false;
     try {
       do {
         again = false;
-        const response = await fetch(window.location.href, { headers: { accept: "text/html" } });
-        if (!response.ok) break;
+        const response = await fetch(window.location.href, {
+          headers: { accept: "text/html" },
+          cache: "no-store",
+        });
+        if (!response.ok) {
+          failed = true;
+          break;
+        }
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.querySelectorAll(LIVE);
         document.querySelectorAll(LIVE).forEach((current, i) => {
@@ -138,15 +146,33 @@ if (document.querySelector(LIVE)) {
         });
       } while (again);
     } catch {
-      // A failed refresh keeps what is shown; the next change tries again.
+      failed = true;
     } finally {
       running = false;
+    }
+    // A failed fetch would leave the change unseen until the next one: try again shortly, a
+    // few times (a signed-out page keeps failing).
+    if (failed && retries < 5) {
+      retries += 1;
+      setTimeout(refresh, 2000);
+    } else if (!failed) {
+      retries = 0;
     }
   };
   const mark = (live) => document.querySelectorAll(LIVE).forEach((s) => (s.dataset.live = live));
   const events = new EventSource("/admin/events");
-  events.addEventListener("open", () => mark("true"));
-  events.addEventListener("error", () => mark("false"));
+  // While the stream is down (the browser reconnects by itself) changes go unannounced, so a
+  // reconnection fetches the page once.
+  let lost = false;
+  events.addEventListener("open", () => {
+    mark("true");
+    if (lost) refresh();
+    lost = false;
+  });
+  events.addEventListener("error", () => {
+    mark("false");
+    lost = true;
+  });
   events.addEventListener("changed", refresh);
 }
 
