@@ -18,6 +18,7 @@ pub mod money;
 pub mod orders;
 pub mod payments;
 pub mod promotions;
+pub mod returns;
 pub mod support;
 pub mod time;
 
@@ -211,6 +212,8 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/newsletter") view=promotions::newsletter::NewsletterPage/>
             <Route path=path!("/contact") view=support::pages::ContactPage/>
             <Route path=path!("/support/:token") view=support::pages::SupportPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/returns") view=admin::AdminReturnsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/returns/:rma") view=admin::AdminReturnPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/support") view=admin::AdminSupportPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/support/:conversation") view=admin::AdminSupportConversationPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/newsletter") view=admin::AdminNewsletterPage ssr=SsrMode::Async/>

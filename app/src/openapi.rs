@@ -59,11 +59,14 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::support::http::start_api,
         crate::support::http::show_api,
         crate::support::http::reply_api,
+        crate::returns::http::request_api,
+        crate::returns::http::list_api,
     ),
     components(schemas(ErrorBody)),
     tags(
         (name = "catalog", description = "Active products and collections, as shoppers see them."),
         (name = "checkout", description = "Quotes, orders and their payment."),
+        (name = "returns", description = "Returns of delivered items: ask with the order's access token (or a customer session), follow them by RMA number."),
         (name = "support", description = "Conversations with the shop: start one (linked to an order with its access token, a customer session, or the email it was placed with), then read and reply with its private token."),
         (name = "newsletter", description = "Sign-up with double opt-in: the address confirms by an emailed link."),
         (name = "customer", description = "Shoppers' accounts: sign-in with an emailed code, then the \

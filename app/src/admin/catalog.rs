@@ -137,8 +137,8 @@ pub async fn collections(admin: &Admin) -> Result<Vec<CollectionEdit>, AdminErro
 pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> {
     let pool = admin.checkout().db().pool();
     let p = sqlx::query(
-        "SELECT id, title, slug, description_md, vendor, product_type, status, seo_title, seo_description \
-         FROM products WHERE id = $1",
+        "SELECT id, title, slug, description_md, vendor, product_type, status, seo_title, seo_description, \
+         final_sale FROM products WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -195,6 +195,7 @@ pub async fn product(admin: &Admin, id: i64) -> Result<ProductEdit, AdminError> 
             .try_get::<Option<String>, _>("seo_description")?
             .unwrap_or_default(),
         tags: tags.join(", "),
+        final_sale: p.try_get::<i64, _>("final_sale")? != 0,
         option_names: options,
         variants,
         images,
@@ -220,6 +221,9 @@ pub(super) struct ProductForm {
     seo_description: String,
     #[serde(default)]
     tags: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    final_sale: Option<String>,
 }
 
 fn draft() -> String {
@@ -279,7 +283,7 @@ async fn write_product(
         Some(id) => {
             let done = sqlx::query(
                 "UPDATE products SET title = $1, slug = $2, description_md = $3, vendor = $4, product_type = $5, \
-                 status = $6, seo_title = $7, seo_description = $8, updated_at = $9 WHERE id = $10",
+                 status = $6, seo_title = $7, seo_description = $8, updated_at = $9, final_sale = $11 WHERE id = $10",
             )
             .bind(form.title.trim())
             .bind(slug)
@@ -291,6 +295,7 @@ async fn write_product(
             .bind(opt(&form.seo_description))
             .bind(now)
             .bind(id)
+            .bind(i64::from(form.final_sale.is_some()))
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
@@ -300,7 +305,7 @@ async fn write_product(
         }
         None => sqlx::query_scalar(
             "INSERT INTO products (slug, title, description_md, vendor, product_type, status, seo_title, seo_description, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+             created_at, updated_at, final_sale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
         )
         .bind(slug)
         .bind(form.title.trim())
@@ -311,6 +316,7 @@ async fn write_product(
         .bind(opt(&form.seo_title))
         .bind(opt(&form.seo_description))
         .bind(now)
+        .bind(i64::from(form.final_sale.is_some()))
         .fetch_one(&mut *tx)
         .await?,
     };

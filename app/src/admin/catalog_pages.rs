@@ -231,6 +231,7 @@ fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
         seo_title: String::new(),
         seo_description: String::new(),
         tags: String::new(),
+        final_sale: false,
         option_names: vec![],
         variants: vec![],
         images: vec![],
@@ -257,6 +258,7 @@ fn ProductEditor(product: Option<ProductEdit>) -> impl IntoView {
             <label for="vendor">"Vendor"</label><input id="vendor" name="vendor" value=p.vendor.clone()/>
             <label for="type">"Type"</label><input id="type" name="product_type" value=p.product_type.clone()/>
             <label for="tags">"Tags (comma-separated)"</label><input id="tags" name="tags" value=p.tags.clone()/>
+            <label class="checkbox"><input type="checkbox" name="final_sale" checked=p.final_sale/>" Final sale (cannot be returned)"</label>
             <label for="seo-title">"SEO title"</label><input id="seo-title" name="seo_title" value=p.seo_title.clone()/>
             <label for="seo-description">"SEO description"</label><input id="seo-description" name="seo_description" value=p.seo_description.clone()/>
             <button type="submit" class="primary">{if existing { "Save product" } else { "Create product" }}</button>

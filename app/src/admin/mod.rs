@@ -19,6 +19,7 @@ pub mod newsletter;
 pub mod order_conversations;
 mod pages;
 mod privacy_page;
+pub mod returns;
 mod search;
 mod security_page;
 mod settings_page;
@@ -39,6 +40,7 @@ pub use pages::{
     PackingSlipPage, SignInPage,
 };
 pub use privacy_page::AdminPrivacyPage;
+pub use returns::{AdminReturnPage, AdminReturnsPage};
 pub use search::AdminSearchPage;
 pub use security_page::AdminSecurityPage;
 pub use settings_page::AdminSettingsPage;
@@ -362,6 +364,33 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
         "/api/v1/admin/support/conversations/{id}/assign",
         Access::Support,
     ),
+    ("GET", "/admin/returns", Access::Support),
+    ("GET", "/admin/returns/{rma}", Access::Support),
+    ("POST", "/admin/returns/{rma}/approve", Access::Support),
+    ("POST", "/admin/returns/{rma}/decline", Access::Support),
+    ("POST", "/admin/returns/{rma}/receive", Access::Staff),
+    ("POST", "/admin/returns/{rma}/refund", Access::Refunds),
+    ("POST", "/api/admin/returns", Access::Support),
+    ("POST", "/api/admin/return", Access::Support),
+    ("GET", "/api/v1/admin/returns", Access::Support),
+    ("GET", "/api/v1/admin/returns/{rma}", Access::Support),
+    (
+        "POST",
+        "/api/v1/admin/returns/{rma}/approve",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/returns/{rma}/decline",
+        Access::Support,
+    ),
+    ("POST", "/api/v1/admin/returns/{rma}/receive", Access::Staff),
+    (
+        "POST",
+        "/api/v1/admin/returns/{rma}/refund",
+        Access::Refunds,
+    ),
+    ("POST", "/admin/settings/returns", Access::Owner),
     // Last: the role walk deletes its campaign here.
     (
         "POST",
@@ -762,6 +791,13 @@ pub struct SecurityStatus {
 /// The shop's settings as the settings page shows them (amounts and rates as typed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopSettings {
+    /// The return policy: window in days, return shipping fee as typed, restocking percent.
+    #[serde(default)]
+    pub return_window_days: i64,
+    #[serde(default)]
+    pub return_shipping_fee: String,
+    #[serde(default)]
+    pub restocking_fee_percent: i64,
     pub shop_name: String,
     /// Empty: the server's `KASSA_MAIL_FROM`.
     pub email_from: String,
@@ -848,6 +884,9 @@ pub struct ProductEdit {
     pub seo_title: String,
     pub seo_description: String,
     pub tags: String,
+    /// Sold as final: never returnable.
+    #[serde(default)]
+    pub final_sale: bool,
     pub option_names: Vec<String>,
     pub variants: Vec<VariantEdit>,
     pub images: Vec<PictureEdit>,

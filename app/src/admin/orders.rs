@@ -28,6 +28,19 @@ use crate::write_queue::JobFuture;
 pub enum RefundOf {
     Amount(i64),
     Lines(Vec<(i64, u32)>),
+    /// A received return's units, less its fees (see [`crate::returns::refund_due`]).
+    Return(ReturnRefund),
+}
+
+/// A return's refund: its units, the fees fixed when it was asked for, and what staff chose
+/// to pay at most (`None`: the computed amount; never more).
+#[derive(Clone, Debug)]
+pub struct ReturnRefund {
+    pub return_id: i64,
+    pub lines: Vec<(i64, u32)>,
+    pub restocking_percent: i64,
+    pub shipping_fee: i64,
+    pub at_most: Option<i64>,
 }
 
 /// A refund reserved in the database: where it goes and how much, or `None` when its key
@@ -527,7 +540,12 @@ impl Admin {
         }
         let lines = match &of {
             RefundOf::Lines(lines) => lines.clone(),
+            RefundOf::Return(r) => r.lines.clone(),
             RefundOf::Amount(_) => Vec::new(),
+        };
+        let return_id = match &of {
+            RefundOf::Return(r) => Some(r.return_id),
+            _ => None,
         };
         let key = key.trim().to_string();
         if key.is_empty() || key.chars().count() > 64 {
@@ -547,10 +565,60 @@ impl Admin {
                     let amount = match of {
                         RefundOf::Amount(amount) => amount,
                         // A key seen before answers as before (below): nothing is taken again.
-                        RefundOf::Lines(_)
+                        RefundOf::Lines(_) | RefundOf::Return(_)
                             if ledger::refund_seen(conn, id, &reserve_key).await? =>
                         {
                             0
+                        }
+                        RefundOf::Return(r) => {
+                            let now = now_epoch();
+                            let worth =
+                                refund_lines::take(conn, id, &r.lines)
+                                    .await?
+                                    .ok_or_else(|| {
+                                        AdminError::Conflict(
+                                            "Some of the returned units were refunded already \
+                                         (on the order page); refund what is left there."
+                                                .into(),
+                                        )
+                                    })?;
+                            let due = crate::returns::refund_due(
+                                worth,
+                                r.restocking_percent,
+                                r.shipping_fee,
+                            );
+                            let amount = match r.at_most {
+                                Some(chosen) if chosen > due => {
+                                    let currency: String = sqlx::query_scalar(
+                                        "SELECT currency FROM orders WHERE id = $1",
+                                    )
+                                    .bind(id)
+                                    .fetch_one(&mut *conn)
+                                    .await?;
+                                    let currency = Currency::parse(&currency)
+                                        .map_err(|_| AdminError::Internal)?;
+                                    return Err(AdminError::Invalid(format!(
+                                        "The refund for this return is at most {}: the units' \
+                                         worth as paid less the fees.",
+                                        Money::new(due, currency)
+                                    )));
+                                }
+                                Some(chosen) => chosen,
+                                None => due,
+                            };
+                            if !crate::returns::store::mark_refunded(conn, r.return_id, amount, now)
+                                .await?
+                            {
+                                return Err(AdminError::Conflict(
+                                    "This return is not waiting for its refund: receive its \
+                                     items first (or it was refunded already)."
+                                        .into(),
+                                ));
+                            }
+                            if !gift_card_store::void_bought(conn, id, Some(&r.lines), now).await? {
+                                return Err(gift_card_spent());
+                            }
+                            amount
                         }
                         RefundOf::Lines(lines) => {
                             let amount = refund_lines::take(conn, id, &lines)
@@ -628,6 +696,9 @@ impl Admin {
                     // Units stay refunded when gift cards already took their part back.
                     if result.is_err() && lines_back {
                         refund_lines::give_back(conn, id, &taken_lines).await?;
+                        if let Some(return_id) = return_id {
+                            crate::returns::store::unmark_refunded(conn, return_id).await?;
+                        }
                     }
                     match &result {
                         Ok(_) => audit(conn, &actor, "Refunded", id, &amount_text).await,

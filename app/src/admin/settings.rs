@@ -39,6 +39,7 @@ where
         .post("/admin/settings/rates/{rate}", save_rate)
         .post("/admin/settings/taxes", add_tax)
         .post("/admin/settings/taxes/{tax}", save_tax)
+        .post("/admin/settings/returns", save_returns)
 }
 
 /// The checks of what the owner types, as plain functions.
@@ -47,6 +48,25 @@ pub mod check {
 
     /// The most minutes checkout may hold stock for an unpaid order: a day.
     pub const MAX_RESERVATION_MINUTES: i64 = 24 * 60;
+
+    /// A return window: 0 (no returns) to a year of days.
+    pub fn return_window_days(text: &str) -> Result<i64, String> {
+        match text.trim().parse::<i64>() {
+            Ok(days) if (0..=crate::returns::MAX_WINDOW_DAYS).contains(&days) => Ok(days),
+            _ => Err(format!(
+                "return window: enter 0 to {} days",
+                crate::returns::MAX_WINDOW_DAYS
+            )),
+        }
+    }
+
+    /// A restocking fee: 0 to 100 percent, whole.
+    pub fn restocking_percent(text: &str) -> Result<i64, String> {
+        match text.trim().parse::<i64>() {
+            Ok(percent) if (0..=100).contains(&percent) => Ok(percent),
+            _ => Err("restocking fee: enter 0 to 100 percent".into()),
+        }
+    }
 
     /// A shop name: 1 to 80 characters, no control characters.
     pub fn shop_name(text: &str) -> Result<String, String> {
@@ -356,8 +376,8 @@ impl Admin {
         let pool = self.db().pool();
         let row = sqlx::query(
             "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days, \
-             require_staff_2fa, reminder_hours \
-             FROM shop_settings WHERE id = 1",
+             require_staff_2fa, reminder_hours, return_window_days, return_shipping_fee, \
+             restocking_fee_percent FROM shop_settings WHERE id = 1",
         )
         .fetch_one(pool)
         .await?;
@@ -422,6 +442,9 @@ impl Admin {
             .fetch_one(pool)
             .await?;
         Ok(ShopSettings {
+            return_window_days: row.try_get("return_window_days")?,
+            return_shipping_fee: plain(row.try_get("return_shipping_fee")?),
+            restocking_fee_percent: row.try_get("restocking_fee_percent")?,
             shop_name: row.try_get("shop_name")?,
             email_from: row.try_get("email_from")?,
             currency: currency.code().to_string(),
@@ -635,6 +658,86 @@ async fn save_general(
     }
     .await;
     outcome(&headers, SETTINGS, result)
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReturnsForm {
+    #[serde(default)]
+    return_window_days: String,
+    #[serde(default)]
+    return_shipping_fee: String,
+    #[serde(default)]
+    restocking_fee_percent: String,
+}
+
+/// The return policy: window, return shipping fee, restocking fee. Returns asked for before
+/// keep the fees of their day.
+async fn save_returns(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<ReturnsForm>, FormRejection>,
+) -> Response {
+    let to = "/admin/settings#returns";
+    let result = async {
+        let account = admin.authorize(&headers, Access::Owner).await?;
+        let Form(form) = form.map_err(form_error)?;
+        let currency = admin.checkout().rules().await?.currency;
+        let mut found = Vec::new();
+        let days = keep(&mut found, check::return_window_days(&form.return_window_days));
+        let fee_text = form.return_shipping_fee.trim();
+        let fee = if fee_text.is_empty() {
+            Some(0)
+        } else {
+            keep(
+                &mut found,
+                Money::parse(fee_text, currency)
+                    .map_err(|e| format!("return shipping fee: {e}"))
+                    .and_then(|m| {
+                        if m.amount < 0 {
+                            Err("return shipping fee: enter 0 or more".to_string())
+                        } else {
+                            Ok(m.amount)
+                        }
+                    }),
+            )
+        };
+        let percent = keep(
+            &mut found,
+            check::restocking_percent(&form.restocking_fee_percent),
+        );
+        problems(found)?;
+        let (days, fee, percent) = (
+            days.unwrap_or_default(),
+            fee.unwrap_or_default(),
+            percent.unwrap_or_default(),
+        );
+        admin
+            .change_settings(&account, "Return policy changed", move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE shop_settings SET return_window_days = $1, return_shipping_fee = $2, \
+                         restocking_fee_percent = $3 WHERE id = 1",
+                    )
+                    .bind(days)
+                    .bind(fee)
+                    .bind(percent)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(Audited {
+                        value: (),
+                        subject: "settings".into(),
+                        detail: format!(
+                            "returns within {days} days; shipping fee {}; restocking {percent}%",
+                            Money::new(fee, currency)
+                        ),
+                    })
+                })
+            })
+            .await?;
+        Ok("Return policy saved.".to_string())
+    }
+    .await;
+    outcome(&headers, to, result)
 }
 
 /// Moves every price to `to`, keeping its number, while the shop has no orders.

@@ -56,6 +56,19 @@ fn Settings(settings: ShopSettings) -> impl IntoView {
                 <button type="submit" class="primary">"Save"</button>
             </form>
         </section>
+        <section aria-labelledby="returns" class="settings-block">
+            <h2 id="returns">"Returns"</h2>
+            <form method="post" action="/admin/settings/returns" class="settings-form" data-testid="return-settings">
+                <label for="return-window">"Accept returns within (days after delivery)"</label>
+                <input id="return-window" name="return_window_days" type="number" min="0" max=crate::returns::MAX_WINDOW_DAYS.to_string() inputmode="numeric" value=settings.return_window_days.to_string() required aria-describedby="return-window-hint"/>
+                <p class="hint" id="return-window-hint">"0: no returns. Products marked final sale can never be returned."</p>
+                <label for="return-shipping-fee">{format!("Return shipping fee ({currency})")}</label>
+                <input id="return-shipping-fee" name="return_shipping_fee" inputmode="decimal" value=settings.return_shipping_fee.clone() placeholder="0"/>
+                <label for="restocking-fee">"Restocking fee (percent of the returned items' price)"</label>
+                <input id="restocking-fee" name="restocking_fee_percent" type="number" min="0" max="100" inputmode="numeric" value=settings.restocking_fee_percent.to_string() required/>
+                <button type="submit" class="primary">"Save return policy"</button>
+            </form>
+        </section>
         <section aria-labelledby="shipping" class="settings-block">
             <h2 id="shipping">"Shipping"</h2>
             <p class="hint">"A zone ships to its countries; " <code>"*"</code> " is every country no other zone names. A shopper sees the rates of their country's zone."</p>

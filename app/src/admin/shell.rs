@@ -31,6 +31,9 @@ pub fn section_of(path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
     let path = if path.starts_with("/admin/variants") {
         "/admin/inventory"
+    } else if path.starts_with("/admin/returns") {
+        // Returns are answered by the people who answer customers.
+        "/admin/support"
     } else if path.starts_with("/admin/gift-cards") {
         // Gift cards sit with the discounts: both are promotions, and the sidebar stays short.
         "/admin/discounts"

@@ -26,6 +26,10 @@ pub enum Movement {
     Release,
     /// A cancelled paid order's units go back on the shelf.
     Restock,
+    /// Returned units received in a state to sell again: back on the shelf.
+    ReturnRestock,
+    /// Returned units received damaged: written in the ledger, not put back.
+    ReturnDamaged,
     /// Staff change the count by hand: a signed quantity.
     Adjust(AdjustReason),
 }
@@ -91,6 +95,8 @@ impl Movement {
             Movement::Commit => "commit",
             Movement::Release => "release",
             Movement::Restock => "cancel",
+            Movement::ReturnRestock => "return",
+            Movement::ReturnDamaged => "return damaged",
             Movement::Adjust(reason) => reason.as_str(),
         }
     }
@@ -102,7 +108,8 @@ impl Movement {
             Movement::Sell => (-quantity, 0),
             Movement::Commit => (-quantity, -quantity),
             Movement::Release => (0, -quantity),
-            Movement::Restock => (quantity, 0),
+            Movement::Restock | Movement::ReturnRestock => (quantity, 0),
+            Movement::ReturnDamaged => (0, 0),
             Movement::Adjust(_) => (quantity, 0),
         }
     }
@@ -307,6 +314,8 @@ mod tests {
         assert_eq!(Movement::Commit.deltas(3), (-3, -3));
         assert_eq!(Movement::Release.deltas(3), (0, -3));
         assert_eq!(Movement::Restock.deltas(3), (3, 0));
+        assert_eq!(Movement::ReturnRestock.deltas(3), (3, 0));
+        assert_eq!(Movement::ReturnDamaged.deltas(3), (0, 0));
         assert_eq!(
             Movement::Adjust(AdjustReason::Correction).deltas(-3),
             (-3, 0)

@@ -90,6 +90,54 @@ pub fn support_reply(shop: &str, reply: &str, link: &str) -> Email {
     }
 }
 
+/// A return asked for: its RMA number, what it holds, and where to follow it.
+pub fn return_requested(shop: &str, rma: &str, items: &str, link: &str) -> Email {
+    Email {
+        kind: "return_requested",
+        subject: format!("Return {rma} received · {shop}"),
+        body: format!(
+            "We got your return request {rma}:\n\n{items}\n\nWe will tell you by email once we \
+             have looked at it. Follow it, or write to us about it, at {link}\n"
+        ),
+    }
+}
+
+/// A return approved, with staff's instructions for sending the items back.
+pub fn return_approved(shop: &str, rma: &str, instructions: &str, link: &str) -> Email {
+    Email {
+        kind: "return_approved",
+        subject: format!("Return {rma} approved · {shop}"),
+        body: format!(
+            "Your return {rma} is approved. Please write {rma} on the parcel.\n\n{instructions}\n\n\
+             Your refund follows once the items arrive. Questions: {link}\n"
+        ),
+    }
+}
+
+/// A return declined, with the reason.
+pub fn return_declined(shop: &str, rma: &str, reason: &str, link: &str) -> Email {
+    Email {
+        kind: "return_declined",
+        subject: format!("About your return {rma} · {shop}"),
+        body: format!(
+            "We cannot accept your return {rma}:\n\n{reason}\n\nReply at {link} if you have \
+             questions.\n"
+        ),
+    }
+}
+
+/// A return refunded: how much, and where it goes.
+pub fn return_refunded(shop: &str, rma: &str, amount: Money, link: &str) -> Email {
+    Email {
+        kind: "return_refunded",
+        subject: format!("Refund for return {rma} · {shop}"),
+        body: format!(
+            "We received the items of return {rma} and refunded {amount} to the way you paid \
+             (a bank may take a few days to show it).\n\nThe conversation: {link}\n"
+        ),
+    }
+}
+
 /// `text` with each line marked as quoted ("> ").
 fn quoted(text: &str) -> String {
     text.lines()

@@ -110,6 +110,12 @@ pub struct OrderSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderLine {
+    /// The line's id (a return names it).
+    #[serde(default)]
+    pub id: i64,
+    /// The variant bought; `null` once it was deleted from the catalog.
+    #[serde(default)]
+    pub variant_id: Option<i64>,
     pub sku: String,
     pub title: String,
     pub variant_title: String,

@@ -120,6 +120,7 @@ fn OrderView(order: OrderDetails, token: String) -> impl IntoView {
                 {(!address.region.is_empty()).then(|| view! { {address.region.clone()}<br/> })}
                 {address.country}
             </address>
+            {(order.status == OrderStatus::Paid).then(|| view! { <crate::returns::pages::OrderReturns token=token.clone()/> })}
             <h2>"Questions?"</h2>
             <p><a href=format!("/contact?order={}&token={token}", order.number) data-testid="order-contact">"Write to us about this order"</a>" — we answer by email."</p>
         </section>

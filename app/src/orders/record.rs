@@ -108,8 +108,8 @@ pub async fn details(
 ) -> Result<OrderDetails, sqlx::Error> {
     let currency = order.total.currency;
     let rows = sqlx::query(
-        "SELECT sku, title, variant_title, quantity, backordered_quantity, unit_price_amount, \
-         total_amount, discount_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
+        "SELECT id, variant_id, sku, title, variant_title, quantity, backordered_quantity, \
+         unit_price_amount, total_amount, discount_amount FROM order_lines WHERE order_id = $1 ORDER BY id",
     )
     .bind(order.id)
     .fetch_all(pool)
@@ -117,6 +117,8 @@ pub async fn details(
     let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
         lines.push(OrderLine {
+            id: row.try_get("id")?,
+            variant_id: row.try_get("variant_id")?,
             sku: row.try_get("sku")?,
             title: row.try_get("title")?,
             variant_title: row.try_get("variant_title")?,

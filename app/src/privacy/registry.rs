@@ -242,6 +242,28 @@ pub const TABLES: &[Table] = &[
         erase: Erase::Delete,
     },
     Table {
+        // A return stays for the books (what came back, what was paid back); the shopper's
+        // comment goes, and the link to its conversation, which goes next.
+        name: "returns",
+        personal: &["comment"],
+        shown: &[
+            "rma",
+            "order_id",
+            "status",
+            "staff_message",
+            "shipping_fee_amount",
+            "restocking_percent",
+            "refund_amount",
+            "created_at",
+            "updated_at",
+        ],
+        internal: &["id", "conversation_id"],
+        whose: Some(
+            "order_id IN (SELECT id FROM orders WHERE customer_id = :customer OR lower(email) = :email)",
+        ),
+        erase: Erase::Set("comment = '', conversation_id = NULL"),
+    },
+    Table {
         // What a shopper wrote to the shop, and the answers (staff's notes too: about them).
         // Found through their conversations, so before those go.
         name: "support_messages",
@@ -373,6 +395,18 @@ pub const TABLES: &[Table] = &[
             "shipped_quantity",
             "discount_amount",
             "refunded_quantity",
+            "returned_quantity",
+        ],
+    ),
+    catalog(
+        "return_lines",
+        &[
+            "return_id",
+            "order_line_id",
+            "quantity",
+            "reason",
+            "restocked_quantity",
+            "damaged_quantity",
         ],
     ),
     catalog(
@@ -457,6 +491,7 @@ pub const TABLES: &[Table] = &[
             "seo_description",
             "created_at",
             "updated_at",
+            "final_sale",
         ],
     ),
     catalog(
@@ -548,6 +583,9 @@ pub const TABLES: &[Table] = &[
             "retention_days",
             "reminder_hours",
             "require_staff_2fa",
+            "return_window_days",
+            "return_shipping_fee",
+            "restocking_fee_percent",
         ],
     ),
     catalog("shipping_zones", &["id", "name", "countries", "position"]),

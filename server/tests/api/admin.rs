@@ -115,6 +115,10 @@ async fn as_user(
                 "/api/admin/import-status" => json!({"job": "none"}),
                 "/api/admin/support" => json!({"status": "open", "q": ""}),
                 "/api/admin/order-conversations" => json!({"number": "1001"}),
+                "/api/admin/returns" => json!({"status": "all"}),
+                "/api/admin/return" => {
+                    json!({"rma": form.first().map(|f| f.1).unwrap_or("R1001-1")})
+                }
                 _ => json!({}),
             };
             app.client
@@ -169,6 +173,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let gift_cards = app::admin::gift_cards::ssr::listed_routes::<AppState>();
     let campaigns = app::admin::campaigns::ssr::listed_routes::<AppState>();
     let support = app::admin::support::ssr::listed_routes::<AppState>();
+    let returns = app::admin::returns::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -183,6 +188,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(gift_cards.listed())
         .chain(campaigns.listed())
         .chain(support.listed())
+        .chain(returns.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -246,6 +252,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     let campaign = crate::campaigns::a_campaign(&app).await.to_string();
     let conversation = crate::support::a_conversation(&app).await.to_string();
+    let rma = crate::returns::a_return(&app).await;
     for (method, template, access) in ADMIN_ENDPOINTS {
         let path = if template.contains("/gift-cards/") {
             template.replace("{id}", &card).replace("{card}", &card)
@@ -271,7 +278,8 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             .replace("{rate}", "1")
             .replace("{tax}", "1")
             .replace("{image}", "1")
-            .replace("{job}", "no-such-job");
+            .replace("{job}", "no-such-job")
+            .replace("{rma}", &rma);
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
             "/api/admin/variant" => &[("id", variant_text.as_str())],
@@ -280,6 +288,8 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             "/api/admin/gift-card" => &[("id", card.as_str())],
             "/api/admin/campaign" => &[("id", campaign.as_str())],
             "/api/admin/support-conversation" => &[("id", conversation.as_str())],
+            "/api/admin/return" => &[("rma", rma.as_str())],
+            "/api/admin/returns" => &[("status", "all")],
             "/api/admin/import-status" => &[("job", "none")],
             _ => &[],
         };

@@ -408,6 +408,7 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
     let card = crate::gift_cards::a_gift_card(&app).await.to_string();
     let campaign = crate::campaigns::a_campaign(&app).await.to_string();
     let conversation = crate::support::a_conversation(&app).await.to_string();
+    let rma = crate::returns::a_return(&app).await;
     for (method, template, access) in ADMIN_ENDPOINTS {
         if !template.starts_with("/api/v1/admin/") {
             continue;
@@ -427,7 +428,8 @@ async fn tokens_have_their_staff_members_role_on_every_endpoint(backend: Backend
             .replace("{number}", &number)
             .replace("{variant}", &variant.to_string())
             .replace("{shipment}", "1")
-            .replace("{collection}", "1");
+            .replace("{collection}", "1")
+            .replace("{rma}", &rma);
         let body = (*method != "GET").then(|| json!({}));
         let (anonymous, _) = api(&app, method, &path, None, body.as_ref(), &[]).await;
         assert_eq!(anonymous, 401, "{method} {path} without a token");
@@ -1392,6 +1394,8 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cart/quote"),
     ("POST", "/api/v1/checkout"),
     ("GET", "/api/v1/orders/{number}"),
+    ("POST", "/api/v1/orders/{number}/returns"),
+    ("GET", "/api/v1/orders/{number}/returns"),
     ("POST", "/api/v1/customer/sign-in/code"),
     ("POST", "/api/v1/customer/sign-in"),
     ("POST", "/api/v1/customer/sign-out"),
@@ -1447,6 +1451,7 @@ async fn the_openapi_document_describes_every_api_route_and_method(backend: Back
             .replace("{variant}", "1")
             .replace("{collection}", "1")
             .replace("{shipment}", "1")
+            .replace("{rma}", "R1001-1")
             .replace("{id}", "1");
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let documented = operations.get(method.to_lowercase()).is_some();

@@ -164,6 +164,9 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/support", json!({"status": "open", "q": "x"})),
         ("/api/admin/support-conversation", json!({"id": 1})),
         ("/api/admin/order-conversations", json!({"number": "1001"})),
+        ("/api/admin/returns", json!({"status": "requested"})),
+        ("/api/admin/return", json!({"rma": "R1001-1"})),
+        ("/api/order/returns", json!({"token": token})),
         ("/api/support/conversation", json!({"token": "x"})),
         ("/api/account/conversations", json!({})),
         ("/api/admin/subscribers", json!({})),
@@ -636,6 +639,7 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
     let discount = crate::discounts::a_discount(&app).await;
     let campaign = crate::campaigns::a_campaign(&app).await;
     let conversation = crate::support::a_conversation(&app).await;
+    let rma = crate::returns::a_return(&app).await;
     let (status, placed) = crate::checkout::checkout(
         &app,
         &order_body(&[(variant, 2)], "pm_card_visa"),
@@ -752,6 +756,30 @@ async fn the_discount_endpoints_answer_hostile_bodies_with_4xx(backend: Backend)
             format!("/api/v1/admin/support/conversations/{conversation}/assign"),
             json!({"email": "owner@shop.test"}),
             true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/returns/{rma}/receive"),
+            json!({"lines": [{"line_id": line, "quantity": 1, "restock": true}]}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/returns/{rma}/refund"),
+            json!({"amount": {"amount": 100, "currency": "EUR"}, "reason": "scratched"}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/admin/returns/{rma}/decline"),
+            json!({"reason": "worn"}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/orders/{number}/returns"),
+            json!({"lines": [{"line_id": line, "quantity": 1, "reason": "other"}], "comment": "x"}),
+            false,
         ),
         (
             reqwest::Method::POST,

@@ -24,6 +24,7 @@ mod passkeys;
 mod privacy;
 mod refunds;
 mod reminders;
+mod returns;
 mod storefront;
 mod stripe;
 mod support;

@@ -141,6 +141,16 @@ async fn shopper_everywhere(app: &TestApp) -> String {
     .execute(app.db.pool())
     .await
     .unwrap();
+    // A return with the shopper's own words.
+    sqlx::query(
+        "INSERT INTO returns (rma, order_id, status, comment, shipping_fee_amount, restocking_percent, created_at, updated_at) \
+         VALUES ('R-PRIVACY-1', $1, 'requested', $2, 0, 0, 0, 0)",
+    )
+    .bind(order)
+    .bind(format!("{NAME} says it was too small"))
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(ask_for_code(app, EMAIL).await.0, 202);
     assert_eq!(sign_in_with_code(app, EMAIL, "000000").await.0 / 100, 4);
     assert_eq!(ask_for_code(app, EMAIL).await.0, 202);

@@ -37,6 +37,7 @@ pub(crate) mod discounts;
 pub(crate) mod gift_cards;
 mod orders;
 mod products;
+pub(crate) mod returns;
 pub(crate) mod support;
 mod variants;
 
@@ -153,6 +154,21 @@ where
             "/api/v1/admin/support/conversations/{id}/assign",
             support::assign_conversation,
         )
+        .get("/api/v1/admin/returns", returns::list_returns)
+        .get("/api/v1/admin/returns/{rma}", returns::show_return)
+        .post(
+            "/api/v1/admin/returns/{rma}/approve",
+            returns::approve_return,
+        )
+        .post(
+            "/api/v1/admin/returns/{rma}/decline",
+            returns::decline_return,
+        )
+        .post(
+            "/api/v1/admin/returns/{rma}/receive",
+            returns::receive_return,
+        )
+        .post("/api/v1/admin/returns/{rma}/refund", returns::refund_return)
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -183,6 +199,8 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         campaigns::test_campaign, campaigns::send_campaign, campaigns::stop_campaign,
         support::list_conversations, support::show_conversation, support::add_message,
         support::close_conversation, support::reopen_conversation, support::assign_conversation,
+        returns::list_returns, returns::show_return, returns::approve_return,
+        returns::decline_return, returns::receive_return, returns::refund_return,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),

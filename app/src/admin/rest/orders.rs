@@ -501,6 +501,28 @@ fn refund_key(key: &str) -> String {
     format!("api:{key}")
 }
 
+/// A refund's `Idempotency-Key` header, as the refunds ledger keys it.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Idempotency-Key",
+                "send an Idempotency-Key header (a fresh random string per refund)",
+            )
+        })?;
+    if key.len() > 60 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key",
+            "use up to 60 visible ASCII characters",
+        ));
+    }
+    Ok(refund_key(key))
+}
+
 async fn refund_out(admin: &Admin, key: &str) -> Result<Option<(i64, Refund)>, ApiError> {
     let row = sqlx::query(
         "SELECT p.id, p.order_id, p.status, p.amount, p.gift_card_amount, p.currency, p.message, p.reference, p.created_at \
@@ -591,24 +613,7 @@ pub(super) async fn refund(
     request: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let account = caller.may(Access::Refunds)?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "Idempotency-Key",
-                "send an Idempotency-Key header (a fresh random string per refund)",
-            )
-        })?;
-    if key.len() > 60 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::bad_request(
-            "Idempotency-Key",
-            "use up to 60 visible ASCII characters",
-        ));
-    }
-    let key = refund_key(key);
+    let key = idempotency_key(&headers)?;
     let input: RefundIn = body(request)?;
     let (number, id) = path_order(&number)?;
     if let Some((order, refund)) = refund_out(&admin, &key).await? {

@@ -183,6 +183,8 @@ pub struct AdminProduct {
     seo_title: Option<String>,
     seo_description: Option<String>,
     tags: Vec<String>,
+    /// Sold as final: never returnable.
+    final_sale: bool,
     /// Option names ("Size", "Colour"), at most three.
     options: Vec<String>,
     variants: Vec<AdminVariant>,
@@ -201,7 +203,7 @@ async fn product_out(admin: &Admin, id: i64) -> Result<AdminProduct, ApiError> {
     let pool = admin.checkout().db().pool();
     let p = sqlx::query(
         "SELECT id, slug, title, description_md, vendor, product_type, status, seo_title, seo_description, \
-         created_at, updated_at FROM products WHERE id = $1",
+         final_sale, created_at, updated_at FROM products WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -252,6 +254,7 @@ async fn product_out(admin: &Admin, id: i64) -> Result<AdminProduct, ApiError> {
         seo_title: p.try_get("seo_title")?,
         seo_description: p.try_get("seo_description")?,
         tags,
+        final_sale: p.try_get::<i64, _>("final_sale")? != 0,
         options,
         variants,
         images,
@@ -296,6 +299,9 @@ pub struct NewProductIn {
     options: Option<Vec<String>>,
     #[serde(default)]
     variants: Option<Vec<NewVariantIn>>,
+    /// Sold as final: never returnable.
+    #[serde(default)]
+    final_sale: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -478,6 +484,7 @@ pub(super) async fn create_product(
     };
     let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let (seo_title, seo_description) = (opt(input.seo_title), opt(input.seo_description));
+    let final_sale = input.final_sale.unwrap_or(false);
     let note = format!("initial stock ({})", account.actor());
     let id = audited(&admin, &account, "Product created", move |conn| {
         Box::pin(async move {
@@ -517,10 +524,11 @@ pub(super) async fn create_product(
                     }
                     other => other.into(),
                 })?;
-            sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2 WHERE id = $3")
+            sqlx::query("UPDATE products SET seo_title = $1, seo_description = $2, final_sale = $4 WHERE id = $3")
                 .bind(seo_title)
                 .bind(seo_description)
                 .bind(id)
+                .bind(i64::from(final_sale))
                 .execute(&mut *conn)
                 .await?;
             let ids: Vec<i64> = sqlx::query_scalar(
@@ -591,6 +599,9 @@ pub struct ProductChanges {
     seo_title: Option<String>,
     #[serde(default)]
     seo_description: Option<String>,
+    /// Sold as final: never returnable.
+    #[serde(default)]
+    final_sale: Option<bool>,
 }
 
 /// Applies changes through the catalog page's own save (`write_product`): same rules, same
@@ -620,6 +631,7 @@ async fn change_product(
         "seo_title": changes.seo_title.unwrap_or(current.seo_title),
         "seo_description": changes.seo_description.unwrap_or(current.seo_description),
         "tags": tags,
+        "final_sale": changes.final_sale.unwrap_or(current.final_sale).then_some("on"),
     });
     let form: ProductForm = serde_json::from_value(form).map_err(|_| AdminError::Internal)?;
     save_product(admin, account, id, form).await?;

@@ -1,0 +1,495 @@
+//! The records of returns: `returns`, `return_lines`, and each order line's
+//! `returned_quantity`. Every change is one guarded statement per row, in the caller's
+//! transaction, so two requests (or two staff members) at once can never return a unit twice
+//! or put it back on the shelf twice.
+
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::{LineFacts, Policy, Reason, ReturnLineView, ReturnView, Status};
+use crate::db::count;
+use crate::inventory::{self, Movement, StockError, StockMove};
+use crate::money::{Currency, Money};
+use crate::orders::order_number;
+use crate::orders::refund_lines::{paid_for_line, worth_of_units};
+use crate::time::rfc3339;
+
+/// The shop's return policy, from its settings.
+pub async fn policy(conn: &mut AnyConnection) -> Result<Policy, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT return_window_days, return_shipping_fee, restocking_fee_percent \
+         FROM shop_settings WHERE id = 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Policy {
+        window_days: row.try_get("return_window_days")?,
+        shipping_fee: row.try_get("return_shipping_fee")?,
+        restocking_percent: row.try_get("restocking_fee_percent")?,
+    })
+}
+
+/// Units of a line in deliveries marked delivered (Postgres sums BIGINT to NUMERIC).
+const DELIVERED: &str = "CAST(COALESCE((SELECT SUM(sl.quantity) FROM shipment_lines sl \
+     JOIN shipments s ON s.id = sl.shipment_id \
+     WHERE sl.order_line_id = order_lines.id AND s.status = 'delivered'), 0) AS BIGINT)";
+
+/// An order's lines as the return rules need them.
+pub async fn line_facts(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<Vec<LineFacts>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT order_lines.id, order_lines.title, order_lines.variant_title, \
+                order_lines.quantity, order_lines.returned_quantity, \
+                COALESCE((SELECT p.final_sale FROM variants v JOIN products p ON p.id = v.product_id \
+                          WHERE v.id = order_lines.variant_id), 0) AS final_sale, \
+                {DELIVERED} AS delivered, \
+                (SELECT MAX(s.delivered_at) FROM shipment_lines sl \
+                   JOIN shipments s ON s.id = sl.shipment_id \
+                  WHERE sl.order_line_id = order_lines.id AND s.status = 'delivered') AS delivered_at \
+         FROM order_lines WHERE order_lines.order_id = $1 ORDER BY order_lines.id"
+    ))
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let title: String = row.try_get("title")?;
+            let variant: String = row.try_get("variant_title")?;
+            Ok(LineFacts {
+                line_id: row.try_get("id")?,
+                title: if variant.is_empty() {
+                    title
+                } else {
+                    format!("{title} ({variant})")
+                },
+                ordered: count(row, "quantity")?,
+                delivered: count(row, "delivered")?,
+                returned: count(row, "returned_quantity")?,
+                final_sale: row.try_get::<i64, _>("final_sale")? != 0,
+                delivered_at: row.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+}
+
+/// A return's row.
+#[derive(Clone, Debug)]
+pub struct ReturnRecord {
+    pub id: i64,
+    pub rma: String,
+    pub order_id: i64,
+    pub status: Status,
+    pub conversation_id: Option<i64>,
+    pub shipping_fee: i64,
+    pub restocking_percent: i64,
+}
+
+const COLUMNS: &str = "id, rma, order_id, status, comment, staff_message, conversation_id, \
+     shipping_fee_amount, restocking_percent, refund_amount, created_at";
+
+fn record_of(row: &sqlx::any::AnyRow) -> Result<ReturnRecord, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(ReturnRecord {
+        id: row.try_get("id")?,
+        rma: row.try_get("rma")?,
+        order_id: row.try_get("order_id")?,
+        status: Status::parse(&status).ok_or_else(|| crate::db::decode_error("status", &status))?,
+        conversation_id: row.try_get("conversation_id")?,
+        shipping_fee: row.try_get("shipping_fee_amount")?,
+        restocking_percent: row.try_get("restocking_percent")?,
+    })
+}
+
+/// Records a checked request: raises each line's `returned_quantity` (only while it stays
+/// within what was delivered: the guard is in the UPDATE), then the return and its lines.
+/// `None` when a line's units were returned meanwhile; the caller rolls back.
+pub async fn create(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    checked: &super::Checked,
+    policy: &Policy,
+    conversation_id: Option<i64>,
+    now: i64,
+) -> Result<Option<ReturnRecord>, sqlx::Error> {
+    for (line_id, units, _) in &checked.lines {
+        let raised = sqlx::query(&format!(
+            "UPDATE order_lines SET returned_quantity = returned_quantity + $1 \
+             WHERE id = $2 AND order_id = $3 AND returned_quantity + $1 <= {DELIVERED}"
+        ))
+        .bind(i64::from(*units))
+        .bind(line_id)
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if raised != 1 {
+            return Ok(None);
+        }
+    }
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM returns WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rma = super::rma_number(&order_number(order_id), before + 1);
+    let row = sqlx::query(&format!(
+        "INSERT INTO returns (rma, order_id, status, comment, conversation_id, shipping_fee_amount, \
+         restocking_percent, created_at, updated_at) \
+         VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(&rma)
+    .bind(order_id)
+    .bind(&checked.comment)
+    .bind(conversation_id)
+    .bind(policy.shipping_fee)
+    .bind(policy.restocking_percent)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let record = record_of(&row)?;
+    for (line_id, units, reason) in &checked.lines {
+        sqlx::query(
+            "INSERT INTO return_lines (return_id, order_line_id, quantity, reason) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(record.id)
+        .bind(line_id)
+        .bind(i64::from(*units))
+        .bind(reason.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Some(record))
+}
+
+pub async fn by_rma(
+    conn: &mut AnyConnection,
+    rma: &str,
+) -> Result<Option<ReturnRecord>, sqlx::Error> {
+    // RMA numbers are short and plain; anything else names no return (and Postgres cannot
+    // even compare text holding NUL).
+    let rma = rma.trim();
+    if rma.is_empty()
+        || rma.len() > 40
+        || !rma.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM returns WHERE rma = $1"))
+        .bind(rma.trim())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(record_of).transpose()
+}
+
+/// Moves a return from `from` to `to` with staff's message; false when it was not in `from`
+/// (another staff member moved it meanwhile).
+pub async fn move_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: Status,
+    to: Status,
+    message: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE returns SET status = $1, staff_message = COALESCE($2, staff_message), updated_at = $3 \
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(message)
+    .bind(now)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// A declined return's units count as not returned again.
+pub async fn release_lines(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
+    let lines =
+        sqlx::query("SELECT order_line_id, quantity FROM return_lines WHERE return_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for line in &lines {
+        sqlx::query(
+            "UPDATE order_lines SET returned_quantity = returned_quantity - $1 \
+             WHERE id = $2 AND returned_quantity >= $1",
+        )
+        .bind(line.try_get::<i64, _>("quantity")?)
+        .bind(line.try_get::<i64, _>("order_line_id")?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Why units could not be marked received.
+#[derive(Debug)]
+pub enum ReceiveError {
+    /// The line is not in the return, or more units than are left to receive.
+    TooMany {
+        index: usize,
+        left: u32,
+    },
+    Stock(StockError),
+}
+
+impl From<sqlx::Error> for ReceiveError {
+    fn from(error: sqlx::Error) -> Self {
+        ReceiveError::Stock(StockError::Database(error))
+    }
+}
+
+/// Marks units received, each exactly once: restocked ones go back on the shelf through the
+/// inventory ledger, damaged ones are written in the ledger without changing the stock.
+/// Returns whether every unit of the return has now arrived.
+pub async fn receive(
+    conn: &mut AnyConnection,
+    record: &ReturnRecord,
+    lines: &[(i64, u32, bool)],
+    now: i64,
+) -> Result<bool, ReceiveError> {
+    let mut moves = Vec::new();
+    for (index, (line_id, units, restock)) in lines.iter().enumerate() {
+        let column = if *restock {
+            "restocked_quantity"
+        } else {
+            "damaged_quantity"
+        };
+        let updated = sqlx::query(&format!(
+            "UPDATE return_lines SET {column} = {column} + $1 \
+             WHERE return_id = $2 AND order_line_id = $3 \
+               AND restocked_quantity + damaged_quantity + $1 <= quantity"
+        ))
+        .bind(i64::from(*units))
+        .bind(record.id)
+        .bind(line_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            let left: Option<i64> = sqlx::query_scalar(
+                "SELECT quantity - restocked_quantity - damaged_quantity FROM return_lines \
+                 WHERE return_id = $1 AND order_line_id = $2",
+            )
+            .bind(record.id)
+            .bind(line_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Err(ReceiveError::TooMany {
+                index,
+                left: left.unwrap_or(0).max(0) as u32,
+            });
+        }
+        let variant: Option<i64> =
+            sqlx::query_scalar("SELECT variant_id FROM order_lines WHERE id = $1")
+                .bind(line_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        // A variant deleted since has no shelf: its units are recorded on the return only.
+        if let Some(variant_id) = variant {
+            let mut movement = StockMove::for_order(
+                variant_id,
+                record.order_id,
+                if *restock {
+                    Movement::ReturnRestock
+                } else {
+                    Movement::ReturnDamaged
+                },
+                i64::from(*units),
+            );
+            movement.note = record.rma.clone();
+            moves.push(movement);
+        }
+    }
+    inventory::apply(conn, &moves, now)
+        .await
+        .map_err(ReceiveError::Stock)?;
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM return_lines \
+         WHERE return_id = $1 AND restocked_quantity + damaged_quantity < quantity",
+    )
+    .bind(record.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(left == 0)
+}
+
+/// The return's lines as `(order line id, units)`, what a refund of it pays back.
+pub async fn refund_lines(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Vec<(i64, u32)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT order_line_id, quantity FROM return_lines WHERE return_id = $1 ORDER BY order_line_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("order_line_id")?, count(r, "quantity")?)))
+        .collect()
+}
+
+/// What the return's units are worth as paid, given what was refunded of their lines before.
+pub async fn worth(conn: &mut AnyConnection, id: i64) -> Result<i64, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT rl.quantity AS units, ol.quantity, ol.refunded_quantity, ol.total_amount, \
+                ol.discount_amount, ol.tax_amount, o.prices_include_tax \
+         FROM return_lines rl JOIN order_lines ol ON ol.id = rl.order_line_id \
+         JOIN orders o ON o.id = ol.order_id WHERE rl.return_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut total = 0;
+    for row in &rows {
+        let paid = paid_for_line(
+            row.try_get("total_amount")?,
+            row.try_get("discount_amount")?,
+            row.try_get("tax_amount")?,
+            row.try_get::<i64, _>("prices_include_tax")? != 0,
+        );
+        total += worth_of_units(
+            paid,
+            count(row, "quantity")?,
+            count(row, "refunded_quantity")?,
+            count(row, "units")?,
+        );
+    }
+    Ok(total)
+}
+
+/// Marks a received return refunded with what was paid back; false if it was not `received`.
+pub async fn mark_refunded(
+    conn: &mut AnyConnection,
+    id: i64,
+    amount: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE returns SET status = 'refunded', refund_amount = $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'received'",
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// The refund failed at the gateway: the return waits for it again.
+pub async fn unmark_refunded(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE returns SET status = 'received', refund_amount = NULL \
+         WHERE id = $1 AND status = 'refunded'",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Which returns a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub order_id: Option<i64>,
+    /// Returns with a smaller id than this (the next page).
+    pub before: Option<i64>,
+}
+
+/// Returns, newest first, as people see them; `limit` of them.
+pub async fn views(
+    pool: &AnyPool,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<(i64, ReturnView)>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let conn = &mut *conn;
+    let rows = sqlx::query(
+        "SELECT r.id, r.rma, r.order_id, r.status, r.comment, r.staff_message, r.conversation_id, \
+                r.shipping_fee_amount, r.restocking_percent, r.refund_amount, r.created_at, o.currency \
+         FROM returns r JOIN orders o ON o.id = r.order_id \
+         WHERE ($1 = '' OR r.status = $1) AND ($2 = 0 OR r.order_id = $2) AND ($3 = 0 OR r.id < $3) \
+         ORDER BY r.id DESC LIMIT $4",
+    )
+    .bind(filter.status.map(Status::as_str).unwrap_or(""))
+    .bind(filter.order_id.unwrap_or(0))
+    .bind(filter.before.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let record = record_of(row)?;
+        let currency = crate::db::currency_of(row, "currency")?;
+        views.push((record.id, view_of(conn, row, &record, currency).await?));
+    }
+    Ok(views)
+}
+
+async fn view_of(
+    conn: &mut AnyConnection,
+    row: &sqlx::any::AnyRow,
+    record: &ReturnRecord,
+    currency: Currency,
+) -> Result<ReturnView, sqlx::Error> {
+    let lines = sqlx::query(
+        "SELECT rl.order_line_id, rl.quantity, rl.reason, rl.restocked_quantity, rl.damaged_quantity, \
+                ol.title, ol.variant_title \
+         FROM return_lines rl JOIN order_lines ol ON ol.id = rl.order_line_id \
+         WHERE rl.return_id = $1 ORDER BY rl.order_line_id",
+    )
+    .bind(record.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let lines = lines
+        .iter()
+        .map(|l| {
+            let reason: String = l.try_get("reason")?;
+            let title: String = l.try_get("title")?;
+            let variant: String = l.try_get("variant_title")?;
+            Ok(ReturnLineView {
+                line_id: l.try_get("order_line_id")?,
+                title: if variant.is_empty() {
+                    title
+                } else {
+                    format!("{title} ({variant})")
+                },
+                quantity: count(l, "quantity")?,
+                reason: Reason::parse(&reason).unwrap_or(Reason::Other),
+                restocked: count(l, "restocked_quantity")?,
+                damaged: count(l, "damaged_quantity")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let refund: Option<i64> = row.try_get("refund_amount")?;
+    let refund_due = match record.status {
+        Status::Declined | Status::Refunded => None,
+        _ => Some(super::refund_due(
+            worth(conn, record.id).await?,
+            record.restocking_percent,
+            record.shipping_fee,
+        )),
+    };
+    Ok(ReturnView {
+        rma: record.rma.clone(),
+        status: record.status,
+        order_number: order_number(record.order_id),
+        lines,
+        comment: row.try_get("comment")?,
+        staff_message: row.try_get("staff_message")?,
+        refund: refund.map(|a| Money::new(a, currency)),
+        refund_due: refund_due.map(|a| Money::new(a, currency)),
+        shipping_fee: Money::new(record.shipping_fee, currency),
+        restocking_percent: record.restocking_percent,
+        created_at: rfc3339(row.try_get("created_at")?),
+    })
+}
