@@ -2,6 +2,7 @@
 -- lines. A line's `returned_quantity` counts its units in returns not declined: never more than
 -- were delivered (the guard is in the UPDATE that raises it). A return's fees are the policy's
 -- when the shopper asked, so a later change of policy never changes a request under way.
+-- An exchange is settled by a replacement order instead of a refund.
 ALTER TABLE shop_settings ADD COLUMN return_window_days BIGINT NOT NULL DEFAULT 30;
 ALTER TABLE shop_settings ADD COLUMN return_shipping_fee BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE shop_settings ADD COLUMN restocking_fee_percent BIGINT NOT NULL DEFAULT 0;
@@ -20,6 +21,10 @@ CREATE TABLE returns (
     shipping_fee_amount BIGINT NOT NULL,
     restocking_percent  BIGINT NOT NULL,
     refund_amount       BIGINT,
+    -- An exchange asks for this variant instead of money; approving it places the
+    -- replacement order (at no charge).
+    exchange_variant_id BIGINT REFERENCES variants (id),
+    replacement_order_id BIGINT REFERENCES orders (id),
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL
 );

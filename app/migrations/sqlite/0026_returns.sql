@@ -2,6 +2,7 @@
 -- lines. A line's `returned_quantity` counts its units in returns not declined: never more than
 -- were delivered (the guard is in the UPDATE that raises it). A return's fees are the policy's
 -- when the shopper asked, so a later change of policy never changes a request under way.
+-- An exchange is settled by a replacement order instead of a refund.
 ALTER TABLE shop_settings ADD COLUMN return_window_days INTEGER NOT NULL DEFAULT 30;
 ALTER TABLE shop_settings ADD COLUMN return_shipping_fee INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE shop_settings ADD COLUMN restocking_fee_percent INTEGER NOT NULL DEFAULT 0;
@@ -20,6 +21,10 @@ CREATE TABLE returns (
     shipping_fee_amount INTEGER NOT NULL,
     restocking_percent  INTEGER NOT NULL,
     refund_amount       INTEGER,
+    -- An exchange asks for this variant instead of money; approving it places the
+    -- replacement order (at no charge).
+    exchange_variant_id INTEGER REFERENCES variants (id),
+    replacement_order_id INTEGER REFERENCES orders (id),
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );

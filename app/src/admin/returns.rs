@@ -153,6 +153,12 @@ fn return_view(r: ReturnView) -> impl IntoView {
         {(!r.staff_message.is_empty()).then(|| view! { <p><strong>"Told the shopper: "</strong>{r.staff_message.clone()}</p> })}
         <p class="hint">{fees}</p>
         {r.refund.map(|m| view! { <p data-testid="return-refunded">{format!("Refunded {m}.")}</p> })}
+        {r.exchange_variant_id.map(|variant| view! {
+            <p data-testid="return-exchange">
+                "An exchange, not a refund: for "<a href=format!("/admin/variants/{variant}")>{format!("variant {variant}")}</a>"."
+                {r.replacement_order.clone().map(|n| view! { " Replacement: "<a href=format!("/admin/orders/{n}")>{format!("order #{n}")}</a>", at no charge." })}
+            </p>
+        })}
         {match r.status {
             Status::Requested => view! {
                 <div class="actions">
@@ -188,6 +194,7 @@ fn return_view(r: ReturnView) -> impl IntoView {
                     </fieldset>
                 </form>
             }.into_any(),
+            Status::Received if r.exchange_variant_id.is_some() => ().into_any(),
             Status::Received => view! {
                 <form method="post" action=format!("{action}/refund") class="admin-form" data-testid="return-refund">
                     <input type="hidden" name="key" value=key/>

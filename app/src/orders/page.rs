@@ -21,9 +21,12 @@ pub fn OrderPage() -> impl IntoView {
         .get("payment_intent")
         .is_some();
     view! {
-        // The link is the key to the order: keep it out of search engines and referrers.
+        // The link is the key to the order: keep it out of search engines and other sites'
+        // referrers. "same-origin", not "no-referrer": the return form's POST must still name
+        // this shop as its origin (a no-referrer page sends `Origin: null`, which the
+        // cross-site check refuses).
         <Meta name="robots" content="noindex"/>
-        <Meta name="referrer" content="no-referrer"/>
+        <Meta name="referrer" content="same-origin"/>
         {when_loaded(async move {
             match order_by_token(token.clone(), returned).await {
                 Ok(order) => view! { <OrderView order token/> }.into_any(),

@@ -180,6 +180,14 @@ pub async fn request(
                 let facts = store::line_facts(conn, order_id).await?;
                 let checked =
                     check_request(&input, &facts, &policy, now).map_err(ReturnError::Invalid)?;
+                if let Some(variant) = checked.exchange_variant_id {
+                    if let Err(why) = store::check_exchange(conn, variant, &checked.lines).await? {
+                        return Err(ReturnError::Invalid(vec![FieldError::new(
+                            "exchange_variant_id",
+                            why,
+                        )]));
+                    }
+                }
                 let items = checked
                     .lines
                     .iter()
@@ -193,11 +201,20 @@ pub async fn request(
                     })
                     .collect::<Vec<_>>()
                     .join("\n");
-                let comment = if checked.comment.is_empty() {
+                let mut comment = if checked.comment.is_empty() {
                     String::new()
                 } else {
                     format!("\n\n{}", checked.comment)
                 };
+                if let Some(variant) = checked.exchange_variant_id {
+                    let wanted = store::exchanges_for(conn, &[checked.lines[0].0])
+                        .await?
+                        .into_iter()
+                        .find(|(id, _)| *id == variant)
+                        .map(|(_, title)| title)
+                        .unwrap_or_else(|| format!("item {variant}"));
+                    comment.push_str(&format!("\n\nIn exchange for: {wanted}"));
+                }
                 let customer: Option<i64> =
                     sqlx::query_scalar("SELECT customer_id FROM orders WHERE id = $1")
                         .bind(order_id)
@@ -270,7 +287,7 @@ pub async fn options(
     drop(conn);
     let now = now_epoch();
     let paid = order.status == OrderStatus::Paid;
-    let lines = facts
+    let lines: Vec<ReturnableLine> = facts
         .iter()
         .map(|line| {
             let (units, why_not) = match super::returnable(line, &policy, now) {
@@ -295,6 +312,17 @@ pub async fn options(
         .into_iter()
         .map(|(_, v)| v)
         .collect();
+    let returnable: Vec<i64> = lines
+        .iter()
+        .filter(|l| l.units > 0)
+        .map(|l| l.line_id)
+        .collect();
+    let exchanges = if returnable.is_empty() {
+        Vec::new()
+    } else {
+        let mut conn = checkout.db().pool().acquire().await?;
+        store::exchanges_for(&mut conn, &returnable).await?
+    };
     let currency = order.total.currency;
     Ok(ReturnOptions {
         delivered: facts.iter().any(|f| f.delivered > 0),
@@ -303,6 +331,7 @@ pub async fn options(
         shipping_fee: (policy.shipping_fee > 0).then(|| Money::new(policy.shipping_fee, currency)),
         restocking_percent: policy.restocking_percent,
         returns,
+        exchanges,
     })
 }
 
@@ -437,9 +466,12 @@ async fn request_form(
             reason: value(format!("reason_{line_id}")),
         });
     }
+    let exchange = value("exchange".into());
     let input = ReturnRequest {
         lines,
         comment: Some(value("comment".into())),
+        // Not a number: an id no variant has, which the rules refuse by name.
+        exchange_variant_id: (!exchange.is_empty()).then(|| exchange.parse().unwrap_or(0)),
     };
     match request(&checkout, &order, input).await {
         Ok(view) => Redirect::to(&format!("{back}?return={}#returns", view.rma)).into_response(),

@@ -69,7 +69,7 @@ impl Status {
             Status::Requested => "Requested",
             Status::Approved => "Approved: send the items back",
             Status::Declined => "Declined",
-            Status::Received => "Received: refund on its way",
+            Status::Received => "Received",
             Status::Refunded => "Refunded",
         }
     }
@@ -224,6 +224,11 @@ pub struct ReturnRequest {
     pub lines: Vec<ReturnLineIn>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// An exchange instead of money: a variant of the same product as every returned line
+    /// (the same variant replaces a faulty item). Approving it places a replacement order at
+    /// no charge.
+    #[serde(default)]
+    pub exchange_variant_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -242,6 +247,7 @@ pub struct ReturnLineIn {
 pub struct Checked {
     pub lines: Vec<(i64, u32, Reason)>,
     pub comment: String,
+    pub exchange_variant_id: Option<i64>,
 }
 
 /// Checks a request against the order's lines, naming each field at fault
@@ -320,6 +326,7 @@ pub fn check_request(
         Ok(Checked {
             lines: checked,
             comment,
+            exchange_variant_id: request.exchange_variant_id,
         })
     } else {
         Err(errors)
@@ -378,6 +385,10 @@ pub struct ReturnView {
     pub refund: Option<Money>,
     /// What the refund will be (the units' worth less the fees) until it is made.
     pub refund_due: Option<Money>,
+    /// An exchange: the variant asked for instead of money, and once approved, the
+    /// replacement order's number.
+    pub exchange_variant_id: Option<i64>,
+    pub replacement_order: Option<String>,
     /// The fees this return's refund is reduced by.
     pub shipping_fee: Money,
     pub restocking_percent: i64,
@@ -404,6 +415,10 @@ pub struct ReturnOptions {
     pub shipping_fee: Option<Money>,
     pub restocking_percent: i64,
     pub returns: Vec<ReturnView>,
+    /// What an exchange may ask for: `(variant id, title)` of the product every returnable
+    /// line belongs to (empty when the lines are of several products).
+    #[serde(default)]
+    pub exchanges: Vec<(i64, String)>,
 }
 
 #[cfg(test)]
@@ -435,6 +450,7 @@ mod tests {
                 })
                 .collect(),
             comment: None,
+            exchange_variant_id: None,
         }
     }
 

@@ -111,6 +111,11 @@ fn return_item(r: &ReturnView) -> impl IntoView {
             <br/>{lines}
             {(!r.staff_message.is_empty()).then(|| view! { <br/><em>{r.staff_message.clone()}</em> })}
             {(!money.is_empty()).then(|| view! { <br/><span data-testid="return-refund">{money.clone()}</span> })}
+            {match (&r.replacement_order, r.exchange_variant_id) {
+                (Some(number), _) => Some(format!("Exchange: your replacement is order #{number}, at no charge.")),
+                (None, Some(_)) if r.status != Status::Declined => Some("Exchange: a replacement follows once we approve it.".to_string()),
+                _ => None,
+            }.map(|text| view! { <br/><span data-testid="return-exchange">{text}</span> })}
         </li>
     }
 }
@@ -143,6 +148,15 @@ fn ReturnForm(token: String, options: ReturnOptions) -> impl IntoView {
                         }.into_any(),
                     }
                 }).collect_view()}
+                {(!options.exchanges.is_empty()).then(|| view! {
+                    <label for="return-exchange">"Refund, or exchange for another size or colour?"</label>
+                    <select id="return-exchange" name="exchange">
+                        <option value="">"Refund me"</option>
+                        {options.exchanges.iter().map(|(id, title)| view! {
+                            <option value=id.to_string()>{format!("Exchange for {title}")}</option>
+                        }).collect_view()}
+                    </select>
+                })}
                 <label for="return-comment">"Anything else we should know? (optional)"</label>
                 <textarea id="return-comment" name="comment" rows="3" maxlength=super::MAX_TEXT.to_string()></textarea>
                 <button type="submit" class="primary">"Request a return"</button>

@@ -83,10 +83,13 @@ pub struct ReturnRecord {
     pub conversation_id: Option<i64>,
     pub shipping_fee: i64,
     pub restocking_percent: i64,
+    pub exchange_variant_id: Option<i64>,
+    pub replacement_order_id: Option<i64>,
 }
 
 const COLUMNS: &str = "id, rma, order_id, status, comment, staff_message, conversation_id, \
-     shipping_fee_amount, restocking_percent, refund_amount, created_at";
+     shipping_fee_amount, restocking_percent, refund_amount, created_at, exchange_variant_id, \
+     replacement_order_id";
 
 fn record_of(row: &sqlx::any::AnyRow) -> Result<ReturnRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -98,6 +101,8 @@ fn record_of(row: &sqlx::any::AnyRow) -> Result<ReturnRecord, sqlx::Error> {
         conversation_id: row.try_get("conversation_id")?,
         shipping_fee: row.try_get("shipping_fee_amount")?,
         restocking_percent: row.try_get("restocking_percent")?,
+        exchange_variant_id: row.try_get("exchange_variant_id")?,
+        replacement_order_id: row.try_get("replacement_order_id")?,
     })
 }
 
@@ -134,8 +139,8 @@ pub async fn create(
     let rma = super::rma_number(&order_number(order_id), before + 1);
     let row = sqlx::query(&format!(
         "INSERT INTO returns (rma, order_id, status, comment, conversation_id, shipping_fee_amount, \
-         restocking_percent, created_at, updated_at) \
-         VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+         restocking_percent, created_at, updated_at, exchange_variant_id) \
+         VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $7, $8) RETURNING {COLUMNS}"
     ))
     .bind(&rma)
     .bind(order_id)
@@ -144,6 +149,7 @@ pub async fn create(
     .bind(policy.shipping_fee)
     .bind(policy.restocking_percent)
     .bind(now)
+    .bind(checked.exchange_variant_id)
     .fetch_one(&mut *conn)
     .await?;
     let record = record_of(&row)?;
@@ -415,7 +421,8 @@ pub async fn views(
     let conn = &mut *conn;
     let rows = sqlx::query(
         "SELECT r.id, r.rma, r.order_id, r.status, r.comment, r.staff_message, r.conversation_id, \
-                r.shipping_fee_amount, r.restocking_percent, r.refund_amount, r.created_at, o.currency \
+                r.shipping_fee_amount, r.restocking_percent, r.refund_amount, r.created_at, \
+                r.exchange_variant_id, r.replacement_order_id, o.currency \
          FROM returns r JOIN orders o ON o.id = r.order_id \
          WHERE ($1 = '' OR r.status = $1) AND ($2 = 0 OR r.order_id = $2) AND ($3 = 0 OR r.id < $3) \
          ORDER BY r.id DESC LIMIT $4",
@@ -473,6 +480,8 @@ async fn view_of(
     let refund: Option<i64> = row.try_get("refund_amount")?;
     let refund_due = match record.status {
         Status::Declined | Status::Refunded => None,
+        // An exchange is settled by its replacement, not money.
+        _ if record.exchange_variant_id.is_some() => None,
         _ => Some(super::refund_due(
             worth(conn, record.id).await?,
             record.restocking_percent,
@@ -488,8 +497,175 @@ async fn view_of(
         staff_message: row.try_get("staff_message")?,
         refund: refund.map(|a| Money::new(a, currency)),
         refund_due: refund_due.map(|a| Money::new(a, currency)),
+        exchange_variant_id: record.exchange_variant_id,
+        replacement_order: record.replacement_order_id.map(order_number),
         shipping_fee: Money::new(record.shipping_fee, currency),
         restocking_percent: record.restocking_percent,
         created_at: rfc3339(row.try_get("created_at")?),
     })
+}
+
+/// Whether `variant` can be asked for in exchange of the return's lines: a variant on sale of
+/// the product every line belongs to. The reason when not.
+pub async fn check_exchange(
+    conn: &mut AnyConnection,
+    variant: i64,
+    lines: &[(i64, u32, Reason)],
+) -> Result<Result<(), String>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT v.product_id, v.archived_at, p.status FROM variants v \
+         JOIN products p ON p.id = v.product_id WHERE v.id = $1",
+    )
+    .bind(variant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Err("There is no such item to exchange for.".into()));
+    };
+    if row.try_get::<Option<i64>, _>("archived_at")?.is_some()
+        || row.try_get::<String, _>("status")? != "active"
+    {
+        return Ok(Err("That item is no longer sold.".into()));
+    }
+    let product: i64 = row.try_get("product_id")?;
+    for (line, _, _) in lines {
+        let of: Option<i64> = sqlx::query_scalar(
+            "SELECT v.product_id FROM order_lines ol JOIN variants v ON v.id = ol.variant_id \
+             WHERE ol.id = $1",
+        )
+        .bind(line)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if of != Some(product) {
+            return Ok(Err(
+                "An exchange is for another size or colour of the same product: return other \
+                 products separately, for a refund."
+                    .into(),
+            ));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// The variants an exchange of these lines may ask for: `(id, title)` of the one product they
+/// all belong to, on sale and in stock; empty when they are of several products.
+pub async fn exchanges_for(
+    conn: &mut AnyConnection,
+    line_ids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let mut product = None;
+    for line in line_ids {
+        let of: Option<i64> = sqlx::query_scalar(
+            "SELECT v.product_id FROM order_lines ol JOIN variants v ON v.id = ol.variant_id \
+             WHERE ol.id = $1",
+        )
+        .bind(line)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match (product, of) {
+            (_, None) => return Ok(Vec::new()),
+            (None, Some(of)) => product = Some(of),
+            (Some(p), Some(of)) if p != of => return Ok(Vec::new()),
+            _ => {}
+        }
+    }
+    let Some(product) = product else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT v.id, v.option1, v.option2, v.option3, p.title FROM variants v \
+         JOIN products p ON p.id = v.product_id \
+         WHERE v.product_id = $1 AND v.archived_at IS NULL AND p.status = 'active' \
+           AND v.on_hand > v.reserved \
+         ORDER BY v.position, v.id",
+    )
+    .bind(product)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let options: Vec<String> = ["option1", "option2", "option3"]
+                .iter()
+                .filter_map(|c| row.try_get::<Option<String>, _>(*c).ok().flatten())
+                .filter(|o| !o.is_empty())
+                .collect();
+            let title: String = row.try_get("title")?;
+            Ok((
+                row.try_get("id")?,
+                if options.is_empty() {
+                    title
+                } else {
+                    format!("{title} ({})", options.join(" / "))
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Places an exchange's replacement order: the asked-for variant, as many units as the return
+/// holds, at no charge, paid, to the original order's address; the units leave the shelf
+/// (`None` when they are not there). Records it on the return.
+pub async fn place_replacement(
+    conn: &mut AnyConnection,
+    record: &ReturnRecord,
+    now: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let Some(variant) = record.exchange_variant_id else {
+        return Ok(None);
+    };
+    let units: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM return_lines WHERE return_id = $1",
+    )
+    .bind(record.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let token = crate::checkout::service::random_token();
+    let order_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
+         subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
+         shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
+         created_at, updated_at, paid_at, search_text, customer_id, discount_amount, gift_card_amount) \
+         SELECT $1, $2, '', email, 'paid', currency, 0, 0, 0, 0, prices_include_tax, \
+                'exchange', 'Exchange', address_json, 'exchange', NULL, NULL, $3, $3, $3, \
+                search_text, customer_id, 0, 0 \
+         FROM orders WHERE id = $4 RETURNING id",
+    )
+    .bind(&token)
+    .bind(format!("exchange:{}", record.rma))
+    .bind(now)
+    .bind(record.order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let moves = [StockMove::for_order(
+        variant,
+        order_id,
+        Movement::Sell,
+        units,
+    )];
+    match inventory::apply(conn, &moves, now).await {
+        Ok(_) => {}
+        Err(StockError::Short { .. }) => return Ok(None),
+        Err(StockError::OutOfBounds(_)) => return Ok(None),
+        Err(StockError::Database(error)) => return Err(error),
+    }
+    sqlx::query(
+        "INSERT INTO order_lines (order_id, variant_id, sku, title, variant_title, quantity, \
+         backordered_quantity, unit_price_amount, tax_amount, total_amount, discount_amount) \
+         SELECT $1, v.id, v.sku, p.title, \
+                TRIM(COALESCE(v.option1, '') || CASE WHEN COALESCE(v.option2, '') = '' THEN '' ELSE ' / ' || v.option2 END \
+                     || CASE WHEN COALESCE(v.option3, '') = '' THEN '' ELSE ' / ' || v.option3 END), \
+                $2, 0, 0, 0, 0, 0 \
+         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $3",
+    )
+    .bind(order_id)
+    .bind(units)
+    .bind(variant)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE returns SET replacement_order_id = $1 WHERE id = $2")
+        .bind(order_id)
+        .bind(record.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some((order_id, token)))
 }

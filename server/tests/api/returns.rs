@@ -16,6 +16,7 @@ use crate::on_both_databases;
 on_both_databases!(
     a_return_goes_from_request_to_refund_with_the_fees_of_its_day,
     the_window_final_sale_and_a_decline_decide_what_can_be_returned,
+    an_exchange_places_a_replacement_at_no_charge_instead_of_a_refund,
     random_shipments_returns_and_refunds_keep_every_ledger_true,
 );
 
@@ -575,6 +576,144 @@ async fn the_window_final_sale_and_a_decline_decide_what_can_be_returned(backend
     )
     .await;
     assert_eq!(status, 201, "a longer window lets it in: {answer}");
+}
+
+async fn an_exchange_places_a_replacement_at_no_charge_instead_of_a_refund(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner, _, _) = team(&app).await;
+    // Two variants of one product (the demo's first: one tee in two sizes), and another product.
+    let (small, _) = variant_with_stock(&app, 0, 10).await;
+    let (larger, _) = variant_with_stock(&app, 1, 1).await;
+    let product = |v: i64| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT product_id FROM variants WHERE id = $1")
+                .bind(v)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(product(small).await, product(larger).await);
+    let other: i64 = sqlx::query_scalar(
+        "SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
+         WHERE p.status = 'active' AND v.product_id <> $1 ORDER BY v.id LIMIT 1",
+    )
+    .bind(product(small).await)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let placed = order(&app, &[(small, 1)]).await;
+    let line_id = placed.lines[0].0;
+    deliver(&app, &owner, &placed.number, line_id, 1).await;
+
+    let (status, answer) = ask(
+        &app,
+        &placed,
+        json!({"lines": [line(line_id, 1, "too_small")], "exchange_variant_id": other}),
+    )
+    .await;
+    assert_names(status, &answer, 422, "exchange_variant_id");
+    let (status, answer) = ask(
+        &app,
+        &placed,
+        json!({"lines": [line(line_id, 1, "too_small")], "exchange_variant_id": 987654321}),
+    )
+    .await;
+    assert_names(status, &answer, 422, "exchange_variant_id");
+    let (status, asked) = ask(
+        &app,
+        &placed,
+        json!({"lines": [line(line_id, 1, "too_small")], "exchange_variant_id": larger}),
+    )
+    .await;
+    assert_eq!(status, 201, "{asked}");
+    assert_eq!(asked["exchange_variant_id"], larger);
+    assert!(
+        asked["refund_due"].is_null(),
+        "an exchange is not paid back: {asked}"
+    );
+    let rma = asked["rma"].as_str().unwrap().to_string();
+
+    // Out of stock: approving would promise what is not there.
+    sqlx::query("UPDATE variants SET on_hand = 0 WHERE id = $1")
+        .bind(larger)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let orders_before = count(&app, "SELECT COUNT(*) FROM orders").await;
+    let (status, answer) = staff_step(
+        &app,
+        &owner,
+        &rma,
+        "approve",
+        json!({"message": "Send it back."}),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM orders").await,
+        orders_before,
+        "nothing half-written"
+    );
+    sqlx::query("UPDATE variants SET on_hand = 1 WHERE id = $1")
+        .bind(larger)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (status, approved) = staff_step(
+        &app,
+        &owner,
+        &rma,
+        "approve",
+        json!({"message": "Send it back."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+    let replacement = approved["replacement_order"]
+        .as_str()
+        .expect("a replacement order")
+        .to_string();
+    let row = sqlx::query(
+        "SELECT o.status, o.total_amount, ol.variant_id, ol.quantity, ol.unit_price_amount \
+         FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.id = $1",
+    )
+    .bind(replacement.parse::<i64>().unwrap() - 1000)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(row.get::<String, _>("status"), "paid");
+    assert_eq!(row.get::<i64, _>("total_amount"), 0);
+    assert_eq!(row.get::<i64, _>("variant_id"), larger);
+    assert_eq!(row.get::<i64, _>("quantity"), 1);
+    assert_eq!(row.get::<i64, _>("unit_price_amount"), 0);
+    assert_eq!(
+        stock_of(&app, larger).await.0,
+        0,
+        "the replacement left the shelf"
+    );
+    // It ships like any order.
+    let replacement_line: i64 =
+        sqlx::query_scalar("SELECT id FROM order_lines WHERE order_id = $1")
+            .bind(replacement.parse::<i64>().unwrap() - 1000)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    deliver(&app, &owner, &replacement, replacement_line, 1).await;
+    // The returned unit comes back; there is nothing to refund.
+    let (status, received) = staff_step(
+        &app,
+        &owner,
+        &rma,
+        "receive",
+        json!({"lines": [{"line_id": line_id, "quantity": 1, "restock": true}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{received}");
+    assert_eq!(received["status"], "received");
+    let (status, _) = refund(&app, &owner, &rma, "x1", json!({})).await;
+    assert_eq!(status, 409);
+    assert_eq!(order_refunded(&app, &placed.number).await, 0);
 }
 
 /// A small deterministic random source (xorshift), so a failure can be replayed.

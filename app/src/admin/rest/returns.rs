@@ -106,6 +106,7 @@ pub(crate) async fn one(admin: &Admin, rma: &str) -> Result<ReturnView, ApiError
 struct Telling {
     link: String,
     shop: String,
+    site: String,
 }
 
 async fn telling(admin: &Admin, record: &ReturnRecord) -> Result<Telling, ApiError> {
@@ -116,6 +117,7 @@ async fn telling(admin: &Admin, record: &ReturnRecord) -> Result<Telling, ApiErr
         None => format!("{site}/contact"),
     };
     Ok(Telling {
+        site: site.to_string(),
         link,
         shop: admin.checkout().rules().await?.shop_name.clone(),
     })
@@ -185,6 +187,24 @@ pub(crate) async fn approve(
             .await?
             {
                 return Err(not_in(record.status, "approved"));
+            }
+            let mut message = message;
+            if record.exchange_variant_id.is_some() {
+                let Some((replacement, token)) =
+                    store::place_replacement(conn, &record, now).await?
+                else {
+                    return Err(AdminError::Conflict(
+                        "The item asked for in exchange is out of stock: restock it first, or \
+                         decline the exchange and offer a refund."
+                            .into(),
+                    )
+                    .into());
+                };
+                message.push_str(&format!(
+                    "\n\nYour replacement is order #{}, sent at no charge: {}/orders/{token}",
+                    crate::orders::order_number(replacement),
+                    told.site
+                ));
             }
             let email =
                 notifications::return_approved(&told.shop, &record.rma, &message, &told.link);
@@ -330,6 +350,12 @@ pub(crate) async fn refund(
     key: &str,
 ) -> Result<i64, ApiError> {
     let record = record(admin, rma).await?;
+    if record.exchange_variant_id.is_some() {
+        return Err(AdminError::Conflict(
+            "This return is an exchange: its replacement order settles it, with no refund.".into(),
+        )
+        .into());
+    }
     let reason = reason.trim().to_string();
     if amount.is_some() && reason.is_empty() {
         return Err(ApiError::field(
