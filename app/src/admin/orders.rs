@@ -221,6 +221,20 @@ impl Admin {
                 });
             }
         }
+        // The shopper's return requests (staff's steps on them are in the audit log below).
+        let returns = sqlx::query("SELECT rma, created_at FROM returns WHERE order_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        for r in returns {
+            timeline.push(TimelineEvent {
+                at: r.try_get("created_at")?,
+                text: format!(
+                    "Return {} requested by the shopper",
+                    r.try_get::<String, _>("rma")?
+                ),
+            });
+        }
         let audit = sqlx::query(
             "SELECT actor, action, detail, created_at FROM audit_log WHERE subject = $1 ORDER BY id",
         )

@@ -449,6 +449,7 @@ fn OrderAdmin(order: AdminOrder) -> impl IntoView {
             <ol class="timeline" data-testid="timeline">
                 {order.timeline.iter().map(|e| view! { <li><time>{format_time(e.at)}</time>" "{e.text.clone()}</li> }).collect_view()}
             </ol>
+            <p><a href=format!("/admin/returns?order={number}") data-testid="order-returns-link">"Returns of this order"</a></p>
             <super::order_conversations::OrderConversations number=number.clone()/>
         </section>
     }

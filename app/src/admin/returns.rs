@@ -13,12 +13,13 @@ use crate::components::when_loaded;
 use crate::returns::{ReturnView, Status, MAX_TEXT};
 
 #[server(endpoint = "admin/returns", input = server_fn::codec::Json)]
-pub async fn admin_returns(status: String) -> Result<Vec<ReturnView>, AdminError> {
+pub async fn admin_returns(status: String, order: String) -> Result<Vec<ReturnView>, AdminError> {
     super::with_status(
         async {
             let (admin, _) = super::require(super::Access::Support).await?;
             let filter = crate::returns::store::Filter {
                 status: Status::parse(&status),
+                order_id: crate::orders::order_id(&order),
                 ..Default::default()
             };
             let (rows, _) = crate::admin::rest::returns::page(&admin, &filter, 200)
@@ -45,10 +46,16 @@ pub async fn admin_return(rma: String) -> Result<ReturnView, AdminError> {
 
 #[component]
 pub fn AdminReturnsPage() -> impl IntoView {
-    let status = use_query_map()
-        .read_untracked()
-        .get("status")
-        .unwrap_or_else(|| "requested".into());
+    let query = use_query_map().read_untracked();
+    let order = query.get("order").unwrap_or_default();
+    // An order's returns: all of them, whatever their status.
+    let status = query.get("status").unwrap_or_else(|| {
+        if order.is_empty() {
+            "requested".into()
+        } else {
+            "all".into()
+        }
+    });
     let tabs = [
         ("requested", "Requested"),
         ("approved", "Approved"),
@@ -70,7 +77,7 @@ pub fn AdminReturnsPage() -> impl IntoView {
             }).collect_view()}
         </nav>
         {when_loaded(async move {
-            match admin_returns(status).await {
+            match admin_returns(status, order).await {
                 Ok(rows) if rows.is_empty() => view! { <p>"No returns here."</p> }.into_any(),
                 Ok(rows) => view! {
                     <table class="admin-table">

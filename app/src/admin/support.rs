@@ -32,6 +32,8 @@ pub struct ThreadMessage {
     pub from: Author,
     pub staff: Option<String>,
     pub body: String,
+    #[serde(default)]
+    pub picture: Option<String>,
     pub at: String,
 }
 
@@ -175,15 +177,20 @@ fn thread_view(thread: SupportThread) -> impl IntoView {
                         <li class=format!("message from-{}", m.from.as_str()) data-testid=format!("message-{}", m.from.as_str())>
                             <p class="meta"><strong>{who}</strong>" · "{m.at}</p>
                             <p class="body">{m.body}</p>
+                            {m.picture.map(|url| { let link = url.clone(); view! {
+                                <a href=link class="message-picture"><img src=url alt="A picture sent with this message" loading="lazy" data-testid="message-picture"/></a>
+                            }})}
                         </li>
                     }
                 }).collect_view()}
             </ol>
         </section>
-        <form method="post" action=format!("{action}/messages") class="admin-form" data-testid="support-reply">
+        <form method="post" action=format!("{action}/messages") class="admin-form" data-testid="support-reply" enctype="multipart/form-data">
             <label for="reply-body">"Reply"</label>
-            <textarea id="reply-body" name="body" rows="6" required maxlength=MAX_MESSAGE.to_string()
+            <textarea id="reply-body" name="body" rows="6" maxlength=MAX_MESSAGE.to_string()
                 aria-describedby="reply-hint"></textarea>
+            <label for="reply-picture">"A picture (optional)"</label>
+            <input id="reply-picture" name="picture" type="file" accept="image/jpeg,image/png,image/gif,image/webp"/>
             <p class="hint" id="reply-hint">"A reply is emailed to the shopper with the link to this conversation."</p>
             <label class="checkbox"><input type="checkbox" name="internal" value="1"/>" Internal note (never shown to the shopper)"</label>
             <button type="submit" class="primary">"Send"</button>
@@ -219,8 +226,9 @@ fn thread_view(thread: SupportThread) -> impl IntoView {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use axum::extract::multipart::MultipartRejection;
     use axum::extract::rejection::FormRejection;
-    use axum::extract::{Form, Path, State};
+    use axum::extract::{Form, Multipart, Path, State};
     use axum::http::HeaderMap;
     use axum::response::Response;
     use serde::Deserialize;
@@ -231,6 +239,7 @@ pub mod ssr {
     use crate::admin::rest::support as api;
     use crate::admin::service::Admin;
     use crate::admin::{Access, AdminError};
+    use crate::catalog::media::MediaStore;
     use crate::orders::order_number;
     use crate::support::store::{self, Conversation, Filter};
     use crate::support::Status;
@@ -240,9 +249,15 @@ pub mod ssr {
     where
         S: Clone + Send + Sync + 'static,
         Admin: axum::extract::FromRef<S>,
+        MediaStore: axum::extract::FromRef<S>,
     {
         ListedRouter::default()
             .post("/admin/support/{conversation}/messages", message_form)
+            .map(|router| {
+                router.layer(axum::extract::DefaultBodyLimit::max(
+                    crate::support::MAX_PICTURE_BYTES + 64 * 1024,
+                ))
+            })
             .post("/admin/support/{conversation}/close", close_form)
             .post("/admin/support/{conversation}/reopen", reopen_form)
             .post("/admin/support/{conversation}/assign", assign_form)
@@ -252,6 +267,7 @@ pub mod ssr {
     where
         S: Clone + Send + Sync + 'static,
         Admin: axum::extract::FromRef<S>,
+        MediaStore: axum::extract::FromRef<S>,
     {
         listed_routes().into_router()
     }
@@ -295,6 +311,7 @@ pub mod ssr {
                 from: m.author,
                 staff: m.staff_email,
                 body: m.body,
+                picture: m.picture,
                 at: format_time(m.created_at),
             })
             .collect();
@@ -315,26 +332,27 @@ pub mod ssr {
         format!("/admin/support/{id}")
     }
 
-    #[derive(Deserialize)]
-    pub struct MessageForm {
-        #[serde(default)]
-        body: String,
-        #[serde(default)]
-        internal: Option<String>,
-    }
-
     async fn message_form(
         State(admin): State<Admin>,
+        State(media): State<MediaStore>,
         headers: HeaderMap,
         Path(id): Path<String>,
-        form: Result<Form<MessageForm>, FormRejection>,
+        multipart: Result<Multipart, MultipartRejection>,
     ) -> Response {
         let id = id.parse::<i64>().unwrap_or(0);
         let result = async {
             let account = admin.authorize(&headers, Access::Support).await?;
-            let Form(form) = form.map_err(form_error)?;
-            let internal = form.internal.is_some();
-            api::write(&admin, &account, id, &form.body, internal)
+            let form = crate::support::http::read_message_form(multipart, &media)
+                .await
+                .map_err(AdminError::Invalid)?;
+            let internal = !form.field("internal").is_empty();
+            let body = form.field("body");
+            let body = if body.trim().is_empty() && form.picture.is_some() {
+                "(a picture)".to_string()
+            } else {
+                body
+            };
+            api::write(&admin, &account, id, &body, internal, form.picture)
                 .await
                 .map_err(|e| AdminError::Invalid(e.said()))?;
             Ok(if internal {

@@ -256,6 +256,8 @@ pub const TABLES: &[Table] = &[
             "refund_amount",
             "created_at",
             "updated_at",
+            "exchange_variant_id",
+            "replacement_order_id",
         ],
         internal: &["id", "conversation_id"],
         whose: Some(
@@ -267,7 +269,7 @@ pub const TABLES: &[Table] = &[
         // What a shopper wrote to the shop, and the answers (staff's notes too: about them).
         // Found through their conversations, so before those go.
         name: "support_messages",
-        personal: &["body"],
+        personal: &["body", "picture_url"],
         shown: &["author", "created_at"],
         internal: &["id", "conversation_id", "staff_id"],
         whose: Some(

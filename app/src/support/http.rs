@@ -1,8 +1,9 @@
 //! The shopper's side over HTTP: the JSON API, the contact form and the reply form of the
 //! private page (plain forms: they work without JavaScript).
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ use super::{
     REPLIES_PER_HOUR, STARTED_PER_HOUR,
 };
 use crate::accounts::service::Accounts;
+use crate::catalog::media::MediaStore;
 use crate::checkout::address::FieldError;
 use crate::checkout::service::Checkout;
 use crate::db::now_epoch;
@@ -29,6 +31,7 @@ where
     S: Clone + Send + Sync + 'static,
     Checkout: axum::extract::FromRef<S>,
     Accounts: axum::extract::FromRef<S>,
+    MediaStore: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/api/v1/support/conversations", post(start_api))
@@ -38,7 +41,12 @@ where
             post(reply_api),
         )
         .route("/contact", post(contact_form))
-        .route("/support/{token}", post(reply_form))
+        .route(
+            "/support/{token}",
+            post(reply_form).layer(axum::extract::DefaultBodyLimit::max(
+                super::MAX_PICTURE_BYTES + 64 * 1024,
+            )),
+        )
 }
 
 /// Why a shopper's request was refused.
@@ -202,7 +210,12 @@ pub async fn start(
 }
 
 /// Adds the shopper's reply to the conversation behind `token`.
-pub async fn reply(checkout: &Checkout, token: &str, body: &str) -> Result<(), SupportError> {
+pub async fn reply(
+    checkout: &Checkout,
+    token: &str,
+    body: &str,
+    picture: Option<String>,
+) -> Result<(), SupportError> {
     let body = check_message("body", body).map_err(|e| SupportError::Invalid(vec![e]))?;
     let conversation = store::by_token(checkout.db().pool(), token)
         .await?
@@ -217,7 +230,16 @@ pub async fn reply(checkout: &Checkout, token: &str, body: &str) -> Result<(), S
                         "That is many messages in an hour; please wait for our answer.".into(),
                     ));
                 }
-                store::add(conn, conversation.id, Author::Shopper, None, &body, now).await?;
+                store::add(
+                    conn,
+                    conversation.id,
+                    Author::Shopper,
+                    None,
+                    &body,
+                    picture.as_deref(),
+                    now,
+                )
+                .await?;
                 Ok(())
             })
         })
@@ -240,6 +262,7 @@ pub async fn view(checkout: &Checkout, token: &str) -> Result<ConversationView, 
             .map(|m| MessageView {
                 from: m.author,
                 body: m.body,
+                picture: m.picture,
                 at: rfc3339(m.created_at),
             })
             .collect(),
@@ -315,7 +338,7 @@ pub async fn reply_api(
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, SupportError> {
     let input: ReplyIn = json_body(body)?;
-    reply(&checkout, &token, &input.body).await?;
+    reply(&checkout, &token, &input.body, None).await?;
     Ok((StatusCode::CREATED, Json(view(&checkout, &token).await?)).into_response())
 }
 
@@ -370,19 +393,79 @@ async fn contact_form(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct ReplyForm {
-    #[serde(default)]
-    body: String,
+/// A message form as a browser posts it: its text fields, and the picture stored with the
+/// shop's media (decoded and re-encoded, so only a plain JPEG or PNG is ever served).
+#[derive(Debug, Default)]
+pub struct MessageForm {
+    pub fields: Vec<(String, String)>,
+    pub picture: Option<String>,
+}
+
+impl MessageForm {
+    pub fn field(&self, name: &str) -> String {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads a message form (multipart, with an optional `picture` file). Problems are said in a
+/// sentence for the page.
+pub async fn read_message_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    media: &MediaStore,
+) -> Result<MessageForm, String> {
+    let mut multipart = multipart.map_err(|e| e.body_text())?;
+    let mut form = MessageForm::default();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "picture" {
+            let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+            if bytes.is_empty() {
+                continue; // No file chosen.
+            }
+            if bytes.len() > super::MAX_PICTURE_BYTES {
+                return Err(format!(
+                    "The picture is larger than {} MB; send a smaller one.",
+                    super::MAX_PICTURE_BYTES / 1024 / 1024
+                ));
+            }
+            let media = media.clone();
+            let stored = tokio::task::spawn_blocking(move || media.store(&bytes))
+                .await
+                .map_err(|_| "The picture could not be read; try another.".to_string())?
+                .map_err(|e| format!("The picture could not be used: {e}."))?;
+            form.picture = Some(stored.url);
+        } else {
+            let text = field.text().await.map_err(|e| e.body_text())?;
+            form.fields.push((name, text));
+        }
+    }
+    Ok(form)
 }
 
 async fn reply_form(
     State(checkout): State<Checkout>,
+    State(media): State<MediaStore>,
     Path(token): Path<String>,
-    form: Result<Form<ReplyForm>, FormRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let body = form.map(|Form(f)| f.body).unwrap_or_default();
-    match reply(&checkout, &token, &body).await {
+    let result = match read_message_form(multipart, &media).await {
+        Ok(form) => {
+            let body = form.field("body");
+            // A picture alone is a message too.
+            let body = if body.trim().is_empty() && form.picture.is_some() {
+                "(a picture)".to_string()
+            } else {
+                body
+            };
+            reply(&checkout, &token, &body, form.picture).await
+        }
+        Err(problem) => Err(rejected(problem)),
+    };
+    match result {
         Ok(()) => Redirect::to(&format!("/support/{token}?sent=1")).into_response(),
         Err(SupportError::NotFound) => SupportError::NotFound.into_response(),
         Err(error) => Redirect::to(&format!(

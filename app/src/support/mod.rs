@@ -23,6 +23,8 @@ pub const MAX_MESSAGE: usize = 5_000;
 pub const MAX_NAME: usize = 100;
 /// Conversations one address may start in an hour: a form is not a way to flood the inbox.
 pub const STARTED_PER_HOUR: i64 = 5;
+/// The largest picture a message may carry, in bytes.
+pub const MAX_PICTURE_BYTES: usize = 5 * 1024 * 1024;
 /// Messages a shopper may add to one conversation in an hour.
 pub const REPLIES_PER_HOUR: i64 = 20;
 
@@ -200,6 +202,9 @@ pub struct MessageView {
     /// `shopper` or `staff` (notes are never shown to the shopper).
     pub from: Author,
     pub body: String,
+    /// A picture sent with the message (`/media/…`, a JPEG or PNG).
+    #[serde(default)]
+    pub picture: Option<String>,
     /// RFC 3339, UTC.
     pub at: String,
 }

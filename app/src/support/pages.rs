@@ -184,13 +184,18 @@ fn thread(token: String, conversation: ConversationView) -> impl IntoView {
                     <li class=format!("message from-{}", m.from.as_str())>
                         <p class="meta"><strong>{who}</strong>" · "<time datetime=m.at.clone()>{m.at.replace('T', " ").trim_end_matches('Z').to_string()}</time></p>
                         <p class="body">{m.body}</p>
+                        {m.picture.map(|url| { let link = url.clone(); view! {
+                            <a href=link class="message-picture"><img src=url alt=format!("A picture sent by {}", who.to_lowercase()) loading="lazy" data-testid="message-picture"/></a>
+                        }})}
                     </li>
                 }
             }).collect_view()}
         </ol>
-        <form method="post" action=format!("/support/{token}") class="stacked" data-testid="support-reply">
+        <form method="post" action=format!("/support/{token}") class="stacked" data-testid="support-reply" enctype="multipart/form-data">
             <label for="support-body">"Your reply"</label>
-            <textarea id="support-body" name="body" rows="5" required maxlength=MAX_MESSAGE.to_string()></textarea>
+            <textarea id="support-body" name="body" rows="5" maxlength=MAX_MESSAGE.to_string()></textarea>
+            <label for="support-picture">{format!("A picture (optional; JPEG, PNG, GIF or WebP, up to {} MB)", super::MAX_PICTURE_BYTES / 1024 / 1024)}</label>
+            <input id="support-picture" name="picture" type="file" accept="image/jpeg,image/png,image/gif,image/webp"/>
             <button type="submit" class="primary">"Send reply"</button>
         </form>
     }

@@ -47,6 +47,8 @@ pub struct Message {
     /// The staff member who wrote it (staff replies and notes).
     pub staff_email: Option<String>,
     pub body: String,
+    /// A picture sent with it (`/media/…`).
+    pub picture: Option<String>,
     pub created_at: i64,
 }
 
@@ -120,7 +122,7 @@ pub async fn start(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    insert_message(conn, id, Author::Shopper, None, &new.message, now).await?;
+    insert_message(conn, id, Author::Shopper, None, &new.message, None, now).await?;
     Ok((id, token))
 }
 
@@ -130,17 +132,19 @@ async fn insert_message(
     author: Author,
     staff_id: Option<i64>,
     body: &str,
+    picture: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO support_messages (conversation_id, author, staff_id, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO support_messages (conversation_id, author, staff_id, body, created_at, picture_url) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(conversation_id)
     .bind(author.as_str())
     .bind(staff_id)
     .bind(body)
     .bind(now)
+    .bind(picture)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -154,6 +158,7 @@ pub async fn add(
     author: Author,
     staff_id: Option<i64>,
     body: &str,
+    picture: Option<&str>,
     now: i64,
 ) -> Result<Option<Status>, sqlx::Error> {
     let current: Option<String> =
@@ -164,7 +169,7 @@ pub async fn add(
     let Some(current) = current.as_deref().and_then(Status::parse) else {
         return Ok(None);
     };
-    insert_message(conn, conversation_id, author, staff_id, body, now).await?;
+    insert_message(conn, conversation_id, author, staff_id, body, picture, now).await?;
     let next = status_after(current, author);
     if author != Author::Note {
         sqlx::query(
@@ -259,7 +264,7 @@ pub async fn messages(
     with_notes: bool,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT m.id, m.author, a.email AS staff_email, m.body, m.created_at \
+        "SELECT m.id, m.author, a.email AS staff_email, m.body, m.picture_url, m.created_at \
          FROM support_messages m LEFT JOIN accounts a ON a.id = m.staff_id \
          WHERE m.conversation_id = $1 AND (m.author <> 'note' OR $2 = 1) ORDER BY m.id",
     )
@@ -274,6 +279,7 @@ pub async fn messages(
                 author: Author::parse(&row.try_get::<String, _>("author")?),
                 staff_email: row.try_get("staff_email")?,
                 body: row.try_get("body")?,
+                picture: row.try_get("picture_url")?,
                 created_at: row.try_get("created_at")?,
             })
         })

@@ -115,7 +115,7 @@ async fn as_user(
                 "/api/admin/import-status" => json!({"job": "none"}),
                 "/api/admin/support" => json!({"status": "open", "q": ""}),
                 "/api/admin/order-conversations" => json!({"number": "1001"}),
-                "/api/admin/returns" => json!({"status": "all"}),
+                "/api/admin/returns" => json!({"status": "all", "order": ""}),
                 "/api/admin/return" => {
                     json!({"rma": form.first().map(|f| f.1).unwrap_or("R1001-1")})
                 }

@@ -164,7 +164,10 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/support", json!({"status": "open", "q": "x"})),
         ("/api/admin/support-conversation", json!({"id": 1})),
         ("/api/admin/order-conversations", json!({"number": "1001"})),
-        ("/api/admin/returns", json!({"status": "requested"})),
+        (
+            "/api/admin/returns",
+            json!({"status": "requested", "order": "1001"}),
+        ),
         ("/api/admin/return", json!({"rma": "R1001-1"})),
         ("/api/order/returns", json!({"token": token})),
         ("/api/support/conversation", json!({"token": "x"})),

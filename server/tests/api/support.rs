@@ -452,7 +452,7 @@ async fn the_shoppers_pages_and_the_inbox_work_without_javascript(backend: Backe
     let response = app
         .client
         .post(format!("{}/support/{token}", app.address))
-        .form(&[("body", "And to Norway?")])
+        .multipart(reqwest::multipart::Form::new().text("body", "And to Norway?"))
         .send()
         .await
         .unwrap();
@@ -461,6 +461,91 @@ async fn the_shoppers_pages_and_the_inbox_work_without_javascript(backend: Backe
         .html(&format!("/support/{token}"))
         .await
         .contains("And to Norway?"));
+    // A picture goes with a message: read by its content, stored re-encoded with the media.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(300, 200, image::Rgb([200, 40, 40]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let response = app
+        .client
+        .post(format!("{}/support/{token}", app.address))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("body", "The box arrived like this.")
+                .part(
+                    "picture",
+                    reqwest::multipart::Part::bytes(png).file_name("box.png"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("?sent=1"));
+    let url: String = sqlx::query_scalar(
+        "SELECT picture_url FROM support_messages WHERE picture_url IS NOT NULL",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(url.starts_with("/media/"), "{url}");
+    let picture = app.get(&url).await;
+    assert_eq!(picture.status().as_u16(), 200);
+    assert!(picture.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("image/"));
+    assert!(app.html(&format!("/support/{token}")).await.contains(&url));
+    // HTML named like a picture is refused, and nothing is written.
+    let response = app
+        .client
+        .post(format!("{}/support/{token}", app.address))
+        .multipart(
+            reqwest::multipart::Form::new().text("body", "Look").part(
+                "picture",
+                reqwest::multipart::Part::bytes(b"<html><script>alert(1)</script></html>".to_vec())
+                    .file_name("evil.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("error="));
+    assert_eq!(
+        crate::checkout::count(
+            &app,
+            "SELECT COUNT(*) FROM support_messages WHERE body = 'Look'"
+        )
+        .await,
+        0
+    );
+    // Too large: refused before it is decoded.
+    let response = app
+        .client
+        .post(format!("{}/support/{token}", app.address))
+        .multipart(
+            reqwest::multipart::Form::new().text("body", "Big").part(
+                "picture",
+                reqwest::multipart::Part::bytes(vec![0u8; app::support::MAX_PICTURE_BYTES + 1])
+                    .file_name("big.png"),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection() || response.status().as_u16() == 413,
+        "{}",
+        response.status()
+    );
     let missing = app.get("/support/0123456789abcdef0123456789abcdef").await;
     assert_eq!(missing.status().as_u16(), 404);
     // A bad form goes back with the problem said.
@@ -496,12 +581,16 @@ async fn the_shoppers_pages_and_the_inbox_work_without_javascript(backend: Backe
         if internal {
             fields.push(("internal", "1"));
         }
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name, value);
+        }
         let response = app
             .client
             .post(format!("{}/admin/support/{id}/messages", app.address))
             .header("Origin", &app.address)
             .header("Cookie", &owner_cookie)
-            .form(&fields)
+            .multipart(form)
             .send()
             .await
             .unwrap();

@@ -138,6 +138,7 @@ async fn tell_shopper(
             Author::Staff,
             Some(staff_id),
             thread,
+            None,
             now,
         )
         .await?;
@@ -461,6 +462,11 @@ fn filter_of(raw: Option<&str>) -> Result<(Filter, i64), ApiError> {
                     )
                 })?)
             }
+            "order" => {
+                filter.order_id = Some(crate::orders::order_id(&value).ok_or_else(|| {
+                    ApiError::bad_request("order", "use an order number, like 1001")
+                })?)
+            }
             "cursor" => {
                 filter.before = Some(value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(
                     || ApiError::bad_request("cursor", "use the next_cursor of the previous page"),
@@ -499,6 +505,7 @@ pub(crate) async fn page(
 #[utoipa::path(get, path = "/api/v1/admin/returns", tag = "admin", security(("bearer" = [])),
     params(
         ("status" = Option<String>, Query, description = "requested, approved, declined, received, refunded or all (default)."),
+        ("order" = Option<String>, Query, description = "Only this order's returns (its number)."),
         ("cursor" = Option<String>, Query, description = "The previous page's next_cursor."),
         ("limit" = Option<i64>, Query, description = "1 to 200; 50 by default."),
     ),

@@ -54,6 +54,8 @@ pub struct MessageOut {
     /// Who of the staff wrote it.
     staff: Option<String>,
     body: String,
+    /// A picture sent with it (`/media/…`).
+    picture: Option<String>,
     at: String,
 }
 
@@ -106,6 +108,7 @@ pub(crate) fn out(
                     from: m.author,
                     staff: m.staff_email,
                     body: m.body,
+                    picture: m.picture,
                     at: rfc3339(m.created_at),
                 })
                 .collect()
@@ -131,6 +134,7 @@ pub(crate) async fn write(
     id: i64,
     body: &str,
     internal: bool,
+    picture: Option<String>,
 ) -> Result<(), ApiError> {
     let body = check_message("body", body).map_err(|e| ApiError::field(e.field, e.message))?;
     let pool = admin.checkout().db().pool();
@@ -153,9 +157,17 @@ pub(crate) async fn write(
     audited(admin, account, action, move |conn| {
         Box::pin(async move {
             let now = now_epoch();
-            store::add(conn, id, author, Some(staff_id), &body, now)
-                .await?
-                .ok_or_else(|| ApiError::not_found("This conversation"))?;
+            store::add(
+                conn,
+                id,
+                author,
+                Some(staff_id),
+                &body,
+                picture.as_deref(),
+                now,
+            )
+            .await?
+            .ok_or_else(|| ApiError::not_found("This conversation"))?;
             if author == Author::Staff {
                 let email = crate::notifications::support_reply(&shop, &body, &link);
                 crate::notifications::queue(conn, &conversation.email, email, now).await?;
@@ -348,6 +360,7 @@ pub(super) async fn add_message(
         id,
         &input.body,
         input.internal.unwrap_or(false),
+        None,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(one(&admin, id).await?)).into_response())
