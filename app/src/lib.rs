@@ -212,6 +212,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/newsletter") view=promotions::newsletter::NewsletterPage/>
             <Route path=path!("/contact") view=support::pages::ContactPage/>
             <Route path=path!("/support/:token") view=support::pages::SupportPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/saved-replies") view=admin::AdminSavedRepliesPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/returns") view=admin::AdminReturnsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/returns/:rma") view=admin::AdminReturnPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/support") view=admin::AdminSupportPage ssr=SsrMode::Async/>

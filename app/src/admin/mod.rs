@@ -45,7 +45,7 @@ pub use search::AdminSearchPage;
 pub use security_page::AdminSecurityPage;
 pub use settings_page::AdminSettingsPage;
 pub use shell::AdminShell;
-pub use support::{AdminSupportConversationPage, AdminSupportPage};
+pub use support::{AdminSavedRepliesPage, AdminSupportConversationPage, AdminSupportPage};
 
 #[cfg(feature = "ssr")]
 pub mod api;
@@ -362,6 +362,29 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
     (
         "POST",
         "/api/v1/admin/support/conversations/{id}/assign",
+        Access::Support,
+    ),
+    ("GET", "/admin/saved-replies", Access::Support),
+    ("POST", "/admin/saved-replies", Access::Support),
+    (
+        "POST",
+        "/admin/saved-replies/{reply}/delete",
+        Access::Support,
+    ),
+    ("POST", "/api/admin/saved-replies", Access::Support),
+    (
+        "GET",
+        "/api/v1/admin/support/saved-replies",
+        Access::Support,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/support/saved-replies",
+        Access::Support,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/support/saved-replies/{id}",
         Access::Support,
     ),
     ("GET", "/admin/returns", Access::Support),

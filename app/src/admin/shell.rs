@@ -31,7 +31,7 @@ pub fn section_of(path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
     let path = if path.starts_with("/admin/variants") {
         "/admin/inventory"
-    } else if path.starts_with("/admin/returns") {
+    } else if path.starts_with("/admin/returns") || path.starts_with("/admin/saved-replies") {
         // Returns are answered by the people who answer customers.
         "/admin/support"
     } else if path.starts_with("/admin/gift-cards") {

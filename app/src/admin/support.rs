@@ -43,6 +43,77 @@ pub struct SupportThread {
     pub row: InboxRow,
     pub messages: Vec<ThreadMessage>,
     pub staff: Vec<String>,
+    /// Saved replies filled in for this conversation: (id, title, text).
+    #[serde(default)]
+    pub saved: Vec<(i64, String, String)>,
+}
+
+/// A saved reply as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedReplyRow {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+}
+
+#[server(endpoint = "admin/saved-replies", input = server_fn::codec::Json)]
+pub async fn admin_saved_replies() -> Result<Vec<SavedReplyRow>, AdminError> {
+    super::with_status(
+        async {
+            let (admin, _) = super::require(super::Access::Support).await?;
+            Ok(
+                crate::support::store::saved_replies(admin.checkout().db().pool())
+                    .await?
+                    .into_iter()
+                    .map(|r| SavedReplyRow {
+                        id: r.id,
+                        title: r.title,
+                        body: r.body,
+                    })
+                    .collect(),
+            )
+        }
+        .await,
+    )
+}
+
+/// `/admin/saved-replies`: the answers staff give often, to pick in a conversation's reply form.
+#[component]
+pub fn AdminSavedRepliesPage() -> impl IntoView {
+    view! {
+        <Title text="Saved replies"/>
+        <Flash/>
+        <p><a href="/admin/support">"← Support"</a></p>
+        <h1>"Saved replies"</h1>
+        <p>"Pick one in a conversation's reply form, then change what you like before sending. "
+            <code>"{name}"</code>" becomes the shopper's name, "<code>"{order}"</code>" the order's number."</p>
+        {when_loaded(async move {
+            match admin_saved_replies().await {
+                Ok(rows) => view! {
+                    <ul class="saved-replies" data-testid="saved-replies">
+                        {rows.into_iter().map(|r| view! {
+                            <li>
+                                <strong>{r.title.clone()}</strong>
+                                <p class="body">{r.body}</p>
+                                <form method="post" action=format!("/admin/saved-replies/{}/delete", r.id) class="inline">
+                                    <button type="submit" aria-label=format!("Delete the saved reply {}", r.title)>"Delete"</button>
+                                </form>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => failure(error),
+            }
+        })}
+        <form method="post" action="/admin/saved-replies" class="admin-form" data-testid="saved-reply-form">
+            <h2>"New saved reply"</h2>
+            <label for="saved-title">"Title"</label>
+            <input id="saved-title" name="title" required maxlength=crate::support::MAX_SAVED_TITLE.to_string()/>
+            <label for="saved-body">"Text"</label>
+            <textarea id="saved-body" name="body" rows="5" required maxlength=MAX_MESSAGE.to_string()></textarea>
+            <button type="submit" class="primary">"Save"</button>
+        </form>
+    }
 }
 
 #[server(endpoint = "admin/support", input = server_fn::codec::Json)]
@@ -86,6 +157,7 @@ pub fn AdminSupportPage() -> impl IntoView {
         <Title text="Support"/>
         <Flash/>
         <h1>"Support"</h1>
+        <p><a href="/admin/returns">"Returns"</a>" · "<a href="/admin/saved-replies">"Saved replies"</a></p>
         <nav class="tabs" aria-label="Conversations by status">
             {tabs.into_iter().map(|(value, label)| {
                 let here = value == current;
@@ -138,25 +210,34 @@ pub fn AdminSupportConversationPage() -> impl IntoView {
         .get("conversation")
         .and_then(|id| id.parse::<i64>().ok())
         .unwrap_or(0);
+    let chosen = use_query_map()
+        .read_untracked()
+        .get("reply")
+        .and_then(|r| r.parse::<i64>().ok());
     view! {
         <Title text="Conversation"/>
         <Flash/>
         <p><a href="/admin/support">"← Support"</a></p>
         {when_loaded(async move {
             match admin_support_conversation(id).await {
-                Ok(thread) => thread_view(thread).into_any(),
+                Ok(thread) => thread_view(thread, chosen).into_any(),
                 Err(error) => failure(error),
             }
         })}
     }
 }
 
-fn thread_view(thread: SupportThread) -> impl IntoView {
+fn thread_view(thread: SupportThread, chosen: Option<i64>) -> impl IntoView {
     let SupportThread {
         row,
         messages,
         staff,
+        saved,
     } = thread;
+    let prefill = chosen
+        .and_then(|id| saved.iter().find(|(s, _, _)| *s == id))
+        .map(|(_, _, text)| text.clone())
+        .unwrap_or_default();
     let action = format!("/admin/support/{}", row.id);
     let assignee = row.assignee.clone().unwrap_or_default();
     view! {
@@ -187,8 +268,15 @@ fn thread_view(thread: SupportThread) -> impl IntoView {
         </section>
         <form method="post" action=format!("{action}/messages") class="admin-form" data-testid="support-reply" enctype="multipart/form-data">
             <label for="reply-body">"Reply"</label>
+            {(!saved.is_empty()).then(|| view! {
+                <p class="saved-pick">"Saved replies: "
+                    {saved.iter().map(|(id, title, _)| view! {
+                        <a href=format!("?reply={id}#reply-body") data-testid="saved-reply-pick">{title.clone()}</a>" "
+                    }).collect_view()}
+                </p>
+            })}
             <textarea id="reply-body" name="body" rows="6" maxlength=MAX_MESSAGE.to_string()
-                aria-describedby="reply-hint"></textarea>
+                aria-describedby="reply-hint">{prefill}</textarea>
             <label for="reply-picture">"A picture (optional)"</label>
             <input id="reply-picture" name="picture" type="file" accept="image/jpeg,image/png,image/gif,image/webp"/>
             <p class="hint" id="reply-hint">"A reply is emailed to the shopper with the link to this conversation."</p>
@@ -258,6 +346,11 @@ pub mod ssr {
                     crate::support::MAX_PICTURE_BYTES + 64 * 1024,
                 ))
             })
+            .post("/admin/saved-replies", saved_reply_form)
+            .post(
+                "/admin/saved-replies/{reply}/delete",
+                delete_saved_reply_form,
+            )
             .post("/admin/support/{conversation}/close", close_form)
             .post("/admin/support/{conversation}/reopen", reopen_form)
             .post("/admin/support/{conversation}/assign", assign_form)
@@ -321,10 +414,21 @@ pub mod ssr {
         )
         .fetch_all(pool)
         .await?;
+        let order = conversation.order_id.map(order_number);
+        let saved = store::saved_replies(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let text =
+                    crate::support::fill_saved_reply(&r.body, &conversation.name, order.as_deref());
+                (r.id, r.title, text)
+            })
+            .collect();
         Ok(SupportThread {
             row: row(conversation),
             messages,
             staff,
+            saved,
         })
     }
 
@@ -421,5 +525,49 @@ pub mod ssr {
         }
         .await;
         outcome(&headers, &page(id), result)
+    }
+
+    #[derive(Deserialize)]
+    pub struct SavedReplyForm {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        body: String,
+    }
+
+    async fn saved_reply_form(
+        State(admin): State<Admin>,
+        headers: HeaderMap,
+        form: Result<Form<SavedReplyForm>, FormRejection>,
+    ) -> Response {
+        let result = async {
+            let account = admin.authorize(&headers, Access::Support).await?;
+            let Form(form) = form.map_err(form_error)?;
+            api::save_reply(&admin, &account, &form.title, &form.body)
+                .await
+                .map_err(|e| AdminError::Invalid(e.said()))?;
+            Ok("Saved.".to_string())
+        }
+        .await;
+        outcome(&headers, "/admin/saved-replies", result)
+    }
+
+    async fn delete_saved_reply_form(
+        State(admin): State<Admin>,
+        headers: HeaderMap,
+        Path(id): Path<String>,
+    ) -> Response {
+        let result = async {
+            let account = admin.authorize(&headers, Access::Support).await?;
+            let id = id
+                .parse::<i64>()
+                .map_err(|_| AdminError::NotFound("This saved reply".into()))?;
+            api::delete_reply(&admin, &account, id)
+                .await
+                .map_err(|e| AdminError::Invalid(e.said()))?;
+            Ok("Deleted.".to_string())
+        }
+        .await;
+        outcome(&headers, "/admin/saved-replies", result)
     }
 }

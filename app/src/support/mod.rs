@@ -109,6 +109,35 @@ pub fn status_after(current: Status, author: Author) -> Status {
 }
 
 /// A message's text, checked: trimmed, not empty, not too long; named `field`.
+/// The longest saved reply's title.
+pub const MAX_SAVED_TITLE: usize = 80;
+
+/// A saved reply as staff write it: a title to pick it by, and the text.
+pub fn check_saved_reply(title: &str, body: &str) -> Result<(String, String), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_SAVED_TITLE || title.contains('\0') {
+        errors.push(FieldError::new(
+            "title",
+            format!("Name it in 1 to {MAX_SAVED_TITLE} characters."),
+        ));
+    }
+    let body = check_message("body", body).map_err(|e| errors.push(e)).ok();
+    match body {
+        Some(body) if errors.is_empty() => Ok((title.to_string(), body)),
+        _ => Err(errors),
+    }
+}
+
+/// A saved reply for one conversation: `{name}` becomes the shopper's name, `{order}` the
+/// order's number (or "your order" when the conversation is about none).
+pub fn fill_saved_reply(body: &str, name: &str, order: Option<&str>) -> String {
+    let order = order
+        .map(|n| format!("#{n}"))
+        .unwrap_or_else(|| "your order".into());
+    body.replace("{name}", name).replace("{order}", &order)
+}
+
 pub fn check_message(field: &str, body: &str) -> Result<String, FieldError> {
     let body = body.trim();
     let length = body.chars().count();
@@ -221,6 +250,21 @@ pub struct ConversationView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn saved_replies_are_filled_in_for_the_conversation() {
+        assert_eq!(
+            fill_saved_reply("Hello {name}, {order} left today.", "Ada", Some("1042")),
+            "Hello Ada, #1042 left today."
+        );
+        assert_eq!(fill_saved_reply("{order}", "Ada", None), "your order");
+        assert!(check_saved_reply("", "x").is_err());
+        assert!(check_saved_reply("Where is my parcel", "").is_err());
+        assert_eq!(
+            check_saved_reply(" Parcel ", " It left. ").unwrap(),
+            ("Parcel".to_string(), "It left.".to_string())
+        );
+    }
+
     use super::*;
 
     #[test]

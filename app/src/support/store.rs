@@ -394,3 +394,56 @@ mod tests {
         assert_eq!(hash(&format!(" {token} ")), hash(&token));
     }
 }
+
+/// A saved reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedReply {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+}
+
+/// Every saved reply, by title.
+pub async fn saved_replies(pool: &AnyPool) -> Result<Vec<SavedReply>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, title, body FROM support_saved_replies ORDER BY title, id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SavedReply {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+                body: r.try_get("body")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn add_saved_reply(
+    conn: &mut AnyConnection,
+    title: &str,
+    body: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO support_saved_replies (title, body, created_at, updated_at) \
+         VALUES ($1, $2, $3, $3) RETURNING id",
+    )
+    .bind(title)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Deletes a saved reply; `false` if there was none.
+pub async fn delete_saved_reply(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM support_saved_replies WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}

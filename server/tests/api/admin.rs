@@ -279,7 +279,8 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             .replace("{tax}", "1")
             .replace("{image}", "1")
             .replace("{job}", "no-such-job")
-            .replace("{rma}", &rma);
+            .replace("{rma}", &rma)
+            .replace("{reply}", "1");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
             "/api/admin/variant" => &[("id", variant_text.as_str())],

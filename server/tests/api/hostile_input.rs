@@ -164,6 +164,7 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
         ("/api/admin/support", json!({"status": "open", "q": "x"})),
         ("/api/admin/support-conversation", json!({"id": 1})),
         ("/api/admin/order-conversations", json!({"number": "1001"})),
+        ("/api/admin/saved-replies", json!({})),
         (
             "/api/admin/returns",
             json!({"status": "requested", "order": "1001"}),

@@ -14,7 +14,87 @@ on_both_databases!(
     a_shopper_writes_staff_answer_and_the_thread_follows_who_wrote_last,
     orders_are_linked_only_for_their_own_shopper_and_spam_is_held_back,
     the_shoppers_pages_and_the_inbox_work_without_javascript,
+    saved_replies_are_kept_once_and_filled_in_for_each_conversation,
 );
+
+async fn saved_replies_are_kept_once_and_filled_in_for_each_conversation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (owner_cookie, owner, staff, _) = team(&app).await;
+    let path = "/api/v1/admin/support/saved-replies";
+    let (status, _) = get(&app, path, &staff).await;
+    assert_eq!(status, 403, "staff without the support permission");
+    let (status, answer) = send(
+        &app,
+        "POST",
+        path,
+        &owner,
+        json!({"title": " ", "body": "x"}),
+    )
+    .await;
+    assert_names(status, &answer, 422, "title");
+    let (status, answer) = send(
+        &app,
+        "POST",
+        path,
+        &owner,
+        json!({"title": "Parcel", "body": ""}),
+    )
+    .await;
+    assert_names(status, &answer, 422, "body");
+    let (status, saved) = send(
+        &app,
+        "POST",
+        path,
+        &owner,
+        json!({"title": "Where is my parcel", "body": "Hello {name}, {order} left our warehouse today."}),
+    )
+    .await;
+    assert_eq!(status, 201, "{saved}");
+    let id = saved["id"].as_i64().unwrap();
+    let (status, list) = get(&app, path, &owner).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0]["title"], "Where is my parcel");
+    // In a conversation's reply form, filled in for its shopper.
+    let conversation = a_conversation(&app).await;
+    let page = app
+        .html_as(
+            &format!("/admin/support/{conversation}?reply={id}"),
+            &owner_cookie,
+        )
+        .await;
+    assert!(
+        page.contains("Hello Someone, your order left our warehouse today."),
+        "{page:.300}"
+    );
+    let (status, _) = api(
+        &app,
+        "DELETE",
+        &format!("{path}/{id}"),
+        Some(&owner),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = api(
+        &app,
+        "DELETE",
+        &format!("{path}/{id}"),
+        Some(&owner),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        crate::checkout::count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'Saved reply%'"
+        )
+        .await,
+        2
+    );
+}
 
 /// A conversation straight in the database, for tests of other things that need one; its id.
 pub async fn a_conversation(app: &TestApp) -> i64 {

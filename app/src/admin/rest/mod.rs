@@ -154,6 +154,18 @@ where
             "/api/v1/admin/support/conversations/{id}/assign",
             support::assign_conversation,
         )
+        .get(
+            "/api/v1/admin/support/saved-replies",
+            support::list_saved_replies,
+        )
+        .post(
+            "/api/v1/admin/support/saved-replies",
+            support::create_saved_reply,
+        )
+        .delete(
+            "/api/v1/admin/support/saved-replies/{id}",
+            support::delete_saved_reply,
+        )
         .get("/api/v1/admin/returns", returns::list_returns)
         .get("/api/v1/admin/returns/{rma}", returns::show_return)
         .post(
@@ -199,6 +211,7 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         campaigns::test_campaign, campaigns::send_campaign, campaigns::stop_campaign,
         support::list_conversations, support::show_conversation, support::add_message,
         support::close_conversation, support::reopen_conversation, support::assign_conversation,
+        support::list_saved_replies, support::create_saved_reply, support::delete_saved_reply,
         returns::list_returns, returns::show_return, returns::approve_return,
         returns::decline_return, returns::receive_return, returns::refund_return,
     ),

@@ -410,3 +410,134 @@ pub(super) async fn assign_conversation(
     assign(&admin, &account, id, input.email).await?;
     Ok(Json(one(&admin, id).await?).into_response())
 }
+
+/// A saved reply: picked in the reply form, `{name}` and `{order}` filled in.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedReplyOut {
+    id: i64,
+    title: String,
+    body: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedReplyIn {
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SavedReplyList {
+    items: Vec<SavedReplyOut>,
+    next_cursor: Option<String>,
+}
+
+/// Keeps a saved reply; its id.
+pub(crate) async fn save_reply(
+    admin: &Admin,
+    account: &Account,
+    title: &str,
+    body: &str,
+) -> Result<i64, ApiError> {
+    let (title, body) = crate::support::check_saved_reply(title, body).map_err(|errors| {
+        let first = &errors[0];
+        ApiError::field(first.field.clone(), first.message.clone())
+    })?;
+    audited(admin, account, "Saved reply added", move |conn| {
+        Box::pin(async move {
+            let id = store::add_saved_reply(conn, &title, &body, now_epoch()).await?;
+            Ok(Audited {
+                value: id,
+                subject: format!("saved-reply:{id}"),
+                detail: title,
+            })
+        })
+    })
+    .await
+}
+
+/// Deletes a saved reply.
+pub(crate) async fn delete_reply(
+    admin: &Admin,
+    account: &Account,
+    id: i64,
+) -> Result<(), ApiError> {
+    audited(admin, account, "Saved reply deleted", move |conn| {
+        Box::pin(async move {
+            if !store::delete_saved_reply(conn, id).await? {
+                return Err(ApiError::not_found("This saved reply"));
+            }
+            Ok(Audited {
+                value: (),
+                subject: format!("saved-reply:{id}"),
+                detail: String::new(),
+            })
+        })
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/support/saved-replies", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = SavedReplyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn list_saved_replies(
+    State(admin): State<Admin>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.may(Access::Support)?;
+    let items = store::saved_replies(admin.checkout().db().pool())
+        .await?
+        .into_iter()
+        .map(|r| SavedReplyOut {
+            id: r.id,
+            title: r.title,
+            body: r.body,
+        })
+        .collect();
+    Ok(Json(SavedReplyList {
+        items,
+        next_cursor: None,
+    })
+    .into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/support/saved-replies", tag = "admin", security(("bearer" = [])),
+    request_body = SavedReplyIn,
+    responses((status = 201, body = SavedReplyOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn create_saved_reply(
+    State(admin): State<Admin>,
+    caller: Caller,
+    request: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Support)?;
+    let input: SavedReplyIn = body(request)?;
+    let id = save_reply(&admin, &account, &input.title, &input.body).await?;
+    let saved = store::saved_replies(admin.checkout().db().pool())
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("This saved reply"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SavedReplyOut {
+            id,
+            title: saved.title,
+            body: saved.body,
+        }),
+    )
+        .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/support/saved-replies/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The saved reply's id.")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn delete_saved_reply(
+    State(admin): State<Admin>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = caller.may(Access::Support)?;
+    let id = path_id(&id, "Saved reply")?;
+    delete_reply(&admin, &account, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
