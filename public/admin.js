@@ -161,18 +161,14 @@ if (document.querySelector(LIVE)) {
   };
   const mark = (live) => document.querySelectorAll(LIVE).forEach((s) => (s.dataset.live = live));
   const events = new EventSource("/admin/events");
-  // While the stream is down (the browser reconnects by itself) changes go unannounced, so a
-  // reconnection fetches the page once.
-  let lost = false;
+  // The page was rendered before the stream opened, and while the stream is down (the browser
+  // reconnects by itself) changes go unannounced: each opening fetches the page once, so a
+  // change made in between is never missed.
   events.addEventListener("open", () => {
     mark("true");
-    if (lost) refresh();
-    lost = false;
+    refresh();
   });
-  events.addEventListener("error", () => {
-    mark("false");
-    lost = true;
-  });
+  events.addEventListener("error", () => mark("false"));
   events.addEventListener("changed", refresh);
 }
 

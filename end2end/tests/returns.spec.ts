@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { hydrated, signIn, violations } from "./support";
 
-test("a shopper returns a delivered item, staff approve, receive and refund it, and stock and the order page follow", async ({ browser, request }) => {
+test("a shopper writes from the order page and returns a delivered item; staff see it live, approve, receive and refund it; stock and the order page follow", async ({ browser, request }) => {
   const slug = "stoneware-mug";
   const product = await (await request.get(`/api/v1/products/${slug}`)).json();
   const variant = product.variants.find((v: { available: number }) => v.available >= 2);
@@ -13,7 +13,8 @@ test("a shopper returns a delivered item, staff approve, receive and refund it, 
   await shopper.getByRole("button", { name: "Add to cart" }).click();
   await shopper.goto("/checkout");
   await hydrated(shopper);
-  await shopper.getByLabel("Email").fill(`returns.${Date.now()}@example.test`);
+  const email = `returns.${Date.now()}@example.test`;
+  await shopper.getByLabel("Email").fill(email);
   await shopper.getByLabel("Full name").fill("Rita Return");
   await shopper.getByLabel("Street and number").fill("Heidestraße 17");
   await shopper.getByLabel("Postal code").fill("51147");
@@ -38,6 +39,20 @@ test("a shopper returns a delivered item, staff approve, receive and refund it, 
   await expect(staff.getByTestId("admin-notice")).toContainText("Shipment created");
   await staff.getByRole("button", { name: "Mark delivered" }).click();
   await expect(staff.getByTestId("admin-notice")).toBeVisible();
+
+  // Staff watch the inbox; the shopper writes from the order page, and it shows up live.
+  await staff.goto("/admin/support?status=open");
+  await expect(staff.locator("[data-live-section]")).toHaveAttribute("data-live", "true");
+  await shopper.goto(orderUrl);
+  await shopper.getByTestId("order-contact").click();
+  await shopper.getByLabel("Your name").fill("Rita Return");
+  await shopper.getByLabel("Email").fill(email);
+  await shopper.getByLabel("Message").fill("Can I still send the mug back?");
+  await shopper.getByRole("button", { name: "Send message" }).click();
+  await expect(shopper.getByTestId("support-thread")).toContainText("send the mug back");
+  const row = staff.getByTestId("support-row").filter({ hasText: email });
+  await expect(row).toBeVisible({ timeout: 10_000 });
+  await expect(row).toContainText(`#${number}`);
 
   // The shopper asks to return it from the order page.
   await shopper.goto(orderUrl);

@@ -277,13 +277,16 @@ pub async fn audit_subject(
 /// Polls for new orders, stock movements and support messages once a second while a dashboard listens, and
 /// tells the listeners. Polling the database (not an in-process signal) also sees orders
 /// placed through other servers on the same database.
+///
+/// The last figures are kept while nobody listens: a page that subscribes right after a change
+/// (made between the previous poll and its first one) still hears of it, rather than the change
+/// becoming the new starting point unannounced.
 async fn watch_changes(admin: Admin) {
     let mut last: Option<(i64, i64, i64, i64)> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         ticker.tick().await;
         if admin.listeners() == 0 {
-            last = None;
             continue;
         }
         let row = sqlx::query(

@@ -15,7 +15,58 @@ on_both_databases!(
     orders_are_linked_only_for_their_own_shopper_and_spam_is_held_back,
     the_shoppers_pages_and_the_inbox_work_without_javascript,
     saved_replies_are_kept_once_and_filled_in_for_each_conversation,
+    a_page_that_listens_after_a_quiet_spell_hears_of_what_changed_in_it,
 );
+
+/// Opens the admin's event stream; the response, to read `changed` from.
+async fn listen(app: &TestApp, cookie: &str) -> reqwest::Response {
+    let response = app
+        .client
+        .get(format!("{}/admin/events", app.address))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response
+}
+
+/// Whether `changed` arrives within `seconds`.
+async fn hears_changed(response: &mut reqwest::Response, seconds: u64) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut seen = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if seen.contains("event: changed") {
+            return true;
+        }
+    }
+    false
+}
+
+async fn a_page_that_listens_after_a_quiet_spell_hears_of_what_changed_in_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (owner_cookie, _, _, _) = team(&app).await;
+    // A dashboard listens, so the watcher has figures; then nobody does.
+    let mut first = listen(&app, &owner_cookie).await;
+    assert!(!hears_changed(&mut first, 2).await, "nothing changed yet");
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // A shopper writes while no page listens (the next page is still being rendered)...
+    let (status, _) = start(
+        &app,
+        &json!({"email": "quiet@example.com", "name": "Quiet", "message": "Hello?"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    // ...and the page that then listens hears of it.
+    let mut second = listen(&app, &owner_cookie).await;
+    assert!(
+        hears_changed(&mut second, 4).await,
+        "the message written in between is announced"
+    );
+}
 
 async fn saved_replies_are_kept_once_and_filled_in_for_each_conversation(backend: Backend) {
     let app = spawn_app(backend).await;
