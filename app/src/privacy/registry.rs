@@ -400,6 +400,11 @@ pub const TABLES: &[Table] = &[
             "returned_quantity",
         ],
     ),
+    // Staff's own wording, picked in replies; nothing of a shopper's.
+    catalog(
+        "support_saved_replies",
+        &["id", "title", "body", "created_at", "updated_at"],
+    ),
     catalog(
         "return_lines",
         &[

@@ -117,6 +117,13 @@ pub async fn create(
     conversation_id: Option<i64>,
     now: i64,
 ) -> Result<Option<ReturnRecord>, sqlx::Error> {
+    // Takes the order's row lock (a no-op UPDATE works on both databases): two requests for
+    // one order at once on Postgres would otherwise both count the same returns and pick the
+    // same RMA number.
+    sqlx::query("UPDATE orders SET updated_at = updated_at WHERE id = $1")
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
     for (line_id, units, _) in &checked.lines {
         let raised = sqlx::query(&format!(
             "UPDATE order_lines SET returned_quantity = returned_quantity + $1 \

@@ -17,6 +17,7 @@ on_both_databases!(
     a_return_goes_from_request_to_refund_with_the_fees_of_its_day,
     the_window_final_sale_and_a_decline_decide_what_can_be_returned,
     an_exchange_places_a_replacement_at_no_charge_instead_of_a_refund,
+    two_requests_at_once_get_their_own_rma_numbers,
     random_shipments_returns_and_refunds_keep_every_ledger_true,
 );
 
@@ -718,6 +719,30 @@ async fn an_exchange_places_a_replacement_at_no_charge_instead_of_a_refund(backe
     let (status, _) = refund(&app, &owner, &rma, "x1", json!({})).await;
     assert_eq!(status, 409);
     assert_eq!(order_refunded(&app, &placed.number).await, 0);
+}
+
+async fn two_requests_at_once_get_their_own_rma_numbers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner, _, _) = team(&app).await;
+    let (a, _) = variant_with_stock(&app, 0, 50).await;
+    let placed = order(&app, &[(a, 8)]).await;
+    let line_id = placed.lines[0].0;
+    deliver(&app, &owner, &placed.number, line_id, 8).await;
+    let asks = (0..4).map(|_| ask(&app, &placed, json!({"lines": [line(line_id, 2, "other")]})));
+    let answers = futures::future::join_all(asks).await;
+    let mut rmas: Vec<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 201, "{body}");
+            body["rma"].as_str().unwrap().to_string()
+        })
+        .collect();
+    rmas.sort();
+    rmas.dedup();
+    assert_eq!(rmas.len(), 4, "{rmas:?}");
+    // Every delivered unit is now in a return: a fifth is refused by name.
+    let (status, answer) = ask(&app, &placed, json!({"lines": [line(line_id, 1, "other")]})).await;
+    assert_names(status, &answer, 422, "lines[0].line_id");
 }
 
 /// A small deterministic random source (xorshift), so a failure can be replayed.
