@@ -130,7 +130,7 @@ pub fn AdminReturnPage() -> impl IntoView {
 
 fn return_view(r: ReturnView) -> impl IntoView {
     let action = format!("/admin/returns/{}", r.rma);
-    let key = uuid_like(&r.rma);
+    let key = refund_form_key(&r.rma);
     let fees = format!(
         "Fees fixed when it was asked: restocking {}%, return shipping {}.",
         r.restocking_percent, r.shipping_fee
@@ -220,7 +220,7 @@ fn return_view(r: ReturnView) -> impl IntoView {
 
 /// The refund form's idempotency key: one per return and page load, so a double submit of the
 /// same form refunds once.
-fn uuid_like(rma: &str) -> String {
+fn refund_form_key(rma: &str) -> String {
     #[cfg(feature = "ssr")]
     {
         format!("return-{rma}-{}", crate::checkout::service::random_token())

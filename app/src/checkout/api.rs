@@ -142,7 +142,7 @@ pub struct OrderEnvelope {
 
 #[derive(Deserialize)]
 pub(crate) struct TokenQuery {
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 /// The order for whoever holds its access token: `Authorization: Bearer …` or `?token=…`.

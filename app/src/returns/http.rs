@@ -17,6 +17,7 @@ use super::{
 };
 use crate::accounts::service::Accounts;
 use crate::checkout::address::{Address, FieldError};
+use crate::checkout::api::TokenQuery;
 use crate::checkout::service::Checkout;
 use crate::db::now_epoch;
 use crate::money::Money;
@@ -335,11 +336,6 @@ pub async fn options(
     })
 }
 
-#[derive(serde::Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
 /// An order's returns.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ReturnList {
@@ -366,7 +362,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
     ),
     request_body = ReturnRequest,
     responses((status = 201, body = ReturnView), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn request_api(
+pub(crate) async fn request_api(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
     Path(number): Path<String>,
@@ -400,7 +396,7 @@ pub async fn request_api(
         ("token" = Option<String>, Query, description = "The order's access token (or send Authorization: Bearer <token>, or a customer session)."),
     ),
     responses((status = 200, body = ReturnList), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn list_api(
+pub(crate) async fn list_api(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
     Path(number): Path<String>,

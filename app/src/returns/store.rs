@@ -6,6 +6,8 @@
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{LineFacts, Policy, Reason, ReturnLineView, ReturnView, Status};
+use crate::catalog::ssr::option_values;
+use crate::checkout::line_title;
 use crate::db::count;
 use crate::inventory::{self, Movement, StockError, StockMove};
 use crate::money::{Currency, Money};
@@ -54,15 +56,12 @@ pub async fn line_facts(
     .await?;
     rows.iter()
         .map(|row| {
-            let title: String = row.try_get("title")?;
-            let variant: String = row.try_get("variant_title")?;
             Ok(LineFacts {
                 line_id: row.try_get("id")?,
-                title: if variant.is_empty() {
-                    title
-                } else {
-                    format!("{title} ({variant})")
-                },
+                title: line_title(
+                    &row.try_get::<String, _>("title")?,
+                    &row.try_get::<String, _>("variant_title")?,
+                ),
                 ordered: count(row, "quantity")?,
                 delivered: count(row, "delivered")?,
                 returned: count(row, "returned_quantity")?,
@@ -468,15 +467,12 @@ async fn view_of(
         .iter()
         .map(|l| {
             let reason: String = l.try_get("reason")?;
-            let title: String = l.try_get("title")?;
-            let variant: String = l.try_get("variant_title")?;
             Ok(ReturnLineView {
                 line_id: l.try_get("order_line_id")?,
-                title: if variant.is_empty() {
-                    title
-                } else {
-                    format!("{title} ({variant})")
-                },
+                title: line_title(
+                    &l.try_get::<String, _>("title")?,
+                    &l.try_get::<String, _>("variant_title")?,
+                ),
                 quantity: count(l, "quantity")?,
                 reason: Reason::parse(&reason).unwrap_or(Reason::Other),
                 restocked: count(l, "restocked_quantity")?,
@@ -536,14 +532,7 @@ pub async fn check_exchange(
     }
     let product: i64 = row.try_get("product_id")?;
     for (line, _, _) in lines {
-        let of: Option<i64> = sqlx::query_scalar(
-            "SELECT v.product_id FROM order_lines ol JOIN variants v ON v.id = ol.variant_id \
-             WHERE ol.id = $1",
-        )
-        .bind(line)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if of != Some(product) {
+        if product_of_line(conn, *line).await? != Some(product) {
             return Ok(Err(
                 "An exchange is for another size or colour of the same product: return other \
                  products separately, for a refund."
@@ -562,14 +551,7 @@ pub async fn exchanges_for(
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let mut product = None;
     for line in line_ids {
-        let of: Option<i64> = sqlx::query_scalar(
-            "SELECT v.product_id FROM order_lines ol JOIN variants v ON v.id = ol.variant_id \
-             WHERE ol.id = $1",
-        )
-        .bind(line)
-        .fetch_optional(&mut *conn)
-        .await?;
-        match (product, of) {
+        match (product, product_of_line(conn, *line).await?) {
             (_, None) => return Ok(Vec::new()),
             (None, Some(of)) => product = Some(of),
             (Some(p), Some(of)) if p != of => return Ok(Vec::new()),
@@ -591,22 +573,31 @@ pub async fn exchanges_for(
     .await?;
     rows.iter()
         .map(|row| {
-            let options: Vec<String> = ["option1", "option2", "option3"]
-                .iter()
-                .filter_map(|c| row.try_get::<Option<String>, _>(*c).ok().flatten())
-                .filter(|o| !o.is_empty())
-                .collect();
             let title: String = row.try_get("title")?;
-            Ok((
-                row.try_get("id")?,
-                if options.is_empty() {
-                    title
-                } else {
-                    format!("{title} ({})", options.join(" / "))
-                },
-            ))
+            Ok((row.try_get("id")?, line_title(&title, &variant_title(row))))
         })
         .collect()
+}
+
+/// The product an order line's variant belongs to (`None` once the variant is deleted).
+async fn product_of_line(conn: &mut AnyConnection, line: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT v.product_id FROM order_lines ol JOIN variants v ON v.id = ol.variant_id \
+         WHERE ol.id = $1",
+    )
+    .bind(line)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// A variant's options as an order line names them ("M / Blue"), from a row with
+/// `option1`..`option3`; empty options are left out, as checkout leaves them out.
+fn variant_title(row: &sqlx::any::AnyRow) -> String {
+    option_values(row)
+        .into_iter()
+        .filter(|o| !o.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// Places an exchange's replacement order: the asked-for variant, as many units as the return
@@ -655,18 +646,24 @@ pub async fn place_replacement(
         Err(StockError::OutOfBounds(_)) => return Ok(None),
         Err(StockError::Database(error)) => return Err(error),
     }
+    let row = sqlx::query(
+        "SELECT v.sku, v.option1, v.option2, v.option3, p.title FROM variants v \
+         JOIN products p ON p.id = v.product_id WHERE v.id = $1",
+    )
+    .bind(variant)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query(
         "INSERT INTO order_lines (order_id, variant_id, sku, title, variant_title, quantity, \
          backordered_quantity, unit_price_amount, tax_amount, total_amount, discount_amount) \
-         SELECT $1, v.id, v.sku, p.title, \
-                TRIM(COALESCE(v.option1, '') || CASE WHEN COALESCE(v.option2, '') = '' THEN '' ELSE ' / ' || v.option2 END \
-                     || CASE WHEN COALESCE(v.option3, '') = '' THEN '' ELSE ' / ' || v.option3 END), \
-                $2, 0, 0, 0, 0, 0 \
-         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $3",
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, 0)",
     )
     .bind(order_id)
-    .bind(units)
     .bind(variant)
+    .bind(row.try_get::<String, _>("sku")?)
+    .bind(row.try_get::<String, _>("title")?)
+    .bind(variant_title(&row))
+    .bind(units)
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE returns SET replacement_order_id = $1 WHERE id = $2")

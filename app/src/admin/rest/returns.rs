@@ -13,7 +13,9 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 use utoipa::ToSchema;
 
-use super::{audited, body, query_pairs, ApiError, Audited, Caller, ErrorBody, MoneyIn, Problems};
+use super::{
+    audited, body, id_page, query_pairs, ApiError, Audited, Caller, ErrorBody, MoneyIn, Problems,
+};
 use crate::admin::auth::Account;
 use crate::admin::orders::{RefundOf, ReturnRefund};
 use crate::admin::service::Admin;
@@ -24,10 +26,6 @@ use crate::notifications::{self, Email};
 use crate::returns::store::{self, Filter, ReceiveError, ReturnRecord};
 use crate::returns::{check_staff_text, ReturnView, Status};
 use crate::support::{self, Author};
-
-/// Returns per page, by default and at most.
-const PER_PAGE: i64 = 50;
-const MAX_PER_PAGE: i64 = 200;
 
 #[derive(Serialize, ToSchema)]
 pub struct ReturnListOut {
@@ -448,9 +446,13 @@ pub(crate) async fn refund(
     Ok(paid)
 }
 
+/// The list's filter from a query: `status`, `order`, and the id paging every list by id has.
 fn filter_of(raw: Option<&str>) -> Result<(Filter, i64), ApiError> {
-    let mut filter = Filter::default();
-    let mut limit = PER_PAGE;
+    let (before, limit) = id_page(raw)?;
+    let mut filter = Filter {
+        before,
+        ..Filter::default()
+    };
     for (name, value) in query_pairs(raw)? {
         match name.as_str() {
             "status" if value.is_empty() || value == "all" => {}
@@ -466,20 +468,6 @@ fn filter_of(raw: Option<&str>) -> Result<(Filter, i64), ApiError> {
                 filter.order_id = Some(crate::orders::order_id(&value).ok_or_else(|| {
                     ApiError::bad_request("order", "use an order number, like 1001")
                 })?)
-            }
-            "cursor" => {
-                filter.before = Some(value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(
-                    || ApiError::bad_request("cursor", "use the next_cursor of the previous page"),
-                )?)
-            }
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PER_PAGE).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::bad_request("limit", format!("use 1 to {MAX_PER_PAGE}"))
-                    })?;
             }
             _ => {}
         }
