@@ -351,6 +351,14 @@ pub fn count(row: &sqlx::any::AnyRow, column: &str) -> Result<u32, sqlx::Error> 
 
 /// Seconds since the Unix epoch, the timestamp format of every table (portable across both
 /// databases and `sqlx::Any`).
+/// A client's address as the rate limits keep it: a hash, so no table holds an address (the
+/// rows live minutes; the hash only needs to tell addresses apart).
+pub fn address_key(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("kassa rate limit\n{address}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
 pub fn now_epoch() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -214,6 +215,7 @@ fn Layout() -> impl IntoView {
             <Route path=path!("/support/:token") view=support::pages::SupportPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/saved-replies") view=admin::AdminSavedRepliesPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/returns") view=admin::AdminReturnsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/analytics") view=admin::analytics::AdminAnalyticsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/returns/:rma") view=admin::AdminReturnPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/support") view=admin::AdminSupportPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/support/:conversation") view=admin::AdminSupportConversationPage ssr=SsrMode::Async/>

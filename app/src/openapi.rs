@@ -32,6 +32,7 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         crate::checkout::api::quote,
         crate::checkout::api::checkout,
         crate::checkout::api::order,
+        crate::analytics::http::receive_beacon,
         crate::accounts::api::send_code,
         crate::accounts::api::sign_in,
         crate::accounts::api::sign_out,
@@ -68,6 +69,7 @@ ISO 4217 currency; prices sent by shoppers' clients are ignored. Times are RFC 3
         (name = "checkout", description = "Quotes, orders and their payment."),
         (name = "returns", description = "Returns of delivered items: ask with the order's access token (or a customer session), follow them by RMA number."),
         (name = "support", description = "Conversations with the shop: start one (linked to an order with its access token, a customer session, or the email it was placed with), then read and reply with its private token."),
+        (name = "analytics", description = "Events from the shop's pages (`navigator.sendBeacon`): no cookie is set and no address is kept."),
         (name = "newsletter", description = "Sign-up with double opt-in: the address confirms by an emailed link."),
         (name = "customer", description = "Shoppers' accounts: sign-in with an emailed code, then the \
 session token as `Authorization: Bearer` (or the session cookie) for the account, its orders, addresses, cart, passkeys and email preferences. Passkeys sign in without an email typed first (discoverable credentials)."),

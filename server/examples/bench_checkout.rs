@@ -188,6 +188,7 @@ async fn place_with(
         discount_codes: codes.iter().map(|c| c.to_string()).collect(),
         newsletter: false,
         gift_cards: Vec::new(),
+        attribution: None,
     };
     let start = Instant::now();
     let placed = checkout

@@ -32,6 +32,24 @@ pub struct Settings {
     /// `KASSA_NEWSLETTER_PER_MINUTE`: newsletter copies handed to the mail server per minute
     /// (default 120), to stay within the mail provider's limits.
     pub newsletter_per_minute: i64,
+    /// `KASSA_TRUSTED_PROXIES`: the load balancers' addresses (CIDRs, comma-separated) whose
+    /// `X-Forwarded-For` names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `10.0.0.0/8, 192.0.2.7` as networks (a bare address is its own /32 or /128); `Err` gives
+/// back the entry that is neither.
+pub fn parse_proxies(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| entry.to_string())
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -239,7 +257,17 @@ impl Settings {
                 )
             })?;
 
+        let proxies = var("KASSA_TRUSTED_PROXIES").unwrap_or_default();
+        let trusted_proxies = parse_proxies(&proxies).map_err(|entry| {
+            invalid(
+                "KASSA_TRUSTED_PROXIES",
+                &entry,
+                "expected addresses or CIDRs separated by commas, such as 10.0.0.0/8, 192.0.2.7",
+            )
+        })?;
+
         Ok(Settings {
+            trusted_proxies,
             newsletter_per_minute,
             addr,
             page_cache_ttl,

@@ -476,3 +476,103 @@ mod tests {
         assert!(!is_hashed_asset("/pkg/kassa_bg.wasm"));
     }
 }
+
+/// The proxies whose `X-Forwarded-For` is believed (`KASSA_TRUSTED_PROXIES`).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<Vec<ipnet::IpNet>>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind `peer`: when `peer` is a trusted proxy, the right-most address of
+    /// `X-Forwarded-For` that is not one (each proxy appends the address it saw, so the
+    /// entries to its left are the client's word, which anyone may forge).
+    pub fn client(&self, peer: std::net::IpAddr, forwarded: &[&str]) -> std::net::IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        for entry in forwarded.iter().flat_map(|header| header.split(',')).rev() {
+            let Ok(ip) = entry.trim().parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// Behind a trusted load balancer, every part of the app (rate limits, analytics) sees the
+/// client's address where it reads the connection's (`ConnectInfo`).
+pub async fn client_address(
+    axum::extract::State(proxies): axum::extract::State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    if proxies.0.is_empty() {
+        return next.run(request).await;
+    }
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        let forwarded: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let client = proxies.client(peer.ip(), &forwarded);
+        if client != peer.ip() {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::TrustedProxies;
+
+    fn proxies(list: &str) -> TrustedProxies {
+        TrustedProxies(std::sync::Arc::new(
+            crate::config::parse_proxies(list).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let lb = proxies("10.0.0.0/8");
+        let client =
+            |peer: &str, header: &[&str]| lb.client(peer.parse().unwrap(), header).to_string();
+        assert_eq!(client("10.1.2.3", &["198.51.100.7"]), "198.51.100.7");
+        // A client cannot pass itself off as another by sending the header itself.
+        assert_eq!(
+            client("10.1.2.3", &["1.2.3.4, 198.51.100.7"]),
+            "198.51.100.7"
+        );
+        // Through two of the shop's proxies.
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.7, 10.9.9.9"]),
+            "198.51.100.7"
+        );
+        // From anyone else, the header is ignored.
+        assert_eq!(client("203.0.113.5", &["198.51.100.7"]), "203.0.113.5");
+        assert_eq!(client("10.1.2.3", &["garbage"]), "10.1.2.3");
+        assert!(crate::config::parse_proxies("10.0.0.0/8, 192.0.2.7 ,").is_ok());
+        assert_eq!(
+            crate::config::parse_proxies("10.0.0.0/33"),
+            Err("10.0.0.0/33".into())
+        );
+    }
+}

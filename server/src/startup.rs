@@ -16,6 +16,7 @@ use tower_http::{
 
 use app::accounts::service::Accounts;
 use app::admin::service::Admin;
+use app::analytics::collector::Analytics;
 use app::catalog::media::MediaStore;
 use app::checkout::service::Checkout;
 use app::db::Db;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub checkout: Checkout,
     pub admin: Admin,
     pub accounts: Accounts,
+    pub analytics: Analytics,
+    pub trusted_proxies: http::TrustedProxies,
 }
 
 impl AppState {
@@ -66,6 +69,10 @@ impl AppState {
             CompressedAssets::spawn(&leptos_options.site_root, &leptos_options.site_pkg_dir);
         let accounts = Accounts::new(db.clone(), &settings.public_url);
         AppState {
+            analytics: checkout.analytics().clone(),
+            trusted_proxies: http::TrustedProxies(std::sync::Arc::new(
+                settings.trusted_proxies.clone(),
+            )),
             accounts,
             leptos_options,
             assets,
@@ -122,7 +129,9 @@ pub fn build_router(state: AppState) -> Router {
     let checkout = state.checkout.clone();
     let admin = state.admin.clone();
     let accounts = state.accounts.clone();
+    let analytics = state.analytics.clone();
     let context = move || {
+        provide_context(analytics.clone());
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());
@@ -133,6 +142,8 @@ pub fn build_router(state: AppState) -> Router {
     let own_origin = http::OwnOrigin::new(&state.site_url.0);
     let options = state.leptos_options.clone();
     let page_cache = state.page_cache.clone();
+    let page_views = state.analytics.clone();
+    let proxies = state.trusted_proxies.clone();
 
     let app = Router::new()
         .route("/healthz", get(health::healthz))
@@ -159,6 +170,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(app::returns::http::routes())
         .merge(app::admin::privacy::routes())
         .merge(app::admin::security::routes())
+        .merge(app::analytics::http::routes())
+        .merge(app::admin::analytics::ssr::routes())
         .nest_service("/media", ServeDir::new(state.media.dir()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -207,11 +220,22 @@ pub fn build_router(state: AppState) -> Router {
     // stored with the security headers those layers added when it was rendered), and outside
     // compression, so it is stored compressed, once per encoding. Hits are not traced: they
     // run no code worth a span.
+    //
+    // Page views are counted outside the cache (its copies count too), and the client's
+    // address is settled before anything reads it.
     Router::new()
         .fallback_service(around(app))
         .layer(middleware::from_fn_with_state(
             page_cache,
             page_cache::serve_cached,
+        ))
+        .layer(middleware::from_fn_with_state(
+            page_views,
+            app::analytics::http::record_page_views,
+        ))
+        .layer(middleware::from_fn_with_state(
+            proxies,
+            http::client_address,
         ))
 }
 
@@ -247,6 +271,9 @@ fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
             if let Err(error) = app::accounts::service::forget_stale(&db, now).await {
                 tracing::error!(%error, "forgetting stale sign-in data failed");
             }
+            if let Err(error) = app::analytics::collector::forget_old(&db, now).await {
+                tracing::error!(%error, "forgetting old analytics salts and events failed");
+            }
             if let Err(error) = app::admin::auth::forget_old_failures(&db, now).await {
                 tracing::error!(%error, "forgetting old failed staff sign-ins failed");
             }
@@ -280,6 +307,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         }
         None => tracing::info!("KASSA_SMTP_URL is not set: emails wait in the outbox table"),
     }
+    let analytics = state.analytics.clone();
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -298,6 +326,9 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server")?;
+    if let Err(error) = analytics.flush().await {
+        tracing::warn!(%error, "the last analytics events could not be written");
+    }
     tracing::info!("shutting down: closing the database");
     tokio::time::timeout(Duration::from_secs(10), db.close())
         .await

@@ -215,10 +215,10 @@ impl Accounts {
     ) -> Result<(i64, i64), sqlx::Error> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM sign_in_attempts WHERE email = $1 AND kind = $3 AND at > $4) AS by_email, \
-                    (SELECT COUNT(*) FROM sign_in_attempts WHERE address = $2 AND kind = $3 AND at > $4) AS by_address",
+                    (SELECT COUNT(*) FROM sign_in_attempts WHERE address_hash = $2 AND kind = $3 AND at > $4) AS by_address",
         )
         .bind(email)
-        .bind(address)
+        .bind(crate::db::address_key(address))
         .bind(kind)
         .bind(now - codes::LIMIT_WINDOW_SECS)
         .fetch_one(self.db().pool())
@@ -729,13 +729,15 @@ pub(super) async fn record_attempt(
     address: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sign_in_attempts (kind, email, address, at) VALUES ($1, $2, $3, $4)")
-        .bind(kind)
-        .bind(email)
-        .bind(address)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sign_in_attempts (kind, email, address_hash, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(kind)
+    .bind(email)
+    .bind(crate::db::address_key(address))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -488,6 +488,8 @@ struct StaffForm {
     can_privacy: Option<String>,
     #[serde(default)]
     can_support: Option<String>,
+    #[serde(default)]
+    can_analytics: Option<String>,
 }
 
 async fn create_staff(
@@ -503,9 +505,12 @@ async fn create_staff(
                 &account,
                 &form.email,
                 &form.password,
-                form.can_refund.is_some(),
-                form.can_privacy.is_some(),
-                form.can_support.is_some(),
+                crate::admin::service::StaffPermissions {
+                    refund: form.can_refund.is_some(),
+                    privacy: form.can_privacy.is_some(),
+                    support: form.can_support.is_some(),
+                    analytics: form.can_analytics.is_some(),
+                },
             )
             .await?;
         Ok(format!("Account for {} created.", form.email.trim()))

@@ -35,6 +35,8 @@ pub struct Account {
     pub can_privacy: bool,
     /// May answer customers in the support inbox (owners always may).
     pub can_support: bool,
+    /// May read the analytics reports (owners always may).
+    pub can_analytics: bool,
     /// The owner requires a second factor and this account has none yet: it may only set
     /// one up (a session's account; API tokens are programs and unaffected).
     pub must_set_up_2fa: bool,
@@ -62,6 +64,11 @@ impl Account {
         self.role == Role::Owner || (self.role == Role::Staff && self.can_support)
     }
 
+    /// Owners may always read the analytics; staff when allowed.
+    pub fn may_read_analytics(&self) -> bool {
+        self.role == Role::Owner || (self.role == Role::Staff && self.can_analytics)
+    }
+
     /// Whether this account may call what needs `access`.
     pub fn has(&self, access: Access) -> bool {
         match access {
@@ -69,6 +76,7 @@ impl Account {
             Access::Refunds => self.may_refund(),
             Access::Privacy => self.may_handle_privacy(),
             Access::Support => self.may_support(),
+            Access::Analytics => self.may_read_analytics(),
             Access::Owner => self.role == Role::Owner,
         }
     }
@@ -212,10 +220,10 @@ pub async fn sign_in(
     let since = now - FAILURE_WINDOW_SECS;
     let failures = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3) AS by_account, \
-                (SELECT COUNT(*) FROM sign_in_failures WHERE address = $2 AND at > $3) AS by_address",
+                (SELECT COUNT(*) FROM sign_in_failures WHERE address_hash = $2 AND at > $3) AS by_address",
     )
     .bind(&email)
-    .bind(address)
+    .bind(crate::db::address_key(address))
     .bind(since)
     .fetch_one(db.pool())
     .await?;
@@ -225,7 +233,7 @@ pub async fn sign_in(
         return Err(SignInError::RateLimited);
     }
     let row = sqlx::query(
-        "SELECT id, email, password_hash, role, can_refund, can_privacy, can_support, totp_secret IS NOT NULL AS second_factor \
+        "SELECT id, email, password_hash, role, can_refund, can_privacy, can_support, can_analytics, totp_secret IS NOT NULL AS second_factor \
          FROM accounts WHERE email = $1 AND disabled = 0",
     )
     .bind(&email)
@@ -240,12 +248,12 @@ pub async fn sign_in(
         .await
         .unwrap_or(false);
     let Some(row) = row.filter(|_| matches) else {
-        let address = address.to_string();
+        let address = crate::db::address_key(address);
         db.writes()
             .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
                 Box::pin(async move {
                     sqlx::query(
-                        "INSERT INTO sign_in_failures (email, address, at) VALUES ($1, $2, $3)",
+                        "INSERT INTO sign_in_failures (email, address_hash, at) VALUES ($1, $2, $3)",
                     )
                     .bind(&email)
                     .bind(&address)
@@ -328,6 +336,7 @@ pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Account
         can_refund: row.try_get::<i64, _>("can_refund")? != 0,
         can_privacy: row.try_get::<i64, _>("can_privacy")? != 0,
         can_support: row.try_get::<i64, _>("can_support")? != 0,
+        can_analytics: row.try_get::<i64, _>("can_analytics")? != 0,
         // Only the session's query asks; elsewhere the column is absent.
         must_set_up_2fa: flag(row, "must_set_up_2fa").unwrap_or(false),
         token: None,
@@ -343,7 +352,7 @@ pub async fn session_account(
 ) -> Result<Option<Account>, sqlx::Error> {
     let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, a.can_support, \
+        "SELECT a.id, a.email, a.role, a.can_refund, a.can_privacy, a.can_support, a.can_analytics, \
          (a.totp_secret IS NULL AND (SELECT require_staff_2fa FROM shop_settings WHERE id = 1) = 1) AS must_set_up_2fa, \
          s.created_at, s.last_seen_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND a.disabled = 0",

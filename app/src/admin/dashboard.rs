@@ -5,50 +5,48 @@ use sqlx::Row;
 
 use super::service::{variant_title, Admin};
 use super::{AdminError, Dashboard, LowStock, OrderFilter, Period};
+use crate::analytics::reports::{self, Scope};
+use crate::analytics::DateRange;
 use crate::money::Money;
 
 impl Admin {
     pub async fn dashboard(&self, now: i64) -> Result<Dashboard, AdminError> {
         let pool = self.db().pool();
+        // The same figures as the analytics reports: the shop's days, net of refunds.
         let currency = self.checkout().rules().await?.currency;
-        let today = now - now.rem_euclid(86_400);
+        let clock = reports::clock(self.db()).await?;
+        let today = clock.today(now);
         let mut periods = Vec::new();
-        for (label, since) in [
-            ("Today", today),
-            ("7 days", now - 7 * 86_400),
-            ("30 days", now - 30 * 86_400),
-        ] {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS orders, CAST(COALESCE(SUM(total_amount - refunded_amount), 0) AS BIGINT) AS revenue \
-                 FROM orders WHERE status = 'paid' AND paid_at >= $1",
-            )
-            .bind(since)
-            .fetch_one(pool)
-            .await?;
-            let orders: i64 = row.try_get("orders")?;
-            let revenue: i64 = row.try_get("revenue")?;
+        for (label, days) in [("Today", 1), ("7 days", 7), ("30 days", 30)] {
+            let range = DateRange {
+                from: today
+                    .checked_sub(jiff::Span::new().days(days - 1))
+                    .unwrap_or(today),
+                to: today,
+            };
+            let figures =
+                reports::summary(self.db(), &Scope::new(range, clock.clone(), currency)).await?;
+            let orders = figures.orders;
+            let revenue = figures.net_revenue.amount;
             periods.push(Period {
                 label: label.into(),
                 revenue: Money::new(revenue, currency),
                 orders,
                 average: (orders > 0).then(|| Money::new(revenue / orders, currency)),
+                visitors: figures.visitors,
             });
         }
-        let first_day = today / 86_400 - 29;
-        let days = sqlx::query(
-            "SELECT paid_at / 86400 AS day, CAST(SUM(total_amount - refunded_amount) AS BIGINT) AS revenue \
-             FROM orders WHERE status = 'paid' AND paid_at >= $1 GROUP BY paid_at / 86400",
-        )
-        .bind(first_day * 86_400)
-        .fetch_all(pool)
-        .await?;
-        let mut daily = vec![0i64; 30];
-        for row in days {
-            let day: i64 = row.try_get("day")?;
-            if let Some(slot) = daily.get_mut((day - first_day) as usize) {
-                *slot = row.try_get("revenue")?;
-            }
-        }
+        let month = DateRange {
+            from: today
+                .checked_sub(jiff::Span::new().days(29))
+                .unwrap_or(today),
+            to: today,
+        };
+        let daily = reports::days(self.db(), &Scope::new(month, clock, currency))
+            .await?
+            .into_iter()
+            .map(|day| day.revenue.amount - day.refunds.amount)
+            .collect();
         let recent = self
             .list_orders(&OrderFilter::default())
             .await?

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 use crate::orders::{OrderDetails, OrderStatus};
 
+pub mod analytics;
 pub mod campaigns;
 mod catalog_pages;
 pub mod discounts;
@@ -123,6 +124,8 @@ pub enum Access {
     Privacy,
     /// Owner or staff allowed to answer customers (the support inbox).
     Support,
+    /// Owner or staff allowed to read the analytics.
+    Analytics,
     /// The owner only.
     Owner,
 }
@@ -414,6 +417,21 @@ pub const ADMIN_ENDPOINTS: &[(&str, &str, Access)] = &[
         Access::Refunds,
     ),
     ("POST", "/admin/settings/returns", Access::Owner),
+    ("POST", "/admin/settings/analytics", Access::Owner),
+    ("GET", "/admin/analytics", Access::Analytics),
+    ("GET", "/admin/analytics/export/{report}", Access::Analytics),
+    ("POST", "/api/admin/analytics", Access::Analytics),
+    ("GET", "/api/v1/admin/analytics/summary", Access::Analytics),
+    ("GET", "/api/v1/admin/analytics/funnel", Access::Analytics),
+    ("GET", "/api/v1/admin/analytics/products", Access::Analytics),
+    ("GET", "/api/v1/admin/analytics/searches", Access::Analytics),
+    ("GET", "/api/v1/admin/analytics/sources", Access::Analytics),
+    (
+        "GET",
+        "/api/v1/admin/analytics/discounts",
+        Access::Analytics,
+    ),
+    ("GET", "/api/v1/admin/analytics/days", Access::Analytics),
     // Last: the role walk deletes its campaign here.
     (
         "POST",
@@ -577,6 +595,9 @@ pub struct Period {
     pub revenue: Money,
     pub orders: i64,
     pub average: Option<Money>,
+    /// Visitors in the period (one per day each), from the analytics.
+    #[serde(default)]
+    pub visitors: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -814,6 +835,12 @@ pub struct SecurityStatus {
 /// The shop's settings as the settings page shows them (amounts and rates as typed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopSettings {
+    /// The time zone the shop's days (and its reports) are counted in.
+    #[serde(default)]
+    pub time_zone: String,
+    /// Days raw analytics events are kept (the daily figures stay).
+    #[serde(default)]
+    pub analytics_retention_days: i64,
     /// The return policy: window in days, return shipping fee as typed, restocking percent.
     #[serde(default)]
     pub return_window_days: i64,

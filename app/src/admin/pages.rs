@@ -102,6 +102,7 @@ pub fn AdminStaffPage() -> impl IntoView {
             <label><input type="checkbox" name="can_refund"/>" May refund"</label>
             <label><input type="checkbox" name="can_privacy"/>" May export and erase a person's data"</label>
             <label><input type="checkbox" name="can_support"/>" May answer customers (support inbox)"</label>
+            <label><input type="checkbox" name="can_analytics"/>" May read the analytics"</label>
             <button type="submit" class="primary">"Add staff account"</button>
         </form>
         <h2>"API tokens"</h2>
@@ -198,13 +199,14 @@ fn LiveDashboard(initial: Dashboard) -> impl IntoView {
                         <h2>{p.label.clone()}</h2>
                         <p class="figure">{p.revenue.to_string()}</p>
                         <p>{format!("{} order{}", p.orders, if p.orders == 1 { "" } else { "s" })}</p>
+                        <p>{format!("{} visitor{}", p.visitors, if p.visitors == 1 { "" } else { "s" })}</p>
                         <p class="hint">{p.average.map(|a| format!("{a} average")).unwrap_or_else(|| "no orders".into())}</p>
                     </div>
                 }).collect_view()}
             </div>
             <figure class="chart">
                 {revenue_chart(&d.daily)}
-                <figcaption>"Revenue per day, last 30 days"</figcaption>
+                <figcaption>"Net revenue per day, last 30 days " <a href="/admin/analytics">"(analytics)"</a></figcaption>
             </figure>
             <p>{match d.pending_fulfilment {
                 1 => "1 paid order waits to be shipped.".to_string(),

@@ -23,6 +23,15 @@ pub struct Admin {
     secure_cookies: bool,
 }
 
+/// What a new staff member may do beyond the staff's common work.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StaffPermissions {
+    pub refund: bool,
+    pub privacy: bool,
+    pub support: bool,
+    pub analytics: bool,
+}
+
 impl Admin {
     /// The admin over the shop's checkout; watches the database for changes to push to open
     /// dashboards (orders or stock changed by any server sharing the database).
@@ -84,6 +93,7 @@ impl Admin {
             Access::Refunds => account.may_refund(),
             Access::Privacy => account.may_handle_privacy(),
             Access::Support => account.may_support(),
+            Access::Analytics => account.may_read_analytics(),
             Access::Owner => account.role == super::Role::Owner,
         };
         if !allowed {
@@ -117,10 +127,14 @@ impl Admin {
         account: &Account,
         email: &str,
         password: &str,
-        can_refund: bool,
-        can_privacy: bool,
-        can_support: bool,
+        may: StaffPermissions,
     ) -> Result<(), AdminError> {
+        let StaffPermissions {
+            refund: can_refund,
+            privacy: can_privacy,
+            support: can_support,
+            analytics: can_analytics,
+        } = may;
         auth::create_account_with(
             self.db(),
             email,
@@ -137,11 +151,14 @@ impl Admin {
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), AdminError>> {
                 Box::pin(async move {
-                    sqlx::query("UPDATE accounts SET can_support = $1 WHERE email = $2")
-                        .bind(i64::from(can_support))
-                        .bind(&email)
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE accounts SET can_support = $1, can_analytics = $2 WHERE email = $3",
+                    )
+                    .bind(i64::from(can_support))
+                    .bind(i64::from(can_analytics))
+                    .bind(&email)
+                    .execute(&mut *conn)
+                    .await?;
                     audit_subject(
                         conn,
                         &actor,

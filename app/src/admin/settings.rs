@@ -40,6 +40,7 @@ where
         .post("/admin/settings/taxes", add_tax)
         .post("/admin/settings/taxes/{tax}", save_tax)
         .post("/admin/settings/returns", save_returns)
+        .post("/admin/settings/analytics", save_analytics)
 }
 
 /// The checks of what the owner types, as plain functions.
@@ -57,6 +58,27 @@ pub mod check {
                 "return window: enter 0 to {} days",
                 crate::returns::MAX_WINDOW_DAYS
             )),
+        }
+    }
+
+    /// Days raw analytics events are kept: 1 to 10 years' worth.
+    pub fn analytics_retention_days(text: &str) -> Result<i64, String> {
+        match text.trim().parse::<i64>() {
+            Ok(days) if (1..=3650).contains(&days) => Ok(days),
+            _ => Err("keep analytics events for: enter 1 to 3650 days".into()),
+        }
+    }
+
+    /// A time zone of the time zone database (`Europe/Berlin`, `UTC`).
+    pub fn time_zone(text: &str) -> Result<String, String> {
+        let zone = text.trim();
+        if crate::analytics::ShopClock::is_known(zone) {
+            Ok(zone.to_string())
+        } else {
+            Err(format!(
+                "time zone: '{}' is not one the shop knows; pick one from the list, such as Europe/Berlin",
+                zone.chars().take(64).collect::<String>()
+            ))
         }
     }
 
@@ -377,7 +399,7 @@ impl Admin {
         let row = sqlx::query(
             "SELECT shop_name, email_from, currency, prices_include_tax, reservation_minutes, retention_days, \
              require_staff_2fa, reminder_hours, return_window_days, return_shipping_fee, \
-             restocking_fee_percent FROM shop_settings WHERE id = 1",
+             restocking_fee_percent, time_zone, analytics_retention_days FROM shop_settings WHERE id = 1",
         )
         .fetch_one(pool)
         .await?;
@@ -442,6 +464,8 @@ impl Admin {
             .fetch_one(pool)
             .await?;
         Ok(ShopSettings {
+            time_zone: row.try_get("time_zone")?,
+            analytics_retention_days: row.try_get("analytics_retention_days")?,
             return_window_days: row.try_get("return_window_days")?,
             return_shipping_fee: plain(row.try_get("return_shipping_fee")?),
             restocking_fee_percent: row.try_get("restocking_fee_percent")?,
@@ -735,6 +759,57 @@ async fn save_returns(
             })
             .await?;
         Ok("Return policy saved.".to_string())
+    }
+    .await;
+    outcome(&headers, to, result)
+}
+
+#[derive(Deserialize, Default)]
+pub struct AnalyticsForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    analytics_retention_days: String,
+}
+
+/// The shop's time zone (its days in reports, from the next event on) and how long raw
+/// analytics events are kept.
+async fn save_analytics(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    form: Result<Form<AnalyticsForm>, FormRejection>,
+) -> Response {
+    let to = "/admin/settings#analytics";
+    let result = async {
+        let account = admin.authorize(&headers, Access::Owner).await?;
+        let Form(form) = form.map_err(form_error)?;
+        let mut found = Vec::new();
+        let zone = keep(&mut found, check::time_zone(&form.time_zone));
+        let days = keep(
+            &mut found,
+            check::analytics_retention_days(&form.analytics_retention_days),
+        );
+        problems(found)?;
+        let (zone, days) = (zone.unwrap_or_default(), days.unwrap_or_default());
+        admin
+            .change_settings(&account, "Analytics settings changed", move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE shop_settings SET time_zone = $1, analytics_retention_days = $2 WHERE id = 1",
+                    )
+                    .bind(&zone)
+                    .bind(days)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(Audited {
+                        value: (),
+                        subject: "settings".into(),
+                        detail: format!("time zone {zone}; analytics events kept {days} days"),
+                    })
+                })
+            })
+            .await?;
+        Ok("Analytics settings saved.".to_string())
     }
     .await;
     outcome(&headers, to, result)

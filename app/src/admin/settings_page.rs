@@ -69,6 +69,23 @@ fn Settings(settings: ShopSettings) -> impl IntoView {
                 <button type="submit" class="primary">"Save return policy"</button>
             </form>
         </section>
+        <section aria-labelledby="analytics" class="settings-block">
+            <h2 id="analytics">"Analytics"</h2>
+            <form method="post" action="/admin/settings/analytics" class="settings-form" data-testid="analytics-settings">
+                <label for="time-zone">"Time zone (the shop's days in reports)"</label>
+                <select id="time-zone" name="time_zone" aria-describedby="time-zone-hint">
+                    {crate::admin::analytics::time_zone_names().into_iter().map(|zone| {
+                        let chosen = zone == settings.time_zone;
+                        view! { <option value=zone.clone() selected=chosen>{zone.clone()}</option> }
+                    }).collect_view()}
+                </select>
+                <p class="hint" id="time-zone-hint">"Events are dated in the zone of their day: a change applies from now on."</p>
+                <label for="analytics-retention">"Keep raw analytics events for (days)"</label>
+                <input id="analytics-retention" name="analytics_retention_days" type="number" min="1" max="3650" inputmode="numeric" value=settings.analytics_retention_days.to_string() required aria-describedby="analytics-retention-hint"/>
+                <p class="hint" id="analytics-retention-hint">"Daily figures stay; no address or browser is ever kept."</p>
+                <button type="submit" class="primary">"Save analytics settings"</button>
+            </form>
+        </section>
         <section aria-labelledby="shipping" class="settings-block">
             <h2 id="shipping">"Shipping"</h2>
             <p class="hint">"A zone ships to its countries; " <code>"*"</code> " is every country no other zone names. A shopper sees the rates of their country's zone."</p>

@@ -9,8 +9,9 @@ use leptos_router::hooks::use_location;
 
 /// The sidebar's sections: the label and the path each leads to. A page belongs to the section
 /// whose path starts its own (`/admin/orders/1001` is under Orders).
-pub const SECTIONS: [(&str, &str); 12] = [
+pub const SECTIONS: [(&str, &str); 13] = [
     ("Dashboard", "/admin"),
+    ("Analytics", "/admin/analytics"),
     ("Orders", "/admin/orders"),
     ("Support", "/admin/support"),
     ("Products", "/admin/products"),

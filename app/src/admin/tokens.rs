@@ -138,7 +138,7 @@ mod ssr {
         }
         let email = staff_email.trim().to_ascii_lowercase();
         let row = sqlx::query(
-            "SELECT id, email, role, can_refund, can_privacy, can_support, disabled FROM accounts WHERE email = $1",
+            "SELECT id, email, role, can_refund, can_privacy, can_support, can_analytics, disabled FROM accounts WHERE email = $1",
         )
         .bind(&email)
         .fetch_optional(db.pool())
@@ -208,7 +208,7 @@ mod ssr {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT t.id AS token_id, t.name, t.expires_at, t.revoked_at, a.id, a.email, a.role, a.can_refund, a.can_privacy, a.can_support \
+            "SELECT t.id AS token_id, t.name, t.expires_at, t.revoked_at, a.id, a.email, a.role, a.can_refund, a.can_privacy, a.can_support, a.can_analytics \
              FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND a.disabled = 0",
         )

@@ -336,7 +336,7 @@ pub async fn finish_sign_in(
                 };
                 let account_id: i64 = spent.try_get("account_id")?;
                 let row = sqlx::query(
-                    "SELECT id, email, role, can_refund, can_privacy, can_support, totp_secret, totp_last_step \
+                    "SELECT id, email, role, can_refund, can_privacy, can_support, can_analytics, totp_secret, totp_last_step \
                      FROM accounts WHERE id = $1 AND disabled = 0",
                 )
                 .bind(account_id)
@@ -371,9 +371,9 @@ pub async fn finish_sign_in(
                 };
                 let email: String = row.try_get("email")?;
                 if !accepted {
-                    sqlx::query("INSERT INTO sign_in_failures (email, address, at) VALUES ($1, $2, $3)")
+                    sqlx::query("INSERT INTO sign_in_failures (email, address_hash, at) VALUES ($1, $2, $3)")
                         .bind(&email)
-                        .bind(&address)
+                        .bind(crate::db::address_key(&address))
                         .bind(now)
                         .execute(&mut *conn)
                         .await?;

@@ -78,6 +78,8 @@ impl CartStore {
             }
         });
         let online = window_event_listener_untyped("online", move |_| store.sync(true));
+        // Every shop page has the cart: where the shopper came from is noted here.
+        crate::analytics::browser::remember_landing();
         // The listeners live as long as the tab.
         std::mem::forget(listener);
         std::mem::forget(online);
@@ -94,6 +96,8 @@ impl CartStore {
     }
 
     pub fn add(&self, item: CartItem, quantity: u32) {
+        #[cfg(feature = "hydrate")]
+        crate::analytics::browser::send("add_to_cart", None, Some(item.variant_id));
         self.change(|cart| cart.add(item, quantity));
     }
 

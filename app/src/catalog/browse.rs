@@ -308,6 +308,11 @@ pub fn SearchPage() -> impl IntoView {
             }
             match search_products(listing.query_string()).await {
                 Ok(list) => {
+                    // A search counts once, on its first page of results.
+                    #[cfg(feature = "ssr")]
+                    if listing.cursor.is_none() {
+                        crate::analytics::http::mark_search_results(list.items.len());
+                    }
                     // Only a search that found nothing asks for the collections to suggest.
                     let suggestions = if list.items.is_empty() {
                         featured_collections().await.unwrap_or_default()

@@ -158,7 +158,14 @@ pub fn ProductPage() -> impl IntoView {
         .unwrap_or_default();
     when_loaded(async move {
         match product_by_slug(slug).await {
-            Ok(product) => view! { <ProductDetail product/> }.into_any(),
+            Ok(product) => {
+                // The page's view counts for this product (the analytics take the note off).
+                #[cfg(feature = "ssr")]
+                if let Some(variant) = product.variants.first() {
+                    crate::analytics::http::mark_product_view(variant.id);
+                }
+                view! { <ProductDetail product/> }.into_any()
+            }
             Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
             Err(error) => {
                 view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()

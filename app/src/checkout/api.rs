@@ -19,6 +19,7 @@ use super::jobs::handle_stripe_event;
 use super::service::Checkout;
 use super::{CheckoutError, CheckoutRequest, CheckoutResponse, Quote, QuoteRequest};
 use crate::accounts::service::Accounts;
+use crate::analytics::collector::Analytics;
 use crate::db::now_epoch;
 use crate::error::ErrorBody;
 use crate::payments::gateway::Gateway;
@@ -29,6 +30,7 @@ where
     S: Clone + Send + Sync + 'static,
     Checkout: axum::extract::FromRef<S>,
     Accounts: axum::extract::FromRef<S>,
+    Analytics: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/api/v1/cart/quote", post(quote))
@@ -104,6 +106,7 @@ pub(crate) async fn quote(
 pub(crate) async fn checkout(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
+    State(analytics): State<Analytics>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<CheckoutRequest>, JsonRejection>,
@@ -122,6 +125,9 @@ pub(crate) async fn checkout(
     let status = if placed.replayed {
         StatusCode::OK
     } else {
+        if let Some(id) = crate::orders::order_id(&placed.response.order.number) {
+            crate::analytics::http::record_order(&analytics, &headers, Some(peer.ip()), id);
+        }
         StatusCode::CREATED
     };
     let mut response = (status, Json(placed.response)).into_response();

@@ -171,6 +171,10 @@ pub struct CheckoutRequest {
     /// rest. Each one that cannot pay is a 422 naming `gift_cards[i]` with the reason.
     #[serde(default, deserialize_with = "crate::input::null_as_default")]
     pub gift_cards: Vec<String>,
+    /// Where the shopper came from: the landing page's referrer and `utm_*` parameters, kept
+    /// in their browser (no cookie). Reported as the order's source.
+    #[serde(default)]
+    pub attribution: Option<crate::analytics::Attribution>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,12 +413,25 @@ pub async fn place_order(
 ) -> Result<CheckoutResponse, CheckoutError> {
     let checkout = use_context::<service::Checkout>().ok_or(CheckoutError::Internal)?;
     let customer = signed_in_customer().await?;
-    with_status(
+    let placed = with_status(
         checkout
             .place_order(request, &idempotency_key, customer, &client_address())
             .await,
-    )
-    .map(|p| p.response)
+    )?;
+    // The order counts for the visitor whose request placed it.
+    if let (false, Some(analytics), Some(parts), Some(id)) = (
+        placed.replayed,
+        use_context::<crate::analytics::collector::Analytics>(),
+        use_context::<axum::http::request::Parts>(),
+        crate::orders::order_id(&placed.response.order.number),
+    ) {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        crate::analytics::http::record_order(&analytics, &parts.headers, peer, id);
+    }
+    Ok(placed.response)
 }
 
 /// The test gateway's authentication step: the shopper completes (or fails) it.

@@ -69,6 +69,8 @@ struct Inner {
     /// Newsletter copies handed to the outbox per minute (`KASSA_NEWSLETTER_PER_MINUTE`);
     /// 0 until set: the campaigns' default.
     newsletter_per_minute: std::sync::atomic::AtomicI64,
+    /// The analytics' events waiting to be written (checkout counts orders into them).
+    analytics: crate::analytics::collector::Analytics,
 }
 
 /// The order as placed, and whether this answer repeats an earlier one (same idempotency key).
@@ -120,6 +122,7 @@ struct Take {
 impl Checkout {
     pub fn new(db: Db, gateway: Gateway, site_url: impl Into<String>) -> Checkout {
         Checkout(Arc::new(Inner {
+            analytics: crate::analytics::collector::Analytics::new(db.clone()),
             db,
             gateway,
             site_url: site_url.into(),
@@ -233,6 +236,11 @@ impl Checkout {
     }
 
     /// The shop's address, as links in emails start.
+    /// The analytics' collector of this server.
+    pub fn analytics(&self) -> &crate::analytics::collector::Analytics {
+        &self.0.analytics
+    }
+
     pub fn site_url(&self) -> &str {
         &self.0.site_url
     }
@@ -492,6 +500,13 @@ impl Checkout {
         let automatic = self.automatic_discounts().await?;
         let request_hash = fingerprint(&valid);
         let access_token = random_token();
+        // Where the shopper came from, as their browser kept it (the shop itself is no source).
+        let source = request.attribution.as_ref().and_then(|landing| {
+            crate::analytics::classify(
+                landing,
+                crate::analytics::host_of(&self.0.site_url).as_deref(),
+            )
+        });
         // Without a test card the gift cards must pay it all (checked once the total is known).
         let outcome = match (&self.0.gateway, valid.token.as_deref()) {
             (Gateway::Test, None) => Ok(None),
@@ -516,6 +531,7 @@ impl Checkout {
             customer_id,
             gift_cards,
             gift_card_key: self.0.gift_card_key.get().cloned(),
+            source,
         };
         let placed = self
             .writes()
@@ -1169,6 +1185,8 @@ struct NewOrder {
     gift_cards: Vec<(usize, String)>,
     /// The key for codes of gift cards the order buys, if the server has it already.
     gift_card_key: Option<CodeKey>,
+    /// Where the shopper came from (for the analytics' sources).
+    source: Option<crate::analytics::Source>,
 }
 
 /// An order as the checkout transaction left it (or found it, for a repeated key).
@@ -1317,6 +1335,7 @@ async fn insert_order(
         customer_id,
         gift_cards: gift_hashes,
         gift_card_key,
+        source,
     } = order;
     let rows = read_variants(conn, &valid.lines, false, true).await?;
 
@@ -1508,8 +1527,9 @@ async fn insert_order(
         "INSERT INTO orders (access_token, idempotency_key, request_hash, email, status, currency, \
          subtotal_amount, shipping_amount, tax_amount, total_amount, prices_include_tax, \
          shipping_code, shipping_name, address_json, gateway, payment_ref, reserved_until, \
-         created_at, updated_at, paid_at, search_text, customer_id, discount_amount, gift_card_amount) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22, $23) \
+         created_at, updated_at, paid_at, search_text, customer_id, discount_amount, gift_card_amount, \
+         source, medium, campaign) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&access_token)
@@ -1539,6 +1559,9 @@ async fn insert_order(
     } else {
         by_cards
     })
+    .bind(source.as_ref().map(|s| s.source.clone()))
+    .bind(source.as_ref().map(|s| s.medium.clone()))
+    .bind(source.as_ref().map(|s| s.campaign.clone()))
     .fetch_optional(&mut *conn)
     .await?;
     let Some(inserted) = inserted else {

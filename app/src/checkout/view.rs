@@ -67,6 +67,18 @@ fn Field(
     }
 }
 
+/// Where the shopper came from, as their browser kept it.
+fn landing() -> Option<crate::analytics::Attribution> {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::analytics::browser::attribution()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
 #[island]
 fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoView {
     let store = CartStore::get();
@@ -116,6 +128,9 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
     let gift_cards = RwSignal::new(Vec::<String>::new());
     let typed_gift_card = RwSignal::new(String::new());
     let news = RwSignal::new(false);
+    // The funnel's "checkout started", once per page.
+    #[cfg(feature = "hydrate")]
+    crate::analytics::browser::send("checkout_started", None, None);
     let (errors, set_errors) = signal(HashMap::<String, String>::new());
     let (message, set_message) = signal(None::<String>);
     let (placing, set_placing) = signal(false);
@@ -238,6 +253,7 @@ fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoV
             discount_codes: cart.with_untracked(|c| c.codes.clone()),
             newsletter: news.get_untracked(),
             gift_cards: gift_cards.get_untracked(),
+            attribution: landing(),
         };
         set_placing.set(true);
         leptos::task::spawn_local(async move {

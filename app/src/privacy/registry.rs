@@ -176,6 +176,10 @@ pub const TABLES: &[Table] = &[
             "reserved_until",
             "updated_at",
             "customer_id",
+            // Where the shopper came from (a site or campaign), not who they are.
+            "source",
+            "medium",
+            "campaign",
         ],
         whose: Some("customer_id = :customer OR lower(email) = :email"),
         erase: Erase::Orders,
@@ -219,17 +223,17 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "sign_in_attempts",
-        personal: &["email", "address"],
+        personal: &["email"],
         shown: &["kind", "at"],
-        internal: &["id"],
+        internal: &["id", "address_hash"],
         whose: Some("email = :email"),
         erase: Erase::Delete,
     },
     Table {
         name: "sign_in_failures",
-        personal: &["email", "address"],
+        personal: &["email"],
         shown: &["at"],
-        internal: &["id"],
+        internal: &["id", "address_hash"],
         whose: Some("lower(email) = :email"),
         erase: Erase::Delete,
     },
@@ -330,6 +334,7 @@ pub const TABLES: &[Table] = &[
             "can_refund",
             "can_privacy",
             "can_support",
+            "can_analytics",
             "disabled",
             "created_at",
             "totp_secret",
@@ -401,6 +406,26 @@ pub const TABLES: &[Table] = &[
         ],
     ),
     // Staff's own wording, picked in replies; nothing of a shopper's.
+    // Analytics name nobody: a visitor is a keyed hash under a salt deleted after two days,
+    // with no address, user agent or account beside it; an order's events hold its id only.
+    catalog("analytics_salts", &["day", "salt"]),
+    catalog(
+        "analytics_events",
+        &[
+            "id", "at", "day", "kind", "visitor", "path", "product_id", "variant_id", "query",
+            "results", "order_id",
+        ],
+    ),
+    catalog(
+        "analytics_visits",
+        &["day", "visitor", "page_views", "steps", "source", "medium", "campaign"],
+    ),
+    catalog("analytics_hours", &["day", "hour", "page_views"]),
+    catalog(
+        "analytics_products",
+        &["day", "product_id", "views", "add_to_carts"],
+    ),
+    catalog("analytics_searches", &["day", "query", "searches", "results"]),
     catalog(
         "support_saved_replies",
         &["id", "title", "body", "created_at", "updated_at"],
@@ -593,6 +618,8 @@ pub const TABLES: &[Table] = &[
             "return_window_days",
             "return_shipping_fee",
             "restocking_fee_percent",
+            "time_zone",
+            "analytics_retention_days",
         ],
     ),
     catalog("shipping_zones", &["id", "name", "countries", "position"]),

@@ -36,7 +36,7 @@ on_both_databases!(
     pictures_are_reordered_and_deleted_and_collections_deleted,
 );
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 /// A signed-in account of the role: its session cookie (`name=value`).
 pub(crate) async fn account(app: &TestApp, email: &str, role: Role, can_refund: bool) -> String {
@@ -116,6 +116,7 @@ async fn as_user(
                 "/api/admin/support" => json!({"status": "open", "q": ""}),
                 "/api/admin/order-conversations" => json!({"number": "1001"}),
                 "/api/admin/returns" => json!({"status": "all", "order": ""}),
+                "/api/admin/analytics" => json!({"from": "", "to": ""}),
                 "/api/admin/return" => {
                     json!({"rma": form.first().map(|f| f.1).unwrap_or("R1001-1")})
                 }
@@ -174,6 +175,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
     let campaigns = app::admin::campaigns::ssr::listed_routes::<AppState>();
     let support = app::admin::support::ssr::listed_routes::<AppState>();
     let returns = app::admin::returns::ssr::listed_routes::<AppState>();
+    let analytics = app::admin::analytics::ssr::listed_routes::<AppState>();
     for (method, path) in listed
         .listed()
         .iter()
@@ -189,6 +191,7 @@ fn served_admin_routes() -> Vec<(String, String)> {
         .chain(campaigns.listed())
         .chain(support.listed())
         .chain(returns.listed())
+        .chain(analytics.listed())
     {
         served.push((method.to_string(), path.to_string()));
     }
@@ -280,6 +283,7 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
             .replace("{image}", "1")
             .replace("{job}", "no-such-job")
             .replace("{rma}", &rma)
+            .replace("{report}", "summary")
             .replace("{reply}", "1");
         let args: &[(&str, &str)] = match *template {
             "/api/admin/order" => &[("number", number.as_str())],
@@ -304,7 +308,11 @@ async fn every_admin_endpoint_checks_the_role(backend: Backend) {
                 as_staff != 401 && as_staff != 403,
                 "{method} {path} as staff: {as_staff}"
             ),
-            Access::Refunds | Access::Privacy | Access::Support | Access::Owner => {
+            Access::Refunds
+            | Access::Privacy
+            | Access::Support
+            | Access::Analytics
+            | Access::Owner => {
                 assert_eq!(as_staff, 403, "{method} {path} as staff")
             }
         }

@@ -170,6 +170,10 @@ fn server_functions(variant: i64) -> Vec<(&'static str, Value)> {
             json!({"status": "requested", "order": "1001"}),
         ),
         ("/api/admin/return", json!({"rma": "R1001-1"})),
+        (
+            "/api/admin/analytics",
+            json!({"from": "2026-01-01", "to": "2026-01-31"}),
+        ),
         ("/api/order/returns", json!({"token": token})),
         ("/api/support/conversation", json!({"token": "x"})),
         ("/api/account/conversations", json!({})),
@@ -583,6 +587,11 @@ async fn the_customer_api_answers_hostile_bodies_with_4xx(backend: Backend) {
             reqwest::Method::POST,
             "/api/v1/customer/sign-in",
             json!({"email": "hostile@example.com", "code": "123456"}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/events",
+            json!({"type": "add_to_cart", "path": "/products/mug", "product_id": 1, "variant_id": 1, "query": "mug"}),
         ),
     ];
     let send = |method: reqwest::Method, path: &str, content_type: &str, body: String| {

@@ -7,6 +7,7 @@ mod account_cart;
 mod accounts;
 mod admin;
 mod admin_api;
+mod analytics;
 
 mod campaigns;
 mod catalog_api;

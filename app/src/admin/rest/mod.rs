@@ -31,6 +31,7 @@ use crate::money::Currency;
 use crate::orders::order_id;
 use crate::write_queue::JobFuture;
 
+pub(crate) mod analytics;
 pub(crate) mod campaigns;
 mod collections;
 pub(crate) mod discounts;
@@ -181,6 +182,13 @@ where
             returns::receive_return,
         )
         .post("/api/v1/admin/returns/{rma}/refund", returns::refund_return)
+        .get("/api/v1/admin/analytics/summary", analytics::summary)
+        .get("/api/v1/admin/analytics/funnel", analytics::funnel)
+        .get("/api/v1/admin/analytics/products", analytics::products)
+        .get("/api/v1/admin/analytics/searches", analytics::searches)
+        .get("/api/v1/admin/analytics/sources", analytics::sources)
+        .get("/api/v1/admin/analytics/discounts", analytics::discounts)
+        .get("/api/v1/admin/analytics/days", analytics::days)
         .map(|router| router.layer(axum::middleware::from_fn(no_store)))
 }
 
@@ -214,6 +222,8 @@ async fn no_store(request: axum::extract::Request, next: axum::middleware::Next)
         support::list_saved_replies, support::create_saved_reply, support::delete_saved_reply,
         returns::list_returns, returns::show_return, returns::approve_return,
         returns::decline_return, returns::receive_return, returns::refund_return,
+        analytics::summary, analytics::funnel, analytics::products, analytics::searches,
+        analytics::sources, analytics::discounts, analytics::days,
     ),
     components(schemas(ErrorBody)),
     tags((name = "admin", description = "The back office for integrations: send `Authorization: Bearer kassa_at_…` (an API token the owner makes on the staff page or with `kassa create-api-token`). A token acts with its staff member's role.")),
