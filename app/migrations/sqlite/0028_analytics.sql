@@ -69,12 +69,14 @@ CREATE TABLE analytics_products (
     PRIMARY KEY (day, product_id)
 );
 
--- Searches as typed (trimmed, lower case) and how many results the last one found.
+-- Searches as typed (trimmed, lower case), how many results the last one found, and how often
+-- a result was opened from them.
 CREATE TABLE analytics_searches (
     day      TEXT    NOT NULL,
     query    TEXT    NOT NULL,
     searches INTEGER NOT NULL,
     results  INTEGER NOT NULL,
+    clicks   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, query)
 );
 

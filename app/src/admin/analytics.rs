@@ -328,10 +328,10 @@ fn FunnelTable(funnel: Funnel) -> impl IntoView {
 fn SearchTable(rows: Vec<SearchReport>, testid: &'static str) -> impl IntoView {
     view! {
         <table class="admin-table" data-testid=testid>
-            <thead><tr><th scope="col">"Search"</th><th scope="col">"Times"</th><th scope="col">"Results"</th></tr></thead>
+            <thead><tr><th scope="col">"Search"</th><th scope="col">"Times"</th><th scope="col">"Results"</th><th scope="col">"Results opened"</th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|s| view! {
-                    <tr><td>{s.query.clone()}</td><td>{s.searches}</td><td>{s.results}</td></tr>
+                    <tr><td>{s.query.clone()}</td><td>{s.searches}</td><td>{s.results}</td><td>{s.clicks}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>
@@ -524,9 +524,18 @@ pub mod ssr {
                     }
                 }
                 "searches" => {
-                    rows.push(["query", "searches", "results"].map(String::from).to_vec());
+                    rows.push(
+                        ["query", "searches", "results", "clicks"]
+                            .map(String::from)
+                            .to_vec(),
+                    );
                     for s in reports::searches(db, &scope).await? {
-                        rows.push(vec![s.query, s.searches.to_string(), s.results.to_string()]);
+                        rows.push(vec![
+                            s.query,
+                            s.searches.to_string(),
+                            s.results.to_string(),
+                            s.clicks.to_string(),
+                        ]);
                     }
                 }
                 "sources" => {

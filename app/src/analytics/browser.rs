@@ -2,7 +2,6 @@
 //! being left, needs no answer and sets no cookie), and the landing page's referrer and `utm_*`
 //! parameters, kept with the cart in localStorage until checkout.
 
-use gloo_storage::{LocalStorage, Storage};
 use wasm_bindgen::JsValue;
 
 use super::{Attribution, ATTRIBUTION_KEY};
@@ -64,11 +63,40 @@ pub fn remember_landing() {
         utm_campaign: param("utm_campaign"),
     };
     if landing != Attribution::default() {
-        let _ = LocalStorage::set(ATTRIBUTION_KEY, &landing);
+        // Kept as a query string (the browser's own encoding), not JSON: no decoder for it in
+        // the WASM.
+        let Ok(params) = web_sys::UrlSearchParams::new() else {
+            return;
+        };
+        for (name, value) in [
+            ("referrer", &landing.referrer),
+            ("utm_source", &landing.utm_source),
+            ("utm_medium", &landing.utm_medium),
+            ("utm_campaign", &landing.utm_campaign),
+        ] {
+            if let Some(value) = value {
+                params.append(name, value);
+            }
+        }
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(ATTRIBUTION_KEY, &String::from(params.to_string()));
+        }
     }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
 }
 
 /// Where this shopper came from, for the checkout.
 pub fn attribution() -> Option<Attribution> {
-    LocalStorage::get(ATTRIBUTION_KEY).ok()
+    let stored = local_storage()?.get_item(ATTRIBUTION_KEY).ok()??;
+    let params = web_sys::UrlSearchParams::new_with_str(&stored).ok()?;
+    let get = |name: &str| params.get(name).filter(|v| !v.is_empty());
+    Some(Attribution {
+        referrer: get("referrer"),
+        utm_source: get("utm_source"),
+        utm_medium: get("utm_medium"),
+        utm_campaign: get("utm_campaign"),
+    })
 }

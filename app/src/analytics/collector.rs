@@ -294,7 +294,8 @@ async fn write_batch(
     let mut visits: BTreeMap<(String, String), Visit> = BTreeMap::new();
     let mut hours: BTreeMap<(String, i64), i64> = BTreeMap::new();
     let mut products: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
-    let mut searches: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    // (searches, results of the latest, clicks)
+    let mut searches: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
     for event in batch {
         let (day, hour) = clock.day_and_hour(event.at);
         let visitor = match &event.who {
@@ -345,12 +346,18 @@ async fn write_batch(
                 _ => {}
             }
         }
-        if page_view {
-            if let (Some(query), Some(results)) = (&event.query, event.results) {
-                let counts = searches.entry((day.clone(), query.clone())).or_default();
-                counts.0 += 1;
-                counts.1 = results;
+        match (event.kind, &event.query) {
+            (Kind::PageView, Some(query)) => {
+                if let Some(results) = event.results {
+                    let counts = searches.entry((day.clone(), query.clone())).or_default();
+                    counts.0 += 1;
+                    counts.1 = results;
+                }
             }
+            (Kind::SearchClick, Some(query)) => {
+                searches.entry((day.clone(), query.clone())).or_default().2 += 1;
+            }
+            _ => {}
         }
     }
 
@@ -422,22 +429,25 @@ async fn write_batch(
 
     let values: Vec<Arg> = searches
         .into_iter()
-        .flat_map(|((day, query), (count, results))| {
+        .flat_map(|((day, query), (count, results, clicks))| {
             [
                 Arg::Text(day),
                 Arg::Text(query),
                 Arg::Int(count),
                 Arg::Int(results),
+                Arg::Int(clicks),
             ]
         })
         .collect();
+    // A click alone (its search counted in an earlier batch) keeps the search's results.
     upsert(
         conn,
-        "INSERT INTO analytics_searches (day, query, searches, results)",
-        4,
+        "INSERT INTO analytics_searches (day, query, searches, results, clicks)",
+        5,
         &values,
         "ON CONFLICT (day, query) DO UPDATE SET searches = analytics_searches.searches + excluded.searches, \
-         results = excluded.results",
+         results = CASE WHEN excluded.searches > 0 THEN excluded.results ELSE analytics_searches.results END, \
+         clicks = analytics_searches.clicks + excluded.clicks",
     )
     .await?;
     Ok(())

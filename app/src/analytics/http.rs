@@ -135,6 +135,7 @@ pub async fn record_page_views(
     if response.status() != StatusCode::OK || !html {
         return response;
     }
+    let referrer_search = search_of(referrer.as_deref(), host.as_deref());
     let attribution = Attribution {
         referrer,
         utm_source: query_value(&query, "utm_source"),
@@ -151,8 +152,33 @@ pub async fn record_page_views(
         event.results = event.query.as_ref().and(results);
     }
     event.path = Some(stored_path(&path));
+    // A product opened from the search page is that search's click (no JavaScript needed).
+    if let (Some(variant), Some(query)) = (
+        event.variant_id,
+        referrer_search.as_deref().and_then(normalise_query),
+    ) {
+        let mut click = Event::new(event.at, Kind::SearchClick, event.who.clone());
+        click.variant_id = Some(variant);
+        click.path = event.path.clone();
+        click.query = Some(query);
+        analytics.record(click);
+    }
     analytics.record(event);
     response
+}
+
+/// The search of a referrer that is the shop's own search page (`/search?q=…`).
+fn search_of(referrer: Option<&str>, host: Option<&str>) -> Option<String> {
+    let referrer = referrer?;
+    let rest = referrer
+        .strip_prefix("https://")
+        .or_else(|| referrer.strip_prefix("http://"))?;
+    let (authority, path) = rest.split_at(rest.find('/')?);
+    if Some(authority) != host {
+        return None;
+    }
+    let query = path.strip_prefix("/search?")?;
+    query_value(query, "q")
 }
 
 /// Notes on the page being rendered that it shows the product of this variant (for its views).
@@ -275,6 +301,27 @@ pub async fn receive_beacon(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_opened_from_the_shops_search_is_a_click_of_that_search() {
+        let host = Some("shop.example");
+        assert_eq!(
+            search_of(
+                Some("https://shop.example/search?q=merino+wool&sort=price-asc"),
+                host
+            ),
+            Some("merino wool".into())
+        );
+        assert_eq!(
+            search_of(Some("https://evil.example/search?q=x"), host),
+            None
+        );
+        assert_eq!(
+            search_of(Some("https://shop.example/collections/x"), host),
+            None
+        );
+        assert_eq!(search_of(None, host), None);
+    }
 
     #[test]
     fn private_links_are_not_kept() {

@@ -345,6 +345,9 @@ pub struct SearchReport {
     pub searches: i64,
     /// Results the latest of these searches found (0: nothing).
     pub results: i64,
+    /// Results opened from these searches (a product page reached from the search page).
+    #[serde(default)]
+    pub clicks: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -253,24 +253,30 @@ pub async fn products(db: &Db, scope: &Scope) -> Result<Vec<ProductReport>, sqlx
 /// Searches by how often they were made; `results` is what the latest one found.
 pub async fn searches(db: &Db, scope: &Scope) -> Result<Vec<SearchReport>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT day, query, searches, results FROM analytics_searches WHERE day >= $1 AND day <= $2 ORDER BY day",
+        "SELECT day, query, searches, results, clicks FROM analytics_searches WHERE day >= $1 AND day <= $2 ORDER BY day",
     )
     .bind(scope.from())
     .bind(scope.to())
     .fetch_all(db.pool())
     .await?;
-    let mut by_query: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut by_query: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     for row in rows {
         let entry = by_query.entry(row.try_get("query")?).or_default();
-        entry.0 += row.try_get::<i64, _>("searches")?;
-        entry.1 = row.try_get("results")?;
+        let searches: i64 = row.try_get("searches")?;
+        entry.0 += searches;
+        if searches > 0 {
+            entry.1 = row.try_get("results")?;
+        }
+        entry.2 += row.try_get::<i64, _>("clicks")?;
     }
     let mut report: Vec<SearchReport> = by_query
         .into_iter()
-        .map(|(query, (searches, results))| SearchReport {
+        .filter(|(_, (searches, _, _))| *searches > 0)
+        .map(|(query, (searches, results, clicks))| SearchReport {
             query,
             searches,
             results,
+            clicks,
         })
         .collect();
     report.sort_by(|a, b| b.searches.cmp(&a.searches).then(a.query.cmp(&b.query)));

@@ -141,7 +141,13 @@ async fn synthetic_traffic_gives_exactly_its_numbers_in_every_report(backend: Ba
     a.page(&app, "/", Some("https://www.google.com/")).await;
     a.page(&app, &product_page, Some(&format!("{}/", app.address)))
         .await;
-    a.page(&app, &product_page, None).await;
+    // The second time from the shop's search: a click of that search.
+    a.page(
+        &app,
+        &product_page,
+        Some(&format!("{}/search?q={word}", app.address)),
+    )
+    .await;
     a.beacon(
         &app,
         json!({"type": "add_to_cart", "path": product_page, "variant_id": variant}),
@@ -306,7 +312,7 @@ async fn synthetic_traffic_gives_exactly_its_numbers_in_every_report(backend: Ba
     assert_eq!(row["conversion"], 0.25, "{row}");
 
     let searches = report(&app, &owner, "searches", &range).await;
-    let found: Vec<(String, i64, bool)> = searches["items"]
+    let found: Vec<(String, i64, bool, i64)> = searches["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -315,13 +321,15 @@ async fn synthetic_traffic_gives_exactly_its_numbers_in_every_report(backend: Ba
                 s["query"].as_str().unwrap().to_string(),
                 s["searches"].as_i64().unwrap(),
                 s["results"].as_i64().unwrap() > 0,
+                s["clicks"].as_i64().unwrap(),
             )
         })
         .collect();
     assert_eq!(found.len(), 2, "{searches}");
-    assert!(found.contains(&(word.clone(), 1, true)), "{searches}");
+    // A opened the product from that search.
+    assert!(found.contains(&(word.clone(), 1, true, 1)), "{searches}");
     assert!(
-        found.contains(&("zebra unicorn".to_string(), 1, false)),
+        found.contains(&("zebra unicorn".to_string(), 1, false, 0)),
         "{searches}"
     );
 
