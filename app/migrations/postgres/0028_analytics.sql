@@ -39,18 +39,43 @@ CREATE TABLE analytics_events (
 );
 CREATE INDEX analytics_events_at ON analytics_events (at);
 
--- One row per visitor and day: their page views, the funnel steps they reached (bits: 1
--- product view, 2 add to cart, 4 checkout started, 8 order) and where their first page that
--- day came from.
+-- One row per visitor and day: their page views, their sessions (a new one after 30 minutes
+-- without an event), the funnel steps they reached (bits: 1 product view, 2 add to cart, 4
+-- checkout started, 8 order) and where their first page that day came from.
 CREATE TABLE analytics_visits (
     day        TEXT    NOT NULL,
     visitor    TEXT    NOT NULL,
-    page_views BIGINT NOT NULL,
-    steps      BIGINT NOT NULL,
+    page_views BIGINT NOT NULL DEFAULT 0,
+    sessions   BIGINT NOT NULL DEFAULT 0,
+    first_at   BIGINT NOT NULL,
+    last_at    BIGINT NOT NULL DEFAULT 0,
+    steps      BIGINT NOT NULL DEFAULT 0,
     source     TEXT    NOT NULL,
     medium     TEXT    NOT NULL,
     campaign   TEXT    NOT NULL,
     PRIMARY KEY (day, visitor)
+);
+
+-- Each day's totals, kept up to date from what each batch changes in the visits: reports over
+-- months read a row per day. `product_views` … `orders` count visitors who reached the step.
+CREATE TABLE analytics_days (
+    day           TEXT PRIMARY KEY,
+    visitors      BIGINT NOT NULL,
+    sessions      BIGINT NOT NULL,
+    product_views BIGINT NOT NULL,
+    add_to_carts  BIGINT NOT NULL,
+    checkouts     BIGINT NOT NULL,
+    orders        BIGINT NOT NULL
+);
+
+-- Visitors by the source of their first page, by day.
+CREATE TABLE analytics_sources (
+    day      TEXT    NOT NULL,
+    source   TEXT    NOT NULL,
+    medium   TEXT    NOT NULL,
+    campaign TEXT    NOT NULL,
+    visitors BIGINT NOT NULL,
+    PRIMARY KEY (day, source, medium, campaign)
 );
 
 -- Page views by hour of the shop's day, visitors who asked not to be tracked included.

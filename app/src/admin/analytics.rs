@@ -200,11 +200,13 @@ fn Reports(page: AnalyticsPage) -> impl IntoView {
         <p class="hint">{format!("{from} to {to}, days in {time_zone}; compared with the {} days before. No cookies: a visitor is counted once a day.", days.len())}</p>
         <section class="periods" data-testid="analytics-summary">
             {count_card("Visitors", summary.visitors, previous.visitors)}
+            {count_card("Visits", summary.sessions, previous.sessions)}
             {count_card("Page views", summary.page_views, previous.page_views)}
             {count_card("Orders", summary.orders, previous.orders)}
             {money_card("Revenue", summary.revenue, previous.revenue)}
             {money_card("Discounts", summary.discounts, previous.discounts)}
             {money_card("Refunds", summary.refunds, previous.refunds)}
+            {count_card("Return requests", summary.returns, previous.returns)}
             {money_card("Net revenue", summary.net_revenue, previous.net_revenue)}
             {money_card("Average order", summary.aov, previous.aov)}
             <div class="period">
@@ -439,7 +441,9 @@ pub mod ssr {
                     rows.push(
                         [
                             "visitors",
+                            "sessions",
                             "page_views",
+                            "returns",
                             "orders",
                             "revenue",
                             "gross",
@@ -455,7 +459,9 @@ pub mod ssr {
                     );
                     rows.push(vec![
                         s.visitors.to_string(),
+                        s.sessions.to_string(),
                         s.page_views.to_string(),
+                        s.returns.to_string(),
                         s.orders.to_string(),
                         amount(s.revenue),
                         amount(s.gross),

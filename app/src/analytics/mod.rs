@@ -307,7 +307,11 @@ pub struct Funnel {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub visitors: i64,
+    /// Visits: a visitor's events with no gap of 30 minutes (a visitor has one or more a day).
+    pub sessions: i64,
     pub page_views: i64,
+    /// Return requests made in the range.
+    pub returns: i64,
     /// Orders paid in the range.
     pub orders: i64,
     /// What those orders came to (after discounts, with shipping and tax).

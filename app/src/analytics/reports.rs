@@ -12,7 +12,7 @@ use sqlx::Row;
 use super::collector::shop_clock;
 use super::{
     ratio, DateRange, DayReport, DiscountReport, Funnel, FunnelStep, ProductReport, SearchReport,
-    ShopClock, SourceReport, Summary, ADD_TO_CART, CHECKOUT_STARTED, ORDER, PRODUCT_VIEW,
+    ShopClock, SourceReport, Summary,
 };
 use crate::db::{Db, Sql};
 use crate::money::{Currency, Money};
@@ -78,12 +78,22 @@ const REFUNDED: &str =
 
 pub async fn summary(db: &Db, scope: &Scope) -> Result<Summary, sqlx::Error> {
     let pool = db.pool();
-    let visitors: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM analytics_visits WHERE day >= $1 AND day <= $2")
-            .bind(scope.from())
-            .bind(scope.to())
-            .fetch_one(pool)
-            .await?;
+    let visits = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT) AS visitors, \
+         CAST(COALESCE(SUM(sessions), 0) AS BIGINT) AS sessions \
+         FROM analytics_days WHERE day >= $1 AND day <= $2",
+    )
+    .bind(scope.from())
+    .bind(scope.to())
+    .fetch_one(pool)
+    .await?;
+    let returns: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM returns WHERE created_at >= $1 AND created_at < $2",
+    )
+    .bind(scope.start)
+    .bind(scope.end)
+    .fetch_one(pool)
+    .await?;
     let page_views: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(page_views), 0) AS BIGINT) FROM analytics_hours WHERE day >= $1 AND day <= $2",
     )
@@ -109,8 +119,10 @@ pub async fn summary(db: &Db, scope: &Scope) -> Result<Summary, sqlx::Error> {
     let returning: i64 = sales.try_get("returning_orders")?;
     let refunds = refunds_between(db, scope.start, scope.end, scope.currency).await?;
     Ok(Summary {
-        visitors,
+        visitors: visits.try_get("visitors")?,
+        sessions: visits.try_get("sessions")?,
         page_views,
+        returns,
         orders,
         revenue: scope.money(revenue),
         gross: scope.money(revenue + discounts),
@@ -141,15 +153,14 @@ async fn refunds_between(
 
 /// Visitors who reached each step on a day, summed over the days.
 pub async fn funnel(db: &Db, scope: &Scope) -> Result<Funnel, sqlx::Error> {
-    let step = |bit: i64, name: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN (steps & {bit}) <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS {name}")
-    };
+    let sum = |column: &str| format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS {column}");
     let row = sqlx::query(&format!(
-        "SELECT COUNT(*) AS visit, {}, {}, {}, {} FROM analytics_visits WHERE day >= $1 AND day <= $2",
-        step(PRODUCT_VIEW, "product_view"),
-        step(ADD_TO_CART, "add_to_cart"),
-        step(CHECKOUT_STARTED, "checkout_started"),
-        step(ORDER, "orders"),
+        "SELECT {}, {}, {}, {}, {} FROM analytics_days WHERE day >= $1 AND day <= $2",
+        sum("visitors"),
+        sum("product_views"),
+        sum("add_to_carts"),
+        sum("checkouts"),
+        sum("orders"),
     ))
     .bind(scope.from())
     .bind(scope.to())
@@ -157,10 +168,10 @@ pub async fn funnel(db: &Db, scope: &Scope) -> Result<Funnel, sqlx::Error> {
     .await?;
     let mut steps = Vec::new();
     for (name, column) in [
-        ("visit", "visit"),
-        ("product_view", "product_view"),
-        ("add_to_cart", "add_to_cart"),
-        ("checkout_started", "checkout_started"),
+        ("visit", "visitors"),
+        ("product_view", "product_views"),
+        ("add_to_cart", "add_to_carts"),
+        ("checkout_started", "checkouts"),
         ("order", "orders"),
     ] {
         steps.push(FunnelStep {
@@ -289,7 +300,7 @@ pub async fn sources(db: &Db, scope: &Scope) -> Result<Vec<SourceReport>, sqlx::
     let pool = db.pool();
     let mut by_source: BTreeMap<(String, String, String), (i64, i64, i64)> = BTreeMap::new();
     let visits = sqlx::query(
-        "SELECT source, medium, campaign, COUNT(*) AS visitors FROM analytics_visits \
+        "SELECT source, medium, campaign, CAST(SUM(visitors) AS BIGINT) AS visitors FROM analytics_sources \
          WHERE day >= $1 AND day <= $2 GROUP BY source, medium, campaign",
     )
     .bind(scope.from())
@@ -395,13 +406,12 @@ pub async fn days(db: &Db, scope: &Scope) -> Result<Vec<DayReport>, sqlx::Error>
             (day, report)
         })
         .collect();
-    let visitors = sqlx::query(
-        "SELECT day, COUNT(*) AS visitors FROM analytics_visits WHERE day >= $1 AND day <= $2 GROUP BY day",
-    )
-    .bind(scope.from())
-    .bind(scope.to())
-    .fetch_all(pool)
-    .await?;
+    let visitors =
+        sqlx::query("SELECT day, visitors FROM analytics_days WHERE day >= $1 AND day <= $2")
+            .bind(scope.from())
+            .bind(scope.to())
+            .fetch_all(pool)
+            .await?;
     for row in visitors {
         if let Some(day) = days.get_mut(&row.try_get::<String, _>("day")?) {
             day.visitors = row.try_get("visitors")?;

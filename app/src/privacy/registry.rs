@@ -418,14 +418,30 @@ pub const TABLES: &[Table] = &[
     ),
     catalog(
         "analytics_visits",
-        &["day", "visitor", "page_views", "steps", "source", "medium", "campaign"],
+        &[
+            "day", "visitor", "page_views", "sessions", "first_at", "last_at", "steps", "source",
+            "medium", "campaign",
+        ],
     ),
     catalog("analytics_hours", &["day", "hour", "page_views"]),
+    catalog(
+        "analytics_days",
+        &[
+            "day", "visitors", "sessions", "product_views", "add_to_carts", "checkouts", "orders",
+        ],
+    ),
+    catalog(
+        "analytics_sources",
+        &["day", "source", "medium", "campaign", "visitors"],
+    ),
     catalog(
         "analytics_products",
         &["day", "product_id", "views", "add_to_carts"],
     ),
-    catalog("analytics_searches", &["day", "query", "searches", "results"]),
+    catalog(
+        "analytics_searches",
+        &["day", "query", "searches", "results", "clicks"],
+    ),
     catalog(
         "support_saved_replies",
         &["id", "title", "body", "created_at", "updated_at"],

@@ -20,6 +20,7 @@ on_both_databases!(
     no_table_holds_an_address_or_a_user_agent,
     forwarded_for_counts_only_from_a_trusted_proxy,
     bad_beacons_and_ranges_are_400_naming_the_field,
+    two_servers_writing_the_same_visitors_keep_the_day_totals_exact,
 );
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -255,6 +256,8 @@ async fn synthetic_traffic_gives_exactly_its_numbers_in_every_report(backend: Ba
 
     let summary = report(&app, &owner, "summary", &range).await;
     assert_eq!(summary["visitors"], 3, "{summary}");
+    assert_eq!(summary["sessions"], 3, "{summary}");
+    assert_eq!(summary["returns"], 0, "{summary}");
     // A 3, B 2, C 4, D 2.
     assert_eq!(summary["page_views"], 11, "{summary}");
     assert_eq!(summary["orders"], 1);
@@ -521,6 +524,22 @@ async fn days_are_the_shops_across_a_clock_change_and_utc_midnight(backend: Back
             ("2026-03-30".to_string(), 1),
         ]
     );
+    // A visitor back after more than 30 minutes starts a second visit (session), the same
+    // visitor; back within 30 minutes, the same visit. Also across two batches.
+    let morning = march_28_2230z - 12 * 3600;
+    record(
+        &app,
+        &[(morning, "10.9.9.0/24"), (morning + 600, "10.9.9.0/24")],
+    )
+    .await;
+    record(&app, &[(morning + 2 * 3600, "10.9.9.0/24")]).await;
+    record(&app, &[(morning + 2 * 3600 + 900, "10.9.9.0/24")]).await;
+    let day = report(&app, &owner, "summary", "from=2026-03-28&to=2026-03-28").await;
+    assert_eq!(
+        (day["visitors"].as_i64(), day["sessions"].as_i64()),
+        (Some(2), Some(3)),
+        "{day}"
+    );
     // Hours are the shop's too: 00:30 and 23:30 on the short day.
     let hours: Vec<i64> = sqlx::query_scalar(
         "SELECT hour FROM analytics_hours WHERE day = '2026-03-29' ORDER BY hour",
@@ -775,4 +794,59 @@ async fn bad_beacons_and_ranges_are_400_naming_the_field(backend: Backend) {
         .await;
         crate::admin_api::assert_names(status, &body, 400, field);
     }
+}
+
+async fn two_servers_writing_the_same_visitors_keep_the_day_totals_exact(backend: Backend) {
+    let app = shop_behind_a_proxy(backend).await;
+    // A second server's collector on the same database (its own memory, the same salts).
+    let other = app::analytics::collector::Analytics::new(app.db.clone());
+    let mine = app.checkout.analytics().clone();
+    let (variant, _) = variant_with_stock(&app, 0, 5).await;
+    let start = app::db::now_epoch() - 3 * 3600;
+    for round in 0..6i64 {
+        for (n, collector) in [&mine, &other].into_iter().enumerate() {
+            for visitor in 0..40i64 {
+                let who = Who::Visitor {
+                    address_prefix: format!("10.1.{visitor}.0/24"),
+                    family: "chrome",
+                };
+                // Some visitors come back after a break (a new session), some step further.
+                let at = start + round * 1200 + visitor * 7 + n as i64;
+                let kind = match (visitor + round) % 4 {
+                    0 => Kind::AddToCart,
+                    1 if round > 2 => Kind::CheckoutStarted,
+                    _ => Kind::PageView,
+                };
+                let mut event = Event::new(at, kind, who);
+                if visitor % 3 == 0 {
+                    event.variant_id = Some(variant);
+                }
+                collector.record(event);
+            }
+        }
+        let (a, b) = tokio::join!(mine.flush(), other.flush());
+        a.unwrap();
+        b.unwrap();
+    }
+    let totals: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day, visitors, sessions, product_views, add_to_carts, checkouts FROM analytics_days ORDER BY day",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let from_visits: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day, COUNT(*), CAST(SUM(sessions) AS BIGINT), \
+         CAST(SUM(CASE WHEN (steps & 1) <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN (steps & 2) <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN (steps & 4) <> 0 THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM analytics_visits GROUP BY day ORDER BY day",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(totals, from_visits);
+    let visitors: i64 = totals.iter().map(|t| t.1).sum();
+    assert!(visitors >= 40, "{totals:?}");
+    // 20-minute rounds: nobody was away 30 minutes, so one session each per day.
+    assert_eq!(totals.iter().map(|t| t.2).sum::<i64>(), visitors);
 }
