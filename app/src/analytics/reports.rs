@@ -67,6 +67,9 @@ pub async fn clock(db: &Db) -> Result<ShopClock, sqlx::Error> {
     shop_clock(&mut conn).await
 }
 
+/// Seconds in a quarter hour: the finest step of any time zone's offset from UTC.
+const QUARTER: i64 = 900;
+
 /// Orders that count: paid, in the shop's currency, not an exchange's replacement.
 const COUNTED_ORDERS: &str =
     "o.paid_at >= $1 AND o.paid_at < $2 AND o.currency = $3 AND o.gateway <> 'exchange'";
@@ -429,37 +432,50 @@ pub async fn days(db: &Db, scope: &Scope) -> Result<Vec<DayReport>, sqlx::Error>
             day.page_views = row.try_get("views")?;
         }
     }
-    // Orders and refunds by the shop's day they happened on: few rows, bucketed here, so a day
-    // with a clock change has its 23 or 25 hours.
-    let orders = sqlx::query(&format!(
-        "SELECT o.paid_at AS at, o.total_amount AS amount FROM orders o WHERE {COUNTED_ORDERS}"
-    ))
-    .bind(scope.start)
-    .bind(scope.end)
-    .bind(scope.currency.code())
-    .fetch_all(pool)
-    .await?;
-    for row in orders {
-        let (day, _) = scope.clock.day_and_hour(row.try_get("at")?);
+    // Orders and refunds by the shop's day they happened on, summed by quarter hour in the
+    // database (every time zone's offset is a whole number of quarter hours, so no quarter
+    // straddles the shop's midnight) and put on days here: a day with a clock change has its
+    // 23 or 25 hours.
+    let orders = format!(
+        "SELECT o.paid_at - o.paid_at % {QUARTER} AS at, COUNT(*) AS n, CAST(SUM(o.total_amount) AS BIGINT) AS amount \
+         FROM orders o WHERE {COUNTED_ORDERS} GROUP BY o.paid_at - o.paid_at % {QUARTER}"
+    );
+    for (day, n, amount) in by_quarter(db, scope, &orders).await? {
         if let Some(day) = days.get_mut(&day) {
-            day.orders += 1;
-            day.revenue.amount += row.try_get::<i64, _>("amount")?;
+            day.orders += n;
+            day.revenue.amount += amount;
         }
     }
-    let refunds = sqlx::query(&format!(
-        "SELECT p.created_at AS at, {REFUNDED} AS amount FROM payments p \
-         WHERE p.kind = 'refund' AND p.created_at >= $1 AND p.created_at < $2 AND p.currency = $3"
-    ))
-    .bind(scope.start)
-    .bind(scope.end)
-    .bind(scope.currency.code())
-    .fetch_all(pool)
-    .await?;
-    for row in refunds {
-        let (day, _) = scope.clock.day_and_hour(row.try_get("at")?);
+    let refunds = format!(
+        "SELECT p.created_at - p.created_at % {QUARTER} AS at, COUNT(*) AS n, CAST(SUM({REFUNDED}) AS BIGINT) AS amount \
+         FROM payments p WHERE p.kind = 'refund' AND p.created_at >= $1 AND p.created_at < $2 AND p.currency = $3 \
+         GROUP BY p.created_at - p.created_at % {QUARTER}"
+    );
+    for (day, _, amount) in by_quarter(db, scope, &refunds).await? {
         if let Some(day) = days.get_mut(&day) {
-            day.refunds.amount += row.try_get::<i64, _>("amount")?;
+            day.refunds.amount += amount;
         }
     }
     Ok(days.into_values().collect())
+}
+
+/// `sql`'s quarter hours (`at`, with a count `n` and an `amount`, bound to the scope's start,
+/// end and currency) as the shop's days they fall on.
+async fn by_quarter(
+    db: &Db,
+    scope: &Scope,
+    sql: &str,
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query(sql)
+        .bind(scope.start)
+        .bind(scope.end)
+        .bind(scope.currency.code())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let (day, _) = scope.clock.day_and_hour(row.try_get("at")?);
+            Ok((day, row.try_get("n")?, row.try_get("amount")?))
+        })
+        .collect()
 }
