@@ -38,12 +38,27 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# A browser's user agent: wrk sends none, and a request without one is a robot, which the
+# analytics do not count. With it, every page view is recorded.
+BROWSER="Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+# The islands' beacon, as `navigator.sendBeacon` sends it.
+BEACON="$DATA/beacon.lua"
+cat >"$BEACON" <<LUA
+wrk.method = "POST"
+wrk.body = '{"type":"add_to_cart","path":"/products/ridge-fleece-hoodie","variant_id":1}'
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["User-Agent"] = "$BROWSER"
+LUA
+
 # Prints "rps p50_ms p99_ms" for one URL, asked for as a browser does (compressed); with a
-# second argument "identity", uncompressed.
+# second argument "identity", uncompressed; "browser", with a browser's user agent (counted
+# by the analytics); "beacon", the islands' analytics event.
 measure() {
-  local out encoding="gzip, deflate, br"
+  local out encoding="gzip, deflate, br" extra=()
   [ "${2:-}" = identity ] && encoding=identity
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Accept-Encoding: $encoding" "$1")"
+  [ "${2:-}" = browser ] && extra=(-H "User-Agent: $BROWSER")
+  [ "${2:-}" = beacon ] && extra=(-s "$BEACON")
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Accept-Encoding: $encoding" "${extra[@]}" "$1")"
   local rps p50 p99
   rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
@@ -64,6 +79,8 @@ read -r prod_rps prod_p50 prod_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/pro
 read -r plain_rps plain_p50 plain_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home" identity)
 read -r cold_coll_rps cold_coll_p50 cold_coll_p99 < <(measure "http://127.0.0.1:$COLD_PORT/collections/home" identity)
 read -r cold_prod_rps cold_prod_p50 cold_prod_p99 < <(measure "http://127.0.0.1:$COLD_PORT/products/ridge-fleece-hoodie" identity)
+read -r seen_rps seen_p50 seen_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home" browser)
+read -r beacon_rps beacon_p50 beacon_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/api/v1/events" beacon)
 products="$(curl -fs "http://127.0.0.1:$KASSA_PORT/collections/home" | grep -o 'data-testid="product-card"' | wc -l)"
 
 printf '\n%-38s %10s %9s %9s %9s\n' "page" "req/s" "p50 ms" "p99 ms" "vs bare"
@@ -73,3 +90,5 @@ printf '%-38s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$p
 printf '%-38s %10s %9s %9s %9.2f\n' "collection page, uncompressed" "$plain_rps" "$plain_p50" "$plain_p99" "$(python3 -c "print($plain_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "collection page, cache off, uncompr." "$cold_coll_rps" "$cold_coll_p50" "$cold_coll_p99" "$(python3 -c "print($cold_coll_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "product page, cache off, uncompr." "$cold_prod_rps" "$cold_prod_p50" "$cold_prod_p99" "$(python3 -c "print($cold_prod_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "collection page, counted (browser UA)" "$seen_rps" "$seen_p50" "$seen_p99" "$(python3 -c "print($seen_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "analytics beacon (POST /api/v1/events)" "$beacon_rps" "$beacon_p50" "$beacon_p99" "$(python3 -c "print($beacon_rps/$bare_rps)")"

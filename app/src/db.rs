@@ -366,6 +366,59 @@ pub fn now_epoch() -> i64 {
         .unwrap_or_default()
 }
 
+/// Bound values per statement: under SQLite's limit (32,766) and Postgres's (65,535), and
+/// small enough that a statement is quick to prepare.
+const VALUES_PER_STATEMENT: usize = 8_000;
+
+/// `head` (`INSERT INTO t (a, b)`) with `values` as rows of `width` values, in as few
+/// statements as the parameter limit allows. With `returning` (`RETURNING id`), the rows every
+/// statement returned, in no promised order.
+pub async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    width: usize,
+    values: &[Arg],
+    returning: &str,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    debug_assert!(width > 0 && values.len().is_multiple_of(width));
+    let rows_per_statement = (VALUES_PER_STATEMENT / width).max(1);
+    // SQLite looks a numbered parameter up by a linear search, which makes a statement of
+    // thousands of `$n` quadratic; plain `?` are taken in order.
+    let numbered = Backend::of(conn) == Backend::Postgres;
+    let mut returned = Vec::new();
+    for chunk in values.chunks(rows_per_statement * width) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * 6);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for (i, _) in chunk.iter().enumerate() {
+            let separator = match (i % width, i) {
+                (0, 0) => "(",
+                (0, _) => "), (",
+                _ => ", ",
+            };
+            sql.push_str(separator);
+            match numbered {
+                true => sql.push_str(&format!("${}", i + 1)),
+                false => sql.push('?'),
+            }
+        }
+        sql.push_str(") ");
+        sql.push_str(returning);
+        // Not kept in the connection's statement cache: their text changes with the batch.
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql).persistent(false), |q, value| {
+                value.bind_to(q)
+            });
+        if returning.is_empty() {
+            query.execute(&mut *conn).await?;
+        } else {
+            returned.extend(query.fetch_all(&mut *conn).await?);
+        }
+    }
+    Ok(returned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

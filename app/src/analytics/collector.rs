@@ -16,8 +16,7 @@ use sha2::Sha256;
 use sqlx::{AnyConnection, Row};
 
 use super::{ShopClock, Source, ADD_TO_CART, CHECKOUT_STARTED, ORDER, PRODUCT_VIEW};
-use crate::catalog::bulk::insert_rows;
-use crate::db::{Arg, Db};
+use crate::db::{insert_rows, Arg, Db};
 use crate::write_queue::JobFuture;
 
 /// Events kept in memory at most; beyond, new ones are dropped (and counted) rather than let
