@@ -129,9 +129,7 @@ pub fn build_router(state: AppState) -> Router {
     let checkout = state.checkout.clone();
     let admin = state.admin.clone();
     let accounts = state.accounts.clone();
-    let analytics = state.analytics.clone();
     let context = move || {
-        provide_context(analytics.clone());
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());

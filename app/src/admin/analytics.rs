@@ -382,7 +382,7 @@ fn day_chart(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use axum::extract::{Path, RawQuery, State};
-    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Response};
 
     use crate::admin::listed::ListedRouter;
@@ -604,19 +604,9 @@ pub mod ssr {
         }
         .await;
         match result {
-            Ok((bytes, from, to)) => (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{report}-{from}-{to}.csv\""),
-                    ),
-                    (header::CACHE_CONTROL, "no-store".to_string()),
-                ],
-                bytes,
-            )
-                .into_response(),
+            Ok((bytes, from, to)) => {
+                crate::admin::respond::csv_download(bytes, &format!("{report}-{from}-{to}.csv"))
+            }
             Err(error) => error.into_response(),
         }
     }

@@ -87,7 +87,7 @@ pub fn AdminNewsletterPage() -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use axum::extract::State;
-    use axum::http::{header, HeaderMap};
+    use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Response};
     use sqlx::{AnyPool, Row};
 
@@ -179,18 +179,7 @@ pub mod ssr {
         }
         .await;
         match result {
-            Ok(bytes) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"subscribers.csv\"",
-                    ),
-                    (header::CACHE_CONTROL, "no-store"),
-                ],
-                bytes,
-            )
-                .into_response(),
+            Ok(bytes) => crate::admin::respond::csv_download(bytes, "subscribers.csv"),
             Err(error) => error.into_response(),
         }
     }

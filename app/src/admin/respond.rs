@@ -78,6 +78,23 @@ pub fn shown_once(
 
 pub use crate::html::escape_html;
 
+/// A CSV file to download (`filename` plain ASCII without quotes), never cached: exports hold
+/// customer data and staff-only figures.
+pub fn csv_download(bytes: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)

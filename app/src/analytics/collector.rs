@@ -303,17 +303,21 @@ async fn write_batch(
     let mut products: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
     // (searches, results of the latest, clicks)
     let mut searches: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+    // Each day's salt, looked up once for the batch (a batch spans a day or two).
+    let mut salts: HashMap<String, Vec<u8>> = HashMap::new();
     for event in batch {
         let (day, hour) = clock.day_and_hour(event.at);
         let visitor = match &event.who {
             Who::Visitor {
                 address_prefix,
                 family,
-            } => Some(visitor_key(
-                &salt_of(conn, inner, &day).await?,
-                address_prefix,
-                family,
-            )),
+            } => {
+                if !salts.contains_key(&day) {
+                    let salt = salt_of(conn, inner, &day).await?;
+                    salts.insert(day.clone(), salt);
+                }
+                Some(visitor_key(&salts[&day], address_prefix, family))
+            }
             Who::Untracked => None,
         };
         let product_id = event.product_id.or_else(|| {

@@ -85,12 +85,16 @@ pub fn stored_path(path: &str) -> String {
     path.chars().take(200).collect()
 }
 
-fn query_value(query: &str, name: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
+/// A query string's pairs, read once per request.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(query).unwrap_or_default()
+}
+
+fn query_value(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
         .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
+        .map(|(_, v)| v.clone())
 }
 
 /// Records a page view for each storefront page answered with 200 and HTML (from the page
@@ -136,17 +140,18 @@ pub async fn record_page_views(
         return response;
     }
     let referrer_search = search_of(referrer.as_deref(), host.as_deref());
+    let pairs = query_pairs(&query);
     let attribution = Attribution {
         referrer,
-        utm_source: query_value(&query, "utm_source"),
-        utm_medium: query_value(&query, "utm_medium"),
-        utm_campaign: query_value(&query, "utm_campaign"),
+        utm_source: query_value(&pairs, "utm_source"),
+        utm_medium: query_value(&pairs, "utm_medium"),
+        utm_campaign: query_value(&pairs, "utm_campaign"),
     };
     let mut event = Event::new(now_epoch(), Kind::PageView, who);
     event.landing = classify(&attribution, host.as_deref());
     event.variant_id = variant_id;
     if path == "/search" && results.is_some() {
-        event.query = query_value(&query, "q")
+        event.query = query_value(&pairs, "q")
             .as_deref()
             .and_then(normalise_query);
         event.results = event.query.as_ref().and(results);
@@ -178,7 +183,7 @@ fn search_of(referrer: Option<&str>, host: Option<&str>) -> Option<String> {
         return None;
     }
     let query = path.strip_prefix("/search?")?;
-    query_value(query, "q")
+    query_value(&query_pairs(query), "q")
 }
 
 /// Notes on the page being rendered that it shows the product of this variant (for its views).

@@ -19,7 +19,6 @@ use super::jobs::handle_stripe_event;
 use super::service::Checkout;
 use super::{CheckoutError, CheckoutRequest, CheckoutResponse, Quote, QuoteRequest};
 use crate::accounts::service::Accounts;
-use crate::analytics::collector::Analytics;
 use crate::db::now_epoch;
 use crate::error::ErrorBody;
 use crate::payments::gateway::Gateway;
@@ -30,7 +29,6 @@ where
     S: Clone + Send + Sync + 'static,
     Checkout: axum::extract::FromRef<S>,
     Accounts: axum::extract::FromRef<S>,
-    Analytics: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/api/v1/cart/quote", post(quote))
@@ -106,7 +104,6 @@ pub(crate) async fn quote(
 pub(crate) async fn checkout(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
-    State(analytics): State<Analytics>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<CheckoutRequest>, JsonRejection>,
@@ -126,7 +123,12 @@ pub(crate) async fn checkout(
         StatusCode::OK
     } else {
         if let Some(id) = crate::orders::order_id(&placed.response.order.number) {
-            crate::analytics::http::record_order(&analytics, &headers, Some(peer.ip()), id);
+            crate::analytics::http::record_order(
+                checkout.analytics(),
+                &headers,
+                Some(peer.ip()),
+                id,
+            );
         }
         StatusCode::CREATED
     };

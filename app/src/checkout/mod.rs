@@ -386,14 +386,16 @@ async fn signed_in_customer() -> Result<Option<i64>, CheckoutError> {
 /// count against.
 #[cfg(feature = "ssr")]
 fn client_address() -> String {
-    use_context::<axum::http::request::Parts>()
-        .and_then(|parts| {
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string())
-        })
-        .unwrap_or_default()
+    client_ip().map(|ip| ip.to_string()).unwrap_or_default()
+}
+
+/// The client's address behind a server function's request (its proxy's, if not trusted).
+#[cfg(feature = "ssr")]
+fn client_ip() -> Option<std::net::IpAddr> {
+    use_context::<axum::http::request::Parts>()?
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
 }
 
 /// Re-prices the cart (the cart page and checkout call this; also `POST /api/v1/cart/quote`).
@@ -419,17 +421,12 @@ pub async fn place_order(
             .await,
     )?;
     // The order counts for the visitor whose request placed it.
-    if let (false, Some(analytics), Some(parts), Some(id)) = (
+    if let (false, Some(parts), Some(id)) = (
         placed.replayed,
-        use_context::<crate::analytics::collector::Analytics>(),
         use_context::<axum::http::request::Parts>(),
         crate::orders::order_id(&placed.response.order.number),
     ) {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip());
-        crate::analytics::http::record_order(&analytics, &parts.headers, peer, id);
+        crate::analytics::http::record_order(checkout.analytics(), &parts.headers, client_ip(), id);
     }
     Ok(placed.response)
 }
