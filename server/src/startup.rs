@@ -258,8 +258,9 @@ pub fn around(app: Router) -> Router {
 
 /// Every `every`, for as long as the server runs: forgets stale sign-in data (shoppers' and
 /// staff's), old removals of account carts, and the personal data of unpaid orders past the
-/// retention setting.
-fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
+/// retention setting; and gives pictures stored before WebP copies were made their copies (all of
+/// them on the first round, one picture at a time on one core).
+fn spawn_housekeeping(db: Db, media: MediaStore, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -286,6 +287,20 @@ fn spawn_housekeeping(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
                 }
                 Err(error) => tracing::error!(%error, "erasing old unpaid orders' data failed"),
             }
+            let mut pictures = 0;
+            loop {
+                match app::catalog::media::add_missing_webp(&db, &media, 20).await {
+                    Ok(0) => break,
+                    Ok(n) => pictures += n,
+                    Err(error) => {
+                        tracing::error!(%error, "making WebP copies of older pictures failed");
+                        break;
+                    }
+                }
+            }
+            if pictures > 0 {
+                tracing::info!(pictures, "made WebP copies of pictures stored without them");
+            }
         }
     })
 }
@@ -298,7 +313,7 @@ pub async fn serve(settings: &Settings, db: Db) -> anyhow::Result<()> {
         tracing::warn!(%error, "could not read the shop's settings yet");
     }
     app::checkout::jobs::spawn(state.checkout.clone(), Duration::from_secs(30));
-    spawn_housekeeping(db.clone(), Duration::from_secs(300));
+    spawn_housekeeping(db.clone(), state.media.clone(), Duration::from_secs(300));
     match &settings.smtp_url {
         Some(url) => {
             mailer::spawn(db.clone(), url.expose(), &settings.mail_from)?;

@@ -566,8 +566,8 @@ async fn upload_image(
             .map_err(|e| AdminError::Invalid(e.to_string()))?;
         audited_write(&admin, &account, "Picture added", move |conn| Box::pin(async move {
         sqlx::query(
-            "INSERT INTO product_images (product_id, position, url, alt, width, height, srcset) \
-             VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM product_images WHERE product_id = $1), $2, $3, $4, $5, $6)",
+            "INSERT INTO product_images (product_id, position, url, alt, width, height, srcset, webp_srcset) \
+             VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM product_images WHERE product_id = $1), $2, $3, $4, $5, $6, $7)",
         )
         .bind(product)
         .bind(&stored.url)
@@ -575,6 +575,7 @@ async fn upload_image(
         .bind(stored.width)
         .bind(stored.height)
         .bind(&stored.srcset)
+        .bind(&stored.webp_srcset)
         .execute(&mut *conn)
         .await?;
         Ok(Audited { value: (), subject: format!("product:{product}"), detail: stored.url })

@@ -145,14 +145,15 @@ pub async fn insert_products(
                 Arg::Int(image.width),
                 Arg::Int(image.height),
                 image.srcset.as_deref().into(),
+                image.webp_srcset.as_deref().into(),
             ]);
         }
     }
     insert_rows(
         conn,
         "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height, \
-         srcset)",
-        8,
+         srcset, webp_srcset)",
+        9,
         &values,
         "",
     )

@@ -33,7 +33,7 @@ use sqlx::AnyConnection;
 
 /// The columns `export` writes, in order. Import also accepts Shopify's `Body (HTML)` and
 /// ignores columns it does not know.
-pub const COLUMNS: [&str; 30] = [
+pub const COLUMNS: [&str; 31] = [
     "Handle",
     "Title",
     "Body (Markdown)",
@@ -64,6 +64,7 @@ pub const COLUMNS: [&str; 30] = [
     "Image Width",
     "Image Height",
     "Image Srcset",
+    "Image Srcset WebP",
 ];
 
 /// Pictures named by a site address (or an absolute URL) without their size get this one.
@@ -99,6 +100,7 @@ pub enum ImageSource {
         width: i64,
         height: i64,
         srcset: Option<String>,
+        webp_srcset: Option<String>,
     },
     /// A file beside the CSV, to be resized into the media store.
     File(PathBuf),
@@ -605,12 +607,13 @@ fn image_source(
         || value.starts_with("http://")
     {
         let size = |c: &str| row.get(c).parse::<i64>().ok().filter(|n| *n > 0);
-        let srcset = Some(row.get("Image Srcset").to_string()).filter(|s| !s.is_empty());
+        let text = |c: &str| Some(row.get(c).to_string()).filter(|s| !s.is_empty());
         return Ok(ImageSource::Address {
             url: value.to_string(),
             width: size("Image Width").unwrap_or(DEFAULT_IMAGE_SIZE),
             height: size("Image Height").unwrap_or(DEFAULT_IMAGE_SIZE),
-            srcset,
+            srcset: text("Image Srcset"),
+            webp_srcset: text("Image Srcset WebP"),
         });
     }
     let path = base_dir.join(value);
@@ -951,12 +954,14 @@ fn with_stored_pictures(
                 width,
                 height,
                 srcset,
+                webp_srcset,
             } => NewImage {
                 url,
                 alt: image.alt,
                 width,
                 height,
                 srcset,
+                webp_srcset,
                 variant: image.variant,
             },
             // Stored by `check_import`; a file added since is left out.
@@ -967,6 +972,7 @@ fn with_stored_pictures(
                     width: picture.width,
                     height: picture.height,
                     srcset: Some(picture.srcset.clone()),
+                    webp_srcset: Some(picture.webp_srcset.clone()),
                     variant: image.variant,
                 },
                 None => continue,
@@ -1219,7 +1225,7 @@ pub async fn export_products(db: &Db, out: impl std::io::Write) -> Result<usize,
     .fetch_all(pool)
     .await?;
     let images = sqlx::query(
-        "SELECT product_id, variant_id, url, alt, width, height, srcset FROM product_images ORDER BY product_id, position, id",
+        "SELECT product_id, variant_id, url, alt, width, height, srcset, webp_srcset FROM product_images ORDER BY product_id, position, id",
     )
     .fetch_all(pool).await?;
     let options =
@@ -1373,6 +1379,12 @@ pub async fn export_products(db: &Db, out: impl std::io::Write) -> Result<usize,
                     "Image Srcset",
                     image
                         .try_get::<Option<String>, _>("srcset")?
+                        .unwrap_or_default(),
+                );
+                set(
+                    "Image Srcset WebP",
+                    image
+                        .try_get::<Option<String>, _>("webp_srcset")?
                         .unwrap_or_default(),
                 );
             }

@@ -313,6 +313,7 @@ fn demo_product(index: usize, demo: &DemoProduct) -> NewProduct {
             width: 600,
             height: 600,
             srcset: None,
+            webp_srcset: None,
             variant: Some(variants.len()),
         });
         let sizes: Vec<Option<&str>> = if kind.sizes.is_empty() {

@@ -16,7 +16,7 @@ const CARD_COLUMNS: &str = "
     p.id, p.slug, p.title, p.created_at, v.id AS variant_id, v.option1, v.option2, v.option3,
     v.price_amount, v.compare_at_amount, v.currency,
     CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END AS variant_buyable,
-    i.url, i.alt, i.width, i.height, i.srcset, page.min_price,
+    i.url, i.alt, i.width, i.height, i.srcset, i.webp_srcset, page.min_price,
     (SELECT CAST(SUM(CASE WHEN a.on_hand > a.reserved THEN a.on_hand - a.reserved ELSE 0 END) AS BIGINT)
        FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL) AS available";
 

@@ -46,6 +46,10 @@ pub struct Image {
     pub height: i64,
     /// Smaller copies for `srcset` ("url 320w, …"), for pictures from the media pipeline.
     pub srcset: Option<String>,
+    /// The same widths as WebP, which the pages offer first; absent for pictures linked from
+    /// elsewhere or stored before WebP copies were made.
+    #[serde(default)]
+    pub webp_srcset: Option<String>,
 }
 
 /// A product as it appears in a grid: enough to show it and put its default variant in the cart.

@@ -56,6 +56,8 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
                     <li>
                         <a href=format!("/collections/{}", c.slug) class="collection-tile">
                             {c.image.map(|i| view! {
+                                <picture>
+                                {webp_source(&i, "(min-width: 700px) 16vw, 45vw")}
                                 <img
                                     src=i.url
                                     srcset=i.srcset
@@ -67,6 +69,7 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
                                     fetchpriority=if eager { "high" } else { "auto" }
                                     decoding="async"
                                 />
+                                </picture>
                             })}
                             <span>{c.title}</span>
                         </a>
@@ -121,6 +124,8 @@ fn ProductCardView(card: ProductCard, eager: bool, buy: bool) -> impl IntoView {
         <article class="product-card" data-testid="product-card">
             <a href=href class="product-link">
                 {card.image.map(|image| view! {
+                    <picture>
+                    {webp_source(&image, "(min-width: 700px) 25vw, 50vw")}
                     <img
                         src=image.url
                         srcset=image.srcset
@@ -132,6 +137,7 @@ fn ProductCardView(card: ProductCard, eager: bool, buy: bool) -> impl IntoView {
                         fetchpriority=if eager { "high" } else { "auto" }
                         decoding="async"
                     />
+                    </picture>
                 })}
                 <h3 class="product-title">{card.title}</h3>
             </a>
@@ -562,6 +568,8 @@ fn Gallery(images: StoredValue<Vec<Image>>, first: usize, shown: Signal<usize>) 
                     <li id=format!("picture-{}", n + 1) class="gallery-slide" class:initial=n == first>
                         <a href=full_size class="zoom" on:click=zoom>
                             <span class="visually-hidden">{format!("Enlarge picture {} of {count}: ", n + 1)}</span>
+                            <picture>
+                            {webp_source(&image, "(min-width: 800px) 50vw, 100vw")}
                             <img
                                 src=image.url
                                 srcset=image.srcset
@@ -573,6 +581,7 @@ fn Gallery(images: StoredValue<Vec<Image>>, first: usize, shown: Signal<usize>) 
                                 fetchpriority=if n == first { "high" } else { "auto" }
                                 data-testid="product-image"
                             />
+                            </picture>
                         </a>
                     </li>
                 }
@@ -595,7 +604,10 @@ fn Gallery(images: StoredValue<Vec<Image>>, first: usize, shown: Signal<usize>) 
                                     bring_into_view(n);
                                 }
                             >
-                                <img src=image.url srcset=image.srcset sizes="72px" alt="" width="72" height="72" loading="lazy"/>
+                                <picture>
+                                    {webp_source(&image, "72px")}
+                                    <img src=image.url srcset=image.srcset sizes="72px" alt="" width="72" height="72" loading="lazy"/>
+                                </picture>
                                 <span class="visually-hidden">{format!("Picture {} of {count}", n + 1)}</span>
                             </a>
                         </li>
@@ -633,4 +645,13 @@ fn Gallery(images: StoredValue<Vec<Image>>, first: usize, shown: Signal<usize>) 
             </dialog>
         </div>
     }
+}
+
+/// The WebP copies of a picture, offered before its `<img>` inside a `<picture>`: browsers that
+/// read WebP take the smaller files, the rest the JPEG or PNG of the `<img>`.
+fn webp_source(image: &Image, sizes: &'static str) -> Option<impl IntoView> {
+    image
+        .webp_srcset
+        .clone()
+        .map(|srcset| view! { <source type="image/webp" srcset=srcset sizes=sizes/> })
 }

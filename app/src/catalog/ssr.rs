@@ -32,7 +32,8 @@ pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
     })
 }
 
-/// The picture in a row's `url`, `alt`, `width`, `height` and `srcset` columns, if it has one.
+/// The picture in a row's `url`, `alt`, `width`, `height`, `srcset` and `webp_srcset` columns, if
+/// it has one.
 fn image_from_row(row: &AnyRow) -> Result<Option<Image>, sqlx::Error> {
     let Some(url) = row.try_get::<Option<String>, _>("url")? else {
         return Ok(None);
@@ -43,6 +44,10 @@ fn image_from_row(row: &AnyRow) -> Result<Option<Image>, sqlx::Error> {
         width: row.try_get("width")?,
         height: row.try_get("height")?,
         srcset: row.try_get("srcset")?,
+        // Empty: the WebP copies could not be made (`media::add_missing_webp`).
+        webp_srcset: row
+            .try_get::<Option<String>, _>("webp_srcset")?
+            .filter(|set| !set.is_empty()),
     }))
 }
 
@@ -114,7 +119,7 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
     .fetch_all(db.pool())
     .await?;
     let images = sqlx::query(
-        "SELECT url, alt, width, height, srcset FROM product_images
+        "SELECT url, alt, width, height, srcset, webp_srcset FROM product_images
           WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(product_id)
@@ -190,6 +195,7 @@ pub struct NewImage {
     pub width: i64,
     pub height: i64,
     pub srcset: Option<String>,
+    pub webp_srcset: Option<String>,
     /// Index into `NewProduct::variants` of the variant this picture shows.
     pub variant: Option<usize>,
 }
@@ -347,8 +353,8 @@ pub async fn insert_images(
     for (position, image) in images.iter().enumerate() {
         sqlx::query(
             "INSERT INTO product_images (product_id, variant_id, position, url, alt, width, height,
-                                         srcset)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                         srcset, webp_srcset)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(product_id)
         .bind(image.variant.and_then(|i| variant_ids.get(i).copied()))
@@ -358,6 +364,7 @@ pub async fn insert_images(
         .bind(image.width)
         .bind(image.height)
         .bind(image.srcset.as_deref())
+        .bind(image.webp_srcset.as_deref())
         .execute(&mut *conn)
         .await?;
     }
@@ -494,7 +501,8 @@ pub async fn collection_by_slug(
 }
 
 const COLLECTION_SELECT: &str = "
-    SELECT c.id, c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height, i.srcset
+    SELECT c.id, c.slug, c.title, c.description_md, i.url, i.alt, i.width, i.height, i.srcset,
+           i.webp_srcset
       FROM collections c
       LEFT JOIN product_images i ON i.id = (
            SELECT i2.id FROM collection_products cp

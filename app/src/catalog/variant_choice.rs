@@ -303,6 +303,7 @@ mod tests {
             width: 600,
             height: 600,
             srcset: None,
+            webp_srcset: None,
         };
         let images = vec![
             picture("/navy.jpg"),

@@ -576,6 +576,7 @@ pub const TABLES: &[Table] = &[
             "width",
             "height",
             "srcset",
+            "webp_srcset",
         ],
     ),
     catalog("product_options", &["product_id", "position", "name"]),

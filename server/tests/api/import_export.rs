@@ -35,7 +35,7 @@ async fn product_count(db: &app::db::Db) -> i64 {
 async fn an_exported_catalog_imports_back_to_the_same_catalog(backend: Backend) {
     let source = spawn_app(backend).await;
     let first = export(&source.db).await;
-    assert_eq!(first.lines().next().unwrap().split(',').count(), 30);
+    assert_eq!(first.lines().next().unwrap().split(',').count(), 31);
 
     let target = spawn_empty_app(backend).await;
     let count = import(&target, &first, false).await.expect("import");
@@ -149,11 +149,43 @@ async fn picture_files_are_resized_into_several_widths(backend: Backend) {
         "public, max-age=31536000, immutable"
     );
 
+    // Every width as WebP too, served as such and offered first in the pages.
+    let webp_srcset = image["webp_srcset"].as_str().unwrap();
+    assert_eq!(
+        webp_srcset.matches(".webp ").count(),
+        srcset.split(", ").count(),
+        "{webp_srcset}"
+    );
+    for (jpeg, webp) in srcset.split(", ").zip(webp_srcset.split(", ")) {
+        let (webp_url, width) = webp.split_once(' ').unwrap();
+        assert_eq!(jpeg.split_once(' ').unwrap().1, width);
+        let response = app.get(webp_url).await;
+        assert_eq!(response.status(), 200, "{webp_url}");
+        assert_eq!(response.headers()["content-type"], "image/webp");
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(&bytes[..4], b"RIFF");
+        assert_eq!(&bytes[8..12], b"WEBP");
+    }
+    let source = format!(r#"<source type="image/webp" srcset="{webp_srcset}""#);
     let html = app.get("/products/mug").await.text().await.unwrap();
     assert!(
         html.contains("srcset=\""),
         "the product page offers the smaller copies"
     );
+    assert!(html.contains(&source), "the product page offers WebP first");
+    let html = app.get("/search?q=mug").await.text().await.unwrap();
+    assert!(html.contains(&source), "so does a product card");
+
+    // The export names both sets, and a catalog imported from it keeps them.
+    let exported = export(&app.db).await;
+    assert!(exported.contains(",Image Srcset WebP"), "{exported}");
+    assert!(exported.contains(webp_srcset), "{exported}");
+    let target = spawn_empty_app(backend).await;
+    import(&target, &exported, false)
+        .await
+        .expect("import the export");
+    let (_, copy) = target.json("/api/v1/products/mug").await;
+    assert_eq!(copy["images"][0]["webp_srcset"], webp_srcset);
 }
 
 fn kassa(args: &[&str], database_url: &str, data_dir: &std::path::Path) -> std::process::Output {
@@ -739,7 +771,73 @@ async fn bulk_rows_go_in_as_many_statements_as_they_need(backend: Backend) {
     assert_eq!(stored, 9_000);
 }
 
+async fn pictures_stored_before_webp_get_their_copies_later(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    let picture = image::RgbImage::from_fn(700, 500, |x, y| {
+        image::Rgb([(x / 3) as u8, (y / 2) as u8, 60])
+    });
+    picture.save(app._data_dir.path().join("cup.png")).unwrap();
+    let csv = format!(
+        "{HEADER}cup,Cup,,,CUP-1,12,3,cup.png\n\
+         odd,Odd,,,ODD-1,12,3,/media/../secret.jpg\n"
+    );
+    import(&app, &csv, false).await.expect("import");
+    // As a shop upgraded from before WebP has them: no copies, no column.
+    let media_dir = app._data_dir.path().join("media");
+    for file in std::fs::read_dir(&media_dir).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "webp") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    sqlx::query("UPDATE product_images SET webp_srcset = NULL")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    // A set imported from a CSV that points out of the media folder.
+    sqlx::query(
+        "UPDATE product_images SET srcset = '/media/../secret.jpg 320w'
+          WHERE url = '/media/../secret.jpg'",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let (_, cup) = app.json("/api/v1/products/cup").await;
+    assert!(cup["images"][0]["webp_srcset"].is_null());
+
+    let media = MediaStore::new(app._data_dir.path());
+    let looked_at = app::catalog::media::add_missing_webp(&app.db, &media, 20)
+        .await
+        .unwrap();
+    assert_eq!(looked_at, 2);
+    assert_eq!(
+        app::catalog::media::add_missing_webp(&app.db, &media, 20)
+            .await
+            .unwrap(),
+        0,
+        "each picture is looked at once"
+    );
+
+    let (_, cup) = app.json("/api/v1/products/cup").await;
+    let webp_srcset = cup["images"][0]["webp_srcset"].as_str().unwrap();
+    let srcset = cup["images"][0]["srcset"].as_str().unwrap();
+    assert_eq!(webp_srcset, srcset.replace(".jpg ", ".webp "));
+    for entry in webp_srcset.split(", ") {
+        let url = entry.split_once(' ').unwrap().0;
+        let response = app.get(url).await;
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(response.headers()["content-type"], "image/webp");
+    }
+    let (_, odd) = app.json("/api/v1/products/odd").await;
+    assert!(
+        odd["images"][0]["webp_srcset"].is_null(),
+        "no copies of a file outside the media folder: {odd}"
+    );
+    assert!(!app._data_dir.path().join("secret.webp").exists());
+}
+
 on_both_databases!(
+    pictures_stored_before_webp_get_their_copies_later,
     a_large_import_lists_every_product_as_its_variants_say,
     searches_rank_the_newest_matches_of_a_large_catalog,
     a_file_that_changes_between_its_readings_stops_there,
