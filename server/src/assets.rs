@@ -21,8 +21,8 @@ use axum::{
 
 use crate::http::accepts_encoding;
 
-/// Brotli at its best quality and largest window: slow to make, smallest to send, as fast to
-/// decompress.
+/// Brotli at its best quality and a window up to the largest (see [`window_for`]): slow to make,
+/// smallest to send, as fast to decompress.
 const QUALITY: u32 = 11;
 const WINDOW: u32 = 22;
 
@@ -80,6 +80,10 @@ impl CompressedAssets {
                         },
                     );
             }
+            // Brotli's best setting works in tens of megabytes, freed when it is done but kept
+            // by this thread's heap in the allocator: an idle server held 140 MB instead of 50.
+            // SAFETY: mi_collect takes no pointers; it only gives free memory back to the system.
+            unsafe { libmimalloc_sys::mi_collect(true) };
         });
         assets
     }
@@ -102,10 +106,17 @@ fn content_type(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The smallest window that holds the whole file (at most [`WINDOW`]): a larger one finds
+/// nothing more to refer back to, and brotli's memory grows with it.
+fn window_for(len: usize) -> u32 {
+    (usize::BITS - len.saturating_sub(1).leading_zeros()).clamp(16, WINDOW)
+}
+
 fn compress(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() / 3);
     {
-        let mut writer = brotli::CompressorWriter::new(&mut out, 64 * 1024, QUALITY, WINDOW);
+        let mut writer =
+            brotli::CompressorWriter::new(&mut out, 64 * 1024, QUALITY, window_for(bytes.len()));
         // Writing to memory cannot fail.
         let _ = std::io::Write::write_all(&mut writer, bytes);
     }
@@ -136,6 +147,16 @@ pub async fn serve_compressed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_holds_the_whole_file_up_to_the_largest() {
+        assert_eq!(window_for(0), 16);
+        assert_eq!(window_for(10_000), 16);
+        assert_eq!(window_for(65_537), 17);
+        assert_eq!(window_for(933_900), 20, "a WASM of 0.9 MB");
+        assert_eq!(window_for(1 << 20), 20);
+        assert_eq!(window_for(50 << 20), WINDOW);
+    }
 
     #[test]
     fn brotli_round_trips_and_shrinks() {
