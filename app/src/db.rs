@@ -90,6 +90,11 @@ impl std::fmt::Debug for SecretUrl {
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_with(url, None).await
+    }
+
+    /// [`Db::connect`] with at most `max_connections` (`None`: the default, see below).
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -100,17 +105,17 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        let max_connections = match backend {
-            // One writer at a time anyway; readers share WAL snapshots. Each connection is a
-            // thread of its own: two per core keep the cores busy, and more only take turns
-            // with the web workers. With 8 on 2 cores, a catalog of 100,000 products under a
-            // mix of 713 pages (page cache on) served 7,000 req/s in 170 MB; with 4, 17,000-20,000
-            // req/s in 140 MB, and uncached pages as fast (scripts/bench-scale.sh).
-            Backend::Sqlite => std::thread::available_parallelism()
+        // Two per core, at least 4 and at most 16. On SQLite each connection is a thread of
+        // its own (one writer at a time anyway; readers share WAL snapshots): more than the
+        // cores can keep busy only take turns with the web workers. With 8 on 2 cores, a
+        // catalog of 100,000 products under a mix of 713 pages (page cache on) served 7,000
+        // req/s in 170 MB; with 4, 17,000–20,000 req/s in 140 MB, and uncached pages as fast
+        // (scripts/bench-scale.sh).
+        let max_connections = max_connections.unwrap_or_else(|| {
+            std::thread::available_parallelism()
                 .map_or(4, |cores| 2 * cores.get() as u32)
-                .clamp(4, 16),
-            Backend::Postgres => 16,
-        };
+                .clamp(4, 16)
+        });
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             // A ping before each use is a round trip to the connection's thread on SQLite, for

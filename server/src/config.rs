@@ -35,6 +35,10 @@ pub struct Settings {
     /// `KASSA_TRUSTED_PROXIES`: the load balancers' addresses (CIDRs, comma-separated) whose
     /// `X-Forwarded-For` names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `KASSA_DB_CONNECTIONS`: the most database connections this server opens (default: two
+    /// per core, at least 4 and at most 16). With several servers on one Postgres, their sum
+    /// must stay under the database's `max_connections`.
+    pub db_connections: Option<u32>,
 }
 
 /// `10.0.0.0/8, 192.0.2.7` as networks (a bare address is its own /32 or /128); `Err` gives
@@ -266,7 +270,24 @@ impl Settings {
             )
         })?;
 
+        let db_connections = var("KASSA_DB_CONNECTIONS")
+            .map(|text| {
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            "KASSA_DB_CONNECTIONS",
+                            &text,
+                            "expected a whole number from 1 to 1000",
+                        )
+                    })
+            })
+            .transpose()?;
+
         Ok(Settings {
+            db_connections,
             trusted_proxies,
             newsletter_per_minute,
             addr,
@@ -315,6 +336,19 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_connection_limit_is_a_positive_number() {
+        assert_eq!(settings(&[]).unwrap().db_connections, None);
+        let s = settings(&[("KASSA_DB_CONNECTIONS", " 12 ")]).unwrap();
+        assert_eq!(s.db_connections, Some(12));
+        for bad in ["0", "many", "-3", "5000"] {
+            let error = settings(&[("KASSA_DB_CONNECTIONS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("KASSA_DB_CONNECTIONS="), "{error}");
+        }
     }
 
     #[test]

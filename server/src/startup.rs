@@ -91,7 +91,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     if settings.uses_sqlite() {
         settings.prepare_data_dir()?;
     }
-    let db = Db::connect(settings.database_url.expose())
+    let db = Db::connect_with(settings.database_url.expose(), settings.db_connections)
         .await
         .context("DATABASE_URL")?;
     db.migrate().await.context("database migrations")?;
