@@ -1,8 +1,8 @@
 //! Product pictures uploaded or imported as files: resized once into a few widths, stored under
 //! content-derived names in `KASSA_DATA_DIR/media`, and served at `/media/…` with a year-long
 //! cache (a changed picture gets a new name). Each width is stored twice: as JPEG (PNG when the
-//! picture has transparency), which every browser shows, and as lossy WebP, about a third smaller,
-//! which the pages offer first through `<picture><source type="image/webp">`.
+//! picture has transparency), which every browser shows, and as lossy WebP, about half the bytes for
+//! a photo, which the pages offer first through `<picture><source type="image/webp">`.
 
 use std::path::{Path, PathBuf};
 
@@ -113,9 +113,14 @@ impl MediaStore {
 }
 
 impl MediaStore {
-    /// Writes then renames, so a reader never sees half a file.
+    /// Writes then renames, so a reader never sees half a file. The partial file's name is this
+    /// writer's own: two servers sharing the folder may store the same picture at once.
     fn write(&self, name: &str, bytes: &[u8]) -> Result<(), MediaError> {
-        let partial = self.dir.join(format!(".{name}.partial"));
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial = self
+            .dir
+            .join(format!(".{name}.{}-{n}.partial", std::process::id()));
         std::fs::write(&partial, bytes)?;
         std::fs::rename(&partial, self.dir.join(name))?;
         Ok(())
