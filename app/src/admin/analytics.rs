@@ -228,21 +228,19 @@ fn Reports(page: AnalyticsPage) -> impl IntoView {
         <FunnelTable funnel/>
         <p><a href=csv("funnel") download>"Download the funnel (CSV)"</a></p>
         <h2 id="products">"Products"</h2>
-        <div class="table-scroll" role="region" aria-label="Products" tabindex="0">
-            <table class="admin-table" data-testid="analytics-products">
-                <thead><tr><th scope="col">"Product"</th><th scope="col">"Views"</th><th scope="col">"Added to cart"</th>
-                    <th scope="col">"Units sold"</th><th scope="col">"Revenue"</th><th scope="col">"Conversion"</th></tr></thead>
-                <tbody>
-                    {products.into_iter().take(20).map(|p| view! {
-                        <tr>
-                            <td><a href=format!("/admin/products/{}", p.product_id)>{p.title.clone()}</a></td>
-                            <td>{p.views}</td><td>{p.add_to_carts}</td><td>{p.units}</td>
-                            <td>{p.revenue.to_string()}</td><td>{percent(p.conversion)}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ScrollTable label="Products" testid="analytics-products">
+            <thead><tr><th scope="col">"Product"</th><th scope="col">"Views"</th><th scope="col">"Added to cart"</th>
+                <th scope="col">"Units sold"</th><th scope="col">"Revenue"</th><th scope="col">"Conversion"</th></tr></thead>
+            <tbody>
+                {products.into_iter().take(20).map(|p| view! {
+                    <tr>
+                        <td><a href=format!("/admin/products/{}", p.product_id)>{p.title.clone()}</a></td>
+                        <td>{p.views}</td><td>{p.add_to_carts}</td><td>{p.units}</td>
+                        <td>{p.revenue.to_string()}</td><td>{percent(p.conversion)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </ScrollTable>
         <p><a href=csv("products") download>"Download every product (CSV)"</a></p>
         <h2 id="searches">"Searches"</h2>
         <SearchTable rows=searches.into_iter().take(20).collect() testid="analytics-searches" label="Searches"/>
@@ -254,40 +252,47 @@ fn Reports(page: AnalyticsPage) -> impl IntoView {
         }}
         <p><a href=csv("searches") download>"Download every search (CSV)"</a></p>
         <h2 id="sources">"Traffic sources"</h2>
-        <div class="table-scroll" role="region" aria-label="Traffic sources" tabindex="0">
-            <table class="admin-table" data-testid="analytics-sources">
-                <thead><tr><th scope="col">"Source"</th><th scope="col">"Medium"</th><th scope="col">"Campaign"</th>
-                    <th scope="col">"Visitors"</th><th scope="col">"Orders"</th><th scope="col">"Revenue"</th></tr></thead>
-                <tbody>
-                    {sources.into_iter().take(50).map(|s| view! {
-                        <tr><td>{s.source.clone()}</td><td>{s.medium.clone()}</td><td>{s.campaign.clone()}</td>
-                            <td>{s.visitors}</td><td>{s.orders}</td><td>{s.revenue.to_string()}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ScrollTable label="Traffic sources" testid="analytics-sources">
+            <thead><tr><th scope="col">"Source"</th><th scope="col">"Medium"</th><th scope="col">"Campaign"</th>
+                <th scope="col">"Visitors"</th><th scope="col">"Orders"</th><th scope="col">"Revenue"</th></tr></thead>
+            <tbody>
+                {sources.into_iter().take(50).map(|s| view! {
+                    <tr><td>{s.source.clone()}</td><td>{s.medium.clone()}</td><td>{s.campaign.clone()}</td>
+                        <td>{s.visitors}</td><td>{s.orders}</td><td>{s.revenue.to_string()}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </ScrollTable>
         <p><a href=csv("sources") download>"Download the sources (CSV)"</a></p>
         <h2 id="discounts">"Discount codes"</h2>
         {if discounts.is_empty() {
             view! { <p>"No order in this range used a discount."</p> }.into_any()
         } else {
             view! {
-                <div class="table-scroll" role="region" aria-label="Discount codes" tabindex="0">
-                    <table class="admin-table" data-testid="analytics-discounts">
-                        <thead><tr><th scope="col">"Code"</th><th scope="col">"Discount"</th><th scope="col">"Orders"</th>
-                            <th scope="col">"Taken off"</th><th scope="col">"Revenue"</th></tr></thead>
-                        <tbody>
-                            {discounts.into_iter().map(|d| view! {
-                                <tr><td>{if d.code.is_empty() { "(automatic)".to_string() } else { d.code.clone() }}</td>
-                                    <td>{d.title.clone()}</td><td>{d.orders}</td>
-                                    <td>{d.discount.to_string()}</td><td>{d.revenue.to_string()}</td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <ScrollTable label="Discount codes" testid="analytics-discounts">
+                    <thead><tr><th scope="col">"Code"</th><th scope="col">"Discount"</th><th scope="col">"Orders"</th>
+                        <th scope="col">"Taken off"</th><th scope="col">"Revenue"</th></tr></thead>
+                    <tbody>
+                        {discounts.into_iter().map(|d| view! {
+                            <tr><td>{if d.code.is_empty() { "(automatic)".to_string() } else { d.code.clone() }}</td>
+                                <td>{d.title.clone()}</td><td>{d.orders}</td>
+                                <td>{d.discount.to_string()}</td><td>{d.revenue.to_string()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </ScrollTable>
             }.into_any()
         }}
         <p><a href=csv("discounts") download>"Download the discount codes (CSV)"</a></p>
+    }
+}
+
+/// A report's table in a named region that scrolls sideways on a phone instead of widening the
+/// page; focusable, so a keyboard can scroll it too.
+#[component]
+fn ScrollTable(label: &'static str, testid: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="table-scroll" role="region" aria-label=label tabindex="0">
+            <table class="admin-table" data-testid=testid>{children()}</table>
+        </div>
     }
 }
 
@@ -324,13 +329,11 @@ fn FunnelTable(funnel: Funnel) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll" role="region" aria-label="Funnel" tabindex="0">
-            <table class="admin-table" data-testid="analytics-funnel">
-                <thead><tr><th scope="col">"Step"</th><th scope="col">"Visitors"</th><th scope="col">"Of the step before"</th>
-                    <th scope="col">"Of all visitors"</th><th scope="col"><span class="visually-hidden">"Bar"</span></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <ScrollTable label="Funnel" testid="analytics-funnel">
+            <thead><tr><th scope="col">"Step"</th><th scope="col">"Visitors"</th><th scope="col">"Of the step before"</th>
+                <th scope="col">"Of all visitors"</th><th scope="col"><span class="visually-hidden">"Bar"</span></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </ScrollTable>
     }
 }
 
@@ -341,16 +344,14 @@ fn SearchTable(
     label: &'static str,
 ) -> impl IntoView {
     view! {
-        <div class="table-scroll" role="region" aria-label=label tabindex="0">
-            <table class="admin-table" data-testid=testid>
-                <thead><tr><th scope="col">"Search"</th><th scope="col">"Times"</th><th scope="col">"Results"</th><th scope="col">"Results opened"</th></tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|s| view! {
-                        <tr><td>{s.query.clone()}</td><td>{s.searches}</td><td>{s.results}</td><td>{s.clicks}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ScrollTable label testid>
+            <thead><tr><th scope="col">"Search"</th><th scope="col">"Times"</th><th scope="col">"Results"</th><th scope="col">"Results opened"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|s| view! {
+                    <tr><td>{s.query.clone()}</td><td>{s.searches}</td><td>{s.results}</td><td>{s.clicks}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </ScrollTable>
     }
 }
 
