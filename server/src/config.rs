@@ -112,6 +112,33 @@ fn invalid(name: &'static str, value: &str, reason: impl ToString) -> ConfigErro
     }
 }
 
+/// `text` as a whole number in `range` (spaces around it allowed), or the error that names the
+/// setting and the range.
+fn whole_number<T>(
+    name: &'static str,
+    text: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                text,
+                format!(
+                    "expected a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
@@ -248,18 +275,8 @@ impl Settings {
 
         let rate = var("KASSA_NEWSLETTER_PER_MINUTE")
             .unwrap_or_else(|| app::promotions::campaigns::DEFAULT_PER_MINUTE.to_string());
-        let newsletter_per_minute = rate
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "KASSA_NEWSLETTER_PER_MINUTE",
-                    &rate,
-                    "expected a whole number from 1 to 100000",
-                )
-            })?;
+        let newsletter_per_minute =
+            whole_number("KASSA_NEWSLETTER_PER_MINUTE", &rate, 1..=100_000)?;
 
         let proxies = var("KASSA_TRUSTED_PROXIES").unwrap_or_default();
         let trusted_proxies = parse_proxies(&proxies).map_err(|entry| {
@@ -271,19 +288,7 @@ impl Settings {
         })?;
 
         let db_connections = var("KASSA_DB_CONNECTIONS")
-            .map(|text| {
-                text.trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        invalid(
-                            "KASSA_DB_CONNECTIONS",
-                            &text,
-                            "expected a whole number from 1 to 1000",
-                        )
-                    })
-            })
+            .map(|text| whole_number("KASSA_DB_CONNECTIONS", &text, 1..=1000))
             .transpose()?;
 
         Ok(Settings {
