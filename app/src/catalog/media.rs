@@ -87,12 +87,7 @@ impl MediaStore {
             let path = self.dir.join(&name);
             let webp_path = self.dir.join(&webp_name);
             if !path.exists() || !webp_path.exists() {
-                let resized = resize(&picture, *w);
-                let resized = if format == ImageFormat::Jpeg {
-                    DynamicImage::ImageRgb8(resized.to_rgb8())
-                } else {
-                    DynamicImage::ImageRgba8(resized.to_rgba8())
-                };
+                let resized = with_channels(&resize(&picture, *w), format == ImageFormat::Jpeg);
                 let mut encoded = Vec::new();
                 resized.write_to(&mut std::io::Cursor::new(&mut encoded), format)?;
                 self.write(&name, &encoded)?;
@@ -110,9 +105,7 @@ impl MediaStore {
             height: i64::from(scaled_height(width, height, largest)),
         })
     }
-}
 
-impl MediaStore {
     /// Writes then renames, so a reader never sees half a file. The partial file's name is this
     /// writer's own: two servers sharing the folder may store the same picture at once.
     fn write(&self, name: &str, bytes: &[u8]) -> Result<(), MediaError> {
@@ -125,9 +118,7 @@ impl MediaStore {
         std::fs::rename(&partial, self.dir.join(name))?;
         Ok(())
     }
-}
 
-impl MediaStore {
     /// WebP copies of a picture stored before the store made them: each width of its `srcset`
     /// (`"/media/NAME 320w, …"`) re-encoded from the stored JPEG or PNG. `None` when the set
     /// names anything but this store's files, or one is missing or unreadable.
@@ -146,12 +137,8 @@ impl MediaStore {
             }
             let webp_name = format!("{stem}.webp");
             if !self.dir.join(&webp_name).exists() {
-                let picture = image::open(self.dir.join(name)).ok()?;
-                let picture = if extension == "jpg" {
-                    DynamicImage::ImageRgb8(picture.to_rgb8())
-                } else {
-                    DynamicImage::ImageRgba8(picture.to_rgba8())
-                };
+                let picture =
+                    with_channels(&image::open(self.dir.join(name)).ok()?, extension == "jpg");
                 self.write(&webp_name, &encode_webp(&picture).ok()?).ok()?;
             }
             copies.push(format!("/media/{webp_name} {width}"));
@@ -181,16 +168,23 @@ pub async fn add_missing_webp(
         .map(|row| Ok((row.try_get("id")?, row.try_get("srcset")?)))
         .collect::<Result<_, sqlx::Error>>()?;
     let count = pictures.len();
+    // Encoding takes the CPU for a while: off the async workers, a picture at a time (one whose
+    // encoding panics gets an empty set, like one whose files are gone), then one write for the
+    // whole batch.
+    let mut copies = Vec::with_capacity(count);
     for (id, srcset) in pictures {
         let media = media.clone();
-        let copies = tokio::task::spawn_blocking(move || media.webp_copies_of(&srcset))
+        let set = tokio::task::spawn_blocking(move || media.webp_copies_of(&srcset))
             .await
             .ok()
             .flatten()
             .unwrap_or_default();
-        db.writes()
-            .run(move |conn| {
-                Box::pin(async move {
+        copies.push((id, set));
+    }
+    db.writes()
+        .run(move |conn| {
+            Box::pin(async move {
+                for (id, copies) in copies {
                     sqlx::query(
                         "UPDATE product_images SET webp_srcset = $1
                           WHERE id = $2 AND webp_srcset IS NULL",
@@ -199,12 +193,22 @@ pub async fn add_missing_webp(
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
+                }
+                Ok::<_, sqlx::Error>(())
             })
-            .await?;
-    }
+        })
+        .await?;
     Ok(count)
+}
+
+/// The picture as 8-bit RGB (`opaque`: what JPEG stores) or RGBA (PNG, transparency kept): the
+/// two layouts the encoders take.
+fn with_channels(picture: &DynamicImage, opaque: bool) -> DynamicImage {
+    if opaque {
+        DynamicImage::ImageRgb8(picture.to_rgb8())
+    } else {
+        DynamicImage::ImageRgba8(picture.to_rgba8())
+    }
 }
 
 /// Lossy WebP of an RGB or RGBA picture (transparency kept).
