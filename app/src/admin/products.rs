@@ -148,7 +148,7 @@ impl Admin {
             let backend = self.db().backend();
             sql.push(" AND (p.slug = ").bind(q.to_lowercase());
             if !terms.is_empty() {
-                let fts = crate::catalog::listing::full_text_query(backend, &terms);
+                let fts = crate::catalog::relevance::full_text_query(backend, &terms);
                 match backend {
                     Backend::Sqlite => sql
                         .push(" OR p.id IN (SELECT rowid FROM product_search WHERE product_search MATCH ")

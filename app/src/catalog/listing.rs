@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
+use super::relevance::{self, full_text_query, Tier};
 use super::ssr::card_from_row;
 use super::ProductCard;
 use crate::db::{Backend, Db, Sql};
@@ -41,97 +42,19 @@ struct Order {
     text_key: bool,
 }
 
-fn order_for(query: &ProductQuery) -> Option<Order> {
+/// The order of a page that is not a search by relevance.
+fn order_for(query: &ProductQuery) -> Order {
     let (key, descending, text_key) = match query.sort {
-        // Relevance is paged by offset (see below).
-        Sort::Featured if query.text.is_some() => return None,
         Sort::Featured if query.collection.is_some() => ("l.position", false, false),
         Sort::Featured | Sort::Newest => ("l.created_at", true, false),
         Sort::PriceAsc => ("l.min_price", false, false),
         Sort::PriceDesc => ("l.min_price", true, false),
         Sort::Name => ("l.title", false, true),
     };
-    Some(Order {
+    Order {
         key,
         descending,
         text_key,
-    })
-}
-
-/// A search expression in the dialect's full-text syntax, from plain words only: every word
-/// must match, as a prefix. Single letters beside longer words are left out ("P1007-M", "t
-/// shirt"), and alone match as words: as a prefix, "m" is every word beginning with m in the
-/// whole catalog, and as a word still most of a clothing shop's SKUs.
-pub(crate) fn full_text_query(backend: Backend, terms: &[String]) -> String {
-    let prefix = |t: &&String| t.chars().nth(1).is_some();
-    let terms: Vec<&String> = match terms.iter().any(|t| prefix(&t)) {
-        true => terms.iter().filter(prefix).collect(),
-        false => terms.iter().collect(),
-    };
-    match backend {
-        Backend::Sqlite => terms
-            .iter()
-            .map(|t| match prefix(t) {
-                true => format!("\"{t}\"*"),
-                false => format!("\"{t}\""),
-            })
-            .collect::<Vec<_>>()
-            .join(" AND "),
-        Backend::Postgres => terms
-            .iter()
-            .map(|t| match prefix(t) {
-                true => format!("{t}:*"),
-                false => t.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(" & "),
-    }
-}
-
-/// How many matches a search ranks at most: the most recently added this many. A search
-/// matching more (a word most products have) ranks these and leaves the rest to the other
-/// sorts, so its cost stops growing with the catalog; one matching fewer ranks every match.
-const RANKED_MATCHES: i64 = 1000;
-
-/// The search join, where the dialects differ: FTS5 with bm25 on SQLite, a weighted tsvector
-/// with ts_rank_cd on Postgres. `rank` is lower for better matches on both. Only the last
-/// [`RANKED_MATCHES`] matches added are ranked: finding matches reads the index, ranking reads
-/// each match.
-fn push_search_join(sql: &mut Sql, backend: Backend, fts: String) {
-    match backend {
-        Backend::Sqlite => {
-            sql.push(
-                " JOIN (SELECT +rowid AS product_id, bm25(product_search, 10.0, 1.0, 4.0, 4.0) AS rank
-                          FROM product_search WHERE product_search MATCH ",
-            )
-            .bind(fts.clone())
-            // Matches from the newest-but-999th on: FTS5 reads its doclists from that rowid,
-            // so only the ranked matches are read (checking each match against a list of the
-            // newest read them all). `+rowid` above: the listing never looks a product up in
-            // the index by rowid, which would be a whole prefix search per product.
-            .push(
-                " AND rowid >= COALESCE((SELECT rowid FROM product_search WHERE product_search MATCH ",
-            )
-            .bind(fts)
-            .push(" ORDER BY rowid DESC LIMIT 1 OFFSET ")
-            .bind(RANKED_MATCHES - 1)
-            .push("), 0)) s ON s.product_id = l.product_id");
-        }
-        Backend::Postgres => {
-            sql.push(
-                " JOIN (SELECT product_id, -ts_rank_cd(document, q) AS rank
-                          FROM product_search, to_tsquery('simple', ",
-            )
-            .bind(fts.clone())
-            .push(
-                ") q WHERE product_id IN (SELECT m.product_id FROM product_search m
-                                          WHERE m.document @@ to_tsquery('simple', ",
-            )
-            .bind(fts)
-            .push(") ORDER BY m.product_id DESC LIMIT ")
-            .bind(RANKED_MATCHES)
-            .push(")) s ON s.product_id = l.product_id");
-        }
     }
 }
 
@@ -189,21 +112,13 @@ pub async fn list_products_in(
     query: &ProductQuery,
     collection_id: i64,
 ) -> Result<ProductList, ListError> {
-    let order = order_for(query);
-
-    // The page: at most limit + 1 rows of `catalog_listing`, read along the index of the sort.
-    let mut sql = Sql::default();
-    sql.push("SELECT ").push(CARD_COLUMNS);
-    if order.is_some() {
-        sql.push(", page.sort_key");
-    }
-    sql.push(" FROM (SELECT l.product_id, l.min_price");
-    match &order {
-        Some(order) => sql.push(", ").push(order.key).push(" AS sort_key"),
-        None => sql.push(", s.rank"),
-    };
-    sql.push(" FROM catalog_listing l");
-    let search = match &query.text {
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(ListError::BadCursor)?;
+    let terms = match &query.text {
         Some(text) => {
             let terms = search_terms(text);
             if terms.is_empty() {
@@ -212,19 +127,103 @@ pub async fn list_products_in(
                     next_cursor: None,
                 });
             }
-            Some(full_text_query(db.backend(), &terms))
+            Some(terms)
         }
         None => None,
     };
-    // Ranked by relevance, every match is ranked; in another order, the matches are found once
-    // and the listing is read in that order (matching per row would search once per row).
-    if let (Some(fts), None) = (&search, &order) {
-        push_search_join(&mut sql, db.backend(), fts.clone());
+    match terms {
+        Some(terms) if query.sort == Sort::Featured => {
+            list_by_relevance(db, query, collection_id, &terms, cursor).await
+        }
+        terms => {
+            let fts = terms.map(|terms| full_text_query(db.backend(), &terms));
+            list_in_order(db, query, collection_id, &order_for(query), fts, cursor).await
+        }
     }
-    sql.push(" WHERE l.collection_id = ").bind(collection_id);
-    if let (Some(fts), Some(_)) = (search, &order) {
+}
+
+/// A page in the order of a sort key: at most limit + 1 rows of `catalog_listing`, read along
+/// the index of the sort.
+async fn list_in_order(
+    db: &Db,
+    query: &ProductQuery,
+    collection_id: i64,
+    order: &Order,
+    search: Option<String>,
+    cursor: Option<Cursor>,
+) -> Result<ProductList, ListError> {
+    let mut sql = Sql::default();
+    sql.push("SELECT ")
+        .push(CARD_COLUMNS)
+        .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ")
+        .push(order.key)
+        .push(" AS sort_key FROM catalog_listing l WHERE l.collection_id = ")
+        .bind(collection_id);
+    // The matches are found once and the listing is read in the sort's order (matching per
+    // row would search once per row).
+    if let Some(fts) = search {
         push_search_filter(&mut sql, db.backend(), fts);
     }
+    push_filters(&mut sql, query);
+
+    if let Some(cursor) = cursor {
+        let op = if order.descending { "<" } else { ">" };
+        sql.push(" AND (")
+            .push(order.key)
+            .push(" ")
+            .push(op)
+            .push(" ");
+        let id = match cursor {
+            Cursor::Int { key, id } if !order.text_key => {
+                sql.bind(key);
+                sql.push(" OR (").push(order.key).push(" = ").bind(key);
+                id
+            }
+            Cursor::Text { key, id } if order.text_key => {
+                sql.bind(key.clone());
+                sql.push(" OR (").push(order.key).push(" = ").bind(key);
+                id
+            }
+            _ => return Err(another_order()),
+        };
+        sql.push(" AND l.product_id ")
+            .push(op)
+            .push(" ")
+            .bind(id)
+            .push("))");
+    }
+
+    let direction = if order.descending { "DESC" } else { "ASC" };
+    sql.push(&format!(
+        " ORDER BY {} {direction}, l.product_id {direction}",
+        order.key
+    ));
+    // One more than asked tells whether there is a next page.
+    sql.push(" LIMIT ").bind(query.limit + 1);
+    sql.push(") page").push(CARD_JOINS).push(&format!(
+        " ORDER BY page.sort_key {direction}, page.product_id {direction}"
+    ));
+
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let has_more = rows.len() as i64 > query.limit;
+    let rows = &rows[..rows.len().min(query.limit as usize)];
+    let next_cursor = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
+        _ => None,
+    };
+    let items = rows
+        .iter()
+        .map(card_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ProductList { items, next_cursor })
+}
+
+fn another_order() -> ListError {
+    ListError::BadCursor("cursor belongs to another sort order".into())
+}
+
+/// The page's price, stock and option filters on the listing row `l`.
+fn push_filters(sql: &mut Sql, query: &ProductQuery) {
     // Unless the page is sorted by price, the price bounds are checked on rows read along the
     // sort's index: `+` keeps the planner from reading the price range first and sorting it
     // (a third of a 5,000-product collection for "20 to 60").
@@ -255,94 +254,86 @@ pub async fn list_products_in(
         .bind(format!("{name}\u{1f}{value}"))
         .push(") LIMIT 1) = 1");
     }
+}
 
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()
-        .map_err(ListError::BadCursor)?;
-    let mut offset = 0;
-    match (&order, cursor) {
-        (Some(order), Some(cursor)) => {
-            let op = if order.descending { "<" } else { ">" };
-            sql.push(" AND (")
-                .push(order.key)
-                .push(" ")
-                .push(op)
-                .push(" ");
-            let id = match cursor {
-                Cursor::Int { key, id } if !order.text_key => {
-                    sql.bind(key);
-                    sql.push(" OR (").push(order.key).push(" = ").bind(key);
-                    id
-                }
-                Cursor::Text { key, id } if order.text_key => {
-                    sql.bind(key.clone());
-                    sql.push(" OR (").push(order.key).push(" = ").bind(key);
-                    id
-                }
-                _ => {
-                    return Err(ListError::BadCursor(
-                        "cursor belongs to another sort order".into(),
-                    ))
-                }
-            };
-            sql.push(" AND l.product_id ")
-                .push(op)
-                .push(" ")
-                .bind(id)
-                .push("))");
-        }
-        (None, Some(Cursor::Int { key, id: 0 })) if key >= 0 => offset = key,
-        (None, Some(_)) => {
-            return Err(ListError::BadCursor(
-                "cursor belongs to another sort order".into(),
-            ))
-        }
-        (_, None) => {}
-    }
-
-    let page_order = match &order {
-        Some(order) => {
-            let direction = if order.descending { "DESC" } else { "ASC" };
-            sql.push(&format!(
-                " ORDER BY {} {direction}, l.product_id {direction}",
-                order.key
-            ));
-            format!(" ORDER BY page.sort_key {direction}, page.product_id {direction}")
-        }
-        None => {
-            sql.push(" ORDER BY s.rank, l.product_id");
-            " ORDER BY page.rank, page.product_id".to_string()
-        }
+/// A page of a search by relevance (see [`relevance`]): the tiers' matches read in turn, from
+/// the cursor's place, until the page and one more are found, then their cards. The cursor is
+/// the last card's tier and product.
+async fn list_by_relevance(
+    db: &Db,
+    query: &ProductQuery,
+    collection_id: i64,
+    terms: &[String],
+    cursor: Option<Cursor>,
+) -> Result<ProductList, ListError> {
+    let (from_tier, after) = match cursor {
+        None => (0, None),
+        Some(Cursor::Int { key, id }) if relevance::is_tier(key) && id > 0 => (key, Some(id)),
+        Some(_) => return Err(another_order()),
     };
-    // One more than asked tells whether there is a next page.
-    sql.push(" LIMIT ").bind(query.limit + 1);
-    if offset > 0 {
-        sql.push(" OFFSET ").bind(offset);
+    let wanted = query.limit + 1;
+    let mut found: Vec<(Tier, i64)> = Vec::with_capacity(wanted as usize);
+    for (tier, matches) in relevance::tiers(db.backend(), terms) {
+        if tier < from_tier {
+            continue;
+        }
+        let ids = relevance::tier_page(
+            db,
+            matches,
+            collection_id,
+            after.filter(|_| tier == from_tier),
+            wanted - found.len() as i64,
+            |sql| push_filters(sql, query),
+        )
+        .await?;
+        found.extend(ids.into_iter().map(|id| (tier, id)));
+        if found.len() as i64 == wanted {
+            break;
+        }
     }
-    sql.push(") page").push(CARD_JOINS).push(&page_order);
+    let has_more = found.len() as i64 > query.limit;
+    found.truncate(query.limit as usize);
+    if found.is_empty() {
+        return Ok(ProductList {
+            items: vec![],
+            next_cursor: None,
+        });
+    }
 
+    let mut sql = Sql::default();
+    sql.push("SELECT ")
+        .push(CARD_COLUMNS)
+        .push(
+            " FROM (SELECT l.product_id, l.min_price FROM catalog_listing l
+                     WHERE l.collection_id = ",
+        )
+        .bind(collection_id)
+        .push(" AND l.product_id IN ")
+        .bind_list(found.iter().map(|(_, id)| *id))
+        .push(") page")
+        .push(CARD_JOINS);
     let rows = sql.query().fetch_all(db.pool()).await?;
-    let has_more = rows.len() as i64 > query.limit;
-    let rows = &rows[..rows.len().min(query.limit as usize)];
-    let next_cursor = match (has_more, rows.last(), &order) {
-        (true, Some(last), Some(order)) => Some(cursor_after(last, order)?.encode()),
-        (true, Some(_), None) => Some(
-            Cursor::Int {
-                key: offset + query.limit,
-                id: 0,
-            }
-            .encode(),
-        ),
+    // In the order found (a product changed since its tier was read is left out).
+    let mut placed = rows
+        .iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            Ok((
+                found.iter().position(|(_, f)| *f == id),
+                card_from_row(row)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    placed.sort_by_key(|(place, _)| *place);
+    let cards = placed.into_iter().map(|(_, card)| card).collect();
+    let next_cursor = match (has_more, found.last()) {
+        (true, Some(&(tier, id))) => Some(Cursor::Int { key: tier, id }.encode()),
         _ => None,
     };
-    let items = rows
-        .iter()
-        .map(card_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ProductList { items, next_cursor })
+    Ok(ProductList {
+        items: cards,
+        next_cursor,
+    })
 }
 
 fn cursor_after(row: &AnyRow, order: &Order) -> Result<Cursor, sqlx::Error> {
@@ -494,27 +485,4 @@ pub async fn recommendations(
         }
     }
     Ok((together, related))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(text: &str) -> Vec<String> {
-        search_terms(text)
-    }
-
-    #[test]
-    fn searches_are_prefixes_without_lone_letters() {
-        assert_eq!(
-            full_text_query(Backend::Sqlite, &words("P1007-M")),
-            "\"p1007\"*"
-        );
-        assert_eq!(
-            full_text_query(Backend::Postgres, &words("merino t shirt")),
-            "merino:* & shirt:*"
-        );
-        assert_eq!(full_text_query(Backend::Sqlite, &words("x")), "\"x\"");
-        assert_eq!(full_text_query(Backend::Postgres, &words("a b")), "a & b");
-    }
 }

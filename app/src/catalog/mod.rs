@@ -17,6 +17,8 @@ pub mod media;
 mod pages;
 pub mod query;
 #[cfg(feature = "ssr")]
+pub(crate) mod relevance;
+#[cfg(feature = "ssr")]
 pub mod seo;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -395,19 +395,27 @@ pub async fn refresh_search_documents(
                FROM products p WHERE p.id IN"
         }
         Backend::Postgres => {
-            "INSERT INTO product_search (product_id, document)
+            // The words of each field a relevance tier looks in have columns of their own:
+            // see catalog::relevance and migration 0030.
+            "INSERT INTO product_search (product_id, document, title_words, label_words)
              SELECT p.id,
-                    setweight(to_tsvector('simple', p.title), 'A')
-                 || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')), 'B')
-                 || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')), 'B')
-                 || setweight(to_tsvector('simple', p.description_md), 'C')
-               FROM products p WHERE p.id IN"
+                    setweight(w.title, 'A') || setweight(w.tags, 'B') || setweight(w.skus, 'B')
+                 || setweight(to_tsvector('simple', p.description_md), 'C'),
+                    w.title, w.title || w.tags || w.skus
+               FROM products p CROSS JOIN LATERAL (SELECT
+                    to_tsvector('simple', p.title) AS title,
+                    to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')) AS tags,
+                    to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')) AS skus) w
+              WHERE p.id IN"
         }
     };
     // Postgres writes the document over an existing one.
     let upsert = match Backend::of(conn) {
         Backend::Sqlite => "",
-        Backend::Postgres => " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document",
+        Backend::Postgres => {
+            " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document,
+                  title_words = EXCLUDED.title_words, label_words = EXCLUDED.label_words"
+        }
     };
     for chunk in product_ids.chunks(1000) {
         let mut statement = Sql::default();

@@ -613,7 +613,16 @@ pub const TABLES: &[Table] = &[
     // The search index: SQLite's FTS5 table and its shadow tables, Postgres's documents.
     catalog(
         "product_search",
-        &["title", "description", "tags", "skus", "product_id", "document"],
+        &[
+            "title",
+            "description",
+            "tags",
+            "skus",
+            "product_id",
+            "document",
+            "title_words",
+            "label_words",
+        ],
     ),
     catalog("product_search_config", &["k", "v"]),
     catalog("product_search_content", &["id", "c0", "c1", "c2", "c3"]),

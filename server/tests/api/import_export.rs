@@ -663,40 +663,102 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
     assert_eq!(newest, ["p-0", "p-1", "p-150"]);
 }
 
-/// A search matching more products than it ranks ranks the newest of them, and a SKU search
-/// finds its product first, on a catalog large enough to tell.
-async fn searches_rank_the_newest_matches_of_a_large_catalog(backend: Backend) {
+/// Every page of a search, followed by its cursors `limit` at a time: the slugs in order.
+async fn search_pages(app: &crate::helpers::TestApp, q: &str, limit: usize) -> Vec<String> {
+    let mut slugs = Vec::new();
+    let mut path = format!("/api/v1/products?q={q}&limit={limit}");
+    loop {
+        let (status, page) = app.json(&path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        slugs.extend(slugs_of(&page).into_iter().map(String::from));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                assert_eq!(page["items"].as_array().unwrap().len(), limit, "{path}");
+                path = format!("/api/v1/products?q={q}&limit={limit}&cursor={cursor}");
+            }
+            None => return slugs,
+        }
+    }
+}
+
+/// A search ranks a whole SKU first, then matches in the title, then in the tags or SKUs, then
+/// anywhere else; the most recently added first within each. On a catalog large enough to
+/// tell, its pages list every match once, across the tiers.
+async fn searches_rank_by_where_they_match_then_newest_first(backend: Backend) {
     let app = spawn_empty_app(backend).await;
     import(&app, &generated_csv(0, 1_100, 4), false)
         .await
         .unwrap();
+    // The oldest product matches in its title, the newest only in its description.
+    let harbour =
+        "Handle,Title,Body (Markdown),Tags,Variant SKU,Variant Price,Variant Inventory Qty\n\
+                   in-title,Harbour Scarf,A scarf.,,H-1,10.00,5\n\
+                   in-tags,Deck Shoe,A shoe.,harbour,H-2,10.00,5\n\
+                   in-text,Rope Belt,Rope from the harbour.,,H-3,10.00,5\n";
+    import(&app, harbour, false).await.unwrap();
     let ids: Vec<(String, i64)> = sqlx::query_as("SELECT slug, id FROM products")
         .fetch_all(app.db.pool())
         .await
         .unwrap();
     let id_of = |slug: &str| ids.iter().find(|(s, _)| s == slug).unwrap().1;
-    let mut all: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
-    all.sort_unstable();
-    let oldest_ranked = all[all.len() - 1_000];
+    let newest_first = |mut slugs: Vec<String>| {
+        slugs.sort_by_key(|s| std::cmp::Reverse(id_of(s)));
+        slugs
+    };
 
+    assert_eq!(
+        search_pages(&app, "harbour", 1).await,
+        ["in-title", "in-tags", "in-text"]
+    );
+
+    // Every product has "item" in its title: the first page is the most recently added.
     let (status, page) = app.json("/api/v1/products?q=item").await;
     assert_eq!(status, 200, "{page}");
-    let items = page["items"].as_array().unwrap();
-    assert_eq!(items.len(), 24);
+    let generated: Vec<String> = (0..1_100).map(|n| format!("p-{n}")).collect();
+    let first: Vec<String> = slugs_of(&page).into_iter().map(String::from).collect();
+    assert_eq!(first, newest_first(generated.clone())[..24]);
     assert!(page["next_cursor"].is_string());
-    for item in items {
-        let id = id_of(item["slug"].as_str().unwrap());
-        assert!(
-            id >= oldest_ranked,
-            "{} is not among the newest 1,000",
-            item["slug"]
-        );
-    }
+    assert_eq!(
+        search_pages(&app, "item", 100).await,
+        newest_first(generated)
+    );
 
-    let (_, page) = app.json("/api/v1/products?q=P5-S").await;
-    let slugs = slugs_of(&page);
-    // Words are prefixes (p-50 … match too); the exact SKU ranks first.
-    assert_eq!(slugs[0], "p-5", "{slugs:?}");
+    // The exact SKU first, then the products whose SKUs begin with its first word (p-10 …,
+    // p-100 …), each once.
+    let slugs = search_pages(&app, "P1-S", 7).await;
+    assert_eq!(slugs[0], "p-1", "{slugs:?}");
+    let prefixed: Vec<String> = (0..1_100)
+        .map(|n| format!("p-{n}"))
+        .filter(|s| s != "p-1" && s.starts_with("p-1"))
+        .collect();
+    assert_eq!(slugs[1..], newest_first(prefixed));
+
+    // A tag with filters: only the matches that pass them, every page full but the last.
+    let tagged: Vec<String> = (0..1_100)
+        .filter(|n| n % 7 == 3)
+        .map(|n| format!("p-{n}"))
+        .collect();
+    assert_eq!(
+        search_pages(&app, "t3", 10).await,
+        newest_first(tagged.clone())
+    );
+    // Products cost 5 + n % 40 euros at least.
+    let cheap: Vec<String> = (0..1_100)
+        .filter(|n| n % 7 == 3 && n % 40 <= 5)
+        .map(|n| format!("p-{n}"))
+        .collect();
+    assert_eq!(
+        search_pages(&app, "t3&max=10", 4).await,
+        newest_first(cheap)
+    );
+
+    // A cursor of another order is refused, not misread.
+    let (_, by_price) = app.json("/api/v1/products?q=item&sort=price-asc").await;
+    let cursor = by_price["next_cursor"].as_str().unwrap();
+    let (status, body) = app
+        .json(&format!("/api/v1/products?q=item&cursor={cursor}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
 }
 
 /// The second reading writes what it reads: a file that changed since it was checked stops the
@@ -839,7 +901,7 @@ async fn pictures_stored_before_webp_get_their_copies_later(backend: Backend) {
 on_both_databases!(
     pictures_stored_before_webp_get_their_copies_later,
     a_large_import_lists_every_product_as_its_variants_say,
-    searches_rank_the_newest_matches_of_a_large_catalog,
+    searches_rank_by_where_they_match_then_newest_first,
     a_file_that_changes_between_its_readings_stops_there,
     bulk_rows_go_in_as_many_statements_as_they_need,
     checkout_during_an_import_from_the_admin_never_fails,

@@ -1,0 +1,356 @@
+//! Search by relevance that ranks only what it returns. A match's rank is its tier, the place
+//! its words were found (a SKU typed whole, every word in the title, every word in the title,
+//! tags or SKUs, anywhere at all), then the most recently added first. Each tier is a
+//! full-text query the index answers in product order, so a page reads the matches it shows
+//! and stops: its cost follows the page, not the number of matches (a score such as bm25 has
+//! to be computed for every match before the first can be shown).
+
+use sqlx::Row;
+
+use crate::db::{Backend, Db, Sql};
+
+/// A relevance tier; lower ranks first. The number is part of the page cursor.
+pub(crate) type Tier = i64;
+
+/// The best tier: the search is a whole SKU ("P1007-M" is the words `p1007 m` side by side
+/// among the product's SKUs). Tried only when a word has a digit: a SKU nearly always has
+/// one, and this tier is an extra query for every search that tries it.
+const SKU: Tier = 0;
+/// Every word in the title.
+const TITLE: Tier = 1;
+/// Every word in the title, tags or SKUs, not all in the title.
+const LABELS: Tier = 2;
+/// Every word somewhere (the description too): every other match.
+const ANYWHERE: Tier = 3;
+
+/// Whether `tier` names a tier; a cursor naming another was not made by a relevance page.
+pub(crate) fn is_tier(tier: Tier) -> bool {
+    (SKU..=ANYWHERE).contains(&tier)
+}
+
+/// The words a match must hold, each `(word, as a prefix)`: every word a prefix, and single
+/// letters beside longer words left out ("P1007-M", "t shirt"). Alone, single letters match
+/// as words: as a prefix, "m" is every word beginning with m in the whole catalog, and as a
+/// word still most of a clothing shop's SKUs.
+fn matched_words(terms: &[String]) -> Vec<(&str, bool)> {
+    let long = |t: &str| t.chars().nth(1).is_some();
+    let any_long = terms.iter().any(|t| long(t));
+    terms
+        .iter()
+        .filter(|t| !any_long || long(t))
+        .map(|t| (t.as_str(), long(t)))
+        .collect()
+}
+
+/// Every matched word of `terms`, in the dialect's full-text syntax.
+pub(crate) fn full_text_query(backend: Backend, terms: &[String]) -> String {
+    let words = matched_words(terms);
+    let (each, join): (fn(&str, bool) -> String, &str) = match backend {
+        Backend::Sqlite => (
+            |w, prefix| match prefix {
+                true => format!("\"{w}\"*"),
+                false => format!("\"{w}\""),
+            },
+            " AND ",
+        ),
+        Backend::Postgres => (
+            |w, prefix| match prefix {
+                true => format!("{w}:*"),
+                false => w.to_string(),
+            },
+            " & ",
+        ),
+    };
+    words
+        .iter()
+        .map(|(w, prefix)| each(w, *prefix))
+        .collect::<Vec<_>>()
+        .join(join)
+}
+
+/// Every word, exactly and side by side: a whole SKU.
+fn whole_sku(backend: Backend, terms: &[String]) -> String {
+    match backend {
+        Backend::Sqlite => format!("{{skus}} : \"{}\"", terms.join(" ")),
+        Backend::Postgres => terms.join(" <-> "),
+    }
+}
+
+/// The matches of one tier, in the dialect's terms.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Matches {
+    /// An FTS5 query: column filters and NOT.
+    Fts5(String),
+    /// Words that must (`true`) or must not be in a column of Postgres's `product_search`.
+    /// Each field has its own column rather than a weight in one document: the planner
+    /// estimates how many products a query matches from a column's statistics, which know
+    /// nothing of weights, and chooses between reading products newest first and the GIN
+    /// index by that (see migration 0030).
+    Columns(Vec<(&'static str, String, bool)>),
+}
+
+/// The tiers a search is ranked in, best first, each with its matches (none of which are in
+/// an earlier tier). `terms` are `query::search_terms`, not empty.
+pub(crate) fn tiers(backend: Backend, terms: &[String]) -> Vec<(Tier, Matches)> {
+    let words = full_text_query(backend, terms);
+    // A SKU nearly always has a digit; the tier costs a query for every search that tries it.
+    let sku = terms
+        .iter()
+        .any(|t| t.chars().any(|c| c.is_ascii_digit()))
+        .then(|| whole_sku(backend, terms));
+    let mut tiers = Vec::with_capacity(4);
+    match backend {
+        Backend::Sqlite => {
+            let title = format!("{{title}} : ({words})");
+            let labels = format!("{{title tags skus}} : ({words})");
+            // `first` without the matches of `others`.
+            let without = |first: &str, others: &[&String]| {
+                others.iter().fold(first.to_string(), |all, other| {
+                    format!("({all}) NOT ({other})")
+                })
+            };
+            let not_sku: Vec<&String> = sku.iter().collect();
+            if let Some(sku) = &sku {
+                tiers.push((SKU, Matches::Fts5(sku.clone())));
+            }
+            tiers.push((TITLE, Matches::Fts5(without(&title, &not_sku))));
+            let before: Vec<&String> = [&title].into_iter().chain(not_sku).collect();
+            tiers.push((LABELS, Matches::Fts5(without(&labels, &before))));
+            // A whole SKU's words are among the labels too.
+            tiers.push((ANYWHERE, Matches::Fts5(without(&words, &[&labels]))));
+        }
+        Backend::Postgres => {
+            let not_sku: Vec<(&str, String, bool)> = sku
+                .iter()
+                .map(|sku| ("label_words", sku.clone(), false))
+                .collect();
+            if let Some(sku) = &sku {
+                tiers.push((
+                    SKU,
+                    Matches::Columns(vec![("label_words", sku.clone(), true)]),
+                ));
+            }
+            let with = |first: Vec<(&'static str, String, bool)>| {
+                Matches::Columns(first.into_iter().chain(not_sku.iter().cloned()).collect())
+            };
+            tiers.push((TITLE, with(vec![("title_words", words.clone(), true)])));
+            tiers.push((
+                LABELS,
+                with(vec![
+                    ("label_words", words.clone(), true),
+                    ("title_words", words.clone(), false),
+                ]),
+            ));
+            tiers.push((
+                ANYWHERE,
+                Matches::Columns(vec![
+                    ("document", words.clone(), true),
+                    ("label_words", words, false),
+                ]),
+            ));
+        }
+    }
+    tiers
+}
+
+/// How many of the most recently added products Postgres reads in order before it asks the
+/// GIN index for the rest of a tier's matches: see [`tier_page`].
+const RECENT: i64 = 500;
+
+/// The ids of the next `limit` matches of one tier among the listing rows of `collection_id`,
+/// the most recently added first, after the product `after` when given. `filters` pushes the
+/// page's conditions on the listing row `l`.
+///
+/// SQLite's FTS5 reads its index in product order: the query stops at the `limit`-th match
+/// that passes the filters. Postgres's GIN index finds matches in no order, and the planner
+/// cannot tell a word in every title from one in none (a word missing from its statistics is
+/// guessed at 0.5% of products; reading all products newest first then takes 70–120 ms at
+/// 100,000). So the newest [`RECENT`] products are read in order, which fills the page when
+/// the words are common; only when they do not does the index find the older matches (as
+/// many rows as the words match, at most), sorted for the page.
+pub(crate) async fn tier_page(
+    db: &Db,
+    matches: Matches,
+    collection_id: i64,
+    after: Option<i64>,
+    limit: i64,
+    filters: impl Fn(&mut Sql),
+) -> Result<Vec<i64>, sqlx::Error> {
+    let ids = |sql: Sql| async move {
+        sql.query()
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<Vec<i64>, _>>()
+    };
+    match matches {
+        Matches::Fts5(query) => {
+            // CROSS JOIN keeps the index outermost: probing it for each listing row would run
+            // the whole prefix search once per product.
+            let mut sql = Sql::default();
+            sql.push(
+                "SELECT product_search.rowid AS product_id FROM product_search
+                  CROSS JOIN catalog_listing l
+                    ON l.collection_id = ",
+            )
+            .bind(collection_id)
+            .push(" AND l.product_id = product_search.rowid WHERE product_search MATCH ")
+            .bind(query);
+            if let Some(after) = after {
+                sql.push(" AND product_search.rowid < ").bind(after);
+            }
+            filters(&mut sql);
+            sql.push(" ORDER BY product_search.rowid DESC LIMIT ")
+                .bind(limit);
+            ids(sql).await
+        }
+        Matches::Columns(conditions) => {
+            let mut floor = Sql::default();
+            floor.push("SELECT product_id FROM product_search WHERE product_id < ");
+            floor
+                .bind(after.unwrap_or(i64::MAX))
+                .push(" ORDER BY product_id DESC LIMIT 1 OFFSET ")
+                .bind(RECENT);
+            let floor: Option<i64> = ids(floor).await?.first().copied();
+            // The newest, in order; then, if the page is not full, the older matches.
+            let page = |older: bool, limit: i64| {
+                let mut sql = Sql::default();
+                sql.push(
+                    "SELECT s.product_id FROM product_search s
+                       JOIN catalog_listing l ON l.product_id = s.product_id AND l.collection_id = ",
+                )
+                .bind(collection_id)
+                .push(" WHERE true");
+                for (column, query, holds) in &conditions {
+                    sql.push(if *holds { " AND " } else { " AND NOT " })
+                        .push("s.")
+                        .push(column)
+                        .push(" @@ to_tsquery('simple', ")
+                        .bind(query.clone())
+                        .push(")");
+                }
+                if let Some(after) = after {
+                    sql.push(" AND s.product_id < ").bind(after);
+                }
+                match (floor, older) {
+                    (Some(floor), false) => sql.push(" AND s.product_id > ").bind(floor),
+                    (Some(floor), true) => sql.push(" AND s.product_id <= ").bind(floor),
+                    (None, _) => &mut sql,
+                };
+                filters(&mut sql);
+                // `+ 0`: sorting the matches the index found, never reading products in order.
+                sql.push(match older {
+                    false => " ORDER BY s.product_id DESC LIMIT ",
+                    true => " ORDER BY s.product_id + 0 DESC LIMIT ",
+                })
+                .bind(limit);
+                sql
+            };
+            let mut found = ids(page(false, limit)).await?;
+            if (found.len() as i64) < limit && floor.is_some() {
+                found.extend(ids(page(true, limit - found.len() as i64)).await?);
+            }
+            Ok(found)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::query::search_terms;
+
+    fn words(text: &str) -> Vec<String> {
+        search_terms(text)
+    }
+
+    #[test]
+    fn searches_are_prefixes_without_lone_letters() {
+        assert_eq!(
+            full_text_query(Backend::Sqlite, &words("P1007-M")),
+            "\"p1007\"*"
+        );
+        assert_eq!(
+            full_text_query(Backend::Postgres, &words("merino t shirt")),
+            "merino:* & shirt:*"
+        );
+        assert_eq!(full_text_query(Backend::Sqlite, &words("x")), "\"x\"");
+        assert_eq!(full_text_query(Backend::Postgres, &words("a b")), "a & b");
+    }
+
+    #[test]
+    fn each_tier_leaves_out_the_matches_of_the_tiers_before() {
+        let fts5 = |s: &str| Matches::Fts5(s.to_string());
+        assert_eq!(
+            tiers(Backend::Sqlite, &words("merino beanie")),
+            [
+                (TITLE, fts5("{title} : (\"merino\"* AND \"beanie\"*)")),
+                (
+                    LABELS,
+                    fts5(
+                        "({title tags skus} : (\"merino\"* AND \"beanie\"*)) NOT \
+                         ({title} : (\"merino\"* AND \"beanie\"*))"
+                    )
+                ),
+                (
+                    ANYWHERE,
+                    fts5(
+                        "(\"merino\"* AND \"beanie\"*) NOT \
+                         ({title tags skus} : (\"merino\"* AND \"beanie\"*))"
+                    )
+                ),
+            ]
+        );
+        assert_eq!(
+            tiers(Backend::Sqlite, &words("P5-S"))[..2],
+            [
+                (SKU, fts5("{skus} : \"p5 s\"")),
+                (TITLE, fts5("({title} : (\"p5\"*)) NOT ({skus} : \"p5 s\")")),
+            ]
+        );
+        let column = |c: &'static str, q: &str, holds: bool| (c, q.to_string(), holds);
+        assert_eq!(
+            tiers(Backend::Postgres, &words("P5-S")),
+            [
+                (
+                    SKU,
+                    Matches::Columns(vec![column("label_words", "p5 <-> s", true)])
+                ),
+                (
+                    TITLE,
+                    Matches::Columns(vec![
+                        column("title_words", "p5:*", true),
+                        column("label_words", "p5 <-> s", false),
+                    ])
+                ),
+                (
+                    LABELS,
+                    Matches::Columns(vec![
+                        column("label_words", "p5:*", true),
+                        column("title_words", "p5:*", false),
+                        column("label_words", "p5 <-> s", false),
+                    ])
+                ),
+                (
+                    ANYWHERE,
+                    Matches::Columns(vec![
+                        column("document", "p5:*", true),
+                        column("label_words", "p5:*", false),
+                    ])
+                ),
+            ]
+        );
+        assert_eq!(
+            tiers(Backend::Postgres, &words("a b"))[0],
+            (
+                TITLE,
+                Matches::Columns(vec![column("title_words", "a & b", true)])
+            )
+        );
+        assert!(tiers(Backend::Sqlite, &words("w"))
+            .iter()
+            .all(|(tier, _)| is_tier(*tier)));
+        assert!(!is_tier(4) && !is_tier(-1));
+    }
+}
