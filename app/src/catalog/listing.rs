@@ -304,8 +304,10 @@ async fn list_by_relevance(
     sql.push("SELECT ")
         .push(CARD_COLUMNS)
         .push(
+            // `+`: each product's rows by the product index. SQLite otherwise read the whole
+            // collection along a covering index to find 24 products (10 ms at 100,000).
             " FROM (SELECT l.product_id, l.min_price FROM catalog_listing l
-                     WHERE l.collection_id = ",
+                     WHERE +l.collection_id = ",
         )
         .bind(collection_id)
         .push(" AND l.product_id IN ")

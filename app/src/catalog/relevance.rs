@@ -176,8 +176,13 @@ pub(crate) async fn tier_page(
     limit: i64,
     filters: impl Fn(&mut Sql),
 ) -> Result<Vec<i64>, sqlx::Error> {
+    // On Postgres, unnamed statements: planned for their words each time. A prepared
+    // statement gets a generic plan after five runs, made without knowing the words, which
+    // read a whole tier newest first for a SKU (80 ms instead of 1).
+    let persistent = matches!(matches, Matches::Fts5(_));
     let ids = |sql: Sql| async move {
         sql.query()
+            .persistent(persistent)
             .fetch_all(db.pool())
             .await?
             .iter()
@@ -206,22 +211,20 @@ pub(crate) async fn tier_page(
             ids(sql).await
         }
         Matches::Columns(conditions) => {
-            let mut floor = Sql::default();
-            floor.push("SELECT product_id FROM product_search WHERE product_id < ");
-            floor
-                .bind(after.unwrap_or(i64::MAX))
-                .push(" ORDER BY product_id DESC LIMIT 1 OFFSET ")
-                .bind(RECENT);
-            let floor: Option<i64> = ids(floor).await?.first().copied();
             // The newest, in order; then, if the page is not full, the older matches.
             let page = |older: bool, limit: i64| {
+                // Each match looked up in the listing (`OFFSET 0` keeps the subquery a lookup
+                // per row): joined, the planner read the collection's whole listing to merge
+                // it with a hundred matches (17 ms at 100,000 products).
                 let mut sql = Sql::default();
                 sql.push(
                     "SELECT s.product_id FROM product_search s
-                       JOIN catalog_listing l ON l.product_id = s.product_id AND l.collection_id = ",
+                      CROSS JOIN LATERAL (SELECT 1 FROM catalog_listing l
+                                           WHERE l.product_id = s.product_id AND l.collection_id = ",
                 )
-                .bind(collection_id)
-                .push(" WHERE true");
+                .bind(collection_id);
+                filters(&mut sql);
+                sql.push(" OFFSET 0) listed WHERE true");
                 for (column, query, holds) in &conditions {
                     sql.push(if *holds { " AND " } else { " AND NOT " })
                         .push("s.")
@@ -233,12 +236,18 @@ pub(crate) async fn tier_page(
                 if let Some(after) = after {
                     sql.push(" AND s.product_id < ").bind(after);
                 }
-                match (floor, older) {
-                    (Some(floor), false) => sql.push(" AND s.product_id > ").bind(floor),
-                    (Some(floor), true) => sql.push(" AND s.product_id <= ").bind(floor),
-                    (None, _) => &mut sql,
-                };
-                filters(&mut sql);
+                // The newest RECENT products are those above the next one's id (0 when there
+                // are no more). `+ 0` on the older ones: checked on the index's matches, not
+                // read from the primary key (a bitmap of 100,000 ids, 4–7 ms).
+                sql.push(match older {
+                    false => " AND s.product_id > ",
+                    true => " AND s.product_id + 0 <= ",
+                })
+                .push("COALESCE((SELECT product_id FROM product_search WHERE product_id < ")
+                .bind(after.unwrap_or(i64::MAX))
+                .push(&format!(
+                    " ORDER BY product_id DESC LIMIT 1 OFFSET {RECENT}), 0)"
+                ));
                 // `+ 0`: sorting the matches the index found, never reading products in order.
                 sql.push(match older {
                     false => " ORDER BY s.product_id DESC LIMIT ",
@@ -248,7 +257,7 @@ pub(crate) async fn tier_page(
                 sql
             };
             let mut found = ids(page(false, limit)).await?;
-            if (found.len() as i64) < limit && floor.is_some() {
+            if (found.len() as i64) < limit {
                 found.extend(ids(page(true, limit - found.len() as i64)).await?);
             }
             Ok(found)
