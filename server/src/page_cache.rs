@@ -64,10 +64,10 @@ struct CachedPage {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
-    /// Whether `body` is LZ4-compressed, unpacked for each response: a page kept for a
-    /// client that takes no compression (a crawler, a monitor, a load test), 30–50 KB of
-    /// HTML, weighs a fifth as much; unpacking it costs microseconds. Pages for browsers are
-    /// kept as the compression layer made them.
+    /// Whether `body` is LZ4-compressed, unpacked for each response: a page the compression
+    /// layer left as it was (for a client that takes no compression: a crawler, a monitor, a
+    /// load test; or too small to compress), 30–50 KB of HTML, weighs a fifth as much;
+    /// unpacking it costs microseconds. Compressed pages are kept as the layer made them.
     packed: bool,
     rendered_at: Instant,
 }
