@@ -1,6 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// The suite runs against the release build: `cargo leptos build --release` first
+// The suite runs against the release build: `cargo leptos build --release --split` first
 // (scripts/test.sh does). The server gets a fresh data directory, so a fresh demo catalog.
 const port = Number(process.env.KASSA_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;

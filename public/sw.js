@@ -14,7 +14,24 @@ async function precacheCart() {
   // The scripts, WASM and stylesheet the cart page needs, hashed names included (the WASM is
   // named by the islands loader's `data-wasm`: it is fetched when the page is idle, not linked).
   const assets = [...new Set(html.match(/\/pkg\/[\w.\-]+/g) || [])];
-  await cache.addAll(assets);
+  // The lazy islands' parts (the cart's contents, the product's buy box…) are fetched when an
+  // island needs them: the list in `data-split-manifest` names them all, so a cart opened for
+  // the first time offline still works.
+  const manifest = assets.find((a) => a.endsWith(".json"));
+  const parts = manifest ? await lazyIslandParts(manifest) : [];
+  await cache.addAll([...new Set([...assets.filter((a) => a !== manifest), ...parts])]);
+}
+
+async function lazyIslandParts(manifest) {
+  try {
+    const response = await fetch(manifest, { credentials: "omit" });
+    if (!response.ok) return [];
+    const islands = await response.json();
+    const dir = manifest.slice(0, manifest.lastIndexOf("/") + 1);
+    return [...new Set(Object.values(islands).flat())].map((part) => `${dir}${part}.wasm`);
+  } catch {
+    return [];
+  }
 }
 
 self.addEventListener("install", (event) => {

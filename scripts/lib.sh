@@ -57,5 +57,5 @@ install_tools() {
 
 build_release() {
   step "Building the release site (server + WASM)"
-  cargo leptos build --release
+  cargo leptos build --release --split
 }

@@ -4,7 +4,7 @@
 # picture is a large photo-like PNG imported through the media pipeline (JPEG and WebP copies,
 # `<picture>`). Prints score, FCP, LCP, TBT and CLS.
 #
-#   scripts/lighthouse.sh        (after scripts/test.sh or cargo leptos build --release)
+#   scripts/lighthouse.sh        (after scripts/test.sh or cargo leptos build --release --split)
 source "$(dirname "$0")/lib.sh"
 
 install_tools

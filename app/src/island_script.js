@@ -1,5 +1,6 @@
-// Leptos's islands loader (leptos 0.8.23, src/hydration/island_script.js, MIT), unchanged:
-// kassa's IslandScripts (lib.rs) calls it as leptos's HydrationScripts does.
+// Leptos's islands loader (leptos 0.8.23, src/hydration/island_script.js, MIT), called by
+// kassa's IslandScripts (lib.rs) as leptos's HydrationScripts calls it. One change, marked
+// "Kassa": what it does when every island has hydrated.
 ((root, pkg_path, output_name, wasm_output_name) => {
 	let MOST_RECENT_CHILDREN_CB = [];
 
@@ -62,7 +63,12 @@
 			.then(mod => {
 				mod.default({module_or_path: `${root}/${pkg_path}/${wasm_output_name}.wasm`}).then(() => {
 					mod.hydrate();
-					hydrateIslands(document.body, mod);
+					// Kassa: once every island is interactive (the lazy ones wait for their part
+					// of the WASM), mark the page and tell the cart it may read the saved cart.
+					hydrateIslands(document.body, mod).finally(() => {
+						document.body.setAttribute("data-hydrated", "true");
+						window.dispatchEvent(new Event("islands-hydrated"));
+					});
 				});
 
 				window.__hydrateIsland = (el, id) => hydrateIsland(el, id, mod);

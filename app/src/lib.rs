@@ -139,6 +139,22 @@ fn built_file_stem(options: &LeptosOptions, kind: &str) -> String {
     name
 }
 
+/// The names (without extension) of the two files `cargo leptos build --split` adds beside the
+/// WASM: the loader of the lazy islands' parts (`split`, JavaScript) and the list of the parts
+/// each lazy island needs (`manifest`, JSON). With the content hash of release builds.
+fn split_file_stem(options: &LeptosOptions, kind: &str) -> String {
+    let hashed = built_file_stem(options, kind);
+    let hash = hashed
+        .strip_prefix(&*options.output_name)
+        .and_then(|rest| rest.strip_prefix('.'));
+    match (kind, hash) {
+        ("split", Some(hash)) => format!("__wasm_split.{hash}"),
+        ("manifest", Some(hash)) => format!("__wasm_split_manifest.{hash}"),
+        ("split", None) => "__wasm_split.______________________".to_string(),
+        _ => "__wasm_split_manifest".to_string(),
+    }
+}
+
 /// What leptos's `HydrationScripts` puts in the head for islands, but for the order of
 /// downloads: the WASM is not preloaded, and the loader fetches it once the page is idle. The
 /// islands only make the page interactive (it works without them), and a quarter-megabyte of
@@ -149,6 +165,8 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     let pkg = options.site_pkg_dir.to_string();
     let js = built_file_stem(&options, "js");
     let wasm = built_file_stem(&options, "wasm");
+    let split = split_file_stem(&options, "split");
+    let manifest = split_file_stem(&options, "manifest");
     // As `HydrationScripts` does in islands mode: the islands hydrate themselves.
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
@@ -162,9 +180,19 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     );
     view! {
         <link rel="modulepreload" href=format!("/{pkg}/{js}.js") fetchpriority="low"/>
-        // `data-wasm` fetches nothing: it names the WASM in the page for the service worker,
-        // which keeps every `/pkg/…` file a cart page names for offline use (public/sw.js).
-        <script type="module" nonce=nonce data-wasm=format!("/{pkg}/{wasm}.wasm")>{script}</script>
+        // The `data-` addresses fetch nothing: they name the WASM, the lazy islands' loader and
+        // their list of parts in the page for the service worker, which keeps every `/pkg/…`
+        // file a cart page names, and every part that list names, for offline use
+        // (public/sw.js).
+        <script
+            type="module"
+            nonce=nonce
+            data-wasm=format!("/{pkg}/{wasm}.wasm")
+            data-split=format!("/{pkg}/{split}.js")
+            data-split-manifest=format!("/{pkg}/{manifest}.json")
+        >
+            {script}
+        </script>
     }
 }
 

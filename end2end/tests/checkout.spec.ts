@@ -170,6 +170,45 @@ test("after one visit the cart page opens with the shop unreachable", async ({ p
   await context.setOffline(false);
 });
 
+test("a cart page never opened online still works offline", async ({ page, context }) => {
+  // The cart page's contents are a lazy island: its part of the WASM is fetched only when a
+  // cart page asks for it. The service worker keeps every part when it installs.
+  await page.goto("/products/stoneware-mug");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await expect
+    .poll(() => page.evaluate(async () => (await caches.match("/cart")) !== undefined))
+    .toBe(true);
+  const parts = await page.evaluate(async () => {
+    const manifest = document.querySelector("script[data-split-manifest]")!.getAttribute(
+      "data-split-manifest",
+    )!;
+    const islands: Record<string, string[]> = await (await fetch(manifest)).json();
+    return Object.keys(islands);
+  });
+  expect(parts.some((island) => island.startsWith("cart_contents"))).toBe(true);
+  await expect
+    .poll(() =>
+      page.evaluate(async () =>
+        (await (await caches.open("kassa-v1")).keys()).some((r) =>
+          r.url.includes("/pkg/split_cart_contents_loader"),
+        ),
+      ),
+    )
+    .toBe(true);
+  await context.setOffline(true);
+  await page.goto("/cart");
+  await hydrated(page);
+  await expect(page.getByTestId("cart-line")).toHaveCount(1);
+  await page.getByRole("button", { name: "One more" }).click();
+  await expect(page.getByTestId("line-quantity")).toHaveText("2");
+  await context.setOffline(false);
+});
+
 /** Presses Tab until `target` has the focus, as a keyboard user moves through a page. */
 async function tabTo(page: Page, target: import("@playwright/test").Locator, most = 120) {
   for (let i = 0; i < most; i++) {

@@ -153,6 +153,14 @@ pub enum AccountError {
     Transport(String),
 }
 
+/// A part of the WASM that could not be fetched (see `cart::send_sync`).
+#[cfg(feature = "hydrate")]
+impl From<leptos::wasm_split::SplitLoaderError> for AccountError {
+    fn from(error: leptos::wasm_split::SplitLoaderError) -> Self {
+        AccountError::Transport(error.to_string())
+    }
+}
+
 fn tries_text(tries_left: i64) -> String {
     match tries_left {
         1 => "1 try".into(),

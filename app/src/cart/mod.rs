@@ -33,10 +33,17 @@ pub struct CartStore {
     cart: RwSignal<Cart>,
 }
 
+/// The event the islands loader (`island_script.js`) sends on `window` once every island of
+/// the page has hydrated.
+#[cfg(feature = "hydrate")]
+const ISLANDS_HYDRATED: &str = "islands-hydrated";
+
 #[cfg(feature = "hydrate")]
 thread_local! {
     /// One cart per tab, created by the first island that asks for it.
     static BROWSER_CART: CartStore = CartStore::open_in_browser();
+    /// Whether the saved cart has been read into the page ([`CartStore::load_saved`]).
+    static SAVED_CART_LOADED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl CartStore {
@@ -55,29 +62,29 @@ impl CartStore {
         }
     }
 
-    /// Starts empty, like the server's HTML, and loads the saved cart once the islands have
-    /// hydrated (reading it earlier would make the first render differ from the server's).
-    /// Follows changes made in other tabs through the `storage` event, and syncs with the
-    /// account's cart when the page opens and when the connection returns.
+    /// Starts empty, like the server's HTML, and loads the saved cart once every island of the
+    /// page has hydrated (reading it earlier would make the first render differ from the
+    /// server's). Follows changes made in other tabs through the `storage` event, and syncs with
+    /// the account's cart when the page opens and when the connection returns.
     #[cfg(feature = "hydrate")]
     fn open_in_browser() -> CartStore {
         let cart = RwSignal::new(Cart::default());
         let store = CartStore { cart };
-        // The island script hydrates islands one by one, yielding to microtasks between them,
-        // so wait for a macrotask: by then every island has hydrated from the server's HTML.
-        set_timeout(
-            move || {
-                cart.set(storage::load());
-                store.sync(true);
-            },
-            std::time::Duration::ZERO,
-        );
+        // The islands loader (island_script.js) hydrates the islands one by one, the lazy ones
+        // once their part of the WASM has arrived, and then sends `islands-hydrated`. The store
+        // is made by the first island that asks for it, so before that event.
+        let hydrated = window_event_listener_untyped(ISLANDS_HYDRATED, move |_| store.load_saved());
+        std::mem::forget(hydrated);
         let listener = window_event_listener(leptos::ev::storage, move |event| {
             if event.key().as_deref() == Some(STORAGE_KEY) {
                 cart.set(storage::load());
             }
         });
-        let online = window_event_listener_untyped("online", move |_| store.sync(true));
+        let online = window_event_listener_untyped("online", move |_| {
+            if SAVED_CART_LOADED.get() {
+                store.sync(true);
+            }
+        });
         // Every shop page has the cart: where the shopper came from is noted here.
         crate::analytics::browser::remember_landing();
         // The listeners live as long as the tab.
@@ -146,7 +153,22 @@ impl CartStore {
         storage::save(&self.cart.get_untracked());
     }
 
+    /// Reads the saved cart into the page, once, and syncs it with the account's.
+    #[cfg(feature = "hydrate")]
+    fn load_saved(&self) {
+        if SAVED_CART_LOADED.replace(true) {
+            return;
+        }
+        self.cart.set(storage::load());
+        self.sync(true);
+    }
+
     fn change(&self, f: impl FnOnce(&mut Cart)) {
+        // An add on an island that hydrated early, while a lazy one still loads: the change
+        // goes on top of the saved cart, not on the empty first state (which would be saved
+        // over it).
+        #[cfg(feature = "hydrate")]
+        self.load_saved();
         self.cart.update(|cart| {
             let before = cart.clone();
             f(cart);
@@ -182,7 +204,7 @@ impl CartStore {
         }
         let request = cart.sync_request();
         leptos::task::spawn_local(async move {
-            let answer = sync_cart(request.clone()).await;
+            let answer = send_sync(request.clone()).await;
             SYNCING.set(false);
             match answer {
                 Ok(answer) => {
@@ -208,6 +230,25 @@ impl CartStore {
             }
         });
     }
+}
+
+/// Calls [`sync_cart`] from a part of the WASM of its own: only a signed-in shopper's pages
+/// fetch it, so a guest's first load is smaller by the server-function client. A part that
+/// cannot be fetched (offline before the service worker kept it, or a tab left open across a
+/// release) is a transport error like any other, not a panic that stops the page's WASM.
+#[cfg(feature = "hydrate")]
+async fn send_sync(request: CartSync) -> Result<SyncedCart, AccountError> {
+    start_sync(request).await?.await
+}
+
+#[cfg(feature = "hydrate")]
+type SyncCall =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<SyncedCart, AccountError>>>>;
+
+#[cfg(feature = "hydrate")]
+#[leptos::wasm_split::wasm_split(cart_sync, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn start_sync(request: CartSync) -> Result<SyncCall, AccountError> {
+    Ok(Box::pin(sync_cart(request)))
 }
 
 #[cfg(feature = "hydrate")]

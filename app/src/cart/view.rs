@@ -10,14 +10,12 @@ use crate::connectivity::Connectivity;
 use crate::money::Money;
 use crate::promotions::view::{DiscountCodes, DiscountList};
 
-/// The header link to the cart with the number of items in it. Every shop page has it, so it
-/// also marks the page hydrated.
+/// The header link to the cart with the number of items in it, on every shop page.
 #[island]
 pub fn CartCount() -> impl IntoView {
     let store = CartStore::get();
     let count = store.item_count();
     let cart = store.cart();
-    crate::components::mark_hydrated();
     view! {
         <div class="mini-cart">
             <a href="/cart" class="cart-link">
@@ -252,7 +250,7 @@ pub fn OfflineBanner(#[prop(into)] message: String) -> impl IntoView {
 
 /// The cart's lines, editable: rendered empty on the server, filled from the browser's storage,
 /// re-priced by the server whenever it can be reached.
-#[island]
+#[island(lazy)]
 fn CartContents() -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();

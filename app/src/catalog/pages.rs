@@ -281,7 +281,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
 /// once the buy box has scrolled away). Choosing changes them and the address without a
 /// reload. Without JavaScript the pickers are an ordinary form that reloads the page, and the
 /// gallery's thumbnails are links to its pictures.
-#[island]
+#[island(lazy)]
 fn BuyBox(
     slug: String,
     title: String,

@@ -79,7 +79,7 @@ fn landing() -> Option<crate::analytics::Attribution> {
     }
 }
 
-#[island]
+#[island(lazy)]
 fn CheckoutForm(gateway: String, prefill: Option<CheckoutPrefill>) -> impl IntoView {
     let store = CartStore::get();
     let cart = store.cart();

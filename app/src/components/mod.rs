@@ -21,17 +21,6 @@ where
     Suspend::new(async move { leptos::tachys::reactive_graph::OwnedView::new(content.await) })
 }
 
-/// Marks `<body data-hydrated>` once an island of the page is interactive: for tests, and for
-/// CSS that hides the fallbacks for browsers without JavaScript. Every shop page has the cart
-/// count (admin pages have no islands).
-pub fn mark_hydrated() {
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-}
-
 /// The document's title for a page's `<Title text=…>`: "… · Kassa", the formatter of every
 /// title (set once, in `App`; a page must not set its own).
 ///

@@ -131,7 +131,7 @@ fn OrderView(order: OrderDetails, token: String) -> impl IntoView {
 }
 
 /// The test gateway's stand-in for a bank's 3-D Secure page.
-#[island]
+#[island(lazy)]
 fn TestAuthentication(token: String) -> impl IntoView {
     let (busy, set_busy) = signal(false);
     let (problem, set_problem) = signal(None::<String>);
