@@ -1,6 +1,7 @@
 // Leptos's islands loader (leptos 0.8.23, src/hydration/island_script.js, MIT), called by
-// kassa's IslandScripts (lib.rs) as leptos's HydrationScripts calls it. One change, marked
-// "Kassa": what it does when every island has hydrated.
+// kassa's IslandScripts (lib.rs) as leptos's HydrationScripts calls it. Two changes, marked
+// "Kassa": the lazy islands' parts fetched early, and what it does when every island has
+// hydrated.
 ((root, pkg_path, output_name, wasm_output_name) => {
 	let MOST_RECENT_CHILDREN_CB = [];
 
@@ -59,6 +60,13 @@
 		}
 	}
 	idle(() => {
+		// Kassa: the parts of the WASM the page's lazy islands need, fetched beside the main
+		// WASM (into the HTTP cache, where the islands' loader finds them).
+		for (const el of document.querySelectorAll("[data-lazy-parts]")) {
+			for (const url of el.dataset.lazyParts.split(" ")) {
+				fetch(url, { priority: "low" }).then((r) => r.arrayBuffer()).catch(() => {});
+			}
+		}
 		import(`${root}/${pkg_path}/${output_name}.js`)
 			.then(mod => {
 				mod.default({module_or_path: `${root}/${pkg_path}/${wasm_output_name}.wasm`}).then(() => {

@@ -21,6 +21,30 @@ async function productWithASoldOutSize(request: APIRequestContext) {
   throw new Error("the demo catalog has no product with a sold-out size");
 }
 
+test("a product page hints the buy box's part of the WASM, and the box works once it arrives", async ({ page, request }) => {
+  // The buy box is a lazy island: its part of the WASM is fetched when the page has one. The
+  // page names that part, and the islands loader fetches it beside the main WASM.
+  const parts: string[] = [];
+  page.on("request", (r) => {
+    if (/\/pkg\/(chunk_|split_)/.test(r.url())) parts.push(new URL(r.url()).pathname);
+  });
+  await page.goto("/products/stoneware-mug");
+  const hints = (await page.locator("[data-lazy-parts]").getAttribute("data-lazy-parts"))!.split(" ");
+  expect(hints.some((h) => h.includes("/pkg/split_buy_box_loader"))).toBe(true);
+  expect(hints.some((h) => h.includes("checkout_form") || h.includes("cart_contents"))).toBe(false);
+  for (const href of hints) {
+    const response = await request.get(href);
+    expect(response.status(), href).toBe(200);
+    expect(response.headers()["content-type"]).toBe("application/wasm");
+  }
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  // Only the buy box's parts were fetched: not the cart's, nor checkout's.
+  expect(parts.some((p) => p.includes("split_buy_box_loader"))).toBe(true);
+  expect(parts.some((p) => p.includes("checkout_form") || p.includes("cart_contents"))).toBe(false);
+});
+
 test("one picker per option: a sold-out size is marked and can still be chosen", async ({ page, request }) => {
   const { slug, soldOut, sibling } = await productWithASoldOutSize(request);
   await page.goto(`/products/${slug}?variant=${sibling.id}`);

@@ -123,6 +123,7 @@ fn hash_file_exists() -> bool {
 
 pub fn build_router(state: AppState) -> Router {
     app::remember_stylesheet(&state.leptos_options);
+    app::remember_lazy_parts(&state.leptos_options);
     let routes = generate_route_list(App);
     let db = state.db.clone();
     let site_url = state.site_url.clone();

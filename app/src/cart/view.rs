@@ -100,6 +100,7 @@ pub fn AddButton(
 pub fn CartPage() -> impl IntoView {
     view! {
         <Title text="Cart"/>
+        <crate::PrefetchLazyIsland island="cart_contents"/>
         <CartContents/>
     }
 }

@@ -242,6 +242,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
             current=title.clone()
             json_ld=product.breadcrumbs_json_ld.clone()
         />
+        <crate::PrefetchLazyIsland island="buy_box"/>
         <article class="product-detail">
             <BuyBox
                 slug=product.slug.clone()

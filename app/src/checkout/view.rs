@@ -29,6 +29,7 @@ pub fn CheckoutPage() -> impl IntoView {
     let gateway = String::from("test");
     view! {
         <Title text="Checkout"/>
+        <crate::PrefetchLazyIsland island="checkout_form"/>
         {when_loaded(async move {
             // A signed-in shopper finds their email and address book filled in; a guest (or
             // an answer that failed) gets the empty form.
