@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
-use super::relevance::{self, full_text_query, Tier};
+use super::relevance::{self, full_text_query};
 use super::ssr::card_from_row;
 use super::ProductCard;
 use crate::db::{Backend, Db, Sql};
@@ -271,26 +271,15 @@ async fn list_by_relevance(
         Some(Cursor::Int { key, id }) if relevance::is_tier(key) && id > 0 => (key, Some(id)),
         Some(_) => return Err(another_order()),
     };
-    let wanted = query.limit + 1;
-    let mut found: Vec<(Tier, i64)> = Vec::with_capacity(wanted as usize);
-    for (tier, matches) in relevance::tiers(db.backend(), terms) {
-        if tier < from_tier {
-            continue;
-        }
-        let ids = relevance::tier_page(
-            db,
-            matches,
-            collection_id,
-            after.filter(|_| tier == from_tier),
-            wanted - found.len() as i64,
-            |sql| push_filters(sql, query),
-        )
-        .await?;
-        found.extend(ids.into_iter().map(|id| (tier, id)));
-        if found.len() as i64 == wanted {
-            break;
-        }
-    }
+    let mut found = relevance::page(
+        db,
+        terms,
+        collection_id,
+        (from_tier, after),
+        query.limit + 1,
+        |sql| push_filters(sql, query),
+    )
+    .await?;
     let has_more = found.len() as i64 > query.limit;
     found.truncate(query.limit as usize);
     if found.is_empty() {

@@ -154,115 +154,184 @@ pub(crate) fn tiers(backend: Backend, terms: &[String]) -> Vec<(Tier, Matches)> 
 }
 
 /// How many of the most recently added products Postgres reads in order before it asks the
-/// GIN index for the rest of a tier's matches: see [`tier_page`].
+/// GIN index for the rest of a tier's matches: see [`page`].
 const RECENT: i64 = 500;
 
-/// The ids of the next `limit` matches of one tier among the listing rows of `collection_id`,
-/// the most recently added first, after the product `after` when given. `filters` pushes the
-/// page's conditions on the listing row `l`.
+/// The next `limit` matches of a search by relevance among the listing rows of
+/// `collection_id`, each with its tier: the tiers' matches in turn from `from_tier` on (after
+/// the product `after` in that tier), each tier's the most recently added first. `filters`
+/// pushes the page's conditions on the listing row `l`.
 ///
-/// SQLite's FTS5 reads its index in product order: the query stops at the `limit`-th match
-/// that passes the filters. Postgres's GIN index finds matches in no order, and the planner
-/// cannot tell a word in every title from one in none (a word missing from its statistics is
-/// guessed at 0.5% of products; reading all products newest first then takes 70–120 ms at
-/// 100,000). So the newest [`RECENT`] products are read in order, which fills the page when
-/// the words are common; only when they do not does the index find the older matches (as
-/// many rows as the words match, at most), sorted for the page.
-pub(crate) async fn tier_page(
+/// SQLite's FTS5 reads its index in product order: each tier's query stops at the `limit`-th
+/// match that passes the filters, and the tiers are asked in turn until the page is full.
+///
+/// Postgres's GIN index finds matches in no order, and the planner cannot tell a word in every
+/// title from one in none (a word missing from its statistics is guessed at 0.5% of products;
+/// reading all products newest first then takes 70–120 ms at 100,000). So each tier reads the
+/// newest [`RECENT`] products in order, which fills the page when the words are common; only
+/// when they do not does the index find the older matches (as many rows as the words match,
+/// at most), sorted for the page. Every part of every tier is one branch of a single
+/// `UNION ALL` under the page's `LIMIT`: Postgres runs the branches in turn and stops at the
+/// page's last row, so a rare word (a SKU) costs one statement instead of two per tier.
+pub(crate) async fn page(
     db: &Db,
-    matches: Matches,
+    terms: &[String],
+    collection_id: i64,
+    (from_tier, after): (Tier, Option<i64>),
+    limit: i64,
+    filters: impl Fn(&mut Sql),
+) -> Result<Vec<(Tier, i64)>, sqlx::Error> {
+    let tiers = tiers(db.backend(), terms)
+        .into_iter()
+        .filter(|(tier, _)| *tier >= from_tier);
+    let mut found: Vec<(Tier, i64)> = Vec::with_capacity(limit as usize);
+    match db.backend() {
+        Backend::Sqlite => {
+            for (tier, matches) in tiers {
+                // SQLite's tiers are all FTS5 queries.
+                let Matches::Fts5(query) = matches else {
+                    continue;
+                };
+                let after = after.filter(|_| tier == from_tier);
+                let sql = fts5_tier(
+                    &query,
+                    collection_id,
+                    after,
+                    limit - found.len() as i64,
+                    &filters,
+                );
+                for row in sql.query().fetch_all(db.pool()).await? {
+                    found.push((tier, row.try_get(0)?));
+                }
+                if found.len() as i64 == limit {
+                    break;
+                }
+            }
+        }
+        Backend::Postgres => {
+            let mut sql = Sql::default();
+            sql.push("SELECT tier, product_id FROM (");
+            let mut first = true;
+            for (tier, matches) in tiers {
+                // Postgres's tiers are all column conditions.
+                let Matches::Columns(conditions) = matches else {
+                    continue;
+                };
+                let after = after.filter(|_| tier == from_tier);
+                for older in [false, true] {
+                    if !first {
+                        sql.push(" UNION ALL ");
+                    }
+                    first = false;
+                    columns_tier(
+                        &mut sql,
+                        tier,
+                        &conditions,
+                        older,
+                        collection_id,
+                        after,
+                        limit,
+                        &filters,
+                    );
+                }
+            }
+            // Without ORDER BY: the branches come out in the order written (an Append run
+            // child by child, never in parallel: see `POSTGRES_SETTINGS`), and the LIMIT
+            // stops it at the page's last row; an ORDER BY would run every branch.
+            sql.push(") found LIMIT ").bind(limit);
+            // Unnamed: planned for its words each time. A prepared statement gets a generic
+            // plan after five runs, made without knowing the words, which read a whole tier
+            // newest first for a SKU (80 ms instead of 1).
+            for row in sql.query().persistent(false).fetch_all(db.pool()).await? {
+                found.push((row.try_get(0)?, row.try_get(1)?));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// One SQLite tier's next `limit` matches.
+fn fts5_tier(
+    query: &str,
     collection_id: i64,
     after: Option<i64>,
     limit: i64,
-    filters: impl Fn(&mut Sql),
-) -> Result<Vec<i64>, sqlx::Error> {
-    // On Postgres, unnamed statements: planned for their words each time. A prepared
-    // statement gets a generic plan after five runs, made without knowing the words, which
-    // read a whole tier newest first for a SKU (80 ms instead of 1).
-    let persistent = matches!(matches, Matches::Fts5(_));
-    let ids = |sql: Sql| async move {
-        sql.query()
-            .persistent(persistent)
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(|row| row.try_get::<i64, _>(0))
-            .collect::<Result<Vec<i64>, _>>()
-    };
-    match matches {
-        Matches::Fts5(query) => {
-            // CROSS JOIN keeps the index outermost: probing it for each listing row would run
-            // the whole prefix search once per product.
-            let mut sql = Sql::default();
-            sql.push(
-                "SELECT product_search.rowid AS product_id FROM product_search
-                  CROSS JOIN catalog_listing l
-                    ON l.collection_id = ",
-            )
-            .bind(collection_id)
-            .push(" AND l.product_id = product_search.rowid WHERE product_search MATCH ")
-            .bind(query);
-            if let Some(after) = after {
-                sql.push(" AND product_search.rowid < ").bind(after);
-            }
-            filters(&mut sql);
-            sql.push(" ORDER BY product_search.rowid DESC LIMIT ")
-                .bind(limit);
-            ids(sql).await
-        }
-        Matches::Columns(conditions) => {
-            // The newest, in order; then, if the page is not full, the older matches.
-            let page = |older: bool, limit: i64| {
-                // Each match looked up in the listing (`OFFSET 0` keeps the subquery a lookup
-                // per row): joined, the planner read the collection's whole listing to merge
-                // it with a hundred matches (17 ms at 100,000 products).
-                let mut sql = Sql::default();
-                sql.push(
-                    "SELECT s.product_id FROM product_search s
-                      CROSS JOIN LATERAL (SELECT 1 FROM catalog_listing l
-                                           WHERE l.product_id = s.product_id AND l.collection_id = ",
-                )
-                .bind(collection_id);
-                filters(&mut sql);
-                sql.push(" OFFSET 0) listed WHERE true");
-                for (column, query, holds) in &conditions {
-                    sql.push(if *holds { " AND " } else { " AND NOT " })
-                        .push("s.")
-                        .push(column)
-                        .push(" @@ to_tsquery('simple', ")
-                        .bind(query.clone())
-                        .push(")");
-                }
-                if let Some(after) = after {
-                    sql.push(" AND s.product_id < ").bind(after);
-                }
-                // The newest RECENT products are those above the next one's id (0 when there
-                // are no more). `+ 0` on the older ones: checked on the index's matches, not
-                // read from the primary key (a bitmap of 100,000 ids, 4–7 ms).
-                sql.push(match older {
-                    false => " AND s.product_id > ",
-                    true => " AND s.product_id + 0 <= ",
-                })
-                .push("COALESCE((SELECT product_id FROM product_search WHERE product_id < ")
-                .bind(after.unwrap_or(i64::MAX))
-                .push(&format!(
-                    " ORDER BY product_id DESC LIMIT 1 OFFSET {RECENT}), 0)"
-                ));
-                // `+ 0`: sorting the matches the index found, never reading products in order.
-                sql.push(match older {
-                    false => " ORDER BY s.product_id DESC LIMIT ",
-                    true => " ORDER BY s.product_id + 0 DESC LIMIT ",
-                })
-                .bind(limit);
-                sql
-            };
-            let mut found = ids(page(false, limit)).await?;
-            if (found.len() as i64) < limit {
-                found.extend(ids(page(true, limit - found.len() as i64)).await?);
-            }
-            Ok(found)
-        }
+    filters: &impl Fn(&mut Sql),
+) -> Sql {
+    // CROSS JOIN keeps the index outermost: probing it for each listing row would run the
+    // whole prefix search once per product.
+    let mut sql = Sql::default();
+    sql.push(
+        "SELECT product_search.rowid AS product_id FROM product_search
+          CROSS JOIN catalog_listing l
+            ON l.collection_id = ",
+    )
+    .bind(collection_id)
+    .push(" AND l.product_id = product_search.rowid WHERE product_search MATCH ")
+    .bind(query.to_string());
+    if let Some(after) = after {
+        sql.push(" AND product_search.rowid < ").bind(after);
     }
+    filters(&mut sql);
+    sql.push(" ORDER BY product_search.rowid DESC LIMIT ")
+        .bind(limit);
+    sql
+}
+
+/// One part of a Postgres tier, as a parenthesised `SELECT tier, product_id`: its matches
+/// among the newest [`RECENT`] products, or (`older`) among the rest.
+#[allow(clippy::too_many_arguments)]
+fn columns_tier(
+    sql: &mut Sql,
+    tier: Tier,
+    conditions: &[(&'static str, String, bool)],
+    older: bool,
+    collection_id: i64,
+    after: Option<i64>,
+    limit: i64,
+    filters: &impl Fn(&mut Sql),
+) {
+    // Each match looked up in the listing (`OFFSET 0` keeps the subquery a lookup per row):
+    // joined, the planner read the collection's whole listing to merge it with a hundred
+    // matches (17 ms at 100,000 products). The tier is our own constant.
+    sql.push(&format!(
+        "(SELECT CAST({tier} AS BIGINT) AS tier, s.product_id FROM product_search s
+           CROSS JOIN LATERAL (SELECT 1 FROM catalog_listing l
+                                WHERE l.product_id = s.product_id AND l.collection_id = "
+    ))
+    .bind(collection_id);
+    filters(sql);
+    sql.push(" OFFSET 0) listed WHERE true");
+    for (column, query, holds) in conditions {
+        sql.push(if *holds { " AND " } else { " AND NOT " })
+            .push("s.")
+            .push(column)
+            .push(" @@ to_tsquery('simple', ")
+            .bind(query.clone())
+            .push(")");
+    }
+    if let Some(after) = after {
+        sql.push(" AND s.product_id < ").bind(after);
+    }
+    // The newest RECENT products are those above the next one's id (0 when there are no
+    // more). `+ 0` on the older ones: checked on the index's matches, not read from the
+    // primary key (a bitmap of 100,000 ids, 4–7 ms).
+    sql.push(match older {
+        false => " AND s.product_id > ",
+        true => " AND s.product_id + 0 <= ",
+    })
+    .push("COALESCE((SELECT product_id FROM product_search WHERE product_id < ")
+    .bind(after.unwrap_or(i64::MAX))
+    .push(&format!(
+        " ORDER BY product_id DESC LIMIT 1 OFFSET {RECENT}), 0)"
+    ));
+    // `+ 0`: sorting the matches the index found, never reading products in order.
+    sql.push(match older {
+        false => " ORDER BY s.product_id DESC LIMIT ",
+        true => " ORDER BY s.product_id + 0 DESC LIMIT ",
+    })
+    .bind(limit)
+    .push(")");
 }
 
 #[cfg(test)]
