@@ -9,6 +9,9 @@
 //!   expiry never makes shoppers wait.
 //! - **One render per key** at a time (single flight): concurrent misses wait for the one render
 //!   instead of each rendering the same page.
+//! - **A few background renders at a time** ([`Inner::renewals`]): when more stale pages are
+//!   asked for than the server renders, the others stay stale a little longer (at most
+//!   [`STALE_FOR`]) rather than pile up.
 //! - **A byte budget** ([`MAX_BYTES`]) with least-recently-used eviction: a crawl cannot exhaust
 //!   memory, and the pages shoppers keep asking for stay.
 //! - **Staff writes clear it** at once, here and, on Postgres, on every server of the database
@@ -29,7 +32,7 @@ use axum::{
 };
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::http::accepts_encoding;
 
@@ -55,6 +58,12 @@ struct Inner {
     renders: Mutex<HashMap<String, Arc<OnceCell<Option<CachedPage>>>>>,
     /// Moves on at every clear: a page rendered from before is not stored after.
     generation: AtomicU64,
+    /// Permits for the renders of stale pages in the background: two per core. Unbounded, a
+    /// mix of 713 pages expiring every second had hundreds under way at once, each holding its
+    /// rows and half-written page while waiting for a database connection: the server grew by
+    /// 40 MB (`scripts/bench-scale.sh`, 100,000 products), and the renders took the cores from
+    /// the requests.
+    renewals: Arc<Semaphore>,
     /// Where staff changes are announced to the other servers.
     db: Option<Db>,
 }
@@ -76,6 +85,12 @@ impl PageCache {
     /// `ttl` of zero turns the cache off. With a database, staff changes made on any server of
     /// it clear this cache too.
     pub fn new(ttl: Duration, db: Option<&Db>) -> PageCache {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PageCache::with_renewals(ttl, db, 2 * cores)
+    }
+
+    /// [`PageCache::new`] rendering at most `renewals` stale pages at a time in the background.
+    fn with_renewals(ttl: Duration, db: Option<&Db>, renewals: usize) -> PageCache {
         if ttl.is_zero() {
             return PageCache { inner: None };
         }
@@ -94,6 +109,7 @@ impl PageCache {
             fresh_for: ttl,
             renders: Mutex::default(),
             generation: AtomicU64::new(0),
+            renewals: Arc::new(Semaphore::new(renewals)),
             db: db.cloned(),
         });
         if let Some(db) = db {
@@ -187,10 +203,7 @@ impl Inner {
         let page = CachedPage {
             status: parts.status,
             headers: parts.headers,
-            body: match packed {
-                true => lz4_flex::compress_prepend_size(&body).into(),
-                false => body,
-            },
+            body: kept_body(&body, packed),
             packed,
             rendered_at: Instant::now(),
         };
@@ -198,6 +211,20 @@ impl Inner {
             self.pages.insert(key.to_string(), page.clone());
         }
         Ok(page)
+    }
+}
+
+/// What the cache keeps of a page's body: LZ4-packed or as it is, in an allocation of exactly
+/// its length, so the byte budget weighs what is held. LZ4 writes into room for the worst case
+/// (the whole page and more) and a `Bytes` made of a vector keeps all of its room: a packed page
+/// of 9 KB held 45 KB, and a mix of 713 pages (`scripts/bench-scale.sh`) grew the server by
+/// 40 MB where the budget counted 7. A compressed body may be a slice of a larger buffer.
+fn kept_body(body: &Bytes, packed: bool) -> Bytes {
+    match packed {
+        true => lz4_flex::compress_prepend_size(body)
+            .into_boxed_slice()
+            .into(),
+        false => Bytes::copy_from_slice(body),
     }
 }
 
@@ -265,14 +292,21 @@ pub async fn serve_cached(
         .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding));
     let (slot, new_render) = inner.render_slot(&key);
     if let Some(stale) = cached {
-        // Served as it is; one request renders it again behind it.
+        // Served as it is; one request renders it again behind it, unless the server already
+        // renders as many as it may: then a later request tries again.
         if new_render {
-            let inner = inner.clone();
-            tokio::spawn(async move {
-                let rendered = inner.render(&key, request, next).await.ok();
-                let _ = slot.set(rendered);
-                inner.finish_render(&key, &slot);
-            });
+            match inner.renewals.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let inner = inner.clone();
+                    tokio::spawn(async move {
+                        let rendered = inner.render(&key, request, next).await.ok();
+                        let _ = slot.set(rendered);
+                        inner.finish_render(&key, &slot);
+                        drop(permit);
+                    });
+                }
+                Err(_) => inner.finish_render(&key, &slot),
+            }
         }
         return stale.to_response(HeaderValue::from_static("stale"));
     }
@@ -341,6 +375,29 @@ mod tests {
     use axum::{middleware, routing::get, Router};
     use std::sync::atomic::AtomicUsize;
     use tower::ServiceExt;
+
+    #[test]
+    fn a_kept_page_holds_no_more_memory_than_its_length() {
+        let page: String = (0..2_000).map(|n| format!("<li>{n}</li>")).collect();
+        let held = |body: Bytes| {
+            let len = body.len();
+            let capacity = body.try_into_mut().expect("the only reference").capacity();
+            (len, capacity)
+        };
+        let (len, capacity) = held(kept_body(&Bytes::from(page.clone()), true));
+        assert!(len < page.len() / 2, "packed: {len} of {}", page.len());
+        assert_eq!(capacity, len);
+        // A slice of a larger buffer, as a compression layer's chunk may be.
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        buffer.extend_from_slice(page.as_bytes());
+        let (len, capacity) = held(kept_body(&Bytes::from(buffer).slice(..1_000), false));
+        assert_eq!((len, capacity), (1_000, 1_000));
+        assert_eq!(
+            lz4_flex::decompress_size_prepended(&kept_body(&Bytes::from(page.clone()), true))
+                .unwrap(),
+            page.as_bytes()
+        );
+    }
 
     /// A shop whose product page takes `render_ms` to render and counts its renders.
     fn shop(cache: &PageCache, render_ms: u64) -> (Router, Arc<AtomicUsize>) {
@@ -421,6 +478,30 @@ mod tests {
             2,
             "one render in the background"
         );
+    }
+
+    #[tokio::test]
+    async fn stale_pages_are_rendered_again_a_few_at_a_time() {
+        let cache = PageCache::with_renewals(Duration::from_millis(100), None, 2);
+        let (router, renders) = shop(&cache, 300);
+        let paths: Vec<String> = (0..6).map(|n| format!("/products/p-{n}")).collect();
+        for path in &paths {
+            assert_eq!(fetch(&router, path).await.0, "miss");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Six stale pages asked for at once: two renders start, the other four wait.
+        for path in &paths {
+            assert_eq!(fetch(&router, path).await.0, "stale");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 6 + 2);
+        // Once those are done, the next requests for the others start theirs.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        for path in &paths[2..] {
+            fetch(&router, path).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 6 + 4);
     }
 
     #[tokio::test]
