@@ -56,9 +56,16 @@ impl tracing::field::Visit for StatementText {
 async fn statements_for(app: &helpers::TestApp, path: &str) -> usize {
     // Warm up first, so opening a pooled connection (and its PRAGMAs) is not counted.
     assert_eq!(app.get(path).await.status(), 200, "{path}");
-    let before = STATEMENTS.load(Ordering::SeqCst);
-    assert_eq!(app.get(path).await.status(), 200, "{path}");
-    STATEMENTS.load(Ordering::SeqCst) - before
+    // The least of three: the counter is the whole process's, and a write behind an earlier
+    // request (its page view, flushed in the background) now and then lands in one of them
+    // (a Postgres product page once counted 7 instead of 6).
+    let mut least = usize::MAX;
+    for _ in 0..3 {
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+        least = least.min(STATEMENTS.load(Ordering::SeqCst) - before);
+    }
+    least
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
