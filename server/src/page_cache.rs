@@ -216,9 +216,10 @@ impl Inner {
 
 /// What the cache keeps of a page's body: LZ4-packed or as it is, in an allocation of exactly
 /// its length, so the byte budget weighs what is held. LZ4 writes into room for the worst case
-/// (the whole page and more) and a `Bytes` made of a vector keeps all of its room: a packed page
-/// of 9 KB held 45 KB, and a mix of 713 pages (`scripts/bench-scale.sh`) grew the server by
-/// 40 MB where the budget counted 7. A compressed body may be a slice of a larger buffer.
+/// (the whole page and more) and a `Bytes` made of a vector keeps all of its room: a packed
+/// page held as much as the page unpacked, about five times what the budget counted. (Not what
+/// grew the server under the mix: that was the background renders, see [`Inner::renewals`].)
+/// A compressed body may be a slice of a larger buffer.
 fn kept_body(body: &Bytes, packed: bool) -> Bytes {
     match packed {
         true => lz4_flex::compress_prepend_size(body)
