@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Catalog benchmark: requests per second and p50/p99 latency for the collection page (24
 # products) and the product page, against the release server (with its default one-second page
-# cache, and again with the cache off), with a bare axum handler measured in the same run as the
-# ceiling. Load comes from wrk on loopback; every run is bounded in time.
+# cache; with the cache off, rendering every page from the page data kept in memory; and with
+# that off too, reading every page from the database), with a bare axum handler measured in the
+# same run as the ceiling. Load comes from wrk on loopback; every run is bounded in time.
 #
 #   scripts/bench-catalog.sh [seconds per run, default 10] [connections, default 50]
 source "$(dirname "$0")/lib.sh"
@@ -11,8 +12,10 @@ DURATION="${1:-10}"
 CONNECTIONS="${2:-50}"
 KASSA_PORT=3301
 BARE_PORT=3302
-# The same server with the page cache off: what rendering a page from the database costs.
+# The same server with the page cache off: what rendering a page costs (its data kept in memory).
 COLD_PORT=3303
+# And with the catalog's memory off too: what reading a page from the database and rendering costs.
+DB_PORT=3304
 
 if ! command -v wrk >/dev/null; then
   step "Installing wrk from Debian"
@@ -31,10 +34,13 @@ PIDS+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$KASSA_PORT/healthz" >/dev/null && break; sleep 0.1; done
 RUST_LOG=warn KASSA_PAGE_CACHE_MS=0 KASSA_ADDR="127.0.0.1:$COLD_PORT" KASSA_DATA_DIR="$DATA" target/release/kassa serve >/dev/null 2>&1 &
 PIDS+=($!)
+RUST_LOG=warn KASSA_PAGE_CACHE_MS=0 KASSA_CATALOG_MEMORY_MB=0 KASSA_ADDR="127.0.0.1:$DB_PORT" KASSA_DATA_DIR="$DATA" target/release/kassa serve >/dev/null 2>&1 &
+PIDS+=($!)
 target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" &
 PIDS+=($!)
 for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$COLD_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$BARE_PORT/" >/dev/null && break
+  curl -fs "http://127.0.0.1:$COLD_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$DB_PORT/healthz" >/dev/null \
+    && curl -fs "http://127.0.0.1:$BARE_PORT/" >/dev/null && break
   sleep 0.1
 done
 
@@ -79,6 +85,8 @@ read -r prod_rps prod_p50 prod_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/pro
 read -r plain_rps plain_p50 plain_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home" identity)
 read -r cold_coll_rps cold_coll_p50 cold_coll_p99 < <(measure "http://127.0.0.1:$COLD_PORT/collections/home" identity)
 read -r cold_prod_rps cold_prod_p50 cold_prod_p99 < <(measure "http://127.0.0.1:$COLD_PORT/products/ridge-fleece-hoodie" identity)
+read -r db_coll_rps db_coll_p50 db_coll_p99 < <(measure "http://127.0.0.1:$DB_PORT/collections/home" identity)
+read -r db_prod_rps db_prod_p50 db_prod_p99 < <(measure "http://127.0.0.1:$DB_PORT/products/ridge-fleece-hoodie" identity)
 read -r seen_rps seen_p50 seen_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/collections/home" browser)
 read -r beacon_rps beacon_p50 beacon_p99 < <(measure "http://127.0.0.1:$KASSA_PORT/api/v1/events" beacon)
 products="$(curl -fs "http://127.0.0.1:$KASSA_PORT/collections/home" | grep -o 'data-testid="product-card"' | wc -l)"
@@ -90,5 +98,7 @@ printf '%-38s %10s %9s %9s %9.2f\n' "product page (15 variants)" "$prod_rps" "$p
 printf '%-38s %10s %9s %9s %9.2f\n' "collection page, uncompressed" "$plain_rps" "$plain_p50" "$plain_p99" "$(python3 -c "print($plain_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "collection page, cache off, uncompr." "$cold_coll_rps" "$cold_coll_p50" "$cold_coll_p99" "$(python3 -c "print($cold_coll_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "product page, cache off, uncompr." "$cold_prod_rps" "$cold_prod_p50" "$cold_prod_p99" "$(python3 -c "print($cold_prod_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "collection, cache+memory off, uncompr." "$db_coll_rps" "$db_coll_p50" "$db_coll_p99" "$(python3 -c "print($db_coll_rps/$bare_rps)")"
+printf '%-38s %10s %9s %9s %9.2f\n' "product, cache+memory off, uncompr." "$db_prod_rps" "$db_prod_p50" "$db_prod_p99" "$(python3 -c "print($db_prod_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "collection page, counted (browser UA)" "$seen_rps" "$seen_p50" "$seen_p99" "$(python3 -c "print($seen_rps/$bare_rps)")"
 printf '%-38s %10s %9s %9s %9.2f\n' "analytics beacon (POST /api/v1/events)" "$beacon_rps" "$beacon_p50" "$beacon_p99" "$(python3 -c "print($beacon_rps/$bare_rps)")"

@@ -28,7 +28,8 @@ COLLECTIONS=20
 COLLECTION=line-c
 # Hops through next-page links for the deep page.
 DEEP_HOPS=40
-# Uncached (KASSA_PAGE_CACHE_MS=0) and cached (the default) servers.
+# Uncached (KASSA_PAGE_CACHE_MS=0 and KASSA_CATALOG_MEMORY_MB=0: every page rendered from the
+# database, as the long tail of a large catalog is) and cached (the defaults) servers.
 COLD_PORT=3311
 CACHED_PORT=3312
 # Tenths of a second to wait for /healthz.
@@ -79,12 +80,13 @@ trap cleanup EXIT
 # Starts the release server on port $1 with a page cache of $2 ms (on the DATABASE_URL and
 # KASSA_DATA_DIR of the run) and waits, at most HEALTH_TRIES tenths of a second, for /healthz.
 start_server() {
-  local port="$1" cache_ms="$2" log="$WORK/server-$1.log"
+  local port="$1" cache_ms="$2" memory_mb="${3:-}" log="$WORK/server-$1.log"
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
     echo "port $port is already in use" >&2
     exit 1
   fi
-  RUST_LOG=warn KASSA_NO_DEMO=true KASSA_PAGE_CACHE_MS="$cache_ms" KASSA_ADDR="127.0.0.1:$port" \
+  RUST_LOG=warn KASSA_NO_DEMO=true KASSA_PAGE_CACHE_MS="$cache_ms" \
+    KASSA_CATALOG_MEMORY_MB="$memory_mb" KASSA_ADDR="127.0.0.1:$port" \
     "$KASSA_BIN" serve >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq "$HEALTH_TRIES"); do
@@ -261,7 +263,7 @@ for BACKEND in $BACKENDS; do
       printf '%-34s %4s %5s %10s %9s %9s %7s\n' "page" "HTTP" "cards" "req/s" "p50 ms" "p99 ms" "errors"
     } | tee -a "$REPORT"
 
-    start_server "$COLD_PORT" 0
+    start_server "$COLD_PORT" 0 0
     run_page "home" "/"
     run_page "collection, featured" "$coll"
     for sort in newest price-asc price-desc name; do
@@ -288,7 +290,7 @@ for BACKEND in $BACKENDS; do
     mix_paths "$SIZE" >"$WORK/mix.txt"
     mix_count="$(wc -l <"$WORK/mix.txt")"
     [ "$mix_count" -ge 600 ] || { echo "only $mix_count mix paths" >&2; exit 1; }
-    # An empty KASSA_PAGE_CACHE_MS is the default page cache.
+    # Empty KASSA_PAGE_CACHE_MS and KASSA_CATALOG_MEMORY_MB are the defaults.
     start_server "$CACHED_PORT" ""
     read -r rps p50 p99 errors < <(measure -s scripts/bench-scale.lua "http://127.0.0.1:$CACHED_PORT" -- "$WORK/mix.txt")
     cached_rss="$(server_rss_mb)"

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use sqlx::{AnyConnection, AnyPool};
@@ -31,6 +31,39 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// The future a job returns, borrowing the connection it runs on.
 pub type JobFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// What a job asked to be done once its writes are committed ([`after_commit`]).
+type Committed = Arc<Mutex<Vec<Box<dyn FnOnce() + Send>>>>;
+
+tokio::task_local! {
+    /// The job being written's [`after_commit`] list.
+    static AFTER_COMMIT: Committed;
+}
+
+/// Calls `then` once the writes of the job this is called in are committed, and never if they
+/// are rolled back; outside a job, at once. For telling the rest of the process what changed
+/// only when it can be read: a reader told earlier could read, and keep, what was there before.
+pub fn after_commit(then: impl FnOnce() + Send + 'static) {
+    let mut then = Some(then);
+    let _ = AFTER_COMMIT.try_with(|list| {
+        if let Some(then) = then.take() {
+            list.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Box::new(then));
+        }
+    });
+    if let Some(then) = then {
+        then();
+    }
+}
+
+/// Runs what `list` holds, once its job's writes are committed.
+fn committed(list: &Committed) {
+    let calls = std::mem::take(&mut *list.lock().unwrap_or_else(|e| e.into_inner()));
+    for call in calls {
+        call();
+    }
+}
 
 /// At most this many jobs share one commit; more wait for the next.
 const MAX_GROUP: usize = 256;
@@ -112,10 +145,14 @@ impl WriteQueue {
         match &self.inner {
             Inner::Direct(pool) => {
                 let mut tx = pool.begin().await?;
-                let outcome = run_caught(job(&mut tx)).await;
+                let then = Committed::default();
+                let outcome = AFTER_COMMIT
+                    .scope(then.clone(), run_caught(job(&mut tx)))
+                    .await;
                 match outcome {
                     Ok(value) => {
                         tx.commit().await?;
+                        committed(&then);
                         Ok(value)
                     }
                     Err(error) => {
@@ -129,6 +166,7 @@ impl WriteQueue {
                 let job = FnJob {
                     job: Some(job),
                     outcome: None,
+                    then: Committed::default(),
                     reply,
                 };
                 sender
@@ -159,6 +197,8 @@ impl std::fmt::Debug for dyn Job {
 struct FnJob<T, E, F> {
     job: Option<F>,
     outcome: Option<Result<T, E>>,
+    /// What the job asked to be done after the commit.
+    then: Committed,
     reply: oneshot::Sender<Result<T, E>>,
 }
 
@@ -173,7 +213,9 @@ where
             let Some(job) = self.job.take() else {
                 return false;
             };
-            let outcome = run_caught(job(conn)).await;
+            let outcome = AFTER_COMMIT
+                .scope(self.then.clone(), run_caught(job(conn)))
+                .await;
             let keep = outcome.is_ok();
             self.outcome = Some(outcome);
             keep
@@ -183,7 +225,10 @@ where
     fn finish(self: Box<Self>, commit: Result<(), String>) {
         let answer = match (commit, self.outcome) {
             (_, Some(Err(error))) => Err(error),
-            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), Some(Ok(value))) => {
+                committed(&self.then);
+                Ok(value)
+            }
             (Err(message), _) => Err(E::from(sqlx::Error::Protocol(message))),
             (Ok(()), None) => Err(E::from(sqlx::Error::Protocol("job did not run".into()))),
         };

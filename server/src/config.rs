@@ -19,6 +19,10 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// `KASSA_PAGE_CACHE_MS`: how long a rendered catalog page may be served again (0: never).
     pub page_cache_ttl: std::time::Duration,
+    /// `KASSA_CATALOG_MEMORY_MB`: how much of the catalog pages' data (products, collection
+    /// pages, search results) is kept in memory until the catalog changes (default 8; 0: none,
+    /// every page is read from the database).
+    pub catalog_memory_bytes: u64,
     /// `KASSA_PAYMENT_GATEWAY`: `test` (default, offline) or `stripe` (needs `STRIPE_SECRET_KEY`,
     /// `STRIPE_PUBLISHABLE_KEY`, `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE` for a local stub).
     pub payments: PaymentSettings,
@@ -143,6 +147,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 pub const DEFAULT_PAGE_CACHE_MS: u64 = 1000;
+pub const DEFAULT_CATALOG_MEMORY_MB: u64 = 8;
 
 impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
@@ -287,6 +292,13 @@ impl Settings {
             )
         })?;
 
+        let catalog_memory_bytes = var("KASSA_CATALOG_MEMORY_MB")
+            .map(|text| whole_number("KASSA_CATALOG_MEMORY_MB", &text, 0..=4096))
+            .transpose()?
+            .unwrap_or(DEFAULT_CATALOG_MEMORY_MB)
+            * 1024
+            * 1024;
+
         let db_connections = var("KASSA_DB_CONNECTIONS")
             .map(|text| whole_number("KASSA_DB_CONNECTIONS", &text, 1..=1000))
             .transpose()?;
@@ -297,6 +309,7 @@ impl Settings {
             newsletter_per_minute,
             addr,
             page_cache_ttl,
+            catalog_memory_bytes,
             payments,
             smtp_url,
             mail_from,
@@ -375,6 +388,17 @@ mod tests {
         assert!(error.starts_with("KASSA_PAGE_CACHE_MS="), "{error}");
         let s = settings(&[("KASSA_PAGE_CACHE_MS", "0")]).unwrap();
         assert!(s.page_cache_ttl.is_zero());
+    }
+
+    #[test]
+    fn the_catalog_memory_is_set_in_megabytes() {
+        assert_eq!(settings(&[]).unwrap().catalog_memory_bytes, 8 << 20);
+        let s = settings(&[("KASSA_CATALOG_MEMORY_MB", "0")]).unwrap();
+        assert_eq!(s.catalog_memory_bytes, 0);
+        let error = settings(&[("KASSA_CATALOG_MEMORY_MB", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("KASSA_CATALOG_MEMORY_MB="), "{error}");
     }
 
     #[test]

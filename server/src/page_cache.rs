@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::catalog::memory::CatalogMemory;
 use app::db::Db;
 use axum::{
     body::{Body, Bytes},
@@ -49,6 +50,10 @@ pub const CATALOG_CHANGED: &str = "kassa_catalog_changed";
 pub struct PageCache {
     /// Behind an `Arc`: the middleware's state is cloned for every request.
     inner: Option<Arc<Inner>>,
+    /// The pages' data kept beneath the pages: forgotten with them, first.
+    memory: CatalogMemory,
+    /// Where staff changes are announced to the other servers.
+    db: Option<Db>,
 }
 
 struct Inner {
@@ -64,8 +69,6 @@ struct Inner {
     /// 40 MB (`scripts/bench-scale.sh`, 100,000 products), and the renders took the cores from
     /// the requests.
     renewals: Arc<Semaphore>,
-    /// Where staff changes are announced to the other servers.
-    db: Option<Db>,
 }
 
 #[derive(Clone)]
@@ -82,8 +85,8 @@ struct CachedPage {
 }
 
 impl PageCache {
-    /// `ttl` of zero turns the cache off. With a database, staff changes made on any server of
-    /// it clear this cache too.
+    /// `ttl` of zero turns the cache off. With a database, staff changes made here are
+    /// announced on it; [`PageCache::forgetter`] is what hears the other servers' announcements.
     pub fn new(ttl: Duration, db: Option<&Db>) -> PageCache {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         PageCache::with_renewals(ttl, db, 2 * cores)
@@ -92,7 +95,11 @@ impl PageCache {
     /// [`PageCache::new`] rendering at most `renewals` stale pages at a time in the background.
     fn with_renewals(ttl: Duration, db: Option<&Db>, renewals: usize) -> PageCache {
         if ttl.is_zero() {
-            return PageCache { inner: None };
+            return PageCache {
+                inner: None,
+                memory: CatalogMemory::default(),
+                db: db.cloned(),
+            };
         }
         let pages = Cache::builder()
             .time_to_live(ttl + STALE_FOR)
@@ -110,31 +117,45 @@ impl PageCache {
             renders: Mutex::default(),
             generation: AtomicU64::new(0),
             renewals: Arc::new(Semaphore::new(renewals)),
-            db: db.cloned(),
         });
-        if let Some(db) = db {
-            let weak = Arc::downgrade(&inner);
-            db.listen(CATALOG_CHANGED, move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.clear();
-                }
-            });
+        PageCache {
+            inner: Some(inner),
+            memory: CatalogMemory::default(),
+            db: db.cloned(),
         }
-        PageCache { inner: Some(inner) }
     }
 
-    /// Forget every page, after the catalog changed here.
+    /// Forgets `memory`'s page data too whenever the pages are cleared.
+    pub fn remembering(mut self, memory: CatalogMemory) -> PageCache {
+        self.memory = memory;
+        self
+    }
+
+    /// Forget every page (and the page data beneath), after the catalog changed here.
     pub fn clear(&self) {
+        self.memory.forget();
         if let Some(inner) = &self.inner {
             inner.clear();
         }
     }
 
+    /// What clears this cache and its page data while they exist, without keeping them alive:
+    /// for a listener of the other servers' announcements, which runs as long as the process.
+    pub fn forgetter(&self) -> impl Fn() + Send + Sync + 'static {
+        let forget_data = self.memory.forgetter();
+        let pages = self.inner.as_ref().map(Arc::downgrade);
+        move || {
+            forget_data();
+            if let Some(inner) = pages.as_ref().and_then(std::sync::Weak::upgrade) {
+                inner.clear();
+            }
+        }
+    }
+
     /// Forget every page here and on every other server of the database.
     async fn clear_everywhere(&self) {
-        let Some(inner) = &self.inner else { return };
-        inner.clear();
-        if let Some(db) = &inner.db {
+        self.clear();
+        if let Some(db) = &self.db {
             if let Err(error) = db.announce(CATALOG_CHANGED).await {
                 tracing::warn!(%error, "could not tell the other servers that the catalog changed");
             }
@@ -264,12 +285,14 @@ pub async fn serve_cached(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(inner) = &cache.inner else {
-        return next.run(request).await;
-    };
     let personal = request.headers().contains_key(header::COOKIE)
         || request.headers().contains_key(header::AUTHORIZATION);
-    if request.method() != Method::GET || personal || !is_cacheable_page(request.uri().path()) {
+    let off = cache.inner.is_none();
+    if off
+        || request.method() != Method::GET
+        || personal
+        || !is_cacheable_page(request.uri().path())
+    {
         let staff_write = is_staff_write(request.method(), request.uri().path());
         let response = next.run(request).await;
         // A product, price, picture, collection or stock edit shows on the storefront at once.
@@ -278,6 +301,9 @@ pub async fn serve_cached(
         }
         return response;
     }
+    let Some(inner) = &cache.inner else {
+        return next.run(request).await;
+    };
     let encoding = negotiated_encoding(request.headers());
     let key = format!("{encoding} {}", request.uri());
     let cached = inner.pages.get(&key);

@@ -18,6 +18,7 @@ use app::accounts::service::Accounts;
 use app::admin::service::Admin;
 use app::analytics::collector::Analytics;
 use app::catalog::media::MediaStore;
+use app::catalog::memory::CatalogMemory;
 use app::checkout::service::Checkout;
 use app::db::Db;
 use app::payments::gateway::Gateway;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub site_url: SiteUrl,
     pub media: MediaStore,
     pub page_cache: PageCache,
+    pub catalog_memory: CatalogMemory,
     pub assets: CompressedAssets,
     pub checkout: Checkout,
     pub admin: Admin,
@@ -63,7 +65,11 @@ impl AppState {
             checkout.clone(),
             settings.public_url.starts_with("https://"),
         );
-        let page_cache = PageCache::new(settings.page_cache_ttl, Some(&db));
+        let catalog_memory = CatalogMemory::new(settings.catalog_memory_bytes, Some(&db));
+        let page_cache =
+            PageCache::new(settings.page_cache_ttl, Some(&db)).remembering(catalog_memory.clone());
+        // Staff changes made on the other servers of a Postgres database.
+        db.listen(page_cache::CATALOG_CHANGED, page_cache.forgetter());
         let leptos_options = leptos_options(settings);
         let assets =
             CompressedAssets::spawn(&leptos_options.site_root, &leptos_options.site_pkg_dir);
@@ -82,6 +88,7 @@ impl AppState {
             site_url: SiteUrl(settings.public_url.clone()),
             media: MediaStore::new(&settings.data_dir),
             page_cache,
+            catalog_memory,
         }
     }
 }
@@ -130,7 +137,9 @@ pub fn build_router(state: AppState) -> Router {
     let checkout = state.checkout.clone();
     let admin = state.admin.clone();
     let accounts = state.accounts.clone();
+    let catalog_memory = state.catalog_memory.clone();
     let context = move || {
+        provide_context(catalog_memory.clone());
         provide_context(db.clone());
         provide_context(site_url.clone());
         provide_context(checkout.clone());

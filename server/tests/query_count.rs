@@ -97,6 +97,24 @@ async fn pages_run_a_constant_number_of_statements() {
             "{backend:?}: {full} statements for a collection page"
         );
 
+        // With the catalog's memory (the default; the tests' servers keep none), a page read
+        // once is rendered again without a statement until the catalog changes.
+        let remembering = helpers::spawn_app_with(
+            backend,
+            helpers::Options {
+                catalog_memory_mb: 8,
+                ..helpers::Options::default()
+            },
+        )
+        .await;
+        for path in ["/products/ridge-fleece-hoodie", "/collections/home", "/"] {
+            let again = statements_for(&remembering, path).await;
+            assert_eq!(
+                again, 0,
+                "{backend:?}: {again} statements for {path} kept in memory"
+            );
+        }
+
         let home = statements_for(&app, "/").await;
         assert!(
             home <= 3,

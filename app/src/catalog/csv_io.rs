@@ -901,7 +901,12 @@ pub async fn write_import(
         let result = db
             .writes()
             .run(move |conn| -> JobFuture<'_, Result<(), sqlx::Error>> {
-                Box::pin(async move { write_batch(conn, &batch, first_index, now, replace).await })
+                Box::pin(async move {
+                    write_batch(conn, &batch, first_index, now, replace).await?;
+                    // Every server, this one included, forgets the pages' data it kept: the
+                    // staff's request that started an import has long been answered.
+                    super::memory::note_catalog_changed(conn).await
+                })
             })
             .await;
         if let Err(error) = result {

@@ -168,6 +168,9 @@ pub async fn add_missing_webp(
         .map(|row| Ok((row.try_get("id")?, row.try_get("srcset")?)))
         .collect::<Result<_, sqlx::Error>>()?;
     let count = pictures.len();
+    if count == 0 {
+        return Ok(0);
+    }
     // Encoding takes the CPU for a while: off the async workers, a picture at a time (one whose
     // encoding panics gets an empty set, like one whose files are gone), then one write for the
     // whole batch.
@@ -194,7 +197,8 @@ pub async fn add_missing_webp(
                     .execute(&mut *conn)
                     .await?;
                 }
-                Ok::<_, sqlx::Error>(())
+                // The pages offer the new copies once every server forgets what it kept.
+                super::memory::note_catalog_changed(conn).await
             })
         })
         .await?;

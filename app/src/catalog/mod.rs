@@ -14,6 +14,8 @@ pub mod listing;
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod media;
+#[cfg(feature = "ssr")]
+pub mod memory;
 mod pages;
 pub mod query;
 #[cfg(feature = "ssr")]
@@ -133,6 +135,16 @@ pub struct Product {
     pub related: Vec<ProductCard>,
 }
 
+/// From how few units on a product page says how many are left ("Only 3 left") rather than
+/// "In stock": a sale that changes what is shown changes the catalog (see `inventory::apply`).
+pub const FEW_LEFT: i64 = 5;
+
+/// What a product page shows of `available` units: their number up to [`FEW_LEFT`], then the
+/// same for any more.
+pub fn shown_stock(available: i64) -> i64 {
+    available.clamp(0, FEW_LEFT + 1)
+}
+
 impl Variant {
     pub fn can_buy(&self) -> bool {
         self.backorder || self.available > 0
@@ -154,31 +166,58 @@ pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
         limit: HOME_PAGE_SIZE,
         ..Default::default()
     };
-    let list = listing::list_products(&db, &query)
-        .await?
-        .ok_or(AppError::Internal)?;
-    Ok(list.items)
+    let read = async {
+        let list = listing::list_products(&db, &query)
+            .await?
+            .ok_or(AppError::Internal)?;
+        Ok(list.items)
+    };
+    remembered()
+        .remember("featured products".into(), read)
+        .await
 }
+
+/// The catalog pages' data this server keeps (nothing kept where none was provided).
+#[cfg(feature = "ssr")]
+fn remembered() -> memory::CatalogMemory {
+    use_context::<memory::CatalogMemory>().unwrap_or_default()
+}
+
+/// How long the products bought together are kept: they follow the orders, not the catalog.
+#[cfg(feature = "ssr")]
+const BOUGHT_TOGETHER_KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[server(endpoint = "catalog/product", input = Json)]
 pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    let mut product = ssr::product_by_slug(&db, &slug)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
-    let base = use_context::<crate::SiteUrl>()
-        .map(|s| s.0)
-        .unwrap_or_default();
-    product.url = format!("{base}/products/{}", product.slug);
-    product.json_ld = seo::product_json_ld(&product, &base);
-    let trail: Vec<_> = product
-        .collection
-        .iter()
-        .map(CollectionLink::crumb)
-        .collect();
-    let here = (product.title.clone(), format!("/products/{}", product.slug));
-    product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail, here);
-    (product.bought_together, product.related) = listing::recommendations(&db, &slug).await?;
+    let memory = remembered();
+    let read = async {
+        let mut product = ssr::product_by_slug(&db, &slug)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
+        let base = use_context::<crate::SiteUrl>()
+            .map(|s| s.0)
+            .unwrap_or_default();
+        product.url = format!("{base}/products/{}", product.slug);
+        product.json_ld = seo::product_json_ld(&product, &base);
+        let trail: Vec<_> = product
+            .collection
+            .iter()
+            .map(CollectionLink::crumb)
+            .collect();
+        let here = (product.title.clone(), format!("/products/{}", product.slug));
+        product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail, here);
+        Ok::<_, AppError>(product)
+    };
+    let mut product = memory.remember(format!("product {slug}"), read).await?;
+    let recommendations = async { Ok::<_, AppError>(listing::recommendations(&db, &slug).await?) };
+    (product.bought_together, product.related) = memory
+        .remember_for(
+            format!("recommendations {slug}"),
+            BOUGHT_TOGETHER_KEPT_FOR,
+            recommendations,
+        )
+        .await?;
     Ok(product)
 }
 
@@ -206,7 +245,10 @@ pub struct CollectionPageData {
 #[server(endpoint = "catalog/featured-collections", input = Json)]
 pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    Ok(ssr::collections(&db, true).await?)
+    let read = async { Ok::<_, AppError>(ssr::collections(&db, true).await?) };
+    remembered()
+        .remember("featured collections".into(), read)
+        .await
 }
 
 /// `query` is the page address's query string (`min=10&option=Size:M&…`): passed whole, so the
@@ -214,6 +256,17 @@ pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> 
 #[server(endpoint = "catalog/collection", input = Json)]
 pub async fn collection_page(slug: String, query: String) -> Result<CollectionPageData, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    let key = format!("collection {slug}?{query}");
+    let read = read_collection_page(db, slug, query);
+    remembered().remember(key, read).await
+}
+
+#[cfg(feature = "ssr")]
+async fn read_collection_page(
+    db: crate::db::Db,
+    slug: String,
+    query: String,
+) -> Result<CollectionPageData, AppError> {
     let params = query::ListingParams::from_query_string(&query).map_err(AppError::BadRequest)?;
     let query = params
         .parse(
@@ -246,6 +299,12 @@ pub async fn collection_page(slug: String, query: String) -> Result<CollectionPa
 #[server(endpoint = "catalog/search", input = Json)]
 pub async fn search_products(query: String) -> Result<ProductList, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    let key = format!("search {query}");
+    remembered().remember(key, read_search(db, query)).await
+}
+
+#[cfg(feature = "ssr")]
+async fn read_search(db: crate::db::Db, query: String) -> Result<ProductList, AppError> {
     let params = query::ListingParams::from_query_string(&query).map_err(AppError::BadRequest)?;
     if params.q.is_none() {
         return Ok(ProductList {

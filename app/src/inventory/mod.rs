@@ -170,6 +170,9 @@ pub async fn apply(
 ) -> Result<Vec<Stock>, StockError> {
     let mut after = Vec::with_capacity(moves.len());
     let mut flipped = Vec::new();
+    // Whether a product page would show any of these variants differently now: sold out, back,
+    // or a different "only N left".
+    let mut shown_changed = false;
     for movement in moves {
         let signed = matches!(movement.movement, Movement::Adjust(_));
         let in_bounds = if signed {
@@ -224,14 +227,28 @@ pub async fn apply(
         if before.can_sell(backorder) != stock.can_sell(backorder) {
             flipped.push(row.try_get::<i64, _>("product_id")?);
         }
+        shown_changed |= before.shown() != stock.shown();
         after.push(stock);
     }
     record(conn, moves, now).await?;
+    let any_flipped = !flipped.is_empty();
     follow_in_listings(conn, flipped).await?;
+    if shown_changed || any_flipped {
+        // Every server's memory of the storefront's pages is out of date once this commits.
+        // Last, so the one row every such change updates is locked after the variants' and
+        // listings' rows, never before; and only then: a sale of one of many units in stock
+        // changes nothing a page shows, and checkouts do not queue for that row.
+        crate::catalog::memory::note_catalog_changed(conn).await?;
+    }
     Ok(after)
 }
 
 impl Stock {
+    /// What a product page shows of this stock.
+    fn shown(&self) -> i64 {
+        crate::catalog::shown_stock(self.on_hand - self.reserved)
+    }
+
     /// Whether a unit of the variant can be sold now.
     fn can_sell(&self, backorder: bool) -> bool {
         self.on_hand > self.reserved || backorder

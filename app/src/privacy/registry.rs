@@ -409,6 +409,8 @@ pub const TABLES: &[Table] = &[
     // Analytics name nobody: a visitor is a keyed hash under a salt deleted after two days,
     // with no address, user agent or account beside it; an order's events hold its id only.
     catalog("analytics_salts", &["day", "salt"]),
+    // A counter of catalog changes, read by every server (`catalog::memory`).
+    catalog("catalog_version", &["id", "version"]),
     catalog(
         "analytics_events",
         &[

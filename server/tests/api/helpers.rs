@@ -157,6 +157,8 @@ async fn fresh_postgres_database() -> String {
 pub struct Options {
     pub seed_demo: bool,
     pub page_cache_ms: u64,
+    /// `KASSA_CATALOG_MEMORY_MB`: none unless a test is about it, like the page cache.
+    pub catalog_memory_mb: u64,
     /// More settings, as environment variables (`KASSA_PAYMENT_GATEWAY`, …).
     pub env: Vec<(&'static str, String)>,
     /// Another server's database (its `database_url`) instead of a fresh one: several servers
@@ -169,6 +171,7 @@ impl Default for Options {
         Options {
             seed_demo: true,
             page_cache_ms: 0,
+            catalog_memory_mb: 0,
             env: Vec::new(),
             database_url: None,
         }
@@ -217,6 +220,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         ("KASSA_SITE_ROOT", site_root.display().to_string()),
         // Tests change the database behind the server's back and expect to see it at once.
         ("KASSA_PAGE_CACHE_MS", options.page_cache_ms.to_string()),
+        (
+            "KASSA_CATALOG_MEMORY_MB",
+            options.catalog_memory_mb.to_string(),
+        ),
     ];
     vars.extend(options.env.iter().cloned());
     let settings = Settings::from_lookup(|name| {

@@ -11,6 +11,7 @@ mod analytics;
 
 mod campaigns;
 mod catalog_api;
+mod catalog_memory;
 mod checkout;
 mod cli;
 mod collections;
