@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::checkout::{order_body, variant_with_stock};
+use crate::discounts::product_slug;
 use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
 use crate::on_both_databases;
 
@@ -36,16 +37,6 @@ async fn product(app: &TestApp, slug: &str) -> Value {
         .await;
     assert_eq!(status, 200, "{product}");
     product
-}
-
-async fn slug_of_variant(app: &TestApp, variant: i64) -> String {
-    sqlx::query_scalar(
-        "SELECT p.slug FROM products p JOIN variants v ON v.product_id = p.id WHERE v.id = $1",
-    )
-    .bind(variant)
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap()
 }
 
 fn units(product: &Value, variant: i64) -> i64 {
@@ -93,7 +84,7 @@ async fn retitle_unheard(app: &TestApp, slug: &str, title: &str) {
 async fn a_variant_sold_out_here_shows_as_such_at_once(backend: Backend) {
     let app = spawn_remembering(backend, None).await;
     let (variant, _) = variant_with_stock(&app, 0, 1).await;
-    let slug = slug_of_variant(&app, variant).await;
+    let slug = product_slug(&app, variant).await;
     let before = product(&app, &slug).await;
     assert!(available(&before, variant));
 
@@ -114,7 +105,7 @@ async fn a_variant_sold_out_here_shows_as_such_at_once(backend: Backend) {
 async fn only_sales_that_change_what_a_page_shows_change_the_catalog(backend: Backend) {
     let app = spawn_remembering(backend, None).await;
     let (variant, _) = variant_with_stock(&app, 0, 20).await;
-    let slug = slug_of_variant(&app, variant).await;
+    let slug = product_slug(&app, variant).await;
     assert_eq!(units(&product(&app, &slug).await, variant), 20);
     let version = catalog_version(&app).await;
     buy(&app, variant, 1).await;
@@ -135,7 +126,7 @@ async fn only_sales_that_change_what_a_page_shows_change_the_catalog(backend: Ba
 async fn a_change_committed_elsewhere_shows_within_seconds(backend: Backend) {
     let app = spawn_remembering(backend, None).await;
     let (variant, _) = variant_with_stock(&app, 0, 5).await;
-    let slug = slug_of_variant(&app, variant).await;
+    let slug = product_slug(&app, variant).await;
     product(&app, &slug).await;
     retitle_unheard(&app, &slug, "Renamed Elsewhere").await;
     sqlx::query("UPDATE catalog_version SET version = version + 1")
@@ -169,7 +160,7 @@ async fn a_sale_shows_on_every_server() {
     let selling = spawn_remembering(Backend::Postgres, None).await;
     let serving = spawn_remembering(Backend::Postgres, Some(selling.database_url.clone())).await;
     let (variant, _) = variant_with_stock(&selling, 0, 1).await;
-    let slug = slug_of_variant(&selling, variant).await;
+    let slug = product_slug(&selling, variant).await;
     assert!(available(&product(&serving, &slug).await, variant));
     buy(&selling, variant, 1).await;
     let started = Instant::now();

@@ -70,7 +70,7 @@ fn amount(value: &Value) -> i64 {
 }
 
 /// The slug of the product a variant belongs to.
-async fn product_slug(app: &TestApp, variant: i64) -> String {
+pub async fn product_slug(app: &TestApp, variant: i64) -> String {
     sqlx::query_scalar(
         "SELECT p.slug FROM products p JOIN variants v ON v.product_id = p.id WHERE v.id = $1",
     )
