@@ -9,6 +9,7 @@ pub mod admin;
 pub mod analytics;
 pub mod cart;
 pub mod catalog;
+pub mod catalog_changes;
 pub mod checkout;
 pub mod components;
 pub mod connectivity;

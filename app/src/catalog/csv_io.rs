@@ -905,7 +905,7 @@ pub async fn write_import(
                     write_batch(conn, &batch, first_index, now, replace).await?;
                     // Every server, this one included, forgets the pages' data it kept: the
                     // staff's request that started an import has long been answered.
-                    super::memory::note_catalog_changed(conn).await
+                    crate::catalog_changes::note_catalog_changed(conn).await
                 })
             })
             .await;

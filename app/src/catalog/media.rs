@@ -198,7 +198,7 @@ pub async fn add_missing_webp(
                     .await?;
                 }
                 // The pages offer the new copies once every server forgets what it kept.
-                super::memory::note_catalog_changed(conn).await
+                crate::catalog_changes::note_catalog_changed(conn).await
             })
         })
         .await?;

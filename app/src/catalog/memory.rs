@@ -10,9 +10,12 @@
 //! - **Staff edits in this server**: forgotten at once ([`CatalogMemory::forget`], called with
 //!   the page cache's clearing), and announced to the other servers of a Postgres database.
 //! - **Announcements from the other servers** (Postgres `NOTIFY`): forgotten on hearing them.
-//! - **Anything committed by another process or a checkout**, on either database: the
-//!   `catalog_version` row moves on in the same transaction ([`note_catalog_changed`]), and
-//!   every server reads it each [`POLL_EVERY`]. A sold-out variant shows as such within that.
+//! - **Anything else committed that a page shows** (a sale that changes the stock shown, an
+//!   import, new picture copies), on either database: the `catalog_version` row moves on in
+//!   the same transaction ([`crate::catalog_changes::note_catalog_changed`]); this process
+//!   hears of it once committed, and every server reads the row each [`POLL_EVERY`], which is
+//!   how another process or server's change arrives. A new write path that changes what a
+//!   catalog page shows, other than a staff request, must call it.
 //!
 //! Each entry remembers the generation it was read in; what was read while a change happened
 //! is not kept. Figures that change with orders rather than with the catalog (the products
@@ -29,17 +32,11 @@ use std::time::{Duration, Instant};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use serde::Serialize;
-use sqlx::AnyConnection;
 
 use crate::db::Db;
 
 /// How often each server reads the catalog's version.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
-
-/// Catalog changes committed by this process ([`note_catalog_changed`]), heard at once by every
-/// memory in it; the others hear of them from the database's version. (Several servers in one
-/// process, as the tests run them, forget each other's: forgetting is always safe.)
-static CHANGES_HERE: AtomicU64 = AtomicU64::new(0);
 
 /// The catalog pages' data this server keeps, by what was asked; cheap to clone.
 #[derive(Clone, Default)]
@@ -52,7 +49,7 @@ struct Inner {
     entries: Cache<String, Entry>,
     /// Moves on with every change: an entry read before it is not used after.
     generation: AtomicU64,
-    /// The [`CHANGES_HERE`] last seen: when it moved on, everything kept is forgotten.
+    /// The [`crate::catalog_changes::changes_here`] last seen: when it moved on, everything kept is forgotten.
     changes_seen: AtomicU64,
 }
 
@@ -84,7 +81,7 @@ impl CatalogMemory {
         let inner = Arc::new(Inner {
             entries,
             generation: AtomicU64::new(0),
-            changes_seen: AtomicU64::new(CHANGES_HERE.load(Ordering::SeqCst)),
+            changes_seen: AtomicU64::new(crate::catalog_changes::changes_here()),
         });
         if let Some(db) = db {
             tokio::spawn(follow_catalog_version(db.clone(), Arc::downgrade(&inner)));
@@ -194,23 +191,11 @@ impl Inner {
 
     /// Forgets everything if this process committed a catalog change since last asked.
     fn hear_changes_here(&self) {
-        let changes = CHANGES_HERE.load(Ordering::SeqCst);
+        let changes = crate::catalog_changes::changes_here();
         if self.changes_seen.swap(changes, Ordering::SeqCst) != changes {
             self.forget();
         }
     }
-}
-
-/// Moves the catalog's version on, inside the caller's write: this process forgets its catalog
-/// pages' data as soon as the write is committed, the other servers within [`POLL_EVERY`].
-pub async fn note_catalog_changed(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
-        .execute(conn)
-        .await?;
-    crate::write_queue::after_commit(|| {
-        CHANGES_HERE.fetch_add(1, Ordering::SeqCst);
-    });
-    Ok(())
 }
 
 /// Reads the catalog's version every [`POLL_EVERY`] while the memory exists, and forgets the

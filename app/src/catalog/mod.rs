@@ -135,16 +135,6 @@ pub struct Product {
     pub related: Vec<ProductCard>,
 }
 
-/// From how few units on a product page says how many are left ("Only 3 left") rather than
-/// "In stock": a sale that changes what is shown changes the catalog (see `inventory::apply`).
-pub const FEW_LEFT: i64 = 5;
-
-/// What a product page shows of `available` units: their number up to [`FEW_LEFT`], then the
-/// same for any more.
-pub fn shown_stock(available: i64) -> i64 {
-    available.clamp(0, FEW_LEFT + 1)
-}
-
 impl Variant {
     pub fn can_buy(&self) -> bool {
         self.backorder || self.available > 0

@@ -471,7 +471,7 @@ fn BuyBox(
                 </form>
                 <p class="availability" data-testid="availability">
                     {move || match selected.get() {
-                        Some(v) if v.available > super::FEW_LEFT => "In stock".to_string(),
+                        Some(v) if v.available > crate::catalog_changes::FEW_LEFT => "In stock".to_string(),
                         Some(v) if v.available > 0 => format!("Only {} left", v.available),
                         Some(v) if v.backorder => "Available to order".to_string(),
                         _ => "Sold out".to_string(),

@@ -238,7 +238,7 @@ pub async fn apply(
         // Last, so the one row every such change updates is locked after the variants' and
         // listings' rows, never before; and only then: a sale of one of many units in stock
         // changes nothing a page shows, and checkouts do not queue for that row.
-        crate::catalog::memory::note_catalog_changed(conn).await?;
+        crate::catalog_changes::note_catalog_changed(conn).await?;
     }
     Ok(after)
 }
@@ -246,7 +246,7 @@ pub async fn apply(
 impl Stock {
     /// What a product page shows of this stock.
     fn shown(&self) -> i64 {
-        crate::catalog::shown_stock(self.on_hand - self.reserved)
+        crate::catalog_changes::shown_stock(self.on_hand - self.reserved)
     }
 
     /// Whether a unit of the variant can be sold now.
