@@ -287,22 +287,22 @@ pub async fn serve_cached(
 ) -> Response {
     let personal = request.headers().contains_key(header::COOKIE)
         || request.headers().contains_key(header::AUTHORIZATION);
-    let off = cache.inner.is_none();
-    if off
-        || request.method() != Method::GET
-        || personal
-        || !is_cacheable_page(request.uri().path())
-    {
-        let staff_write = is_staff_write(request.method(), request.uri().path());
-        let response = next.run(request).await;
-        // A product, price, picture, collection or stock edit shows on the storefront at once.
-        if staff_write && (response.status().is_success() || response.status().is_redirection()) {
-            cache.clear_everywhere().await;
+    let cacheable =
+        request.method() == Method::GET && !personal && is_cacheable_page(request.uri().path());
+    let inner = match &cache.inner {
+        Some(inner) if cacheable => inner,
+        // Not kept (or the cache is off): passed on, and a staff edit that succeeds clears what
+        // is kept (the catalog's memory too, when pages are not kept), so a product, price,
+        // picture, collection or stock edit shows on the storefront at once.
+        _ => {
+            let staff_write = is_staff_write(request.method(), request.uri().path());
+            let response = next.run(request).await;
+            if staff_write && (response.status().is_success() || response.status().is_redirection())
+            {
+                cache.clear_everywhere().await;
+            }
+            return response;
         }
-        return response;
-    }
-    let Some(inner) = &cache.inner else {
-        return next.run(request).await;
     };
     let encoding = negotiated_encoding(request.headers());
     let key = format!("{encoding} {}", request.uri());

@@ -231,9 +231,9 @@ pub async fn apply(
         after.push(stock);
     }
     record(conn, moves, now).await?;
-    let any_flipped = !flipped.is_empty();
     follow_in_listings(conn, flipped).await?;
-    if shown_changed || any_flipped {
+    // A flip (sold out, or back) is always a change of what is shown: 0 against 1 or more.
+    if shown_changed {
         // Every server's memory of the storefront's pages is out of date once this commits.
         // Last, so the one row every such change updates is locked after the variants' and
         // listings' rows, never before; and only then: a sale of one of many units in stock
