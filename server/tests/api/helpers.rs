@@ -240,10 +240,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             .await
             .expect("seed demo catalog");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    // Listening as the shop does (`kassa serve`), on a free port.
+    let listener = startup::listen(([127, 0, 0, 1], 0).into())
         .await
         .expect("bind");
-    let address = format!("http://{}", listener.local_addr().unwrap());
+    let address = format!(
+        "http://{}",
+        axum::serve::Listener::local_addr(&listener).unwrap()
+    );
     let state = startup::AppState::new(&settings, db.clone());
     let checkout = state.checkout.clone();
     let router = startup::build_router(state);
