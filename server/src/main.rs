@@ -117,7 +117,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
-    let db = startup::open_database(&settings).await?;
+    let db = match command {
+        Command::Import { .. } => startup::open_database_for_bulk_writes(&settings).await?,
+        _ => startup::open_database(&settings).await?,
+    };
     match command {
         Command::Migrate => {
             println!("database is up to date");
@@ -135,6 +138,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             currency,
         } => {
             let result = import(&db, &settings, &file, replace, &currency).await;
+            // What was written (all of it, or the batches before a failure) on disk before
+            // the command says so.
+            db.make_durable()
+                .await
+                .context("could not sync the import to disk")?;
             // Even a partial import changed the catalog: servers on this database (Postgres)
             // drop their cached pages.
             if let Err(error) = db.announce(kassa::page_cache::CATALOG_CHANGED).await {

@@ -137,12 +137,25 @@ parts_from_state! {
 
 /// Connects to the configured database and brings its schema up to date.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    open_database_as(settings, false).await
+}
+
+/// [`open_database`] for a process that writes the catalog in bulk and nothing else (`kassa
+/// import`): see `Db::connect_for_bulk_writes`.
+pub async fn open_database_for_bulk_writes(settings: &Settings) -> anyhow::Result<Db> {
+    open_database_as(settings, true).await
+}
+
+async fn open_database_as(settings: &Settings, bulk: bool) -> anyhow::Result<Db> {
     if settings.uses_sqlite() {
         settings.prepare_data_dir()?;
     }
-    let db = Db::connect_with(settings.database_url.expose(), settings.db_connections)
-        .await
-        .context("DATABASE_URL")?;
+    let url = settings.database_url.expose();
+    let db = match bulk {
+        false => Db::connect_with(url, settings.db_connections).await,
+        true => Db::connect_for_bulk_writes(url, settings.db_connections).await,
+    }
+    .context("DATABASE_URL")?;
     db.migrate().await.context("database migrations")?;
     Ok(db)
 }
