@@ -17,20 +17,6 @@ pub fn escape_html(text: &str) -> String {
     escaped
 }
 
-/// The Content-Security-Policy of every page: scripts only from the shop (with the page's
-/// nonce for the inline islands loader), WASM allowed to compile, Stripe.js for payments, no
-/// framing by other sites. Rendered pages send it with their own nonce (`shell`); every other
-/// answer without one (the server's `security_headers`).
-pub fn content_security_policy(nonce: Option<&str>) -> String {
-    let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
-    format!(
-        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval' https://js.stripe.com; \
-         style-src 'self'; img-src 'self' data: https:; connect-src 'self' https://api.stripe.com; \
-         frame-src https://js.stripe.com https://hooks.stripe.com; font-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'none'; worker-src 'self'"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -54,7 +54,6 @@ use leptos_router::{
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    send_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -70,20 +69,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// Sends the page's Content-Security-Policy, naming the nonce leptos_axum made for this page's
-/// inline scripts. Set here, where the nonce is known, rather than read back from the rendered
-/// HTML afterwards (which held every page whole in memory a second time and scanned it).
-fn send_security_policy() {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        let nonce = leptos::nonce::use_nonce();
-        let policy = html::content_security_policy(nonce.as_deref());
-        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-        }
     }
 }
 

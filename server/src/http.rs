@@ -11,13 +11,29 @@ use axum::{
     Json,
 };
 
-/// Security headers on every response. Rendered pages set their own Content-Security-Policy
-/// (with their nonce, in `app::shell`); everything else gets the policy without one.
+/// Built assets under `/pkg/` carry a content hash in their names when built for release, so
+/// they can be cached for a year; other static files (images, favicon) for a day; pages are
+/// revalidated on every visit because prices and stock change.
+/// The Content-Security-Policy of every page: scripts only from the shop (with the page's
+/// nonce for the inline hydration script), WASM allowed to compile, Stripe.js for payments,
+/// no framing by other sites.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval' https://js.stripe.com; \
+         style-src 'self'; img-src 'self' data: https:; connect-src 'self' https://api.stripe.com; \
+         frame-src https://js.stripe.com https://hooks.stripe.com; font-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'; worker-src 'self'"
+    )
+}
+
+/// Security headers on every response. Pages set their own CSP (with their nonce) through
+/// leptos; everything else gets the policy without one.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(value) = HeaderValue::from_str(&app::html::content_security_policy(None)) {
+        if let Ok(value) = HeaderValue::from_str(&content_security_policy(None)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
@@ -31,6 +47,57 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     response
+}
+
+/// Gives an HTML page the policy naming its own nonce. leptos_axum puts a fresh nonce on the
+/// page's inline scripts; it is read back from the HTML (pages are small and the page cache
+/// buffers them anyway), so the header always matches the body it travels with.
+pub async fn page_security_policy(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html
+        || response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "page too large",
+        )
+            .into_response();
+    };
+    let nonce = page_nonce(&bytes);
+    if let Ok(value) = HeaderValue::from_str(&content_security_policy(nonce.as_deref())) {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The nonce of the first script that carries one.
+fn page_nonce(html: &[u8]) -> Option<String> {
+    let marker = b"nonce=\"";
+    let start = html.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    let end = start + html[start..].iter().position(|b| *b == b'"')?;
+    let nonce = std::str::from_utf8(&html[start..end]).ok()?;
+    nonce
+        .bytes()
+        .all(|b| {
+            b.is_ascii_alphanumeric()
+                || b == b'-'
+                || b == b'_'
+                || b == b'+'
+                || b == b'/'
+                || b == b'='
+        })
+        .then(|| nonce.to_string())
 }
 
 /// The shop's own origin (`https://shop.example`), for the cross-site check.
@@ -98,9 +165,6 @@ pub async fn refuse_cross_site_writes(
     }
 }
 
-/// Built assets under `/pkg/` carry a content hash in their names when built for release, so
-/// they can be cached for a year; other static files (images, favicon) for a day; pages are
-/// revalidated on every visit because prices and stock change.
 pub async fn cache_headers(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
@@ -394,6 +458,14 @@ mod tests {
         let html = body_text(page).await;
         assert!(html.contains("<h1>Internal Server Error</h1>"), "{html}");
         assert!(html.contains("<code>&lt;script&gt;</code>"), "{html}");
+    }
+
+    #[test]
+    fn the_page_nonce_is_read_from_its_first_script() {
+        let html = br#"<html><script type="module" nonce="abc-_1">x</script><script nonce="zzz">"#;
+        assert_eq!(super::page_nonce(html).as_deref(), Some("abc-_1"));
+        assert_eq!(super::page_nonce(b"<p>no scripts</p>"), None);
+        assert_eq!(super::page_nonce(br#"<script nonce="a' evil">"#), None);
     }
 
     #[test]

@@ -258,6 +258,8 @@ pub fn build_router(state: AppState) -> Router {
             assets::serve_compressed,
         ))
         .layer(middleware::from_fn(http::cache_headers))
+        // Inside compression: it reads the page's nonce from the HTML.
+        .layer(middleware::from_fn(http::page_security_policy))
         // Level 4 compresses HTML and the WASM well at a small fraction of the CPU of the maximum.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .with_state(state);
