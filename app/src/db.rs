@@ -129,13 +129,23 @@ impl Db {
     }
 
     /// Makes what a [`Db::connect_for_bulk_writes`] process committed durable: on SQLite a
-    /// checkpoint, which syncs the WAL to disk first (and copies what it can into the
-    /// database). Nothing to do on Postgres, whose commits are.
+    /// full checkpoint, which syncs the WAL to disk and copies all of it into the database.
+    /// FULL rather than PASSIVE: a passive checkpoint stops at the oldest snapshot a reader
+    /// (the shop beside the import) still holds, and syncs nothing when it can copy nothing;
+    /// a full one waits for such readers (`busy_timeout`). Nothing to do on Postgres, whose
+    /// commits are durable.
     pub async fn make_durable(&self) -> Result<(), DbError> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
+            let busy: i64 = sqlx::query("PRAGMA wal_checkpoint(FULL)")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+            if busy != 0 {
+                tracing::warn!(
+                    "the database stayed busy: the last writes are committed but may not be \
+                     on disk until the shop's next checkpoint"
+                );
+            }
         }
         Ok(())
     }
@@ -177,16 +187,12 @@ impl Db {
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    let settings: Vec<&str> = match backend {
-                        Backend::Sqlite => SQLITE_PRAGMAS
-                            .iter()
-                            .chain(sqlite_bulk_pragmas)
-                            .copied()
-                            .collect(),
-                        Backend::Postgres => POSTGRES_SETTINGS.to_vec(),
+                    let (settings, bulk): (&[&str], &[&str]) = match backend {
+                        Backend::Sqlite => (SQLITE_PRAGMAS, sqlite_bulk_pragmas),
+                        Backend::Postgres => (POSTGRES_SETTINGS, &[]),
                     };
-                    for setting in settings {
-                        sqlx::Executor::execute(&mut *conn, setting).await?;
+                    for setting in settings.iter().chain(bulk) {
+                        sqlx::Executor::execute(&mut *conn, *setting).await?;
                     }
                     Ok(())
                 })
@@ -503,7 +509,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_a_bulk_writer_commits_without_syncing_and_it_ends_durable() {
+    async fn only_a_bulk_writer_commits_without_syncing_and_it_ends_in_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("kassa.db").display());
         let shop = Db::connect_with(&url, Some(2)).await.unwrap();
@@ -530,12 +536,25 @@ mod tests {
             .execute(import.pool())
             .await
             .unwrap();
+        let count = |db: Db| async move {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM written")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            n
+        };
+        assert_eq!(count(shop).await, 2, "the shop reads what the import wrote");
+
+        // Below the checkpoint interval the writes are in the WAL alone; once made durable
+        // they are in the database file itself (a copy of it without its WAL holds them).
         import.make_durable().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM written")
-            .fetch_one(shop.pool())
-            .await
-            .unwrap();
-        assert_eq!(count, 2);
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.path().join("kassa.db"), copy.path().join("kassa.db")).unwrap();
+        let url = format!("sqlite://{}", copy.path().join("kassa.db").display());
+        assert_eq!(
+            count(Db::connect_with(&url, Some(1)).await.unwrap()).await,
+            2
+        );
     }
 
     #[test]
