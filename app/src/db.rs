@@ -32,7 +32,7 @@ const SQLITE_PRAGMAS: &[&str] = &[
 
 /// A process that only writes the catalog in bulk (`kassa import` run from the command line)
 /// changes these after [`SQLITE_PRAGMAS`], on its own connections: the shop beside it keeps its
-/// own. An import commits every hundred products (so the shop's writer gets its turn between
+/// own. An import commits every 200 products (so the shop's writer gets its turn between
 /// batches) and each batch rewrites the same pages of the listing's indexes: with a commit
 /// synced to disk each time, a 100,000-product import wrote 19 GB (its WAL over and over, and
 /// the database at every checkpoint of 4 MB) and waited for the disk (127 s, 71% of a core).

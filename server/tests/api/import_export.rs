@@ -771,8 +771,10 @@ async fn a_file_that_changes_between_its_readings_stops_there(backend: Backend) 
     let checked = check_import(&app.db, good.as_bytes(), dir, Currency::EUR, &media, false)
         .await
         .unwrap();
-    // p-103 is in the second batch; its large size costs 28.50.
-    let changed = good.replace("P103-L,28.50", "P103-L,oops");
+    // The fourth product of the second batch, its large size's price as generated_csv writes it.
+    let n = app::catalog::csv_io::IMPORT_BATCH + 3;
+    let price = format!("P{n}-L,{}.50", 5 + n % 40);
+    let changed = good.replace(&price, &format!("P{n}-L,oops"));
     assert_ne!(changed, good);
     match write_import(&app.db, changed.as_bytes(), &checked, |_| {}).await {
         Err(ImportError::Changed { written, error }) => {
