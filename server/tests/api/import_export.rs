@@ -619,6 +619,13 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
         (0, 0),
         "the facets hold every option value of every listed product"
     );
+    if backend == Backend::Sqlite {
+        let deferred: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_listing_deferred")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(deferred, 0, "no product is left out of the triggers");
+    }
     let searchable = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM product_search WHERE skus LIKE 'P%-S P%-L'",
         Backend::Postgres => "SELECT COUNT(*) FROM product_search WHERE document @@ 'l'::tsquery",
