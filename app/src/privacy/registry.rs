@@ -612,6 +612,8 @@ pub const TABLES: &[Table] = &[
         ],
     ),
     catalog("catalog_facets", &["collection_id", "facet", "product_id"]),
+    // SQLite only, empty outside an import's batch (migration 0031).
+    catalog("catalog_listing_deferred", &["product_id"]),
     // The search index: SQLite's FTS5 table and its shadow tables, Postgres's documents.
     catalog(
         "product_search",
