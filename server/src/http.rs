@@ -11,9 +11,6 @@ use axum::{
     Json,
 };
 
-/// Built assets under `/pkg/` carry a content hash in their names when built for release, so
-/// they can be cached for a year; other static files (images, favicon) for a day; pages are
-/// revalidated on every visit because prices and stock change.
 /// The Content-Security-Policy of every page: scripts only from the shop (with the page's
 /// nonce for the inline hydration script), WASM allowed to compile, Stripe.js for payments,
 /// no framing by other sites.
@@ -27,8 +24,8 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     )
 }
 
-/// Security headers on every response. Pages set their own CSP (with their nonce) through
-/// leptos; everything else gets the policy without one.
+/// Security headers on every response. HTML pages get the policy naming their nonce from
+/// [`page_security_policy`]; everything else gets the policy without one.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -165,6 +162,9 @@ pub async fn refuse_cross_site_writes(
     }
 }
 
+/// Built assets under `/pkg/` carry a content hash in their names when built for release, so
+/// they can be cached for a year; other static files (images, favicon) for a day; pages are
+/// revalidated on every visit because prices and stock change.
 pub async fn cache_headers(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
