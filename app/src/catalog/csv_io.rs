@@ -695,9 +695,10 @@ pub enum ImportError {
 /// moment (about 130 ms on SQLite at 100,000 products), large enough that a 100,000-product
 /// file is 500 commits. Each batch rewrites pages of the listing's indexes that the next batch
 /// rewrites again, and SQLite writes every page a commit changed: at 100 per batch a
-/// 100,000-product import took 76 s on SQLite and 110 s on Postgres, at 200 64 s and 91 s.
-/// At 300 SQLite's statement journal (in memory for the command line's import, see
-/// `db::SQLITE_BULK_PRAGMAS`) took the import over 200 MB (scripts/bench-scale.sh).
+/// 100,000-product `kassa import` took 76 s on SQLite and 110 s on Postgres, at 200 64 s and
+/// 91 s. At 300 SQLite's statement journal (in memory for the command line's import, see
+/// `db::SQLITE_BULK_PRAGMAS`) took the import over 200 MB (`/usr/bin/time -v`, as
+/// scripts/bench-scale.sh measures it).
 pub const IMPORT_BATCH: usize = 200;
 
 /// Products checked against the shop's handles and SKUs at a time.
