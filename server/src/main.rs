@@ -93,6 +93,10 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init();
+    // First, before any thread opens a database.
+    if let Err(error) = kassa::sqlite_memory::use_mimalloc() {
+        tracing::warn!(%error, "SQLite keeps the C library's allocator");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
