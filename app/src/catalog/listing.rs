@@ -22,7 +22,15 @@ const CARD_COLUMNS: &str = "
        FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL) AS available";
 
 /// Joins each product of the page to its cheapest buyable variant (or cheapest, if none can be
-/// bought) and its first image.
+/// bought) and its first image, by the product's own rows.
+fn card_joins(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => CARD_JOINS,
+        Backend::Postgres => CARD_JOINS_LATERAL,
+    }
+}
+
+/// [`card_joins`] on SQLite, which has no `LATERAL` and looks each card's variant up by its id.
 const CARD_JOINS: &str = "
     JOIN products p ON p.id = page.product_id
     JOIN variants v ON v.id = (
@@ -33,6 +41,21 @@ const CARD_JOINS: &str = "
     LEFT JOIN product_images i ON i.id = (
          SELECT i2.id FROM product_images i2 WHERE i2.product_id = p.id
           ORDER BY i2.position, i2.id LIMIT 1)";
+
+/// [`card_joins`] on Postgres. Given `v.id = (SELECT …)`, Postgres may hash every variant of the
+/// shop and probe it with each card's subquery, which it chose for a catalog of 1,000 products:
+/// 4,000 variants and 1,000 pictures read per page (a product page's recommendations 5.2 ms
+/// instead of 2.8). `LATERAL` reads each card's own few rows by the product indexes.
+const CARD_JOINS_LATERAL: &str = "
+    JOIN products p ON p.id = page.product_id
+    JOIN LATERAL (
+         SELECT v2.* FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
+          ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
+                   v2.price_amount, v2.position, v2.id
+          LIMIT 1) v ON TRUE
+    LEFT JOIN LATERAL (
+         SELECT i2.* FROM product_images i2 WHERE i2.product_id = p.id
+          ORDER BY i2.position, i2.id LIMIT 1) i ON TRUE";
 
 /// How one sort orders rows and where the next page starts.
 struct Order {
@@ -200,9 +223,11 @@ async fn list_in_order(
     ));
     // One more than asked tells whether there is a next page.
     sql.push(" LIMIT ").bind(query.limit + 1);
-    sql.push(") page").push(CARD_JOINS).push(&format!(
-        " ORDER BY page.sort_key {direction}, page.product_id {direction}"
-    ));
+    sql.push(") page")
+        .push(card_joins(db.backend()))
+        .push(&format!(
+            " ORDER BY page.sort_key {direction}, page.product_id {direction}"
+        ));
 
     let rows = sql.query().fetch_all(db.pool()).await?;
     let has_more = rows.len() as i64 > query.limit;
@@ -302,7 +327,7 @@ async fn list_by_relevance(
         .push(" AND l.product_id IN ")
         .bind_list(found.iter().map(|(_, id)| *id))
         .push(") page")
-        .push(CARD_JOINS);
+        .push(card_joins(db.backend()));
     let rows = sql.query().fetch_all(db.pool()).await?;
     // In the order found (a product changed since its tier was read is left out).
     let mut placed = rows
@@ -421,6 +446,7 @@ pub async fn recommendations(
     // Whether a candidate is active is asked inside `page`: asked in the outer WHERE, SQLite
     // walks every active product by the status index and joins the candidates to each
     // (110 ms instead of 2 ms at 20,000 products).
+    let card_joins = card_joins(db.backend());
     let sql = format!(
         "WITH me AS (SELECT id FROM products WHERE slug = $1),
          my_tags AS (SELECT tag FROM product_tags WHERE product_id = (SELECT id FROM me)),
@@ -458,7 +484,7 @@ pub async fn recommendations(
                FROM candidates c WHERE c.product_id <> (SELECT id FROM me)
                 AND EXISTS (SELECT 1 FROM products a WHERE a.id = c.product_id AND a.status = 'active')
               GROUP BY c.product_id
-         ) page{CARD_JOINS}
+         ) page{card_joins}
           WHERE v.on_hand > v.reserved OR v.backorder = 'allow'
           ORDER BY page.reason, page.score DESC, p.id
           LIMIT 24"
