@@ -30,32 +30,55 @@ fn card_joins(backend: Backend) -> &'static str {
     }
 }
 
+/// The variant a product's card shows, as `$columns` of `variants v2`: its cheapest buyable
+/// variant, or its cheapest if none can be bought. One rule for both joins below.
+macro_rules! card_variant {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
+              ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
+                       v2.price_amount, v2.position, v2.id
+              LIMIT 1"
+        )
+    };
+}
+
+/// The picture a product's card shows, as `$columns` of `product_images i2`: its first.
+macro_rules! card_picture {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM product_images i2 WHERE i2.product_id = p.id
+              ORDER BY i2.position, i2.id LIMIT 1"
+        )
+    };
+}
+
 /// [`card_joins`] on SQLite, which has no `LATERAL` and looks each card's variant up by its id.
-const CARD_JOINS: &str = "
-    JOIN products p ON p.id = page.product_id
-    JOIN variants v ON v.id = (
-         SELECT v2.id FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
-          ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
-                   v2.price_amount, v2.position, v2.id
-          LIMIT 1)
-    LEFT JOIN product_images i ON i.id = (
-         SELECT i2.id FROM product_images i2 WHERE i2.product_id = p.id
-          ORDER BY i2.position, i2.id LIMIT 1)";
+const CARD_JOINS: &str = concat!(
+    " JOIN products p ON p.id = page.product_id",
+    " JOIN variants v ON v.id = (",
+    card_variant!("v2.id"),
+    ") LEFT JOIN product_images i ON i.id = (",
+    card_picture!("i2.id"),
+    ")"
+);
 
 /// [`card_joins`] on Postgres. Given `v.id = (SELECT …)`, Postgres may hash every variant of the
 /// shop and probe it with each card's subquery, which it chose for a catalog of 1,000 products:
 /// 4,000 variants and 1,000 pictures read per page (a product page's recommendations 5.2 ms
 /// instead of 2.8). `LATERAL` reads each card's own few rows by the product indexes.
-const CARD_JOINS_LATERAL: &str = "
-    JOIN products p ON p.id = page.product_id
-    JOIN LATERAL (
-         SELECT v2.* FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
-          ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
-                   v2.price_amount, v2.position, v2.id
-          LIMIT 1) v ON TRUE
-    LEFT JOIN LATERAL (
-         SELECT i2.* FROM product_images i2 WHERE i2.product_id = p.id
-          ORDER BY i2.position, i2.id LIMIT 1) i ON TRUE";
+const CARD_JOINS_LATERAL: &str = concat!(
+    " JOIN products p ON p.id = page.product_id",
+    " JOIN LATERAL (",
+    card_variant!("v2.*"),
+    ") v ON TRUE LEFT JOIN LATERAL (",
+    card_picture!("i2.*"),
+    ") i ON TRUE"
+);
 
 /// How one sort orders rows and where the next page starts.
 struct Order {
