@@ -82,8 +82,8 @@ to_ms() {
   python3 -c "import sys; v=sys.argv[1]; u=v.lstrip('0123456789.'); n=float(v[:len(v)-len(u)]); print(round(n*{'us':0.001,'ms':1,'s':1000}[u],2))" "$1"
 }
 
-# The server compresses its WASM once at startup (a few seconds of one core): not measured.
-sleep 5
+# Each server compresses its WASM once at startup (two seconds of a core): not measured.
+for pid in "${PIDS[@]}"; do wait_until_idle "$pid"; done
 
 step "Measuring (${DURATION}s each, $CONNECTIONS connections, 2 wrk threads)"
 read -r bare_rps bare_p50 bare_p99 < <(measure "http://127.0.0.1:$BARE_PORT/")

@@ -90,7 +90,11 @@ start_server() {
     "$KASSA_BIN" serve >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq "$HEALTH_TRIES"); do
-    curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" && return 0
+    if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
+      # Healthy, but still compressing its WASM: measured pages would share a core with it.
+      wait_until_idle "$SERVER_PID"
+      return 0
+    fi
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done

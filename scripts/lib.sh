@@ -59,3 +59,16 @@ build_release() {
   step "Building the release site (server + WASM)"
   cargo leptos build --release --split
 }
+
+# Waits, at most 30 seconds, until process $1 has used the CPU for under 5% of half a second:
+# a server just started compresses its WASM at brotli's best (two seconds of a core here),
+# which a measurement must not share with the pages it measures.
+wait_until_idle() {
+  local pid="$1" before after
+  for _ in $(seq 60); do
+    before="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)" || return 0
+    sleep 0.5
+    after="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)" || return 0
+    [ $((after - before)) -le 2 ] && return 0
+  done
+}
