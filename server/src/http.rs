@@ -507,37 +507,35 @@ impl TrustedProxies {
     }
 }
 
-/// Behind a trusted load balancer, every part of the app (rate limits, analytics) sees the
-/// client's address where it reads the connection's (`ConnectInfo`).
-pub async fn client_address(
-    axum::extract::State(proxies): axum::extract::State<TrustedProxies>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    if proxies.0.is_empty() {
-        return next.run(request).await;
-    }
-    if let Some(ConnectInfo(peer)) = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    {
+impl TrustedProxies {
+    /// Behind a trusted load balancer, every part of the app (rate limits, analytics) sees the
+    /// client's address where it reads the connection's (`ConnectInfo`): this puts it there.
+    pub fn settle_client(&self, request: &mut Request) {
+        use axum::extract::ConnectInfo;
+        use std::net::SocketAddr;
+        if self.0.is_empty() {
+            return;
+        }
+        let Some(ConnectInfo(peer)) = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+        else {
+            return;
+        };
         let forwarded: Vec<&str> = request
             .headers()
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        let client = proxies.client(peer.ip(), &forwarded);
+        let client = self.client(peer.ip(), &forwarded);
         if client != peer.ip() {
             request
                 .extensions_mut()
                 .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         }
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

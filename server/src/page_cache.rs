@@ -56,11 +56,15 @@ pub struct PageCache {
     db: Option<Db>,
 }
 
+/// Where one render of a key leaves its page for everyone waiting on it (`None`: not kept).
+type RenderSlot = Arc<OnceCell<Option<Arc<CachedPage>>>>;
+
 struct Inner {
-    pages: Cache<String, CachedPage>,
+    /// Behind an `Arc`: a hit clones no headers but the response's.
+    pages: Cache<String, Arc<CachedPage>>,
     fresh_for: Duration,
     /// The render under way for each key; everyone else asking for the key waits on it.
-    renders: Mutex<HashMap<String, Arc<OnceCell<Option<CachedPage>>>>>,
+    renders: Mutex<HashMap<String, RenderSlot>>,
     /// Moves on at every clear: a page rendered from before is not stored after.
     generation: AtomicU64,
     /// Permits for the renders of stale pages in the background: two per core. Unbounded, a
@@ -71,7 +75,6 @@ struct Inner {
     renewals: Arc<Semaphore>,
 }
 
-#[derive(Clone)]
 struct CachedPage {
     status: StatusCode,
     headers: HeaderMap,
@@ -105,7 +108,7 @@ impl PageCache {
             .time_to_live(ttl + STALE_FOR)
             .max_capacity(MAX_BYTES)
             .eviction_policy(EvictionPolicy::lru())
-            .weigher(|key: &String, page: &CachedPage| {
+            .weigher(|key: &String, page: &Arc<CachedPage>| {
                 (key.len() + page.body.len() + 64 * page.headers.len())
                     .try_into()
                     .unwrap_or(u32::MAX)
@@ -175,7 +178,7 @@ impl Inner {
     }
 
     /// The render of `key` under way, or a new one.
-    fn render_slot(&self, key: &str) -> (Arc<OnceCell<Option<CachedPage>>>, bool) {
+    fn render_slot(&self, key: &str) -> (RenderSlot, bool) {
         let mut renders = self.renders.lock().unwrap_or_else(|e| e.into_inner());
         match renders.get(key) {
             Some(slot) => (slot.clone(), false),
@@ -187,7 +190,7 @@ impl Inner {
         }
     }
 
-    fn finish_render(&self, key: &str, slot: &Arc<OnceCell<Option<CachedPage>>>) {
+    fn finish_render(&self, key: &str, slot: &RenderSlot) {
         let mut renders = self.renders.lock().unwrap_or_else(|e| e.into_inner());
         if renders.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             renders.remove(key);
@@ -201,7 +204,7 @@ impl Inner {
         key: &str,
         request: Request,
         next: Next,
-    ) -> Result<CachedPage, Response> {
+    ) -> Result<Arc<CachedPage>, Response> {
         let generation = self.generation.load(Ordering::SeqCst);
         let response = next.run(request).await;
         let keep = matches!(response.status(), StatusCode::OK | StatusCode::NOT_FOUND)
@@ -221,13 +224,13 @@ impl Inner {
         };
         parts.headers.insert(OUTCOME, HIT);
         let packed = !parts.headers.contains_key(header::CONTENT_ENCODING);
-        let page = CachedPage {
+        let page = Arc::new(CachedPage {
             status: parts.status,
             headers: parts.headers,
             body: kept_body(&body, packed),
             packed,
             rendered_at: Instant::now(),
-        };
+        });
         if self.generation.load(Ordering::SeqCst) == generation {
             self.pages.insert(key.to_string(), page.clone());
         }
@@ -280,93 +283,102 @@ fn negotiated_encoding(headers: &HeaderMap) -> &'static str {
     }
 }
 
+/// [`PageCache::serve`] as a middleware of its own.
 pub async fn serve_cached(
     State(cache): State<PageCache>,
     request: Request,
     next: Next,
 ) -> Response {
-    let personal = request.headers().contains_key(header::COOKIE)
-        || request.headers().contains_key(header::AUTHORIZATION);
-    let cacheable =
-        request.method() == Method::GET && !personal && is_cacheable_page(request.uri().path());
-    let inner = match &cache.inner {
-        Some(inner) if cacheable => inner,
-        // Not kept (or the cache is off): passed on, and a staff edit that succeeds clears what
-        // is kept (the catalog's memory too, when pages are not kept), so a product, price,
-        // picture, collection or stock edit shows on the storefront at once.
-        _ => {
-            let staff_write = is_staff_write(request.method(), request.uri().path());
-            let response = next.run(request).await;
-            if staff_write && (response.status().is_success() || response.status().is_redirection())
-            {
-                cache.clear_everywhere().await;
+    cache.serve(request, next).await
+}
+
+impl PageCache {
+    /// Answers `request` from the cache, or renders it with `next` (and keeps it if it may).
+    pub async fn serve(&self, request: Request, next: Next) -> Response {
+        let personal = request.headers().contains_key(header::COOKIE)
+            || request.headers().contains_key(header::AUTHORIZATION);
+        let cacheable =
+            request.method() == Method::GET && !personal && is_cacheable_page(request.uri().path());
+        let inner = match &self.inner {
+            Some(inner) if cacheable => inner,
+            // Not kept (or the cache is off): passed on, and a staff edit that succeeds clears what
+            // is kept (the catalog's memory too, when pages are not kept), so a product, price,
+            // picture, collection or stock edit shows on the storefront at once.
+            _ => {
+                let staff_write = is_staff_write(request.method(), request.uri().path());
+                let response = next.run(request).await;
+                if staff_write
+                    && (response.status().is_success() || response.status().is_redirection())
+                {
+                    self.clear_everywhere().await;
+                }
+                return response;
             }
+        };
+        let encoding = negotiated_encoding(request.headers());
+        let key = format!("{encoding} {}", request.uri());
+        let cached = inner.pages.get(&key);
+        if let Some(page) = &cached {
+            if page.rendered_at.elapsed() < inner.fresh_for {
+                return page.to_response(HIT);
+            }
+        }
+        // What is rendered is what the key names, whatever else the request accepted.
+        let mut request = request;
+        request
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding));
+        let (slot, new_render) = inner.render_slot(&key);
+        if let Some(stale) = cached {
+            // Served as it is; one request renders it again behind it, unless the server already
+            // renders as many as it may: then a later request tries again.
+            if new_render {
+                match inner.renewals.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let inner = inner.clone();
+                        tokio::spawn(async move {
+                            let rendered = inner.render(&key, request, next).await.ok();
+                            let _ = slot.set(rendered);
+                            inner.finish_render(&key, &slot);
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => inner.finish_render(&key, &slot),
+                }
+            }
+            return stale.to_response(HeaderValue::from_static("stale"));
+        }
+
+        // A miss: the first request renders, the others wait for its page. If the one rendering
+        // goes away (its shopper left), the next in line renders.
+        let mut own = Some((request, next));
+        let mut refused = None;
+        let shared = slot
+            .get_or_init(|| async {
+                // Only one initialiser runs, and only once.
+                let (request, next) = own.take()?;
+                match inner.render(&key, request, next).await {
+                    Ok(page) => Some(page),
+                    Err(response) => {
+                        refused = Some(response);
+                        None
+                    }
+                }
+            })
+            .await
+            .clone();
+        inner.finish_render(&key, &slot);
+        if let Some(response) = refused {
             return response;
         }
-    };
-    let encoding = negotiated_encoding(request.headers());
-    let key = format!("{encoding} {}", request.uri());
-    let cached = inner.pages.get(&key);
-    if let Some(page) = &cached {
-        if page.rendered_at.elapsed() < inner.fresh_for {
-            return page.to_response(HIT);
+        match (shared, own) {
+            (Some(page), _) => page.to_response(HeaderValue::from_static("miss")),
+            // The page rendered for the others could not be kept (an error, a cookie): this
+            // request renders its own.
+            (None, Some((request, next))) => next.run(request).await,
+            // Cannot happen: a render that keeps nothing hands its response back above.
+            (None, None) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
-    }
-    // What is rendered is what the key names, whatever else the request accepted.
-    let mut request = request;
-    request
-        .headers_mut()
-        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding));
-    let (slot, new_render) = inner.render_slot(&key);
-    if let Some(stale) = cached {
-        // Served as it is; one request renders it again behind it, unless the server already
-        // renders as many as it may: then a later request tries again.
-        if new_render {
-            match inner.renewals.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let inner = inner.clone();
-                    tokio::spawn(async move {
-                        let rendered = inner.render(&key, request, next).await.ok();
-                        let _ = slot.set(rendered);
-                        inner.finish_render(&key, &slot);
-                        drop(permit);
-                    });
-                }
-                Err(_) => inner.finish_render(&key, &slot),
-            }
-        }
-        return stale.to_response(HeaderValue::from_static("stale"));
-    }
-
-    // A miss: the first request renders, the others wait for its page. If the one rendering
-    // goes away (its shopper left), the next in line renders.
-    let mut own = Some((request, next));
-    let mut refused = None;
-    let shared = slot
-        .get_or_init(|| async {
-            // Only one initialiser runs, and only once.
-            let (request, next) = own.take()?;
-            match inner.render(&key, request, next).await {
-                Ok(page) => Some(page),
-                Err(response) => {
-                    refused = Some(response);
-                    None
-                }
-            }
-        })
-        .await
-        .clone();
-    inner.finish_render(&key, &slot);
-    if let Some(response) = refused {
-        return response;
-    }
-    match (shared, own) {
-        (Some(page), _) => page.to_response(HeaderValue::from_static("miss")),
-        // The page rendered for the others could not be kept (an error, a cookie): this
-        // request renders its own.
-        (None, Some((request, next))) => next.run(request).await,
-        // Cannot happen: a render that keeps nothing hands its response back above.
-        (None, None) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
 

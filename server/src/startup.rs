@@ -283,23 +283,43 @@ pub fn build_router(state: AppState) -> Router {
     // stored with the security headers those layers added when it was rendered), and outside
     // compression, so it is stored compressed, once per encoding. Hits are not traced: they
     // run no code worth a span.
-    //
-    // Page views are counted outside the cache (its copies count too), and the client's
-    // address is settled before anything reads it.
+    let front = Front(Arc::new(FrontParts {
+        proxies,
+        page_views,
+        page_cache,
+    }));
     Router::new()
         .fallback_service(around(app))
-        .layer(middleware::from_fn_with_state(
-            page_cache,
-            page_cache::serve_cached,
-        ))
-        .layer(middleware::from_fn_with_state(
-            page_views,
-            app::analytics::http::record_page_views,
-        ))
-        .layer(middleware::from_fn_with_state(
-            proxies,
-            http::client_address,
-        ))
+        .layer(middleware::from_fn_with_state(front, serve_front))
+}
+
+/// What the first layer needs, behind one reference count: a middleware's state and the
+/// service beneath it are cloned for every request, and a hit of the page cache is cheap
+/// enough (90,000 a second on two cores) that three layers' states, boxes and clones of one
+/// another were a tenth of its time.
+#[derive(Clone)]
+struct Front(Arc<FrontParts>);
+
+struct FrontParts {
+    proxies: http::TrustedProxies,
+    page_views: Analytics,
+    page_cache: PageCache,
+}
+
+/// The client's address is settled before anything reads it; page views are counted outside
+/// the page cache (its copies count too); then the cache answers, or the app renders.
+async fn serve_front(
+    axum::extract::State(front): axum::extract::State<Front>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    front.0.proxies.settle_client(&mut request);
+    let view = app::analytics::http::PageView::of(&request);
+    let mut response = front.0.page_cache.serve(request, next).await;
+    if let Some(view) = view {
+        view.record(&front.0.page_views, &mut response);
+    }
+    response
 }
 
 /// The layers every request passes first, around the app (or, in tests, any router): a

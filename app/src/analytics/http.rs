@@ -1,4 +1,4 @@
-//! Where events come from over HTTP: every storefront page served (a middleware outside the
+//! Where events come from over HTTP: every storefront page served ([`PageView`], taken outside the
 //! page cache, so cached copies count too), the islands' beacons (`POST /api/v1/events`), and
 //! the checkout's placed orders. Nothing here sets a cookie or keeps an address.
 
@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -97,79 +96,110 @@ fn query_value(pairs: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// Records a page view for each storefront page answered with 200 and HTML (from the page
-/// cache too: this runs outside it), and takes the pages' notes for analytics off the response.
-pub async fn record_page_views(
-    State(analytics): State<Analytics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() != Method::GET || !is_shop_page(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let who = who(request.headers(), peer_of(&request));
-    let path = request.uri().path().to_string();
-    let query = request.uri().query().unwrap_or("").to_string();
-    // Owned before the request moves on (a borrow of it would make this future not `Send`).
-    let (referrer, host) = {
+/// A storefront page view on its way, read off the request before the request moves on
+/// (owned: a borrow of the request would make the middleware's future not `Send`).
+///
+/// Taken outside the page cache, so cached copies count too: [`PageView::of`] before the
+/// page is answered, [`PageView::record`] once it is.
+pub struct PageView {
+    /// `None`: a robot, not counted (its response still loses the pages' notes).
+    visit: Option<Visit>,
+}
+
+struct Visit {
+    who: Who,
+    path: String,
+    query: String,
+    referrer: Option<String>,
+    host: Option<String>,
+}
+
+impl PageView {
+    /// The view `request` makes, if it asks for a storefront page.
+    pub fn of(request: &Request) -> Option<PageView> {
+        if request.method() != Method::GET || !is_shop_page(request.uri().path()) {
+            return None;
+        }
         let headers = request.headers();
-        let text = |name: header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+        // What a robot asked for is not kept: nothing of it is copied.
+        let visit = who(headers, peer_of(request)).map(|who| {
+            let text = |name: header::HeaderName| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            Visit {
+                who,
+                path: request.uri().path().to_string(),
+                query: request.uri().query().unwrap_or("").to_string(),
+                referrer: text(header::REFERER),
+                host: text(header::HOST),
+            }
+        });
+        Some(PageView { visit })
+    }
+
+    /// Takes the page's notes for analytics off `response`, and records the view if the page
+    /// was answered with 200 and HTML.
+    pub fn record(self, analytics: &Analytics, response: &mut Response) {
+        let note = |response: &mut Response, name: &str| {
+            response
+                .headers_mut()
+                .remove(name)
+                .and_then(|v| v.to_str().ok().and_then(|v| v.parse::<i64>().ok()))
         };
-        (text(header::REFERER), text(header::HOST))
-    };
-    let mut response = next.run(request).await;
-    let note = |response: &mut Response, name: &str| {
-        response
-            .headers_mut()
-            .remove(name)
-            .and_then(|v| v.to_str().ok().and_then(|v| v.parse::<i64>().ok()))
-    };
-    let variant_id = note(&mut response, PRODUCT_HEADER);
-    let results = note(&mut response, RESULTS_HEADER);
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    let Some(who) = who else { return response };
-    if response.status() != StatusCode::OK || !html {
-        return response;
+        let variant_id = note(response, PRODUCT_HEADER);
+        let results = note(response, RESULTS_HEADER);
+        let html = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        let Some(Visit {
+            who,
+            path,
+            query,
+            referrer,
+            host,
+        }) = self.visit
+        else {
+            return;
+        };
+        if response.status() != StatusCode::OK || !html {
+            return;
+        }
+        let referrer_search = search_of(referrer.as_deref(), host.as_deref());
+        let pairs = query_pairs(&query);
+        let attribution = Attribution {
+            referrer,
+            utm_source: query_value(&pairs, "utm_source"),
+            utm_medium: query_value(&pairs, "utm_medium"),
+            utm_campaign: query_value(&pairs, "utm_campaign"),
+        };
+        let mut event = Event::new(now_epoch(), Kind::PageView, who);
+        event.landing = classify(&attribution, host.as_deref());
+        event.variant_id = variant_id;
+        if path == "/search" && results.is_some() {
+            event.query = query_value(&pairs, "q")
+                .as_deref()
+                .and_then(normalise_query);
+            event.results = event.query.as_ref().and(results);
+        }
+        event.path = Some(stored_path(&path));
+        // A product opened from the search page is that search's click (no JavaScript needed).
+        if let (Some(variant), Some(query)) = (
+            event.variant_id,
+            referrer_search.as_deref().and_then(normalise_query),
+        ) {
+            let mut click = Event::new(event.at, Kind::SearchClick, event.who.clone());
+            click.variant_id = Some(variant);
+            click.path = event.path.clone();
+            click.query = Some(query);
+            analytics.record(click);
+        }
+        analytics.record(event);
     }
-    let referrer_search = search_of(referrer.as_deref(), host.as_deref());
-    let pairs = query_pairs(&query);
-    let attribution = Attribution {
-        referrer,
-        utm_source: query_value(&pairs, "utm_source"),
-        utm_medium: query_value(&pairs, "utm_medium"),
-        utm_campaign: query_value(&pairs, "utm_campaign"),
-    };
-    let mut event = Event::new(now_epoch(), Kind::PageView, who);
-    event.landing = classify(&attribution, host.as_deref());
-    event.variant_id = variant_id;
-    if path == "/search" && results.is_some() {
-        event.query = query_value(&pairs, "q")
-            .as_deref()
-            .and_then(normalise_query);
-        event.results = event.query.as_ref().and(results);
-    }
-    event.path = Some(stored_path(&path));
-    // A product opened from the search page is that search's click (no JavaScript needed).
-    if let (Some(variant), Some(query)) = (
-        event.variant_id,
-        referrer_search.as_deref().and_then(normalise_query),
-    ) {
-        let mut click = Event::new(event.at, Kind::SearchClick, event.who.clone());
-        click.variant_id = Some(variant);
-        click.path = event.path.clone();
-        click.query = Some(query);
-        analytics.record(click);
-    }
-    analytics.record(event);
-    response
 }
 
 /// The search of a referrer that is the shop's own search page (`/search?q=…`).
