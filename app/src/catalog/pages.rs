@@ -9,7 +9,7 @@ use super::{
     featured_collections, featured_products, product_by_slug, CollectionSummary, Image, Product,
     ProductCard, Variant,
 };
-use crate::cart::{AddButton, AddToCartButton, CartItem, MAX_LINE_QUANTITY};
+use crate::cart::{card_add_button, AddButton, CardButtons, CartItem, MAX_LINE_QUANTITY};
 use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
 
@@ -83,13 +83,15 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
 #[component]
 pub(super) fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
     view! {
-        <ul class="product-grid">
-            {cards
-                .into_iter()
-                .enumerate()
-                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
-                .collect_view()}
-        </ul>
+        <CardButtons>
+            <ul class="product-grid">
+                {cards
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
+                    .collect_view()}
+            </ul>
+        </CardButtons>
     }
 }
 
@@ -151,7 +153,7 @@ fn ProductCardView(card: ProductCard, eager: bool, buy: bool) -> impl IntoView {
                     <span class="sale-badge" data-testid="sale-badge" title=format!("Save {saved}")>{format!("−{percent}%")}</span>
                 })}
             </p>
-            {buy.then(|| view! { <AddToCartButton item/> })}
+            {buy.then(|| card_add_button(item))}
         </article>
     }
 }
