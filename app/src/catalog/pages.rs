@@ -83,15 +83,14 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
 #[component]
 pub(super) fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
     view! {
-        <CardButtons>
-            <ul class="product-grid">
-                {cards
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
-                    .collect_view()}
-            </ul>
-        </CardButtons>
+        <CardButtons/>
+        <ul class="product-grid">
+            {cards
+                .into_iter()
+                .enumerate()
+                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
+                .collect_view()}
+        </ul>
     }
 }
 
