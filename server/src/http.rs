@@ -505,9 +505,7 @@ impl TrustedProxies {
         }
         client
     }
-}
 
-impl TrustedProxies {
     /// Behind a trusted load balancer, every part of the app (rate limits, analytics) sees the
     /// client's address where it reads the connection's (`ConnectInfo`): this puts it there.
     pub fn settle_client(&self, request: &mut Request) {

@@ -26,7 +26,7 @@ use app::catalog::memory::CatalogMemory;
 use app::db::Db;
 use axum::{
     body::{Body, Bytes},
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -283,15 +283,6 @@ fn negotiated_encoding(headers: &HeaderMap) -> &'static str {
     }
 }
 
-/// [`PageCache::serve`] as a middleware of its own.
-pub async fn serve_cached(
-    State(cache): State<PageCache>,
-    request: Request,
-    next: Next,
-) -> Response {
-    cache.serve(request, next).await
-}
-
 impl PageCache {
     /// Answers `request` from the cache, or renders it with `next` (and keeps it if it may).
     pub async fn serve(&self, request: Request, next: Next) -> Response {
@@ -414,6 +405,18 @@ mod tests {
     use axum::{middleware, routing::get, Router};
     use std::sync::atomic::AtomicUsize;
     use tower::ServiceExt;
+
+    use axum::extract::State;
+
+    /// [`PageCache::serve`] as a middleware of its own (the server calls it from its first
+    /// layer, with the page views around it).
+    async fn serve_cached(
+        State(cache): State<PageCache>,
+        request: Request,
+        next: Next,
+    ) -> Response {
+        cache.serve(request, next).await
+    }
 
     #[test]
     fn a_kept_page_holds_no_more_memory_than_its_length() {
