@@ -269,8 +269,8 @@ async fn read_collection_page(
     let (id, collection) = ssr::collection_by_slug(&db, &slug)
         .await?
         .ok_or_else(not_found)?;
-    let products = listing::list_products_in(&db, &query, id).await?;
     let facets = listing::option_facets(&db, id).await?;
+    let products = listing::list_products_among(&db, &query, id, &facets).await?;
     let base = use_context::<crate::SiteUrl>()
         .map(|s| s.0)
         .unwrap_or_default();

@@ -1,6 +1,6 @@
 //! The public JSON API, `/api/v1`, on both databases.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use app::inventory::{AdjustReason, Movement};
 
@@ -265,6 +265,14 @@ async fn filters_narrow_the_list(backend: Backend) {
             "{item}"
         );
     }
+    // Option names and values compare without regard to case; one no product has finds none.
+    let (_, shouted) = app
+        .json("/api/v1/products?limit=100&option=SIZE:xl&option=colour:FOREST")
+        .await;
+    assert_eq!(shouted["items"], body["items"]);
+    let (status, none) = app.json("/api/v1/products?option=Colour:Plaid").await;
+    assert_eq!(status, 200, "{none}");
+    assert_eq!(none["items"], json!([]));
     let all = all_items(&app, "/api/v1/products?limit=40").await;
     let in_stock = all_items(&app, "/api/v1/products?limit=40&in_stock=1").await;
     let sold_out = all.iter().filter(|i| i["available"] == 0).count();
