@@ -239,10 +239,12 @@ pub(crate) async fn page(
             // child by child, never in parallel: see `POSTGRES_SETTINGS`), and the LIMIT
             // stops it at the page's last row; an ORDER BY would run every branch.
             sql.push(") found LIMIT ").bind(limit);
-            // Unnamed: planned for its words each time. A prepared statement gets a generic
-            // plan after five runs, made without knowing the words, which read a whole tier
-            // newest first for a SKU (80 ms instead of 1).
-            for row in sql.query().persistent(false).fetch_all(db.pool()).await? {
+            // Prepared once per connection and planned without its words: every branch's way
+            // through the tables is fixed by how it is written (see `columns_tier`), so the
+            // plan Postgres keeps is the one it would make for any words. Planned for its words
+            // each time, it cost more to plan than to run (1.4 ms planning + 1.9 ms for a SKU
+            // at 100,000 products; prepared 0.05 + 1.1 ms).
+            for row in sql.query().fetch_all(db.pool()).await? {
                 found.push((row.try_get(0)?, row.try_get(1)?));
             }
         }
@@ -303,12 +305,22 @@ fn columns_tier(
     filters(sql);
     sql.push(" OFFSET 0) listed WHERE true");
     for (column, query, holds) in conditions {
-        sql.push(if *holds { " AND " } else { " AND NOT " })
-            .push("s.")
-            .push(column)
-            .push(" @@ to_tsquery('simple', ")
-            .bind(query.clone())
-            .push(")");
+        // The query parsed once per statement, in a scalar subquery: written as a call on a
+        // parameter, a prepared statement's plan parses it again for each row it checks.
+        // Among the newest products a word that must be there is checked row by row, never
+        // looked up in the GIN index (`COALESCE` keeps it from being an index condition), so
+        // that the branch reads products newest first whatever the planner guesses of the
+        // words; among the older ones it is the index's to find.
+        let check = format!("s.{column} @@ (SELECT to_tsquery('simple', ");
+        match (*holds, older) {
+            (true, true) => sql.push(" AND ").push(&check),
+            (true, false) => sql.push(" AND COALESCE(").push(&check),
+            (false, _) => sql.push(" AND NOT ").push(&check),
+        };
+        sql.bind(query.clone()).push("))");
+        if *holds && !older {
+            sql.push(", false)");
+        }
     }
     if let Some(after) = after {
         sql.push(" AND s.product_id < ").bind(after);
