@@ -165,13 +165,17 @@ fn facet_keys(
                     values
                         .iter()
                         .filter(|v| v.to_lowercase() == value)
-                        .map(move |v| format!("{n}\u{1f}{v}"))
+                        .map(move |v| format!("{n}{FACET_SEPARATOR}{v}"))
                 })
                 .collect();
             (!keys.is_empty()).then_some(keys)
         })
         .collect()
 }
+
+/// Between an option's name and its value in `catalog_facets.facet` (`chr(31)` in the
+/// migrations that fill it).
+const FACET_SEPARATOR: char = '\u{1f}';
 
 /// The `collection_id` of the whole catalog's rows in `catalog_listing` and `catalog_facets`.
 pub const WHOLE_CATALOG: i64 = 0;
@@ -499,7 +503,7 @@ pub async fn option_facets(
     .await?;
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
     for facet in facets.into_iter().flatten() {
-        let Some((name, value)) = facet.split_once('\u{1f}') else {
+        let Some((name, value)) = facet.split_once(FACET_SEPARATOR) else {
             continue;
         };
         match grouped.iter_mut().find(|(n, _)| n == name) {

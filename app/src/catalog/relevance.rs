@@ -311,16 +311,18 @@ fn columns_tier(
         // looked up in the GIN index (`COALESCE` keeps it from being an index condition), so
         // that the branch reads products newest first whatever the planner guesses of the
         // words; among the older ones it is the index's to find.
-        let check = format!("s.{column} @@ (SELECT to_tsquery('simple', ");
-        match (*holds, older) {
-            (true, true) => sql.push(" AND ").push(&check),
-            (true, false) => sql.push(" AND COALESCE(").push(&check),
-            (false, _) => sql.push(" AND NOT ").push(&check),
+        let (opening, closing) = match (*holds, older) {
+            (true, true) => (" AND ", ""),
+            (true, false) => (" AND COALESCE(", ", false)"),
+            (false, _) => (" AND NOT ", ""),
         };
-        sql.bind(query.clone()).push("))");
-        if *holds && !older {
-            sql.push(", false)");
-        }
+        sql.push(opening)
+            .push("s.")
+            .push(column)
+            .push(" @@ (SELECT to_tsquery('simple', ")
+            .bind(query.clone())
+            .push("))")
+            .push(closing);
     }
     if let Some(after) = after {
         sql.push(" AND s.product_id < ").bind(after);
