@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use crate::write_queue::WriteQueue;
 
+/// How long a Postgres connection may sit unused before it is pinged on its next use (as
+/// HikariCP does, with half a second).
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -181,9 +185,21 @@ impl Db {
         });
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            // A ping before each use is a round trip to the connection's thread on SQLite, for
-            // a file that cannot go away; a Postgres connection may have been cut meanwhile.
-            .test_before_acquire(backend == Backend::Postgres)
+            // sqlx pings every connection as it comes back to the pool, so one in steady use is
+            // known to be alive; pinging it again before each use was a third round trip per
+            // statement on Postgres. Only a connection left idle may have been cut meanwhile (a
+            // restart, a proxy's timeout): that one is pinged, and replaced if it does not
+            // answer. On SQLite a ping is a round trip to the connection's thread, for a file
+            // that cannot go away.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

@@ -166,3 +166,49 @@ on_both_databases!(
     stock_can_never_go_negative,
     the_demo_seed_fills_the_catalog,
 );
+
+/// Postgres ends the server's connections while they sit in the pool (a restart, a proxy's idle
+/// timeout): the pool checks a connection left unused before handing it out, and replaces it,
+/// so no shopper gets an error for it.
+mod postgres_cuts_idle_connections {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_still_answer() {
+        crate::helpers::within_time_limit(super::pages_answer_after_idle_connections_are_cut())
+            .await
+    }
+}
+
+async fn pages_answer_after_idle_connections_are_cut() {
+    use sqlx::Connection;
+    let app = spawn_app(Backend::Postgres).await;
+    let pages = [
+        "/",
+        "/collections/home",
+        "/search?q=mug",
+        "/api/v1/products",
+    ];
+    // Every page at once, so that the pool holds several connections.
+    let answers = futures::future::join_all(pages.iter().map(|path| app.get(path))).await;
+    assert!(answers.iter().all(|a| a.status() == 200));
+
+    let mut admin = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!cut.is_empty(), "the server had connections to cut");
+    // Long enough for each to count as idle.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+
+    for round in 0..2 {
+        let answers = futures::future::join_all(pages.iter().map(|path| app.get(path))).await;
+        for (path, answer) in pages.iter().zip(answers) {
+            assert_eq!(answer.status(), 200, "{path}, round {round}");
+        }
+    }
+}
