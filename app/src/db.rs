@@ -6,7 +6,8 @@
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Row};
 use std::time::Duration;
 
 use crate::write_queue::WriteQueue;
@@ -293,6 +294,13 @@ impl Db {
     /// For reads. Writes go through [`Db::writes`], so that on SQLite one writer holds the lock.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// One connection of the pool, held for a page's reads: sqlx pings each connection as it
+    /// comes back to the pool (a round trip to Postgres, or to the connection's thread on
+    /// SQLite), so a page that runs its statements on one connection pays that once.
+    pub async fn reader(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     /// Every write: a job run in its own transaction (Postgres) or savepoint of a group commit

@@ -188,9 +188,11 @@ pub(crate) async fn list(
 ) -> Result<Json<ApiPage<ApiProductSummary>>, ApiError> {
     let query = parse_query(&checkout, raw.as_deref(), None).await?;
     let collection = query.collection.clone();
-    let page = list_products(&db, &query).await?.ok_or_else(|| {
-        ApiError::not_found(&format!("collection '{}'", collection.unwrap_or_default()))
-    })?;
+    let page = list_products(&mut *db.reader().await?, &query)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(&format!("collection '{}'", collection.unwrap_or_default()))
+        })?;
     Ok(Json(ApiPage {
         items: summaries(&db, page.items).await?,
         next_cursor: page.next_cursor,
@@ -205,7 +207,7 @@ pub(crate) async fn show(
     State(db): State<Db>,
     Path(slug): Path<String>,
 ) -> Result<Json<ApiProduct>, ApiError> {
-    let product = product_by_slug(&db, &slug)
+    let product = product_by_slug(&mut *db.reader().await?, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("product '{slug}'")))?;
     Ok(Json(api_product(product)))
@@ -250,10 +252,14 @@ pub(crate) async fn show_collection(
 ) -> Result<Json<ApiCollectionWithProducts>, ApiError> {
     let not_found = || ApiError::not_found(&format!("collection '{slug}'"));
     let query = parse_query(&checkout, raw.as_deref(), Some(slug.clone())).await?;
-    let (id, collection) = collection_by_slug(&db, &slug)
+    let mut conn = db.reader().await?;
+    let (id, collection) = collection_by_slug(&mut conn, &slug)
         .await?
         .ok_or_else(not_found)?;
-    let page = list_products_in(&db, &query, id).await?;
+    let page = list_products_in(&mut conn, &query, id).await?;
+    // Back to the pool before `summaries` takes one: requests each holding one while waiting
+    // for another could take the whole pool.
+    drop(conn);
     Ok(Json(ApiCollectionWithProducts {
         collection: ApiCollection {
             url: format!("/collections/{}", collection.slug),

@@ -2,7 +2,7 @@
 //! the filters, built from parsed [`ProductQuery`] values only.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::query::{search_terms, Cursor, ProductList, ProductQuery, Sort};
 use super::relevance::{self, full_text_query};
@@ -127,14 +127,14 @@ fn push_search_filter(sql: &mut Sql, backend: Backend, fts: String) {
 
 /// One page of products matching `query`. Unknown collection: `Ok(None)`.
 pub async fn list_products(
-    db: &Db,
+    conn: &mut AnyConnection,
     query: &ProductQuery,
 ) -> Result<Option<ProductList>, ListError> {
     let collection_id = match &query.collection {
         Some(slug) => {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1")
                 .bind(slug.as_str())
-                .fetch_optional(db.pool())
+                .fetch_optional(&mut *conn)
                 .await?;
             let Some(id) = id else {
                 return Ok(None);
@@ -144,7 +144,7 @@ pub async fn list_products(
         // The whole catalog's rows.
         None => WHOLE_CATALOG,
     };
-    list_products_in(db, query, collection_id).await.map(Some)
+    list_products_in(conn, query, collection_id).await.map(Some)
 }
 
 /// Each option filter of `query` as the listing's facets spell it: every `name\u{1f}value` of
@@ -184,22 +184,22 @@ pub const WHOLE_CATALOG: i64 = 0;
 /// that already looked the collection up ([`WHOLE_CATALOG`] for all products); `query.collection`
 /// is not read.
 pub async fn list_products_in(
-    db: &Db,
+    conn: &mut AnyConnection,
     query: &ProductQuery,
     collection_id: i64,
 ) -> Result<ProductList, ListError> {
     // Read only when the page filters by option.
     let facets = match query.options.is_empty() {
         true => vec![],
-        false => option_facets(db, collection_id).await?,
+        false => option_facets(conn, collection_id).await?,
     };
-    list_products_among(db, query, collection_id, &facets).await
+    list_products_among(conn, query, collection_id, &facets).await
 }
 
 /// [`list_products_in`] for a caller that has read the collection's [`option_facets`] already
 /// (a collection page shows them), which the option filters are looked up among.
 pub async fn list_products_among(
-    db: &Db,
+    conn: &mut AnyConnection,
     query: &ProductQuery,
     collection_id: i64,
     facets: &[(String, Vec<String>)],
@@ -232,13 +232,13 @@ pub async fn list_products_among(
     };
     match terms {
         Some(terms) if query.sort == Sort::Featured => {
-            list_by_relevance(db, query, &option_keys, collection_id, &terms, cursor).await
+            list_by_relevance(conn, query, &option_keys, collection_id, &terms, cursor).await
         }
         terms => {
-            let fts = terms.map(|terms| full_text_query(db.backend(), &terms));
+            let fts = terms.map(|terms| full_text_query(Backend::of(conn), &terms));
             let order = order_for(query);
             let filters = |sql: &mut Sql| push_filters(sql, query, &option_keys);
-            list_in_order(db, query, collection_id, &order, filters, fts, cursor).await
+            list_in_order(conn, query, collection_id, &order, filters, fts, cursor).await
         }
     }
 }
@@ -246,7 +246,7 @@ pub async fn list_products_among(
 /// A page in the order of a sort key: at most limit + 1 rows of `catalog_listing`, read along
 /// the index of the sort.
 async fn list_in_order(
-    db: &Db,
+    conn: &mut AnyConnection,
     query: &ProductQuery,
     collection_id: i64,
     order: &Order,
@@ -269,7 +269,7 @@ async fn list_in_order(
     // The matches are found once and the listing is read in the sort's order (matching per
     // row would search once per row).
     if let Some(fts) = search {
-        push_search_filter(&mut sql, db.backend(), fts);
+        push_search_filter(&mut sql, Backend::of(conn), fts);
     }
     filters(&mut sql);
 
@@ -319,12 +319,12 @@ async fn list_in_order(
         false => sql.push(&format!(" LIMIT {limit}")),
     };
     sql.push(") page")
-        .push(card_joins(db.backend()))
+        .push(card_joins(Backend::of(conn)))
         .push(&format!(
             " ORDER BY page.sort_key {direction}, page.product_id {direction}"
         ));
 
-    let rows = sql.query().fetch_all(db.pool()).await?;
+    let rows = sql.query().fetch_all(&mut *conn).await?;
     let has_more = rows.len() as i64 > query.limit;
     let rows = &rows[..rows.len().min(query.limit as usize)];
     let next_cursor = match (has_more, rows.last()) {
@@ -381,7 +381,7 @@ fn push_filters(sql: &mut Sql, query: &ProductQuery, option_keys: &[Vec<String>]
 /// the cursor's place, until the page and one more are found, then their cards. The cursor is
 /// the last card's tier and product.
 async fn list_by_relevance(
-    db: &Db,
+    conn: &mut AnyConnection,
     query: &ProductQuery,
     option_keys: &[Vec<String>],
     collection_id: i64,
@@ -394,7 +394,7 @@ async fn list_by_relevance(
         Some(_) => return Err(another_order()),
     };
     let mut found = relevance::page(
-        db,
+        conn,
         terms,
         collection_id,
         (from_tier, after),
@@ -424,8 +424,8 @@ async fn list_by_relevance(
         .push(" AND l.product_id IN ")
         .bind_list(found.iter().map(|(_, id)| *id))
         .push(") page")
-        .push(card_joins(db.backend()));
-    let rows = sql.query().fetch_all(db.pool()).await?;
+        .push(card_joins(Backend::of(conn)));
+    let rows = sql.query().fetch_all(&mut *conn).await?;
     // In the order found (a product changed since its tier was read is left out).
     let mut placed = rows
         .iter()
@@ -486,7 +486,7 @@ impl From<ListError> for crate::error::AppError {
 /// value at a time (each an index seek: a loose index scan), so the cost follows the number of
 /// values, not of products.
 pub async fn option_facets(
-    db: &Db,
+    conn: &mut AnyConnection,
     collection_id: i64,
 ) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
     let facets: Vec<Option<String>> = sqlx::query_scalar(
@@ -499,7 +499,7 @@ pub async fn option_facets(
          SELECT facet FROM f WHERE facet IS NOT NULL",
     )
     .bind(collection_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
     for facet in facets.into_iter().flatten() {

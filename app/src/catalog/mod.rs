@@ -157,7 +157,7 @@ pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
         ..Default::default()
     };
     let read = async {
-        let list = listing::list_products(&db, &query)
+        let list = listing::list_products(&mut *db.reader().await?, &query)
             .await?
             .ok_or(AppError::Internal)?;
         Ok(list.items)
@@ -182,7 +182,7 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let memory = remembered();
     let read = async {
-        let mut product = ssr::product_by_slug(&db, &slug)
+        let mut product = ssr::product_by_slug(&mut *db.reader().await?, &slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
         let base = use_context::<crate::SiteUrl>()
@@ -266,11 +266,12 @@ async fn read_collection_page(
         )
         .map_err(AppError::BadRequest)?;
     let not_found = || AppError::NotFound(format!("The collection '{slug}'"));
-    let (id, collection) = ssr::collection_by_slug(&db, &slug)
+    let mut conn = db.reader().await?;
+    let (id, collection) = ssr::collection_by_slug(&mut conn, &slug)
         .await?
         .ok_or_else(not_found)?;
-    let facets = listing::option_facets(&db, id).await?;
-    let products = listing::list_products_among(&db, &query, id, &facets).await?;
+    let facets = listing::option_facets(&mut conn, id).await?;
+    let products = listing::list_products_among(&mut conn, &query, id, &facets).await?;
     let base = use_context::<crate::SiteUrl>()
         .map(|s| s.0)
         .unwrap_or_default();
@@ -305,7 +306,7 @@ async fn read_search(db: crate::db::Db, query: String) -> Result<ProductList, Ap
     let query = params
         .parse(None, query::PAGE_SIZE, ssr::price_currency(&params).await?)
         .map_err(AppError::BadRequest)?;
-    Ok(listing::list_products(&db, &query)
+    Ok(listing::list_products(&mut *db.reader().await?, &query)
         .await?
         .unwrap_or(ProductList {
             items: vec![],

@@ -58,8 +58,12 @@ pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
         .collect()
 }
 
-/// One active product with its variants and images: three queries whatever its size.
-pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sqlx::Error> {
+/// One active product with its variants and images: five statements whatever its size, on the
+/// caller's connection (see [`Db::reader`]).
+pub async fn product_by_slug(
+    conn: &mut AnyConnection,
+    slug: &str,
+) -> Result<Option<Product>, sqlx::Error> {
     if !crate::input::is_storable(slug) {
         return Ok(None);
     }
@@ -72,7 +76,7 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
           WHERE p.slug = $1 AND p.status = 'active'",
     )
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
@@ -89,7 +93,7 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
     );
     let variants = sqlx::query(&variant_sql)
         .bind(product_id)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|v| {
@@ -116,14 +120,14 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
         "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
     )
     .bind(product_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let images = sqlx::query(
         "SELECT url, alt, width, height, srcset, webp_srcset FROM product_images
           WHERE product_id = $1 ORDER BY position, id",
     )
     .bind(product_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?
     .iter()
     .filter_map(|i| image_from_row(i).transpose())
@@ -132,7 +136,7 @@ pub async fn product_by_slug(db: &Db, slug: &str) -> Result<Option<Product>, sql
         "SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag",
     )
     .bind(product_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
 
     let description: String = row.try_get("description_md")?;
@@ -492,7 +496,7 @@ pub async fn collections(
 
 /// The collection with this slug, and its id for the listing queries that follow.
 pub async fn collection_by_slug(
-    db: &Db,
+    conn: &mut AnyConnection,
     slug: &str,
 ) -> Result<Option<(i64, CollectionSummary)>, sqlx::Error> {
     if !crate::input::is_storable(slug) {
@@ -501,7 +505,7 @@ pub async fn collection_by_slug(
     let sql = format!("{COLLECTION_SELECT} WHERE c.slug = $1");
     let row = sqlx::query(&sql)
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     row.as_ref()
         .map(|row| Ok((row.try_get("id")?, collection_from_row(row)?)))
