@@ -170,7 +170,8 @@ const RECENT: i64 = 500;
 /// reading all products newest first then takes 70–120 ms at 100,000). So each tier reads the
 /// newest [`RECENT`] products in order, which fills the page when the words are common; only
 /// when they do not does the index find the older matches (as many rows as the words match,
-/// at most), sorted for the page. Every part of every tier is one branch of a single
+/// at most), sorted for the page; a whole SKU, one product or a few, is only the index's to
+/// find. Every part of every tier is one branch of a single
 /// `UNION ALL` under the page's `LIMIT`: Postgres runs the branches in turn and stops at the
 /// page's last row, so a rare word (a SKU) costs one statement instead of two per tier.
 pub(crate) async fn page(
@@ -218,7 +219,14 @@ pub(crate) async fn page(
                     continue;
                 };
                 let after = after.filter(|_| tier == from_tier);
-                for older in [false, true] {
+                // A whole SKU is one product or a few: the index finds them among all the
+                // products at once, where reading the newest first would check RECENT rows
+                // for nothing on every search with a digit.
+                let parts: &[Part] = match tier {
+                    SKU => &[Part::All],
+                    _ => &[Part::Newest, Part::Older],
+                };
+                for part in parts {
                     if !first {
                         sql.push(" UNION ALL ");
                     }
@@ -227,7 +235,7 @@ pub(crate) async fn page(
                         &mut sql,
                         tier,
                         &conditions,
-                        older,
+                        *part,
                         collection_id,
                         after,
                         limit,
@@ -280,14 +288,24 @@ fn fts5_tier(
     sql
 }
 
-/// One part of a Postgres tier, as a parenthesised `SELECT tier, product_id`: its matches
-/// among the newest [`RECENT`] products, or (`older`) among the rest.
+/// Which of a Postgres tier's matches a branch of the search reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// Among the newest [`RECENT`] products, read in order.
+    Newest,
+    /// Among the others, found by the index.
+    Older,
+    /// Among all products, found by the index.
+    All,
+}
+
+/// One part of a Postgres tier, as a parenthesised `SELECT tier, product_id`.
 #[allow(clippy::too_many_arguments)]
 fn columns_tier(
     sql: &mut Sql,
     tier: Tier,
     conditions: &[(&'static str, String, bool)],
-    older: bool,
+    part: Part,
     collection_id: i64,
     after: Option<i64>,
     limit: i64,
@@ -311,9 +329,9 @@ fn columns_tier(
         // looked up in the GIN index (`COALESCE` keeps it from being an index condition), so
         // that the branch reads products newest first whatever the planner guesses of the
         // words; among the older ones it is the index's to find.
-        let (opening, closing) = match (*holds, older) {
-            (true, true) => (" AND ", ""),
-            (true, false) => (" AND COALESCE(", ", false)"),
+        let (opening, closing) = match (*holds, part) {
+            (true, Part::Newest) => (" AND COALESCE(", ", false)"),
+            (true, Part::Older | Part::All) => (" AND ", ""),
             (false, _) => (" AND NOT ", ""),
         };
         sql.push(opening)
@@ -330,19 +348,23 @@ fn columns_tier(
     // The newest RECENT products are those above the next one's id (0 when there are no
     // more). `+ 0` on the older ones: checked on the index's matches, not read from the
     // primary key (a bitmap of 100,000 ids, 4–7 ms).
-    sql.push(match older {
-        false => " AND s.product_id > ",
-        true => " AND s.product_id + 0 <= ",
-    })
-    .push("COALESCE((SELECT product_id FROM product_search WHERE product_id < ")
-    .bind(after.unwrap_or(i64::MAX))
-    .push(&format!(
-        " ORDER BY product_id DESC LIMIT 1 OFFSET {RECENT}), 0)"
-    ));
+    let bound = match part {
+        Part::Newest => Some(" AND s.product_id > "),
+        Part::Older => Some(" AND s.product_id + 0 <= "),
+        Part::All => None,
+    };
+    if let Some(bound) = bound {
+        sql.push(bound)
+            .push("COALESCE((SELECT product_id FROM product_search WHERE product_id < ")
+            .bind(after.unwrap_or(i64::MAX))
+            .push(&format!(
+                " ORDER BY product_id DESC LIMIT 1 OFFSET {RECENT}), 0)"
+            ));
+    }
     // `+ 0`: sorting the matches the index found, never reading products in order.
-    sql.push(match older {
-        false => " ORDER BY s.product_id DESC LIMIT ",
-        true => " ORDER BY s.product_id + 0 DESC LIMIT ",
+    sql.push(match part {
+        Part::Newest => " ORDER BY s.product_id DESC LIMIT ",
+        Part::Older | Part::All => " ORDER BY s.product_id + 0 DESC LIMIT ",
     })
     .bind(limit)
     .push(")");
