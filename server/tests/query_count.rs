@@ -132,7 +132,7 @@ async fn pages_run_a_constant_number_of_statements() {
         // Checkout: at most 12 statements, transaction control included, for one or two lines.
         let variants: Vec<i64> = sqlx::query_scalar(
             "SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
-             WHERE p.status = 'active' AND v.on_hand > 5 ORDER BY v.id LIMIT 3",
+             WHERE p.status = 'active' AND v.on_hand > 20 ORDER BY v.id LIMIT 3",
         )
         .fetch_all(app.db.pool())
         .await
@@ -186,15 +186,22 @@ async fn checkout_statements(app: &helpers::TestApp, variants: &[i64], codes: &[
         )
         .await;
     assert_eq!(status, 201);
-    let before = STATEMENTS.load(Ordering::SeqCst);
-    let key = app::checkout::service::random_token();
-    let (status, answer) = app
-        .post_json(
-            "/api/v1/checkout",
-            &body(variants),
-            &[("Idempotency-Key", &key)],
-        )
-        .await;
-    assert_eq!(status, 201, "{answer}");
-    STATEMENTS.load(Ordering::SeqCst) - before
+    // The least of three, as for pages: an order sends its confirmation in the background, and
+    // the mail worker's statements for an earlier order can land in a measured one (a full
+    // run here once failed this test, which counted the checkout once).
+    let mut least = usize::MAX;
+    for _ in 0..3 {
+        let key = app::checkout::service::random_token();
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        let (status, answer) = app
+            .post_json(
+                "/api/v1/checkout",
+                &body(variants),
+                &[("Idempotency-Key", &key)],
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        least = least.min(STATEMENTS.load(Ordering::SeqCst) - before);
+    }
+    least
 }
