@@ -519,6 +519,60 @@ pub async fn insert_rows(
     Ok(returned)
 }
 
+/// What Postgres should do with [`planned_once`]'s statements, set for its transaction alone.
+const PLAN_ONCE: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan";
+
+/// `conn`, for reads whose statements Postgres should plan once and keep (a generic plan),
+/// rather than plan again for their parameters each time.
+///
+/// A prepared statement gets a plan made for its parameters on each of its first five runs;
+/// then Postgres keeps a generic plan only if it estimates it costs no more, and otherwise
+/// plans every run. For the home page's newest products and a search's tiers it plans every
+/// run, and planning cost more than running (100,000 products: a search's statement 1.5 ms
+/// planning + 0.35 ms running, the home page's 0.65 + 0.7), though the generic plan reads
+/// the same rows: those statements are written so that their way through the tables does not
+/// depend on their parameters. Only such statements belong here: a price-sorted search's
+/// generic plan reads every match (166 ms instead of 20 a page).
+///
+/// On Postgres the reads run in a read-only transaction that sets `plan_cache_mode` for
+/// itself: the setting ends with it, and a transaction dropped unfinished (a render
+/// cancelled by a closed connection) is rolled back before the connection is used again, so
+/// no other statement of the pool is planned this way. One round trip more (the rollback
+/// travels with the pool's ping on release). On SQLite, `conn` as it is.
+pub async fn planned_once(conn: &mut sqlx::AnyConnection) -> Result<PlannedOnce<'_>, sqlx::Error> {
+    use sqlx::Connection;
+    match Backend::of(conn) {
+        Backend::Postgres => Ok(PlannedOnce::Postgres(conn.begin_with(PLAN_ONCE).await?)),
+        Backend::Sqlite => Ok(PlannedOnce::AsItIs(conn)),
+    }
+}
+
+/// A connection from [`planned_once`]: use it as the `AnyConnection` it derefs to.
+pub enum PlannedOnce<'c> {
+    Postgres(sqlx::Transaction<'c, Any>),
+    AsItIs(&'c mut sqlx::AnyConnection),
+}
+
+impl std::ops::Deref for PlannedOnce<'_> {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            PlannedOnce::Postgres(transaction) => transaction,
+            PlannedOnce::AsItIs(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for PlannedOnce<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            PlannedOnce::Postgres(transaction) => transaction,
+            PlannedOnce::AsItIs(conn) => conn,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

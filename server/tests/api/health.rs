@@ -212,3 +212,51 @@ async fn pages_answer_after_idle_connections_are_cut() {
         }
     }
 }
+
+/// A read planned once (`db::planned_once`: the home page's newest products, a search's tiers)
+/// tells Postgres to keep a generic plan for its own transaction alone: left unfinished, as a
+/// render cancelled by a closed connection leaves it, the pooled connection goes back to
+/// planning as before and to writing.
+mod postgres_plans_once {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_inside_the_read() {
+        crate::helpers::within_time_limit(super::plan_mode_stays_inside_the_read()).await
+    }
+}
+
+async fn plan_mode_stays_inside_the_read() {
+    let app = spawn_empty_app(Backend::Postgres).await;
+    let mut conn = app.db.reader().await.unwrap();
+    let setting = |name: &'static str| sqlx::query_scalar::<_, String>(name);
+    {
+        let mut read = app::db::planned_once(&mut conn).await.unwrap();
+        let mode = setting("SHOW plan_cache_mode")
+            .fetch_one(&mut *read)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_generic_plan");
+        let read_only = setting("SHOW transaction_read_only")
+            .fetch_one(&mut *read)
+            .await
+            .unwrap();
+        assert_eq!(read_only, "on");
+        // Dropped here, neither committed nor rolled back.
+    }
+    let mode = setting("SHOW plan_cache_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "auto", "the plan mode outlived the read");
+    let read_only = setting("SHOW transaction_read_only")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        read_only, "off",
+        "the connection is still in the read's transaction"
+    );
+    sqlx::query("CREATE TEMPORARY TABLE written_after (x INTEGER)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
