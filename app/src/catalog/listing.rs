@@ -259,11 +259,20 @@ async fn list_in_order(
         || query.min_price.is_some()
         || query.max_price.is_some()
         || !query.options.is_empty();
+    // A Postgres search is planned for its words on every run (a plan kept for any words
+    // reads every match: see `db::planned_once`). Planned together with the cards' joins
+    // that took 1.1 ms of each page; the page's products alone take 0.3. So on Postgres the
+    // products are found first, then their cards by a statement planned once.
+    let products_first = search.is_some() && Backend::of(conn) == Backend::Postgres;
     let mut sql = Sql::default();
-    sql.push("SELECT ")
-        .push(CARD_COLUMNS)
-        .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ")
-        .push(order.key)
+    match products_first {
+        true => sql.push("SELECT l.product_id AS id, "),
+        false => sql
+            .push("SELECT ")
+            .push(CARD_COLUMNS)
+            .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, "),
+    };
+    sql.push(order.key)
         .push(" AS sort_key FROM catalog_listing l WHERE l.collection_id = ")
         .bind(collection_id);
     // The matches are found once and the listing is read in the sort's order (matching per
@@ -318,6 +327,23 @@ async fn list_in_order(
         true => sql.push(" LIMIT ").bind(limit),
         false => sql.push(&format!(" LIMIT {limit}")),
     };
+    if products_first {
+        let found = sql.query().fetch_all(&mut *conn).await?;
+        let has_more = found.len() as i64 > query.limit;
+        let found = &found[..found.len().min(query.limit as usize)];
+        let next_cursor = match (has_more, found.last()) {
+            (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
+            _ => None,
+        };
+        let ids = found
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        return Ok(ProductList {
+            items: cards_in_order(conn, collection_id, &ids).await?,
+            next_cursor,
+        });
+    }
     sql.push(") page")
         .push(card_joins(Backend::of(conn)))
         .push(&format!(
@@ -411,6 +437,28 @@ async fn list_by_relevance(
         });
     }
 
+    let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
+    let cards = cards_in_order(conn, collection_id, &ids).await?;
+    let next_cursor = match (has_more, found.last()) {
+        (true, Some(&(tier, id))) => Some(Cursor::Int { key: tier, id }.encode()),
+        _ => None,
+    };
+    Ok(ProductList {
+        items: cards,
+        next_cursor,
+    })
+}
+
+/// The cards of the products `ids` listed in `collection_id`, in the order of `ids` (a product
+/// changed since it was found is left out).
+async fn cards_in_order(
+    conn: &mut AnyConnection,
+    collection_id: i64,
+    ids: &[i64],
+) -> Result<Vec<ProductCard>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     let mut sql = Sql::default();
     sql.push("SELECT ")
         .push(CARD_COLUMNS)
@@ -422,7 +470,7 @@ async fn list_by_relevance(
         )
         .bind(collection_id)
         .push(" AND l.product_id IN ")
-        .bind_list(found.iter().map(|(_, id)| *id))
+        .bind_list(ids.iter().copied())
         .push(") page")
         .push(card_joins(Backend::of(conn)));
     let rows = sql.query().fetch_all(&mut *conn).await?;
@@ -431,22 +479,11 @@ async fn list_by_relevance(
         .iter()
         .map(|row| {
             let id: i64 = row.try_get("id")?;
-            Ok((
-                found.iter().position(|(_, f)| *f == id),
-                card_from_row(row)?,
-            ))
+            Ok((ids.iter().position(|f| *f == id), card_from_row(row)?))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     placed.sort_by_key(|(place, _)| *place);
-    let cards = placed.into_iter().map(|(_, card)| card).collect();
-    let next_cursor = match (has_more, found.last()) {
-        (true, Some(&(tier, id))) => Some(Cursor::Int { key: tier, id }.encode()),
-        _ => None,
-    };
-    Ok(ProductList {
-        items: cards,
-        next_cursor,
-    })
+    Ok(placed.into_iter().map(|(_, card)| card).collect())
 }
 
 fn cursor_after(row: &AnyRow, order: &Order) -> Result<Cursor, sqlx::Error> {

@@ -758,6 +758,14 @@ async fn searches_rank_by_where_they_match_then_newest_first(backend: Backend) {
         search_pages(&app, "t3&max=10", 4).await,
         newest_first(cheap)
     );
+    // Sorted by price, the matches in the order of their lowest price (the older first between
+    // equals), page after page; the other way round from the most expensive.
+    let number = |slug: &str| slug[2..].parse::<i64>().unwrap();
+    let mut by_price = tagged.clone();
+    by_price.sort_by_key(|s| (number(s) % 40, id_of(s)));
+    assert_eq!(search_pages(&app, "t3&sort=price-asc", 9).await, by_price);
+    by_price.reverse();
+    assert_eq!(search_pages(&app, "t3&sort=price-desc", 9).await, by_price);
 
     // A cursor of another order is refused, not misread.
     let (_, by_price) = app.json("/api/v1/products?q=item&sort=price-asc").await;
