@@ -327,28 +327,13 @@ async fn list_in_order(
         true => sql.push(" LIMIT ").bind(limit),
         false => sql.push(&format!(" LIMIT {limit}")),
     };
-    if products_first {
-        let found = sql.query().fetch_all(&mut *conn).await?;
-        let has_more = found.len() as i64 > query.limit;
-        let found = &found[..found.len().min(query.limit as usize)];
-        let next_cursor = match (has_more, found.last()) {
-            (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
-            _ => None,
-        };
-        let ids = found
-            .iter()
-            .map(|row| row.try_get("id"))
-            .collect::<Result<Vec<i64>, _>>()?;
-        return Ok(ProductList {
-            items: cards_in_order(conn, collection_id, &ids).await?,
-            next_cursor,
-        });
+    if !products_first {
+        sql.push(") page")
+            .push(card_joins(Backend::of(conn)))
+            .push(&format!(
+                " ORDER BY page.sort_key {direction}, page.product_id {direction}"
+            ));
     }
-    sql.push(") page")
-        .push(card_joins(Backend::of(conn)))
-        .push(&format!(
-            " ORDER BY page.sort_key {direction}, page.product_id {direction}"
-        ));
 
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let has_more = rows.len() as i64 > query.limit;
@@ -357,10 +342,19 @@ async fn list_in_order(
         (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
         _ => None,
     };
-    let items = rows
-        .iter()
-        .map(card_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = match products_first {
+        true => {
+            let ids = rows
+                .iter()
+                .map(|row| row.try_get("id"))
+                .collect::<Result<Vec<i64>, _>>()?;
+            cards_in_order(conn, collection_id, &ids).await?
+        }
+        false => rows
+            .iter()
+            .map(card_from_row)
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     Ok(ProductList { items, next_cursor })
 }
 
