@@ -182,11 +182,12 @@ pub(crate) async fn page(
     limit: i64,
     filters: impl Fn(&mut Sql),
 ) -> Result<Vec<(Tier, i64)>, sqlx::Error> {
-    let tiers = tiers(Backend::of(conn), terms)
+    let backend = Backend::of(conn);
+    let tiers = tiers(backend, terms)
         .into_iter()
         .filter(|(tier, _)| *tier >= from_tier);
     let mut found: Vec<(Tier, i64)> = Vec::with_capacity(limit as usize);
-    match Backend::of(conn) {
+    match backend {
         Backend::Sqlite => {
             for (tier, matches) in tiers {
                 // SQLite's tiers are all FTS5 queries.
