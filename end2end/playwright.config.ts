@@ -1,7 +1,9 @@
 import { defineConfig, devices } from "@playwright/test";
+import { kassaBin } from "./kassa-bin";
 
-// The suite runs against the release build: `cargo leptos build --release --split` first
-// (scripts/test.sh does). The server gets a fresh data directory, so a fresh demo catalog.
+// The suite runs against the release site (`cargo leptos build --release --split`: the WASM,
+// JS and CSS shoppers get), served by `kassaBin`. The server gets a fresh data directory, so a
+// fresh demo catalog.
 const port = Number(process.env.KASSA_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
 // The shop's mailer delivers over real SMTP to a mail sink (smtp-sink.mjs) that lists what
@@ -38,7 +40,7 @@ export default defineConfig({
     // A fresh shop with an owner account for the admin tests.
     command:
       `node end2end/smtp-sink.mjs ${smtpPort} ${mailboxPort} & ` +
-      "rm -rf target/e2e-data && echo 'e2e owner password' | target/release/kassa create-admin --email owner@e2e.test && exec target/release/kassa serve",
+      `rm -rf target/e2e-data && echo 'e2e owner password' | ${kassaBin} create-admin --email owner@e2e.test && exec ${kassaBin} serve`,
     cwd: "..",
     url: `${baseURL}/healthz`,
     timeout: 60_000,

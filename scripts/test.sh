@@ -29,7 +29,15 @@ export TEST_POSTGRES_URL
 step "Unit and integration tests (SQLite and PostgreSQL)"
 cargo test -p app -p kassa --features app/ssr
 
-build_release
+# The browser suite runs the release site (the WASM, JS and CSS shoppers get, which the size
+# report measures) on the debug server `cargo test` has just built: the same code, without the
+# release server's build (a third, optimised compile of every dependency).
+# `scripts/run.sh` and the benchmarks build and run the release server.
+step "Building the release site (WASM, JS and CSS)"
+cargo leptos build --release --split --frontend-only
+# The server learns the site's content-hashed file names from hash.txt beside its binary.
+cp target/release/hash.txt target/debug/hash.txt
+export KASSA_E2E_BIN=target/debug/kassa
 
 step "Size report"
 node scripts/size-report.mjs target/site/pkg

@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { execFileSync } from "node:child_process";
+import { kassaBin } from "../kassa-bin";
 import { hydrated, mailbox } from "./support";
 
 /** The newest email to `to` whose subject matches, once it has arrived. */
@@ -21,7 +22,7 @@ async function newest(to: string, subject: RegExp) {
 /** Runs the reminder job as if `hours` had passed (the server's own job runs every 30 s). */
 function sendReminders(hours: number) {
   const port = Number(process.env.KASSA_E2E_PORT ?? 3107);
-  execFileSync("target/release/kassa", ["send-reminders", "--hours-later", String(hours)], {
+  execFileSync(kassaBin, ["send-reminders", "--hours-later", String(hours)], {
     cwd: "..",
     env: { ...process.env, KASSA_DATA_DIR: "target/e2e-data", KASSA_PUBLIC_URL: `http://localhost:${port}`, RUST_LOG: "warn" },
     stdio: "pipe",
