@@ -68,6 +68,25 @@ pub(crate) fn full_text_query(backend: Backend, terms: &[String]) -> String {
         .join(join)
 }
 
+/// What `product_words.words` (SQLite, migration 0032) must hold for a product to match
+/// [`full_text_query`]: for each matched word, ` word` for a prefix or ` word ` for a whole word.
+/// `None` unless every word is plain ASCII letters and digits, which the index's tokenizer
+/// keeps as they are: other words it may change ("crème" is "creme"), so those searches ask
+/// the index itself.
+pub(crate) fn word_patterns(terms: &[String]) -> Option<Vec<String>> {
+    matched_words(terms)
+        .into_iter()
+        .map(|(word, prefix)| {
+            word.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                .then(|| match prefix {
+                    true => format!(" {word}"),
+                    false => format!(" {word} "),
+                })
+        })
+        .collect()
+}
+
 /// Every word, exactly and side by side: a whole SKU.
 fn whole_sku(backend: Backend, terms: &[String]) -> String {
     match backend {
@@ -376,6 +395,19 @@ fn columns_tier(
 mod tests {
     use super::*;
     use crate::catalog::query::search_terms;
+
+    #[test]
+    fn plain_words_are_matched_in_product_words_as_the_index_has_them() {
+        assert_eq!(
+            word_patterns(&words("Merino P1007-M")),
+            Some(vec![" merino".to_string(), " p1007".to_string()])
+        );
+        // A single letter alone is a whole word.
+        assert_eq!(word_patterns(&words("m")), Some(vec![" m ".to_string()]));
+        // The index folds accents and may fold other letters: asked of the index itself.
+        assert_eq!(word_patterns(&words("crème brûlée")), None);
+        assert_eq!(word_patterns(&words("merino straße")), None);
+    }
 
     fn words(text: &str) -> Vec<String> {
         search_terms(text)

@@ -434,7 +434,55 @@ pub async fn refresh_search_documents(
             .persistent(chunk.len() == 1)
             .execute(&mut *conn)
             .await?;
+        if Backend::of(conn) == Backend::Sqlite {
+            refresh_product_words(conn, chunk).await?;
+        }
     }
+    Ok(())
+}
+
+/// Rewrites the words of `product_ids` in `product_words` (SQLite, see migration 0032) from
+/// their documents in `product_search`, split by the same tokenizer in a scratch table left
+/// empty again.
+async fn refresh_product_words(
+    conn: &mut AnyConnection,
+    product_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    let persistent = product_ids.len() == 1;
+    let mut forget = Sql::default();
+    forget
+        .push("DELETE FROM product_words WHERE product_id IN ")
+        .bind_list(product_ids.iter().copied());
+    forget
+        .query()
+        .persistent(persistent)
+        .execute(&mut *conn)
+        .await?;
+    let mut split = Sql::default();
+    split
+        .push(
+            "INSERT INTO product_words_scratch (rowid, text)
+             SELECT rowid, coalesce(title, '') || ' ' || coalesce(description, '') || ' '
+                        || coalesce(tags, '') || ' ' || coalesce(skus, '')
+               FROM product_search WHERE rowid IN ",
+        )
+        .bind_list(product_ids.iter().copied());
+    split
+        .query()
+        .persistent(persistent)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO product_words (product_id, words)
+         SELECT doc, ' ' || group_concat(term, ' ') || ' '
+           FROM (SELECT DISTINCT doc, term FROM product_words_scratch_terms)
+          GROUP BY doc",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO product_words_scratch (product_words_scratch) VALUES ('delete-all')")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -633,6 +633,16 @@ pub const TABLES: &[Table] = &[
     catalog("product_search_data", &["id", "block"]),
     catalog("product_search_docsize", &["id", "sz"]),
     catalog("product_search_idx", &["segid", "term", "pgno"]),
+    // SQLite only: each product's words, and the always empty table that splits them (0032).
+    catalog("product_words", &["product_id", "words"]),
+    catalog("product_words_scratch", &["text"]),
+    catalog("product_words_scratch_config", &["k", "v"]),
+    catalog("product_words_scratch_data", &["id", "block"]),
+    catalog("product_words_scratch_idx", &["segid", "term", "pgno"]),
+    catalog(
+        "product_words_scratch_terms",
+        &["term", "doc", "col", "offset"],
+    ),
     catalog(
         "shop_settings",
         &[

@@ -766,6 +766,73 @@ async fn searches_rank_by_where_they_match_then_newest_first(backend: Backend) {
     assert_eq!(search_pages(&app, "t3&sort=price-asc", 9).await, by_price);
     by_price.reverse();
     assert_eq!(search_pages(&app, "t3&sort=price-desc", 9).await, by_price);
+    // SQLite finds a page of a word of more than a thousand products (`FEW_MATCHES`) among
+    // the first listing rows read, each product's words looked up; of fewer, it sorts them.
+    let mut every_item: Vec<String> = (0..1_100).map(|n| format!("p-{n}")).collect();
+    every_item.sort_by_key(|s| (number(s) % 40, id_of(s)));
+    assert_eq!(
+        search_pages(&app, "item&sort=price-asc", 50).await,
+        every_item
+    );
+    // A word of a few products, far from the first listing rows read: every match once.
+    assert_eq!(
+        search_pages(&app, "harbour&sort=price-desc", 2).await,
+        ["in-text", "in-tags", "in-title"]
+    );
+    // A word of every product, but none among the first rows read for a tight filter (SQLite
+    // then reads the listing along the sort for the index's matches).
+    let mut cheapest: Vec<String> = (0..1_100)
+        .filter(|n| n % 40 <= 1)
+        .map(|n| format!("p-{n}"))
+        .collect();
+    cheapest.sort_by_key(|s| std::cmp::Reverse((number(s) % 40, id_of(s))));
+    assert_eq!(
+        search_pages(&app, "item&max=6&sort=price-desc", 10).await,
+        cheapest
+    );
+
+    // The two cheapest products, so that a page of one is found among the first listing rows.
+    let zephyr =
+        "Handle,Title,Body (Markdown),Tags,Variant SKU,Variant Price,Variant Inventory Qty\n\
+                  zephyr-1,Crème Zephyr Scarf,A scarf.,,Z-1,1.00,5\n\
+                  zephyr-2,Crème Zephyr Hat,A hat.,,Z-2,1.50,5\n";
+    import(&app, zephyr, false).await.unwrap();
+    // Postgres's 'simple' configuration keeps accents; SQLite's tokenizer folds them, and
+    // "creme" is then a word of plain letters, looked up in each product's words.
+    let words: &[&str] = match backend {
+        Backend::Sqlite => &["zephyr", "cr%C3%A8me", "creme", "CREME"],
+        Backend::Postgres => &["zephyr", "cr%C3%A8me"],
+    };
+    for q in words {
+        assert_eq!(
+            search_pages(&app, &format!("{q}&sort=price-asc"), 1).await,
+            ["zephyr-1", "zephyr-2"],
+            "{q}"
+        );
+    }
+    // Renamed, a product no longer matches its old words.
+    let renamed =
+        "Handle,Title,Body (Markdown),Tags,Variant SKU,Variant Price,Variant Inventory Qty\n\
+                   zephyr-2,Plain Hat,A hat.,,Z-2,1.50,5\n";
+    import(&app, renamed, true).await.unwrap();
+    let (status, page) = app
+        .json("/api/v1/products?q=zephyr&sort=price-asc&limit=1")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(slugs_of(&page), ["zephyr-1"]);
+    assert!(page["next_cursor"].is_null(), "{page}");
+    if backend == Backend::Sqlite {
+        let words: String = sqlx::query_scalar(
+            "SELECT w.words FROM product_words w JOIN products p ON p.id = w.product_id \
+             WHERE p.slug = 'zephyr-2'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        let mut words: Vec<&str> = words.split_whitespace().collect();
+        words.sort();
+        assert_eq!(words, ["2", "a", "hat", "plain", "z"]);
+    }
 
     // A cursor of another order is refused, not misread.
     let (_, by_price) = app.json("/api/v1/products?q=item&sort=price-asc").await;
