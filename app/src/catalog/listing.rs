@@ -88,6 +88,25 @@ struct Order {
     text_key: bool,
 }
 
+impl Order {
+    fn direction(&self) -> &'static str {
+        if self.descending {
+            "DESC"
+        } else {
+            "ASC"
+        }
+    }
+
+    /// ` ORDER BY` the sort key, then the product (the listing row `l`).
+    fn listing_order_by(&self) -> String {
+        let direction = self.direction();
+        format!(
+            " ORDER BY {} {direction}, l.product_id {direction}",
+            self.key
+        )
+    }
+}
+
 /// The order of a page that is not a search by relevance.
 fn order_for(query: &ProductQuery) -> Order {
     let (key, descending, text_key) = match query.sort {
@@ -361,12 +380,8 @@ async fn window_end(
     if let Some(cursor) = cursor {
         push_past(&mut sql, order, cursor)?;
     }
-    let direction = if order.descending { "DESC" } else { "ASC" };
-    sql.push(&format!(
-        " ORDER BY {} {direction}, l.product_id {direction} LIMIT 1 OFFSET {}",
-        order.key,
-        WORDS_WINDOW - 1
-    ));
+    sql.push(&order.listing_order_by())
+        .push(&format!(" LIMIT 1 OFFSET {}", WORDS_WINDOW - 1));
     let row = sql.query().fetch_optional(&mut *conn).await?;
     Ok(row.map(|row| cursor_after(&row, order)).transpose()?)
 }
@@ -511,11 +526,7 @@ async fn page_in_order(
         push_past(&mut sql, order, cursor)?;
     }
 
-    let direction = if order.descending { "DESC" } else { "ASC" };
-    sql.push(&format!(
-        " ORDER BY {} {direction}, l.product_id {direction}",
-        order.key
-    ));
+    sql.push(&order.listing_order_by());
     // One more than asked tells whether there is a next page. Without a search, price or
     // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
     // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
@@ -530,6 +541,7 @@ async fn page_in_order(
         false => sql.push(&format!(" LIMIT {limit}")),
     };
     if !products_first {
+        let direction = order.direction();
         sql.push(") page").push(card_joins(backend)).push(&format!(
             " ORDER BY page.sort_key {direction}, page.product_id {direction}"
         ));

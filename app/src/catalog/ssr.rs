@@ -448,30 +448,21 @@ async fn refresh_product_words(
     conn: &mut AnyConnection,
     product_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
-    let persistent = product_ids.len() == 1;
-    let mut forget = Sql::default();
-    forget
-        .push("DELETE FROM product_words WHERE product_id IN ")
-        .bind_list(product_ids.iter().copied());
-    forget
-        .query()
-        .persistent(persistent)
-        .execute(&mut *conn)
-        .await?;
-    let mut split = Sql::default();
-    split
-        .push(
-            "INSERT INTO product_words_scratch (rowid, text)
-             SELECT rowid, coalesce(title, '') || ' ' || coalesce(description, '') || ' '
-                        || coalesce(tags, '') || ' ' || coalesce(skus, '')
-               FROM product_search WHERE rowid IN ",
-        )
-        .bind_list(product_ids.iter().copied());
-    split
-        .query()
-        .persistent(persistent)
-        .execute(&mut *conn)
-        .await?;
+    // The old words go, and the products' text goes into the scratch table to be split.
+    for statement in [
+        "DELETE FROM product_words WHERE product_id IN ",
+        "INSERT INTO product_words_scratch (rowid, text)
+         SELECT rowid, coalesce(title, '') || ' ' || coalesce(description, '') || ' '
+                    || coalesce(tags, '') || ' ' || coalesce(skus, '')
+           FROM product_search WHERE rowid IN ",
+    ] {
+        let mut sql = Sql::default();
+        sql.push(statement).bind_list(product_ids.iter().copied());
+        sql.query()
+            .persistent(product_ids.len() == 1)
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO product_words (product_id, words)
          SELECT doc, ' ' || group_concat(term, ' ') || ' '
