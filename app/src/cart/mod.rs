@@ -16,8 +16,7 @@ mod view;
 
 pub use model::{Cart, CartItem, CartLine, MAX_LINE_QUANTITY};
 pub use view::{
-    card_add_button, requote_on_change, AddButton, CardButtons, CartCount, CartPage, LiveQuote,
-    OfflineBanner,
+    requote_on_change, AddButton, CardButtons, CartCount, CartPage, LiveQuote, OfflineBanner,
 };
 
 use leptos::prelude::*;

@@ -58,33 +58,7 @@ pub fn CartCount() -> impl IntoView {
     }
 }
 
-/// A product card's add button: plain HTML carrying its item in data attributes, added to the
-/// cart by the [`CardButtons`] island around the grid. Disabled and "Sold out" without one.
-pub fn card_add_button(item: Option<CartItem>) -> impl IntoView {
-    use leptos::either::Either;
-    match item {
-        None => Either::Left(view! {
-            <button type="button" class="add-to-cart" disabled>"Sold out"</button>
-        }),
-        Some(item) => Either::Right(view! {
-            <button
-                type="button"
-                class="add-to-cart"
-                data-variant=item.variant_id.to_string()
-                data-slug=item.product_slug
-                data-title=item.title
-                data-variant-title=item.variant_title
-                data-amount=item.unit_price.amount.to_string()
-                data-currency=item.unit_price.currency.code().to_string()
-                data-image=item.image_url
-            >
-                "Add to cart"
-            </button>
-        }),
-    }
-}
-
-/// Adds a product card's item to the cart when its add button ([`card_add_button`]) is
+/// Adds a product card's item to the cart when its add button (`catalog::cards`) is
 /// clicked, and says so: one listener on the window for every card of the page, set up by
 /// this island, which renders nothing. An island per card cost every collection page 24
 /// reactive owners, stores and serialised props (a sixth of its render) and the browser 24

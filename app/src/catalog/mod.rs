@@ -4,6 +4,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod bulk;
+mod cards;
 #[cfg(feature = "ssr")]
 pub mod csv_io;
 #[cfg(feature = "ssr")]

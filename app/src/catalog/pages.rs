@@ -4,17 +4,15 @@ use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::cards::{product_cards_html, CardList, EAGER_IMAGES};
 use super::variant_choice::{self, ValueStock};
 use super::{
     featured_collections, featured_products, product_by_slug, CollectionSummary, Image, Product,
     ProductCard, Variant,
 };
-use crate::cart::{card_add_button, AddButton, CardButtons, CartItem, MAX_LINE_QUANTITY};
+use crate::cart::{AddButton, CardButtons, CartItem, MAX_LINE_QUANTITY};
 use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
-
-/// Cards above the fold load eagerly; the rest wait until the shopper scrolls.
-const EAGER_IMAGES: usize = 4;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -80,17 +78,12 @@ fn CollectionList(collections: Vec<CollectionSummary>) -> impl IntoView {
     }
 }
 
+/// A page's main list of products, with the island that adds a card's item to the cart.
 #[component]
 pub(super) fn ProductGrid(cards: Vec<ProductCard>) -> impl IntoView {
     view! {
         <CardButtons/>
-        <ul class="product-grid">
-            {cards
-                .into_iter()
-                .enumerate()
-                .map(|(index, card)| view! { <li><ProductCardView card eager={index < EAGER_IMAGES} buy=true/></li> })
-                .collect_view()}
-        </ul>
+        <ul class="product-grid" inner_html=product_cards_html(&cards, CardList::Main)></ul>
     }
 }
 
@@ -102,59 +95,10 @@ fn Recommended(id: &'static str, heading: &'static str, cards: Vec<ProductCard>)
         view! {
             <section class="recommended" aria-labelledby=id data-testid=id>
                 <h2 id=id>{heading}</h2>
-                <ul class="product-grid">
-                    {cards.into_iter().map(|card| view! { <li><ProductCardView card eager=false buy=false/></li> }).collect_view()}
-                </ul>
+                <ul class="product-grid" inner_html=product_cards_html(&cards, CardList::Recommended)></ul>
             </section>
         }
     })
-}
-
-#[component]
-fn ProductCardView(card: ProductCard, eager: bool, buy: bool) -> impl IntoView {
-    let href = format!("/products/{}", card.slug);
-    let item = card.variant_buyable.then(|| CartItem {
-        variant_id: card.variant_id,
-        product_slug: card.slug.clone(),
-        title: card.title.clone(),
-        variant_title: card.variant_title.clone(),
-        unit_price: card.price,
-        image_url: card.image.as_ref().map(|i| i.url.clone()),
-    });
-    view! {
-        <article class="product-card" data-testid="product-card">
-            <a href=href class="product-link">
-                {card.image.map(|image| view! {
-                    <picture>
-                    {webp_source(&image, "(min-width: 700px) 25vw, 50vw")}
-                    <img
-                        src=image.url
-                        srcset=image.srcset
-                        sizes="(min-width: 700px) 25vw, 50vw"
-                        alt=image.alt
-                        width=image.width
-                        height=image.height
-                        loading=if eager { "eager" } else { "lazy" }
-                        fetchpriority=if eager { "high" } else { "auto" }
-                        decoding="async"
-                    />
-                    </picture>
-                })}
-                <h3 class="product-title">{card.title}</h3>
-            </a>
-            <p class="price">
-                <span class="amount">{card.price.to_string()}</span>
-                {card.compare_at.map(|was| view! {
-                    <span class="visually-hidden">" was "</span>
-                    <s class="compare-at">{was.to_string()}</s>
-                })}
-                {card.compare_at.and_then(|was| card.price.saving_from(was)).map(|(saved, percent)| view! {
-                    <span class="sale-badge" data-testid="sale-badge" title=format!("Save {saved}")>{format!("−{percent}%")}</span>
-                })}
-            </p>
-            {buy.then(|| card_add_button(item))}
-        </article>
-    }
 }
 
 #[component]
