@@ -11,9 +11,9 @@
 #[cfg(feature = "ssr")]
 use maud::{html, Markup, PreEscaped};
 
-#[cfg(feature = "ssr")]
-use super::Image;
-use super::ProductCard;
+use leptos::{prelude::IntoView, view};
+
+use super::{Image, ProductCard};
 
 /// Cards and tiles above the fold load eagerly; the rest wait until the shopper scrolls.
 pub(super) const EAGER_IMAGES: usize = 4;
@@ -126,6 +126,16 @@ fn picture(image: &Image, sizes: &'static str, eager: bool) -> Markup {
                 decoding="async";
         }
     }
+}
+
+/// The WebP copies of a picture, offered before its `<img>` inside a `<picture>`: browsers that
+/// read WebP take the smaller files, the rest the JPEG or PNG of the `<img>`. For the pictures
+/// written with Leptos's `view!` (the gallery, the collection tiles).
+pub(super) fn webp_source(image: &Image, sizes: &'static str) -> Option<impl IntoView> {
+    image
+        .webp_srcset
+        .clone()
+        .map(|srcset| view! { <source type="image/webp" srcset=srcset sizes=sizes/> })
 }
 
 #[cfg(all(test, feature = "ssr"))]

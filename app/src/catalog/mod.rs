@@ -27,6 +27,7 @@ pub mod seo;
 pub mod ssr;
 
 mod browse;
+mod buy_box;
 pub mod variant_choice;
 
 pub use browse::{CollectionPage, SearchPage};

@@ -162,11 +162,12 @@ pub fn option_param(position: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::money::{Currency, Money};
 
-    fn variant(id: i64, options: &[&str], available: i64) -> Variant {
+    /// A variant at €10.00 with `available` units, its title its options.
+    pub(in crate::catalog) fn variant(id: i64, options: &[&str], available: i64) -> Variant {
         Variant {
             id,
             sku: format!("SKU-{id}"),
