@@ -570,7 +570,7 @@ mod markup {
                             a href=(image.url) class="zoom" {
                                 span class="visually-hidden" { "Enlarge picture " (n + 1) " of " (count) ": " }
                                 picture {
-                                    (webp_source(image, "(min-width: 800px) 50vw, 100vw"))
+                                    (webp_source_or_marker(image, "(min-width: 800px) 50vw, 100vw"))
                                     img
                                         src=(image.url)
                                         srcset=[image.srcset.as_deref()]
@@ -593,7 +593,7 @@ mod markup {
                             li {
                                 a href={ "#picture-" (n + 1) } aria-current=[(n == first).then_some("true")] {
                                     picture {
-                                        (webp_source(image, "72px"))
+                                        (webp_source_or_marker(image, "72px"))
                                         img src=(image.url) srcset=[image.srcset.as_deref()] sizes="72px" alt="" width="72" height="72" loading="lazy";
                                     }
                                     span class="visually-hidden" { "Picture " (n + 1) " of " (count) }
@@ -617,7 +617,7 @@ mod markup {
     }
 
     /// A picture's WebP `<source>`, or the marker of its absence.
-    fn webp_source(image: &Image, sizes: &str) -> Markup {
+    fn webp_source_or_marker(image: &Image, sizes: &str) -> Markup {
         html! {
             @if let Some(srcset) = &image.webp_srcset {
                 source type="image/webp" srcset=(srcset) sizes=(sizes);
