@@ -319,6 +319,28 @@ impl Db {
     }
 }
 
+/// One connection of the pool for a page's reads, taken when the first of them needs it (a
+/// page whose data is all in the catalog's memory takes none) and shared by the rest: each
+/// connection handed back costs a round trip (see [`Db::reader`]).
+pub struct PageReader<'d> {
+    db: &'d Db,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl<'d> PageReader<'d> {
+    pub fn new(db: &'d Db) -> PageReader<'d> {
+        PageReader { db, conn: None }
+    }
+
+    pub async fn conn(&mut self) -> Result<&mut sqlx::AnyConnection, sqlx::Error> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.db.reader().await?,
+        };
+        Ok(&mut **self.conn.insert(conn))
+    }
+}
+
 /// The URL without its password, fit for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

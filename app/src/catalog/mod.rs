@@ -186,8 +186,9 @@ const BOUGHT_TOGETHER_KEPT_FOR: std::time::Duration = std::time::Duration::from_
 pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
     let memory = remembered();
+    let mut reader = crate::db::PageReader::new(&db);
     let read = async {
-        let mut product = ssr::product_by_slug(&mut *db.reader().await?, &slug)
+        let mut product = ssr::product_by_slug(reader.conn().await?, &slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
         let base = use_context::<crate::SiteUrl>()
@@ -205,7 +206,8 @@ pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
         Ok::<_, AppError>(product)
     };
     let mut product = memory.remember(format!("product {slug}"), read).await?;
-    let recommendations = async { Ok::<_, AppError>(listing::recommendations(&db, &slug).await?) };
+    let recommendations =
+        async { Ok::<_, AppError>(listing::recommendations(reader.conn().await?, &slug).await?) };
     (product.bought_together, product.related) = memory
         .remember_for(
             format!("recommendations {slug}"),

@@ -58,8 +58,21 @@ pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
         .collect()
 }
 
-/// One active product with its variants and images: five statements whatever its size, on the
-/// caller's connection (see [`Db::reader`]).
+/// A product's option names (`part` 0, in order), pictures (1, in order) and tags (2,
+/// alphabetical), as rows of its pictures' columns: an option name or a tag is in `url`.
+const PRODUCT_PARTS: &str = "
+    SELECT CAST(1 AS BIGINT) AS part, position, id, url, alt, width, height, srcset, webp_srcset
+      FROM product_images WHERE product_id = $1
+    UNION ALL
+    SELECT CAST(0 AS BIGINT), position, CAST(0 AS BIGINT), name, NULL, NULL, NULL, NULL, NULL
+      FROM product_options WHERE product_id = $1
+    UNION ALL
+    SELECT CAST(2 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), tag, NULL, NULL, NULL, NULL, NULL
+      FROM product_tags WHERE product_id = $1
+    ORDER BY part, position, id, url";
+
+/// One active product with its variants and images: three statements whatever its size, on
+/// the caller's connection (see [`Db::reader`]).
 pub async fn product_by_slug(
     conn: &mut AnyConnection,
     slug: &str,
@@ -114,30 +127,20 @@ pub async fn product_by_slug(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
-    // Option names, images and tags in one round trip would need a UNION of unlike rows;
-    // two small indexed queries are clearer.
-    let option_names = sqlx::query_scalar::<_, String>(
-        "SELECT name FROM product_options WHERE product_id = $1 ORDER BY position",
-    )
-    .bind(product_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let images = sqlx::query(
-        "SELECT url, alt, width, height, srcset, webp_srcset FROM product_images
-          WHERE product_id = $1 ORDER BY position, id",
-    )
-    .bind(product_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .filter_map(|i| image_from_row(i).transpose())
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let tags = sqlx::query_scalar::<_, String>(
-        "SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag",
-    )
-    .bind(product_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    // Option names, pictures and tags in one round trip: on Postgres each statement is a round
+    // trip that costs both sides more than reading these few rows.
+    let (mut option_names, mut images, mut tags) = (Vec::new(), Vec::new(), Vec::new());
+    for part in sqlx::query(PRODUCT_PARTS)
+        .bind(product_id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        match part.try_get::<i64, _>("part")? {
+            0 => option_names.push(part.try_get("url")?),
+            1 => images.extend(image_from_row(&part)?),
+            _ => tags.push(part.try_get("url")?),
+        }
+    }
 
     let description: String = row.try_get("description_md")?;
     let collection_slug: Option<String> = row.try_get("collection_slug")?;

@@ -522,4 +522,36 @@ async fn a_product_page_recommends_related_and_often_bought_together_products(ba
     .unwrap();
     let html = app.html(&format!("/products/{slug}")).await;
     assert!(recommended_in(&html, "bought-together").is_empty());
+
+    // Bought with thirty others: each row still shows its four, the related too.
+    let mut lines = vec![(variant_of(product).await, 1)];
+    let others: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM products WHERE status = 'active' AND id <> $1 ORDER BY id LIMIT 30",
+    )
+    .bind(product)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    for id in others {
+        lines.push((variant_of(id).await, 1));
+    }
+    let (status, placed) = crate::checkout::checkout(
+        &app,
+        &crate::checkout::order_body(&lines, "pm_card_visa"),
+        "recommendations-many",
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let html = app.html(&format!("/products/{slug}")).await;
+    let together = recommended_in(&html, "bought-together");
+    let related = recommended_in(&html, "related");
+    assert_eq!(
+        (together.len(), related.len()),
+        (4, 4),
+        "{together:?} {related:?}"
+    );
+    assert!(
+        related.iter().all(|r| !together.contains(r)),
+        "each product once"
+    );
 }
