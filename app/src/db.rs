@@ -549,12 +549,12 @@ const PLAN_ONCE: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_gene
 ///
 /// A prepared statement gets a plan made for its parameters on each of its first five runs;
 /// then Postgres keeps a generic plan only if it estimates it costs no more, and otherwise
-/// plans every run. For the home page's newest products and a search's tiers it plans every
-/// run, and planning cost more than running (100,000 products: a search's statement 1.5 ms
-/// planning + 0.35 ms running, the home page's 0.65 + 0.7), though the generic plan reads
-/// the same rows: those statements are written so that their way through the tables does not
-/// depend on their parameters. Only such statements belong here: a price-sorted search's
-/// generic plan reads every match (95 pages a second instead of 785).
+/// plans every run. For a search's tiers it plans every run, and planning cost more than
+/// running (100,000 products: 1.5 ms planning + 0.35 ms running), though the generic plan
+/// reads the same rows: those statements are written so that their way through the tables
+/// does not depend on their parameters. Only such statements belong here: a price-sorted
+/// search's generic plan reads every match (95 pages a second instead of 785). A statement
+/// without parameters needs none of this: Postgres plans it once (the home page's).
 ///
 /// On Postgres the reads run in a read-only transaction that sets `plan_cache_mode` for
 /// itself: the setting ends with it, and a transaction dropped unfinished (a render

@@ -10,25 +10,43 @@ use super::ssr::card_from_row;
 use super::ProductCard;
 use crate::db::{Backend, Sql};
 
-/// The card columns shared with the home page: see `ssr::card_from_row`. Selected around a page
-/// of `catalog_listing` rows named `page` (`product_id`, `min_price`), so the per-card lookups
-/// below run for the 25 products shown, never for the whole catalog.
-const CARD_COLUMNS: &str = "
+/// The card columns shared with the home page (see `ssr::card_from_row`), then
+/// `$available`, the units the product has to sell. Selected around a page of `catalog_listing`
+/// rows named `page` (`product_id`, `min_price`) joined to its cards by [`card_sql`]'s joins,
+/// so the per-card lookups run for the products shown, never for the whole catalog.
+macro_rules! card_columns {
+    ($available:literal) => {
+        concat!(
+            "
     p.id, p.slug, p.title, p.created_at, v.id AS variant_id, v.option1, v.option2, v.option3,
     v.price_amount, v.compare_at_amount, v.currency,
     CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END AS variant_buyable,
-    i.url, i.alt, i.width, i.height, i.srcset, i.webp_srcset, page.min_price,
-    (SELECT CAST(SUM(CASE WHEN a.on_hand > a.reserved THEN a.on_hand - a.reserved ELSE 0 END) AS BIGINT)
-       FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL) AS available";
+    i.url, i.alt, i.width, i.height, i.srcset, i.webp_srcset, page.min_price, ",
+            $available,
+            " AS available"
+        )
+    };
+}
 
-/// Joins each product of the page to its cheapest buyable variant (or cheapest, if none can be
-/// bought) and its first image, by the product's own rows.
-fn card_joins(backend: Backend) -> &'static str {
+/// The cards' columns and the joins from `page` to each product's card variant `v` and
+/// picture `i`: its cheapest buyable variant (or cheapest, if none can be bought) and its first
+/// picture, by the product's own rows.
+fn card_sql(backend: Backend) -> (&'static str, &'static str) {
     match backend {
-        Backend::Sqlite => CARD_JOINS,
-        Backend::Postgres => CARD_JOINS_LATERAL,
+        Backend::Sqlite => (CARD_COLUMNS, CARD_JOINS),
+        Backend::Postgres => (CARD_COLUMNS_LATERAL, CARD_JOINS_LATERAL),
     }
 }
+
+/// [`card_sql`]'s columns on SQLite: the units to sell summed over the product's live variants.
+const CARD_COLUMNS: &str = card_columns!(
+    "(SELECT CAST(SUM(CASE WHEN a.on_hand > a.reserved THEN a.on_hand - a.reserved ELSE 0 END) AS BIGINT)
+       FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL)"
+);
+
+/// [`card_sql`]'s columns on Postgres, whose card variant carries that sum, read in the same
+/// scan of the product's variants (a second scan was a tenth of a page of cards, `pgbench`).
+const CARD_COLUMNS_LATERAL: &str = card_columns!("v.available");
 
 /// The variant a product's card shows, as `$columns` of `variants v2`: its cheapest buyable
 /// variant, or its cheapest if none can be bought. One rule for both joins below.
@@ -57,7 +75,8 @@ macro_rules! card_picture {
     };
 }
 
-/// [`card_joins`] on SQLite, which has no `LATERAL` and looks each card's variant up by its id.
+/// [`card_sql`]'s joins on SQLite, which has no `LATERAL` and looks each card's variant up by
+/// its id.
 const CARD_JOINS: &str = concat!(
     " JOIN products p ON p.id = page.product_id",
     " JOIN variants v ON v.id = (",
@@ -67,14 +86,17 @@ const CARD_JOINS: &str = concat!(
     ")"
 );
 
-/// [`card_joins`] on Postgres. Given `v.id = (SELECT …)`, Postgres may hash every variant of the
+/// [`card_sql`]'s joins on Postgres. Given `v.id = (SELECT …)`, Postgres may hash every variant of the
 /// shop and probe it with each card's subquery, which it chose for a catalog of 1,000 products:
 /// 4,000 variants and 1,000 pictures read per page (a product page's recommendations 5.2 ms
 /// instead of 2.8). `LATERAL` reads each card's own few rows by the product indexes.
 const CARD_JOINS_LATERAL: &str = concat!(
     " JOIN products p ON p.id = page.product_id",
     " JOIN LATERAL (",
-    card_variant!("v2.*"),
+    card_variant!(
+        "v2.*, CAST(SUM(CASE WHEN v2.on_hand > v2.reserved THEN v2.on_hand - v2.reserved ELSE 0 END)
+                      OVER () AS BIGINT) AS available"
+    ),
     ") v ON TRUE LEFT JOIN LATERAL (",
     card_picture!("i2.*"),
     ") i ON TRUE"
@@ -481,7 +503,7 @@ async fn page_in_order(
         true => sql.push("SELECT l.product_id AS id, "),
         false => sql
             .push("SELECT ")
-            .push(CARD_COLUMNS)
+            .push(card_sql(backend).0)
             .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, "),
     };
     sql.push(order.key).push(" AS sort_key FROM ");
@@ -500,7 +522,17 @@ async fn page_in_order(
             sql.push("catalog_listing l");
         }
     }
-    sql.push(" WHERE l.collection_id = ").bind(collection_id);
+    // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
+    // page's newest products) is then a statement without parameters, which Postgres plans
+    // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
+    // it), its estimates for the whole catalog and for "any collection" being far apart.
+    // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
+    match (backend, collection_id) {
+        (Backend::Postgres, WHOLE_CATALOG) => {
+            sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
+        }
+        (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
+    };
     match matching {
         // The matches are found once and the listing is read in the sort's order (matching
         // per row would search once per row).
@@ -542,7 +574,7 @@ async fn page_in_order(
     };
     if !products_first {
         let direction = order.direction();
-        sql.push(") page").push(card_joins(backend)).push(&format!(
+        sql.push(") page").push(card_sql(backend).1).push(&format!(
             " ORDER BY page.sort_key {direction}, page.product_id {direction}"
         ));
     }
@@ -665,9 +697,10 @@ async fn cards_in_order(
     if ids.is_empty() {
         return Ok(vec![]);
     }
+    let (card_columns, card_joins) = card_sql(Backend::of(conn));
     let mut sql = Sql::default();
     sql.push("SELECT ")
-        .push(CARD_COLUMNS)
+        .push(card_columns)
         .push(
             // `+`: each product's rows by the product index. SQLite otherwise read the whole
             // collection along a covering index to find 24 products (10 ms at 100,000).
@@ -678,7 +711,7 @@ async fn cards_in_order(
         .push(" AND l.product_id IN ")
         .bind_list(ids.iter().copied())
         .push(") page")
-        .push(card_joins(Backend::of(conn)));
+        .push(card_joins);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     // In the order found (a product changed since its tier was read is left out).
     let mut placed = rows
@@ -790,7 +823,7 @@ pub async fn recommendations(
     // within its reason, so only the cards shown (at most RECOMMENDED of each) are joined to
     // their variant and picture: 24 were (0.92 -> 0.62 ms at 100,000 products on Postgres,
     // `pgbench`), and a product with more than 24 often bought with it showed no related.
-    let card_joins = card_joins(Backend::of(conn));
+    let (card_columns, card_joins) = card_sql(Backend::of(conn));
     let sql = format!(
         "WITH me AS (SELECT id FROM products WHERE slug = $1),
          my_tags AS (SELECT tag FROM product_tags WHERE product_id = (SELECT id FROM me)),
@@ -819,7 +852,7 @@ pub async fn recommendations(
              SELECT * FROM (SELECT t.product_id, 1 AS reason, 0 AS score FROM product_tags t
                              WHERE t.tag = (SELECT MIN(tag) FROM my_tags) AND t.product_id > (SELECT id FROM me)
                              ORDER BY t.product_id LIMIT {NEIGHBOURS}) above)
-         SELECT {CARD_COLUMNS}, page.reason FROM (
+         SELECT {card_columns}, page.reason FROM (
              SELECT product_id, reason, score, 0 AS min_price FROM (
                  SELECT scored.*, ROW_NUMBER() OVER (
                             PARTITION BY reason ORDER BY score DESC, product_id) AS place

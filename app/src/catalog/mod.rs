@@ -159,10 +159,7 @@ pub async fn featured_products() -> Result<Vec<ProductCard>, AppError> {
         ..Default::default()
     };
     let read = async {
-        // The newest products of the whole catalog: the same rows whatever the plan, which
-        // Postgres otherwise made again on every run (0.65 ms, more than running it).
-        let mut conn = db.reader().await?;
-        let list = listing::list_products(&mut *crate::db::planned_once(&mut conn).await?, &query)
+        let list = listing::list_products(&mut *db.reader().await?, &query)
             .await?
             .ok_or(AppError::Internal)?;
         Ok(list.items)
