@@ -498,87 +498,94 @@ async fn page_in_order(
     // in it, planning took about 1.1 ms of each page; split, 100,000 products served 6–13%
     // more price-sorted searches a second.
     let products_first = matching.is_some() && backend == Backend::Postgres;
-    let mut sql = Sql::default();
-    match products_first {
-        true => sql.push("SELECT l.product_id AS id, "),
-        false => sql
-            .push("SELECT ")
-            .push(card_sql(backend).0)
-            .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, "),
-    };
-    sql.push(order.key).push(" AS sort_key FROM ");
-    // CROSS JOIN keeps the order of the tables as written: the listing first, read along the
-    // sort, and each row's words looked up; or the matches first, each looked up in the listing.
-    match &matching {
-        Some(Matching::Words { .. }) => {
-            sql.push("catalog_listing l CROSS JOIN product_words w");
-        }
-        Some(Matching::MatchesFirst(fts)) => {
-            sql.push("(SELECT rowid AS product_id FROM product_search WHERE product_search MATCH ")
+    let sql = if let (true, Some(Matching::FullText(fts))) = (products_first, &matching) {
+        postgres_search_in_order(page, fts)?
+    } else {
+        let mut sql = Sql::default();
+        match products_first {
+            true => sql.push("SELECT l.product_id AS id, "),
+            false => sql
+                .push("SELECT ")
+                .push(card_sql(backend).0)
+                .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, "),
+        };
+        sql.push(order.key).push(" AS sort_key FROM ");
+        // CROSS JOIN keeps the order of the tables as written: the listing first, read along the
+        // sort, and each row's words looked up; or the matches first, each looked up in the listing.
+        match &matching {
+            Some(Matching::Words { .. }) => {
+                sql.push("catalog_listing l CROSS JOIN product_words w");
+            }
+            Some(Matching::MatchesFirst(fts)) => {
+                sql.push(
+                    "(SELECT rowid AS product_id FROM product_search WHERE product_search MATCH ",
+                )
                 .bind(fts.clone())
                 .push(") m CROSS JOIN catalog_listing l");
-        }
-        _ => {
-            sql.push("catalog_listing l");
-        }
-    }
-    // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
-    // page's newest products) is then a statement without parameters, which Postgres plans
-    // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
-    // it), its estimates for the whole catalog and for "any collection" being far apart.
-    // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
-    match (backend, collection_id) {
-        (Backend::Postgres, WHOLE_CATALOG) => {
-            sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
-        }
-        (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
-    };
-    match matching {
-        // The matches are found once and the listing is read in the sort's order (matching
-        // per row would search once per row).
-        Some(Matching::FullText(fts)) => push_search_filter(&mut sql, backend, fts),
-        Some(Matching::MatchesFirst(_)) => {
-            sql.push(" AND l.product_id = m.product_id");
-        }
-        Some(Matching::Words { patterns, until }) => {
-            sql.push(" AND w.product_id = l.product_id");
-            for pattern in patterns {
-                sql.push(" AND instr(w.words, ")
-                    .bind(pattern.clone())
-                    .push(") > 0");
             }
-            if let Some(until) = until {
-                push_up_to(&mut sql, order, until)?;
+            _ => {
+                sql.push("catalog_listing l");
             }
         }
-        None => {}
-    }
-    filters(&mut sql);
-    if let Some(cursor) = cursor {
-        push_past(&mut sql, order, cursor)?;
-    }
+        // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
+        // page's newest products) is then a statement without parameters, which Postgres plans
+        // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
+        // it), its estimates for the whole catalog and for "any collection" being far apart.
+        // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
+        match (backend, collection_id) {
+            (Backend::Postgres, WHOLE_CATALOG) => {
+                sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
+            }
+            (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
+        };
+        match matching {
+            // The matches are found once and the listing is read in the sort's order (matching
+            // per row would search once per row).
+            Some(Matching::FullText(fts)) => push_search_filter(&mut sql, backend, fts),
+            Some(Matching::MatchesFirst(_)) => {
+                sql.push(" AND l.product_id = m.product_id");
+            }
+            Some(Matching::Words { patterns, until }) => {
+                sql.push(" AND w.product_id = l.product_id");
+                for pattern in patterns {
+                    sql.push(" AND instr(w.words, ")
+                        .bind(pattern.clone())
+                        .push(") > 0");
+                }
+                if let Some(until) = until {
+                    push_up_to(&mut sql, order, until)?;
+                }
+            }
+            None => {}
+        }
+        filters(&mut sql);
+        if let Some(cursor) = cursor {
+            push_past(&mut sql, order, cursor)?;
+        }
 
-    sql.push(&order.listing_order_by());
-    // One more than asked tells whether there is a next page. Without a search, price or
-    // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
-    // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
-    // planning for the values, and planned every page again (0.4–0.5 ms of each collection
-    // and home page at 100,000 products). With one of those filters it stays bound: planned
-    // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
-    // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
-    // LIMIT reads along the sort's index.
-    let limit = query.limit + 1;
-    match limit_as_parameter {
-        true => sql.push(" LIMIT ").bind(limit),
-        false => sql.push(&format!(" LIMIT {limit}")),
+        sql.push(&order.listing_order_by());
+        // One more than asked tells whether there is a next page. Without a search, price or
+        // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
+        // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
+        // planning for the values, and planned every page again (0.4–0.5 ms of each collection
+        // and home page at 100,000 products). With one of those filters it stays bound: planned
+        // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
+        // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
+        // LIMIT reads along the sort's index.
+        let limit = query.limit + 1;
+        match limit_as_parameter {
+            true => sql.push(" LIMIT ").bind(limit),
+            false => sql.push(&format!(" LIMIT {limit}")),
+        };
+        if !products_first {
+            let direction = order.direction();
+            sql.push(") page").push(card_sql(backend).1).push(&format!(
+                " ORDER BY page.sort_key {direction}, page.product_id {direction}"
+            ));
+        }
+
+        sql
     };
-    if !products_first {
-        let direction = order.direction();
-        sql.push(") page").push(card_sql(backend).1).push(&format!(
-            " ORDER BY page.sort_key {direction}, page.product_id {direction}"
-        ));
-    }
-
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let has_more = rows.len() as i64 > query.limit;
     let rows = &rows[..rows.len().min(query.limit as usize)];
@@ -600,6 +607,97 @@ async fn page_in_order(
             .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(ProductList { items, next_cursor })
+}
+
+/// The ids and sort keys of a Postgres search's page sorted by price, name or date, in one
+/// statement that chooses by what it finds, as SQLite's tiers do ([`list_in_order`]), each
+/// branch run only if the one before found too little:
+/// - the next [`WORDS_WINDOW`] listing rows along the sort's index, each looked up in the
+///   full-text table (`OFFSET 0` keeps that a lookup per row); when they hold the whole page,
+///   it is the page: "merino" (8% of the products) sorted by price reads about 240 rows;
+/// - the full-text index's matches, when fewer than [`FEW_MATCHES`]: each looked up in the
+///   listing and sorted (a SKU, a rare word);
+/// - otherwise the listing along the sort, each row looked up in the full-text table, until
+///   the page is full (a common word far from the start of the sort: "merino" by name).
+///
+/// Left to plan for the words, Postgres read the listing along the sort for a word it did not
+/// know (its guess: one product in 200), which for a SKU or a word of no product meant every
+/// row: 260–430 ms a page at 100,000 products.
+fn postgres_search_in_order<F: Fn(&mut Sql)>(
+    page: &InOrder<'_, F>,
+    fts: &str,
+) -> Result<Sql, ListError> {
+    let InOrder {
+        query,
+        collection_id,
+        order,
+        filters,
+        cursor,
+    } = page;
+    let page_rows = query.limit + 1;
+    let order_by = order.listing_order_by();
+    let key = order.key;
+    let matches = |sql: &mut Sql| {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM product_search s WHERE s.product_id = l.product_id
+                             AND s.document @@ to_tsquery('simple', ",
+        )
+        .bind(fts.to_string())
+        .push(") OFFSET 0)");
+    };
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "WITH win AS MATERIALIZED (SELECT l.product_id AS id, {key} AS sort_key
+           FROM (SELECT * FROM catalog_listing l WHERE l.collection_id = "
+    ))
+    .bind(*collection_id);
+    if let Some(cursor) = cursor {
+        push_past(&mut sql, order, cursor)?;
+    }
+    sql.push(&order_by)
+        .push(&format!(" LIMIT {WORDS_WINDOW}) l WHERE TRUE"));
+    matches(&mut sql);
+    filters(&mut sql);
+    sql.push(&order_by)
+        .push(&format!(" LIMIT {page_rows}),"))
+        .push(
+            " few AS MATERIALIZED (SELECT product_id FROM product_search
+                                    WHERE document @@ to_tsquery('simple', ",
+        )
+        .bind(fts.to_string())
+        .push(&format!(
+            ") LIMIT {FEW_MATCHES})
+             SELECT id, sort_key FROM win WHERE (SELECT COUNT(*) FROM win) = {page_rows}
+             UNION ALL
+             (SELECT l.product_id AS id, {key} AS sort_key
+                FROM few m JOIN catalog_listing l ON l.product_id = m.product_id
+               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
+                 AND (SELECT COUNT(*) FROM few) < {FEW_MATCHES} AND l.collection_id = "
+        ))
+        .bind(*collection_id);
+    filters(&mut sql);
+    if let Some(cursor) = cursor {
+        push_past(&mut sql, order, cursor)?;
+    }
+    sql.push(&order_by)
+        .push(&format!(
+            " LIMIT {page_rows})
+             UNION ALL
+             (SELECT l.product_id AS id, {key} AS sort_key FROM catalog_listing l
+               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
+                 AND (SELECT COUNT(*) FROM few) >= {FEW_MATCHES} AND l.collection_id = "
+        ))
+        .bind(*collection_id);
+    matches(&mut sql);
+    filters(&mut sql);
+    if let Some(cursor) = cursor {
+        push_past(&mut sql, order, cursor)?;
+    }
+    let direction = order.direction();
+    sql.push(&order_by)
+        .push(&format!(" LIMIT {page_rows})"))
+        .push(&format!(" ORDER BY sort_key {direction}, id {direction}"));
+    Ok(sql)
 }
 
 fn another_order() -> ListError {
