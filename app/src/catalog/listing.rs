@@ -145,25 +145,12 @@ fn order_for(query: &ProductQuery) -> Order {
     }
 }
 
-/// Only the products matching the search, whatever their rank.
-fn push_search_filter(sql: &mut Sql, backend: Backend, fts: String) {
-    match backend {
-        Backend::Sqlite => {
-            sql.push(
-                " AND l.product_id IN (SELECT rowid FROM product_search WHERE product_search MATCH ",
-            )
-            .bind(fts)
-            .push(")");
-        }
-        Backend::Postgres => {
-            sql.push(
-                " AND l.product_id IN (SELECT product_id FROM product_search
-                                        WHERE document @@ to_tsquery('simple', ",
-            )
-            .bind(fts)
-            .push("))");
-        }
-    }
+/// Only the products matching the search, whatever their rank (SQLite: Postgres's searches
+/// sorted this way are [`postgres_search_in_order`]).
+fn push_search_filter(sql: &mut Sql, fts: String) {
+    sql.push(" AND l.product_id IN (SELECT rowid FROM product_search WHERE product_search MATCH ")
+        .bind(fts)
+        .push(")");
 }
 
 /// One page of products matching `query`. Unknown collection: `Ok(None)`.
@@ -295,7 +282,8 @@ const FEW_MATCHES: i64 = 1_000;
 
 /// How a page that is not a search by relevance keeps only a search's matches.
 enum Matching<'a> {
-    /// Among the full-text index's matches, all found first: see [`push_search_filter`].
+    /// Among the full-text index's matches: see [`push_search_filter`] (SQLite) and
+    /// [`postgres_search_in_order`].
     FullText(String),
     /// The full-text index's matches (fewer than [`FEW_MATCHES`]), each looked up in the listing
     /// and sorted (SQLite): reading the listing along the sort for them would read all of it.
@@ -497,95 +485,88 @@ async fn page_in_order(
     // products, and their cards come from a statement planned once. With the cards' joins
     // in it, planning took about 1.1 ms of each page; split, 100,000 products served 6–13%
     // more price-sorted searches a second.
-    let products_first = matching.is_some() && backend == Backend::Postgres;
-    let sql = if let (true, Some(Matching::FullText(fts))) = (products_first, &matching) {
-        postgres_search_in_order(page, fts)?
-    } else {
-        let mut sql = Sql::default();
-        match products_first {
-            true => sql.push("SELECT l.product_id AS id, "),
-            false => sql
-                .push("SELECT ")
+    let (sql, products_first) =
+        if let (Backend::Postgres, Some(Matching::FullText(fts))) = (backend, &matching) {
+            (postgres_search_in_order(page, fts)?, true)
+        } else {
+            let mut sql = Sql::default();
+            sql.push("SELECT ")
                 .push(card_sql(backend).0)
-                .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, "),
-        };
-        sql.push(order.key).push(" AS sort_key FROM ");
-        // CROSS JOIN keeps the order of the tables as written: the listing first, read along the
-        // sort, and each row's words looked up; or the matches first, each looked up in the listing.
-        match &matching {
-            Some(Matching::Words { .. }) => {
-                sql.push("catalog_listing l CROSS JOIN product_words w");
-            }
-            Some(Matching::MatchesFirst(fts)) => {
-                sql.push(
+                .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ");
+            sql.push(order.key).push(" AS sort_key FROM ");
+            // CROSS JOIN keeps the order of the tables as written: the listing first, read along the
+            // sort, and each row's words looked up; or the matches first, each looked up in the listing.
+            match &matching {
+                Some(Matching::Words { .. }) => {
+                    sql.push("catalog_listing l CROSS JOIN product_words w");
+                }
+                Some(Matching::MatchesFirst(fts)) => {
+                    sql.push(
                     "(SELECT rowid AS product_id FROM product_search WHERE product_search MATCH ",
                 )
                 .bind(fts.clone())
                 .push(") m CROSS JOIN catalog_listing l");
-            }
-            _ => {
-                sql.push("catalog_listing l");
-            }
-        }
-        // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
-        // page's newest products) is then a statement without parameters, which Postgres plans
-        // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
-        // it), its estimates for the whole catalog and for "any collection" being far apart.
-        // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
-        match (backend, collection_id) {
-            (Backend::Postgres, WHOLE_CATALOG) => {
-                sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
-            }
-            (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
-        };
-        match matching {
-            // The matches are found once and the listing is read in the sort's order (matching
-            // per row would search once per row).
-            Some(Matching::FullText(fts)) => push_search_filter(&mut sql, backend, fts),
-            Some(Matching::MatchesFirst(_)) => {
-                sql.push(" AND l.product_id = m.product_id");
-            }
-            Some(Matching::Words { patterns, until }) => {
-                sql.push(" AND w.product_id = l.product_id");
-                for pattern in patterns {
-                    sql.push(" AND instr(w.words, ")
-                        .bind(pattern.clone())
-                        .push(") > 0");
                 }
-                if let Some(until) = until {
-                    push_up_to(&mut sql, order, until)?;
+                _ => {
+                    sql.push("catalog_listing l");
                 }
             }
-            None => {}
-        }
-        filters(&mut sql);
-        if let Some(cursor) = cursor {
-            push_past(&mut sql, order, cursor)?;
-        }
+            // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
+            // page's newest products) is then a statement without parameters, which Postgres plans
+            // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
+            // it), its estimates for the whole catalog and for "any collection" being far apart.
+            // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
+            match (backend, collection_id) {
+                (Backend::Postgres, WHOLE_CATALOG) => {
+                    sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
+                }
+                (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
+            };
+            match matching {
+                // The matches are found once and the listing is read in the sort's order (matching
+                // per row would search once per row).
+                Some(Matching::FullText(fts)) => push_search_filter(&mut sql, fts),
+                Some(Matching::MatchesFirst(_)) => {
+                    sql.push(" AND l.product_id = m.product_id");
+                }
+                Some(Matching::Words { patterns, until }) => {
+                    sql.push(" AND w.product_id = l.product_id");
+                    for pattern in patterns {
+                        sql.push(" AND instr(w.words, ")
+                            .bind(pattern.clone())
+                            .push(") > 0");
+                    }
+                    if let Some(until) = until {
+                        push_up_to(&mut sql, order, until)?;
+                    }
+                }
+                None => {}
+            }
+            filters(&mut sql);
+            if let Some(cursor) = cursor {
+                push_past(&mut sql, order, cursor)?;
+            }
 
-        sql.push(&order.listing_order_by());
-        // One more than asked tells whether there is a next page. Without a search, price or
-        // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
-        // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
-        // planning for the values, and planned every page again (0.4–0.5 ms of each collection
-        // and home page at 100,000 products). With one of those filters it stays bound: planned
-        // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
-        // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
-        // LIMIT reads along the sort's index.
-        let limit = query.limit + 1;
-        match limit_as_parameter {
-            true => sql.push(" LIMIT ").bind(limit),
-            false => sql.push(&format!(" LIMIT {limit}")),
-        };
-        if !products_first {
+            sql.push(&order.listing_order_by());
+            // One more than asked tells whether there is a next page. Without a search, price or
+            // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
+            // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
+            // planning for the values, and planned every page again (0.4–0.5 ms of each collection
+            // and home page at 100,000 products). With one of those filters it stays bound: planned
+            // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
+            // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
+            // LIMIT reads along the sort's index.
+            let limit = query.limit + 1;
+            match limit_as_parameter {
+                true => sql.push(" LIMIT ").bind(limit),
+                false => sql.push(&format!(" LIMIT {limit}")),
+            };
             let direction = order.direction();
             sql.push(") page").push(card_sql(backend).1).push(&format!(
                 " ORDER BY page.sort_key {direction}, page.product_id {direction}"
             ));
-        }
-
-        sql
-    };
+            (sql, false)
+        };
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let has_more = rows.len() as i64 > query.limit;
     let rows = &rows[..rows.len().min(query.limit as usize)];
@@ -962,7 +943,7 @@ pub async fn recommendations(
                                     AND x.tag IN (SELECT tag FROM my_tags)) AS score
                        FROM candidates c WHERE c.product_id <> (SELECT id FROM me)
                         AND EXISTS (SELECT 1 FROM catalog_listing l
-                                     WHERE l.collection_id = 0 AND l.product_id = c.product_id
+                                     WHERE l.collection_id = {WHOLE_CATALOG} AND l.product_id = c.product_id
                                        AND l.buyable = 1)
                       GROUP BY c.product_id) scored) ranked
               WHERE place <= {RECOMMENDED}
