@@ -287,6 +287,10 @@ for BACKEND in $BACKENDS; do
     run_page "search merino" "/search?q=merino"
     run_page "search SKU (rare)" "/search?q=P$rare_n-M"
     run_page "search merino, price-asc" "/search?q=merino&sort=price-asc"
+    # A SKU sorted by price: one match, found from the matches, not by walking the listing.
+    run_page "search SKU, price-asc" "/search?q=P$rare_n-M&sort=price-asc"
+    # A common word sorted by name: its products' titles begin with it, far along the sort.
+    run_page "search merino, name" "/search?q=merino&sort=name"
     run_page "product page" "/products/p-$product_n"
     cold_rss="$(server_rss_mb)"
     stop_server
