@@ -597,7 +597,10 @@ async fn page_in_order(
 ///   full-text table (`OFFSET 0` keeps that a lookup per row); when they hold the whole page,
 ///   it is the page: "merino" (8% of the products) sorted by price reads about 240 rows;
 /// - the full-text index's matches, when fewer than [`FEW_MATCHES`]: each looked up in the
-///   listing and sorted (a SKU, a rare word);
+///   listing by its key and sorted (a SKU, a rare word). A `LATERAL` lookup, not a join: after
+///   five runs Postgres keeps one plan for any words, which guessed 500 matches and hashed the
+///   whole listing to join them (a SKU sorted by price: 98 pages a second at 100,000
+///   products, p99 198 ms);
 /// - otherwise the listing along the sort, each row looked up in the full-text table, until
 ///   the page is full (a common word far from the start of the sort: "merino" by name).
 ///
@@ -650,31 +653,34 @@ fn postgres_search_in_order<F: Fn(&mut Sql)>(
             ") LIMIT {FEW_MATCHES})
              SELECT id, sort_key FROM win WHERE (SELECT COUNT(*) FROM win) = {page_rows}
              UNION ALL
-             (SELECT l.product_id AS id, {key} AS sort_key
-                FROM few m JOIN catalog_listing l ON l.product_id = m.product_id
-               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
-                 AND (SELECT COUNT(*) FROM few) < {FEW_MATCHES} AND l.collection_id = "
+             (SELECT m.id, m.sort_key
+                FROM few CROSS JOIN LATERAL (SELECT l.product_id AS id, {key} AS sort_key
+                                               FROM catalog_listing l
+                                              WHERE l.product_id = few.product_id
+                                                AND l.collection_id = "
         ))
         .bind(*collection_id);
-    filters(&mut sql);
-    if let Some(cursor) = cursor {
-        push_past(&mut sql, order, cursor)?;
-    }
-    sql.push(&order_by)
-        .push(&format!(
-            " LIMIT {page_rows})
-             UNION ALL
-             (SELECT l.product_id AS id, {key} AS sort_key FROM catalog_listing l
-               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
-                 AND (SELECT COUNT(*) FROM few) >= {FEW_MATCHES} AND l.collection_id = "
-        ))
-        .bind(*collection_id);
-    matches(&mut sql);
     filters(&mut sql);
     if let Some(cursor) = cursor {
         push_past(&mut sql, order, cursor)?;
     }
     let direction = order.direction();
+    sql.push(&format!(
+        " OFFSET 0) m
+               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
+                 AND (SELECT COUNT(*) FROM few) < {FEW_MATCHES}
+               ORDER BY m.sort_key {direction}, m.id {direction} LIMIT {page_rows})
+             UNION ALL
+             (SELECT l.product_id AS id, {key} AS sort_key FROM catalog_listing l
+               WHERE (SELECT COUNT(*) FROM win) < {page_rows}
+                 AND (SELECT COUNT(*) FROM few) >= {FEW_MATCHES} AND l.collection_id = "
+    ))
+    .bind(*collection_id);
+    matches(&mut sql);
+    filters(&mut sql);
+    if let Some(cursor) = cursor {
+        push_past(&mut sql, order, cursor)?;
+    }
     sql.push(&order_by)
         .push(&format!(" LIMIT {page_rows})"))
         .push(&format!(" ORDER BY sort_key {direction}, id {direction}"));
