@@ -552,9 +552,12 @@ const PLAN_ONCE: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_gene
 /// plans every run. For a search's tiers it plans every run, and planning cost more than
 /// running (100,000 products: 1.5 ms planning + 0.35 ms running), though the generic plan
 /// reads the same rows: those statements are written so that their way through the tables
-/// does not depend on their parameters. Only such statements belong here: a price-sorted
-/// search's generic plan reads every match (95 pages a second instead of 785). A statement
-/// without parameters needs none of this: Postgres plans it once (the home page's).
+/// does not depend on their parameters. Only such statements belong here: the price-sorted
+/// search of that time (the listing along the sort, kept to `l.product_id IN (matches)`)
+/// read every match under its generic plan (95 pages a second instead of 785). Its successor,
+/// `listing::postgres_search_in_order`, is written so that the generic plan Postgres keeps
+/// of its own accord serves any words, and needs none of this; nor does a statement without
+/// parameters, which Postgres plans once (the home page's).
 ///
 /// On Postgres the reads run in a read-only transaction that sets `plan_cache_mode` for
 /// itself: the setting ends with it, and a transaction dropped unfinished (a render
