@@ -127,20 +127,25 @@ pub fn remember_lazy_parts(options: &LeptosOptions) {
 #[component]
 pub fn PrefetchLazyIsland(island: &'static str) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let urls: Vec<String> = {
-        let prefix = format!("{island}_loader_");
-        LAZY_PARTS
-            .get()
-            .and_then(|parts| parts.iter().find(|(loader, _)| loader.starts_with(&prefix)))
-            .map(|(_, urls)| urls.clone())
-            .unwrap_or_default()
-    };
+    let urls = lazy_parts(island);
     #[cfg(not(feature = "ssr"))]
     let urls: Vec<String> = {
         let _ = island;
         Vec::new()
     };
     (!urls.is_empty()).then(|| view! { <div hidden data-lazy-parts=urls.join(" ")></div> })
+}
+
+/// The `/pkg/…` addresses of the parts of the WASM the lazy island `island` (in snake case:
+/// `buy_box`) needs; none for a site built without `--split`.
+#[cfg(feature = "ssr")]
+pub(crate) fn lazy_parts(island: &str) -> Vec<String> {
+    let prefix = format!("{island}_loader_");
+    LAZY_PARTS
+        .get()
+        .and_then(|parts| parts.iter().find(|(loader, _)| loader.starts_with(&prefix)))
+        .map(|(_, urls)| urls.clone())
+        .unwrap_or_default()
 }
 
 /// The stylesheet's address (hashed in release builds), for pages written without Leptos.
@@ -151,7 +156,7 @@ pub fn stylesheet() -> &'static str {
 
 /// The stylesheet's address, with the content hash cargo-leptos put in its name for release
 /// builds, so it can be cached for a year.
-fn stylesheet_href(options: &LeptosOptions) -> String {
+pub(crate) fn stylesheet_href(options: &LeptosOptions) -> String {
     format!(
         "/{}/{}.css",
         options.site_pkg_dir,
@@ -214,24 +219,20 @@ fn split_file_stem(options: &LeptosOptions, kind: &str) -> String {
 /// paint's wait on a slow connection (Lighthouse's simulated LCP 2.5 s; 1.1 s without it).
 #[component]
 fn IslandScripts(options: LeptosOptions) -> impl IntoView {
-    let pkg = options.site_pkg_dir.to_string();
-    let js = built_file_stem(&options, "js");
-    let wasm = built_file_stem(&options, "wasm");
-    let split = split_file_stem(&options, "split");
-    let manifest = split_file_stem(&options, "manifest");
+    let IslandLoader {
+        module,
+        wasm,
+        split,
+        manifest,
+        script,
+    } = IslandLoader::new(&options);
     // As `HydrationScripts` does in islands mode: the islands hydrate themselves.
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
     }
     let nonce = leptos::nonce::use_nonce();
-    // Leptos's islands loader, called as `HydrationScripts` calls it (no root: the site is
-    // served from `/`).
-    let script = format!(
-        "{}(\"\", {pkg:?}, {js:?}, {wasm:?});",
-        include_str!("island_script.js")
-    );
     view! {
-        <link rel="modulepreload" href=format!("/{pkg}/{js}.js") fetchpriority="low"/>
+        <link rel="modulepreload" href=module fetchpriority="low"/>
         // The `data-` addresses fetch nothing: they name the WASM, the lazy islands' loader and
         // their list of parts in the page for the service worker, which keeps every `/pkg/…`
         // file a cart page names, and every part that list names, for offline use
@@ -239,12 +240,43 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
         <script
             type="module"
             nonce=nonce
-            data-wasm=format!("/{pkg}/{wasm}.wasm")
-            data-split=format!("/{pkg}/{split}.js")
-            data-split-manifest=format!("/{pkg}/{manifest}.json")
+            data-wasm=wasm
+            data-split=split
+            data-split-manifest=manifest
         >
             {script}
         </script>
+    }
+}
+
+/// What [`IslandScripts`] writes: the addresses of the built files and Leptos's islands loader.
+pub(crate) struct IslandLoader {
+    /// The JavaScript module, preloaded.
+    pub module: String,
+    pub wasm: String,
+    /// The lazy islands' loader.
+    pub split: String,
+    /// The list of parts each lazy island needs.
+    pub manifest: String,
+    /// The loader, called as `HydrationScripts` calls it (no root: the site is served from `/`).
+    pub script: String,
+}
+
+impl IslandLoader {
+    pub fn new(options: &LeptosOptions) -> IslandLoader {
+        let pkg = options.site_pkg_dir.to_string();
+        let js = built_file_stem(options, "js");
+        let wasm = built_file_stem(options, "wasm");
+        IslandLoader {
+            module: format!("/{pkg}/{js}.js"),
+            wasm: format!("/{pkg}/{wasm}.wasm"),
+            split: format!("/{pkg}/{}.js", split_file_stem(options, "split")),
+            manifest: format!("/{pkg}/{}.json", split_file_stem(options, "manifest")),
+            script: format!(
+                "{}(\"\", {pkg:?}, {js:?}, {wasm:?});",
+                include_str!("island_script.js")
+            ),
+        }
     }
 }
 

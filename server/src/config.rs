@@ -43,6 +43,9 @@ pub struct Settings {
     /// per core, at least 4 and at most 16). With several servers on one Postgres, their sum
     /// must stay under the database's `max_connections`.
     pub db_connections: Option<u32>,
+    /// `KASSA_PRODUCT_PAGE`: `direct` (default) writes the product page without Leptos's frame,
+    /// `leptos` renders it as every other page (slower; to compare the two).
+    pub product_page_by_leptos: bool,
 }
 
 /// `10.0.0.0/8, 192.0.2.7` as networks (a bare address is its own /32 or /128); `Err` gives
@@ -303,7 +306,20 @@ impl Settings {
             .map(|text| whole_number("KASSA_DB_CONNECTIONS", &text, 1..=1000))
             .transpose()?;
 
+        let product_page_by_leptos = match var("KASSA_PRODUCT_PAGE").as_deref() {
+            None | Some("direct") => false,
+            Some("leptos") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "KASSA_PRODUCT_PAGE",
+                    other,
+                    "expected 'direct' or 'leptos'",
+                ))
+            }
+        };
+
         Ok(Settings {
+            product_page_by_leptos,
             db_connections,
             trusted_proxies,
             newsletter_per_minute,
@@ -367,6 +383,25 @@ mod tests {
                 .to_string();
             assert!(error.starts_with("KASSA_DB_CONNECTIONS="), "{error}");
         }
+    }
+
+    #[test]
+    fn the_product_page_is_written_directly_unless_leptos_is_asked_for() {
+        assert!(!settings(&[]).unwrap().product_page_by_leptos);
+        assert!(
+            !settings(&[("KASSA_PRODUCT_PAGE", "direct")])
+                .unwrap()
+                .product_page_by_leptos
+        );
+        assert!(
+            settings(&[("KASSA_PRODUCT_PAGE", "leptos")])
+                .unwrap()
+                .product_page_by_leptos
+        );
+        let error = settings(&[("KASSA_PRODUCT_PAGE", "maud")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("KASSA_PRODUCT_PAGE="), "{error}");
     }
 
     #[test]

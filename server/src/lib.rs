@@ -8,6 +8,7 @@ pub mod health;
 pub mod http;
 pub mod mailer;
 pub mod page_cache;
+pub mod product_page;
 pub mod sqlite_memory;
 pub mod startup;
 pub mod telemetry;

@@ -55,6 +55,8 @@ pub struct AppParts {
     pub accounts: Accounts,
     pub analytics: Analytics,
     pub trusted_proxies: http::TrustedProxies,
+    /// `KASSA_PRODUCT_PAGE=leptos`: the product page rendered by Leptos, not written directly.
+    pub product_page_by_leptos: bool,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             media: MediaStore::new(&settings.data_dir),
             page_cache,
             catalog_memory,
+            product_page_by_leptos: settings.product_page_by_leptos,
         }))
     }
 }
@@ -186,7 +189,7 @@ fn hash_file_exists() -> bool {
 pub fn build_router(state: AppState) -> Router {
     app::remember_stylesheet(&state.leptos_options);
     app::remember_lazy_parts(&state.leptos_options);
-    let routes = generate_route_list(App);
+    let mut routes = generate_route_list(App);
     let db = state.db.clone();
     let site_url = state.site_url.clone();
     let checkout = state.checkout.clone();
@@ -208,8 +211,11 @@ pub fn build_router(state: AppState) -> Router {
     let page_views = state.analytics.clone();
     let proxies = state.trusted_proxies.clone();
 
+    let (product_path, product_page) =
+        crate::product_page::take_route(&mut routes, &state, context.clone());
     let app = Router::new()
         .route("/healthz", get(health::healthz))
+        .route(product_path, product_page)
         .merge(app::catalog::api::routes())
         .route("/api/v1/openapi.json", get(app::openapi::serve))
         .merge(app::catalog::seo::routes())

@@ -18,6 +18,8 @@ pub mod media;
 #[cfg(feature = "ssr")]
 pub mod memory;
 mod pages;
+#[cfg(feature = "ssr")]
+pub mod product_document;
 pub mod query;
 #[cfg(feature = "ssr")]
 pub(crate) mod relevance;
@@ -182,29 +184,40 @@ const BOUGHT_TOGETHER_KEPT_FOR: std::time::Duration = std::time::Duration::from_
 #[server(endpoint = "catalog/product", input = Json)]
 pub async fn product_by_slug(slug: String) -> Result<Product, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
-    let memory = remembered();
-    let mut reader = crate::db::PageReader::new(&db);
+    let base = use_context::<crate::SiteUrl>()
+        .map(|s| s.0)
+        .unwrap_or_default();
+    load_product(&db, &remembered(), &base, &slug).await
+}
+
+/// The product page's product by its slug, with its recommendations, from the catalog's memory
+/// if it is there; `base` is the shop's address (`SiteUrl`).
+#[cfg(feature = "ssr")]
+pub async fn load_product(
+    db: &crate::db::Db,
+    memory: &memory::CatalogMemory,
+    base: &str,
+    slug: &str,
+) -> Result<Product, AppError> {
+    let mut reader = crate::db::PageReader::new(db);
     let read = async {
-        let mut product = ssr::product_by_slug(reader.conn().await?, &slug)
+        let mut product = ssr::product_by_slug(reader.conn().await?, slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("The product '{slug}'")))?;
-        let base = use_context::<crate::SiteUrl>()
-            .map(|s| s.0)
-            .unwrap_or_default();
         product.url = format!("{base}/products/{}", product.slug);
-        product.json_ld = seo::product_json_ld(&product, &base);
+        product.json_ld = seo::product_json_ld(&product, base);
         let trail: Vec<_> = product
             .collection
             .iter()
             .map(CollectionLink::crumb)
             .collect();
         let here = (product.title.clone(), format!("/products/{}", product.slug));
-        product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &trail, here);
+        product.breadcrumbs_json_ld = seo::breadcrumbs_json_ld(base, &trail, here);
         Ok::<_, AppError>(product)
     };
     let mut product = memory.remember(format!("product {slug}"), read).await?;
     let recommendations =
-        async { Ok::<_, AppError>(listing::recommendations(reader.conn().await?, &slug).await?) };
+        async { Ok::<_, AppError>(listing::recommendations(reader.conn().await?, slug).await?) };
     (product.bought_together, product.related) = memory
         .remember_for(
             format!("recommendations {slug}"),

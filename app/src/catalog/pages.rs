@@ -126,51 +126,73 @@ pub fn ProductPage() -> impl IntoView {
     })
 }
 
+/// The variant a product page shows: the one in its address (`?variant=…`), so that it can be
+/// shared and survives reloads (the buy box island keeps the address in step). Without
+/// JavaScript the pickers are a form sending each option's value (`?option1=Navy&option2=M`):
+/// the closest variant to those. `query` reads a parameter of the address.
+pub(super) fn chosen_variant(
+    product: &Product,
+    query: impl Fn(&str) -> Option<String>,
+) -> Option<i64> {
+    query("variant")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|id| product.variants.iter().any(|v| v.id == *id))
+        .or_else(|| {
+            let wanted: Vec<Option<String>> = (0..product.option_names.len())
+                .map(|i| query(&variant_choice::option_param(i)))
+                .collect();
+            wanted.iter().any(Option::is_some).then(|| {
+                let wanted: Vec<Option<&str>> = wanted.iter().map(Option::as_deref).collect();
+                variant_choice::closest(&product.variants, &wanted, None).map(|v| v.id)
+            })?
+        })
+}
+
+/// What a product page tells search engines and link previews beside its title.
+pub(super) struct ProductHead {
+    /// The document's title (before the shop's name): the SEO title, else the product's.
+    pub title: String,
+    /// The SEO description, else the description's first line (160 characters at most).
+    pub summary: String,
+    /// The first picture's absolute address (empty without pictures).
+    pub og_image: String,
+}
+
+impl ProductHead {
+    pub fn of(product: &Product) -> ProductHead {
+        let summary = product.seo_description.clone().unwrap_or_else(|| {
+            product
+                .description
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect()
+        });
+        let site = product.url.split("/products/").next().unwrap_or_default();
+        let first = product.images.first().map_or("", |i| i.url.as_str());
+        ProductHead {
+            title: product
+                .seo_title
+                .clone()
+                .unwrap_or_else(|| product.title.clone()),
+            summary,
+            og_image: format!("{site}{first}"),
+        }
+    }
+}
+
 #[component]
 fn ProductDetail(product: Product) -> impl IntoView {
-    // The chosen variant lives in the URL (`?variant=…`), so it can be shared and survives
-    // reloads; the server renders it, the buy box island keeps it in step. Without JavaScript
-    // the pickers are a form sending each option's value (`?option1=Navy&option2=M`): the
-    // closest variant to those is shown.
-    let query = use_query_map();
-    let chosen = query.with_untracked(|query| {
-        query
-            .get("variant")
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|id| product.variants.iter().any(|v| v.id == *id))
-            .or_else(|| {
-                let wanted: Vec<Option<String>> = (0..product.option_names.len())
-                    .map(|i| query.get(&variant_choice::option_param(i)))
-                    .collect();
-                wanted.iter().any(Option::is_some).then(|| {
-                    let wanted: Vec<Option<&str>> = wanted.iter().map(Option::as_deref).collect();
-                    variant_choice::closest(&product.variants, &wanted, None).map(|v| v.id)
-                })?
-            })
-    });
+    let chosen =
+        use_query_map().with_untracked(|query| chosen_variant(&product, |key| query.get(key)));
+    let ProductHead {
+        title: page_title,
+        summary,
+        og_image,
+    } = ProductHead::of(&product);
     let title = product.title.clone();
-    let page_title = product.seo_title.clone().unwrap_or_else(|| title.clone());
-    let summary: String = product.seo_description.clone().unwrap_or_else(|| {
-        product
-            .description
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .take(160)
-            .collect()
-    });
-    let og_image = product
-        .images
-        .first()
-        .map(|i| i.url.clone())
-        .unwrap_or_default();
-    let site = product
-        .url
-        .split("/products/")
-        .next()
-        .unwrap_or_default()
-        .to_string();
     let tags = product.tags.join(", ");
     let vendor = product.vendor.clone();
     view! {
@@ -181,7 +203,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <Meta property="og:title" content=title.clone()/>
         <Meta property="og:description" content=summary/>
         <Meta property="og:url" content=product.url.clone()/>
-        <Meta property="og:image" content=format!("{site}{og_image}")/>
+        <Meta property="og:image" content=og_image/>
         <script type="application/ld+json" inner_html=product.json_ld.clone()></script>
         <Breadcrumbs
             trail=product.collection.iter().map(super::CollectionLink::crumb).collect()

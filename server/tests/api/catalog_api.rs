@@ -30,7 +30,7 @@ async fn all_slugs(app: &TestApp, first: &str) -> Vec<String> {
 }
 
 /// Follows `next_cursor` to the end; returns every product in order.
-async fn all_items(app: &TestApp, first: &str) -> Vec<Value> {
+pub(crate) async fn all_items(app: &TestApp, first: &str) -> Vec<Value> {
     let mut slugs = Vec::new();
     let mut path = first.to_string();
     loop {

@@ -24,6 +24,7 @@ mod mail;
 mod newsletter;
 mod passkeys;
 mod privacy;
+mod product_page;
 mod refunds;
 mod reminders;
 mod returns;
