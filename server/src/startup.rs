@@ -211,8 +211,16 @@ pub fn build_router(state: AppState) -> Router {
     let page_views = state.analytics.clone();
     let proxies = state.trusted_proxies.clone();
 
+    let product_page_parts = crate::product_page::Parts {
+        db: state.db.clone(),
+        memory: state.catalog_memory.clone(),
+        site_url: state.site_url.clone(),
+        options: state.leptos_options.clone(),
+        checkout: state.checkout.clone(),
+        by_leptos: state.product_page_by_leptos,
+    };
     let (product_path, product_page) =
-        crate::product_page::take_route(&mut routes, &state, context.clone());
+        crate::product_page::take_route(&mut routes, product_page_parts, context.clone());
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route(product_path, product_page)
