@@ -43,9 +43,9 @@ pub struct Settings {
     /// per core, at least 4 and at most 16). With several servers on one Postgres, their sum
     /// must stay under the database's `max_connections`.
     pub db_connections: Option<u32>,
-    /// `KASSA_PRODUCT_PAGE`: `direct` (default) writes the product page without Leptos's frame,
-    /// `leptos` renders it as every other page (slower; to compare the two).
-    pub product_page_by_leptos: bool,
+    /// `KASSA_DIRECT_PAGES`: `on` (default) writes the product and collection pages in one
+    /// pass, `off` renders them through Leptos like every other page (slower; to compare).
+    pub direct_pages: bool,
 }
 
 /// `10.0.0.0/8, 192.0.2.7` as networks (a bare address is its own /32 or /128); `Err` gives
@@ -306,20 +306,20 @@ impl Settings {
             .map(|text| whole_number("KASSA_DB_CONNECTIONS", &text, 1..=1000))
             .transpose()?;
 
-        let product_page_by_leptos = match var("KASSA_PRODUCT_PAGE").as_deref() {
-            None | Some("direct") => false,
-            Some("leptos") => true,
+        let direct_pages = match var("KASSA_DIRECT_PAGES").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
             Some(other) => {
                 return Err(invalid(
-                    "KASSA_PRODUCT_PAGE",
+                    "KASSA_DIRECT_PAGES",
                     other,
-                    "expected 'direct' or 'leptos'",
+                    "expected 'on' or 'off'",
                 ))
             }
         };
 
         Ok(Settings {
-            product_page_by_leptos,
+            direct_pages,
             db_connections,
             trusted_proxies,
             newsletter_per_minute,
@@ -386,22 +386,22 @@ mod tests {
     }
 
     #[test]
-    fn the_product_page_is_written_directly_unless_leptos_is_asked_for() {
-        assert!(!settings(&[]).unwrap().product_page_by_leptos);
+    fn pages_are_written_directly_unless_turned_off() {
+        assert!(settings(&[]).unwrap().direct_pages);
         assert!(
-            !settings(&[("KASSA_PRODUCT_PAGE", "direct")])
+            settings(&[("KASSA_DIRECT_PAGES", "on")])
                 .unwrap()
-                .product_page_by_leptos
+                .direct_pages
         );
         assert!(
-            settings(&[("KASSA_PRODUCT_PAGE", "leptos")])
+            !settings(&[("KASSA_DIRECT_PAGES", "off")])
                 .unwrap()
-                .product_page_by_leptos
+                .direct_pages
         );
-        let error = settings(&[("KASSA_PRODUCT_PAGE", "maud")])
+        let error = settings(&[("KASSA_DIRECT_PAGES", "maud")])
             .unwrap_err()
             .to_string();
-        assert!(error.starts_with("KASSA_PRODUCT_PAGE="), "{error}");
+        assert!(error.starts_with("KASSA_DIRECT_PAGES="), "{error}");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 
 pub mod assets;
 pub mod config;
+pub mod direct_pages;
 pub mod health;
 pub mod http;
 pub mod mailer;
 pub mod page_cache;
-pub mod product_page;
 pub mod sqlite_memory;
 pub mod startup;
 pub mod telemetry;

@@ -55,8 +55,9 @@ pub struct AppParts {
     pub accounts: Accounts,
     pub analytics: Analytics,
     pub trusted_proxies: http::TrustedProxies,
-    /// `KASSA_PRODUCT_PAGE=leptos`: the product page rendered by Leptos, not written directly.
-    pub product_page_by_leptos: bool,
+    /// `KASSA_DIRECT_PAGES`: the product and collection pages written in one pass, not
+    /// rendered by Leptos.
+    pub direct_pages: bool,
 }
 
 impl AppState {
@@ -99,7 +100,7 @@ impl AppState {
             media: MediaStore::new(&settings.data_dir),
             page_cache,
             catalog_memory,
-            product_page_by_leptos: settings.product_page_by_leptos,
+            direct_pages: settings.direct_pages,
         }))
     }
 }
@@ -211,19 +212,21 @@ pub fn build_router(state: AppState) -> Router {
     let page_views = state.analytics.clone();
     let proxies = state.trusted_proxies.clone();
 
-    let product_page_parts = crate::product_page::Parts {
+    let direct_pages = crate::direct_pages::Parts {
         db: state.db.clone(),
         memory: state.catalog_memory.clone(),
         site_url: state.site_url.clone(),
         options: state.leptos_options.clone(),
         checkout: state.checkout.clone(),
-        by_leptos: state.product_page_by_leptos,
+        off: !state.direct_pages,
     };
-    let (product_path, product_page) =
-        crate::product_page::take_route(&mut routes, product_page_parts, context.clone());
-    let app = Router::new()
+    let direct_pages = crate::direct_pages::take_routes(&mut routes, direct_pages, context.clone());
+    let mut app = Router::new();
+    for (path, route) in direct_pages {
+        app = app.route(path, route);
+    }
+    let app = app
         .route("/healthz", get(health::healthz))
-        .route(product_path, product_page)
         .merge(app::catalog::api::routes())
         .route("/api/v1/openapi.json", get(app::openapi::serve))
         .merge(app::catalog::seo::routes())

@@ -16,15 +16,16 @@ use crate::components::{when_loaded, Breadcrumbs, NotFound};
 use crate::error::AppError;
 
 fn listing_params(map: &ParamsMap) -> ListingParams {
+    listing_params_of(|key| map.get_all(key).unwrap_or_default())
+}
+
+/// The listing's parameters of an address, given each parameter's values in order
+/// (`get_all`).
+pub(super) fn listing_params_of(get_all: impl Fn(&str) -> Vec<String>) -> ListingParams {
     const KEYS: [&str; 7] = ["q", "min", "max", "option", "in_stock", "sort", "cursor"];
     let pairs: Vec<(&str, String)> = KEYS
         .iter()
-        .flat_map(|key| {
-            map.get_all(key)
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |v| (*key, v))
-        })
+        .flat_map(|key| get_all(key).into_iter().map(move |v| (*key, v)))
         .collect();
     ListingParams::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
 }
@@ -71,13 +72,7 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
         products,
     } = data;
     let path = format!("/collections/{}", collection.slug);
-    let summary = html_to_summary(&collection.description_html);
-    // The collection's cover (its first product's picture), for link previews.
-    let site = url.split("/collections/").next().unwrap_or_default();
-    let og_image = collection
-        .image
-        .as_ref()
-        .map(|image| format!("{site}{}", image.url));
+    let CollectionHead { summary, og_image } = CollectionHead::of(&collection, &url);
     view! {
         <Title text=collection.title.clone()/>
         <Meta name="description" content=summary.clone()/>
@@ -98,6 +93,29 @@ fn CollectionView(data: CollectionPageData, listing: ListingParams) -> impl Into
                 <Results products listing path when_empty=WhenEmpty::Collection/>
             </div>
         </div>
+    }
+}
+
+/// What a collection page tells search engines and link previews beside its title.
+pub(super) struct CollectionHead {
+    /// The description's first words, as plain text.
+    pub summary: String,
+    /// The collection's cover (its first product's picture), if it has one: its absolute
+    /// address.
+    pub og_image: Option<String>,
+}
+
+impl CollectionHead {
+    /// `url`: the collection's canonical address.
+    pub fn of(collection: &CollectionSummary, url: &str) -> CollectionHead {
+        let site = url.split("/collections/").next().unwrap_or_default();
+        CollectionHead {
+            summary: html_to_summary(&collection.description_html),
+            og_image: collection
+                .image
+                .as_ref()
+                .map(|image| format!("{site}{}", image.url)),
+        }
     }
 }
 
@@ -251,6 +269,28 @@ fn EmptyResults(when_empty: WhenEmpty, listing: ListingParams, path: String) -> 
     }
 }
 
+/// The links from a page of results to the first page (from a later one) and to the next.
+pub(super) struct PageLinks {
+    pub first: Option<String>,
+    pub next: Option<String>,
+}
+
+impl PageLinks {
+    /// `path`: the listing's page, without a query.
+    pub fn of(path: &str, listing: &ListingParams, products: &ProductList) -> PageLinks {
+        PageLinks {
+            first: listing
+                .cursor
+                .is_some()
+                .then(|| format!("{path}?{}", listing.to_query_string(None))),
+            next: products
+                .next_cursor
+                .as_deref()
+                .map(|cursor| format!("{path}?{}", listing.to_query_string(Some(cursor)))),
+        }
+    }
+}
+
 #[component]
 fn Results(
     products: ProductList,
@@ -261,14 +301,7 @@ fn Results(
     if products.items.is_empty() && listing.cursor.is_none() {
         return view! { <EmptyResults when_empty listing path/> }.into_any();
     }
-    let next = products
-        .next_cursor
-        .as_deref()
-        .map(|cursor| format!("{path}?{}", listing.to_query_string(Some(cursor))));
-    let first = listing
-        .cursor
-        .is_some()
-        .then(|| format!("{path}?{}", listing.to_query_string(None)));
+    let PageLinks { first, next } = PageLinks::of(&path, &listing, &products);
     // A page past the last (an old link): the way back to the first is below.
     let empty = products.items.is_empty();
     view! {

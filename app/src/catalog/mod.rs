@@ -6,6 +6,8 @@ pub mod api;
 pub mod bulk;
 mod cards;
 #[cfg(feature = "ssr")]
+pub mod collection_document;
+#[cfg(feature = "ssr")]
 pub mod csv_io;
 #[cfg(feature = "ssr")]
 pub mod demo;
@@ -263,14 +265,34 @@ pub async fn featured_collections() -> Result<Vec<CollectionSummary>, AppError> 
 #[server(endpoint = "catalog/collection", input = Json)]
 pub async fn collection_page(slug: String, query: String) -> Result<CollectionPageData, AppError> {
     let db = use_context::<crate::db::Db>().ok_or(AppError::Internal)?;
+    let base = use_context::<crate::SiteUrl>()
+        .map(|s| s.0)
+        .unwrap_or_default();
+    let checkout = use_context::<crate::checkout::service::Checkout>();
+    load_collection_page(&db, &remembered(), checkout, &base, slug, query).await
+}
+
+/// A collection's page, from the catalog's memory if it is there; `base` is the shop's address
+/// (`SiteUrl`), `checkout` gives the shop's currency to a price filter.
+#[cfg(feature = "ssr")]
+pub async fn load_collection_page(
+    db: &crate::db::Db,
+    memory: &memory::CatalogMemory,
+    checkout: Option<crate::checkout::service::Checkout>,
+    base: &str,
+    slug: String,
+    query: String,
+) -> Result<CollectionPageData, AppError> {
     let key = format!("collection {slug}?{query}");
-    let read = read_collection_page(db, slug, query);
-    remembered().remember(key, read).await
+    let read = read_collection_page(db.clone(), checkout, base.to_string(), slug, query);
+    memory.remember(key, read).await
 }
 
 #[cfg(feature = "ssr")]
 async fn read_collection_page(
     db: crate::db::Db,
+    checkout: Option<crate::checkout::service::Checkout>,
+    base: String,
     slug: String,
     query: String,
 ) -> Result<CollectionPageData, AppError> {
@@ -279,7 +301,7 @@ async fn read_collection_page(
         .parse(
             Some(slug.clone()),
             query::PAGE_SIZE,
-            ssr::price_currency(&params).await?,
+            ssr::price_currency(&params, checkout.as_ref()).await?,
         )
         .map_err(AppError::BadRequest)?;
     let not_found = || AppError::NotFound(format!("The collection '{slug}'"));
@@ -289,9 +311,6 @@ async fn read_collection_page(
         .ok_or_else(not_found)?;
     let facets = listing::option_facets(&mut conn, id).await?;
     let products = listing::list_products_among(&mut conn, &query, id, &facets).await?;
-    let base = use_context::<crate::SiteUrl>()
-        .map(|s| s.0)
-        .unwrap_or_default();
     let url = format!("{base}/collections/{slug}");
     let here = (collection.title.clone(), format!("/collections/{slug}"));
     let breadcrumbs_json_ld = seo::breadcrumbs_json_ld(&base, &[], here);
@@ -321,7 +340,11 @@ async fn read_search(db: crate::db::Db, query: String) -> Result<ProductList, Ap
         });
     }
     let query = params
-        .parse(None, query::PAGE_SIZE, ssr::price_currency(&params).await?)
+        .parse(
+            None,
+            query::PAGE_SIZE,
+            ssr::price_currency(&params, use_context().as_ref()).await?,
+        )
         .map_err(AppError::BadRequest)?;
     Ok(listing::list_products(&mut *db.reader().await?, &query)
         .await?

@@ -579,11 +579,11 @@ fn collection_from_row(row: &AnyRow) -> Result<CollectionSummary, sqlx::Error> {
 /// cached rules) only when a price filter is set.
 pub async fn price_currency(
     params: &super::query::ListingParams,
+    checkout: Option<&crate::checkout::service::Checkout>,
 ) -> Result<Currency, crate::error::AppError> {
     if !params.needs_currency() {
         return Ok(Currency::EUR);
     }
-    let checkout = leptos::prelude::use_context::<crate::checkout::service::Checkout>()
-        .ok_or(crate::error::AppError::Internal)?;
+    let checkout = checkout.ok_or(crate::error::AppError::Internal)?;
     Ok(checkout.rules().await?.currency)
 }

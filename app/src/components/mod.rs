@@ -5,6 +5,9 @@ use leptos_meta::Title;
 
 use crate::cart::CartCount;
 
+#[cfg(feature = "ssr")]
+pub mod document;
+
 /// A server-rendered page's content, rendered once its data has arrived.
 ///
 /// Pages are rendered only on the server (the browser hydrates islands alone), so they await

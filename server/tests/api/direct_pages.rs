@@ -1,6 +1,5 @@
-//! The product page written directly (`app::catalog::product_document`) is the page Leptos
-//! renders: two servers over one database, one of them `KASSA_PRODUCT_PAGE=leptos`, asked for
-//! the same pages.
+//! The pages written directly (`app::components::document`) are the pages Leptos renders: two
+//! servers over one database, one of them `KASSA_DIRECT_PAGES=off`, asked for the same pages.
 
 use serde_json::{json, Value};
 
@@ -9,7 +8,8 @@ use crate::on_both_databases;
 
 on_both_databases!(
     the_product_page_written_directly_is_the_page_leptos_renders,
-    the_product_page_is_left_to_leptos_when_it_is_not_found,
+    the_collection_page_written_directly_is_the_page_leptos_renders,
+    pages_are_left_to_leptos_when_they_are_not_found,
 );
 
 /// The shop, and the same shop whose product page Leptos renders.
@@ -20,7 +20,7 @@ async fn direct_and_leptos(backend: Backend) -> (TestApp, TestApp) {
         Options {
             seed_demo: false,
             database_url: Some(direct.database_url.clone()),
-            env: vec![("KASSA_PRODUCT_PAGE", "leptos".to_string())],
+            env: vec![("KASSA_DIRECT_PAGES", "off".to_string())],
             ..Options::default()
         },
     )
@@ -92,17 +92,14 @@ fn nonce_of(page: &str) -> Option<String> {
     Some(page[start..end].to_string())
 }
 
-async fn the_product_page_written_directly_is_the_page_leptos_renders(backend: Backend) {
-    let (direct, leptos) = direct_and_leptos(backend).await;
-
-    // A product of another shape than the demo's: text to escape, no options, vendor, type,
-    // tags, collection or picture.
-    let (_, _, staff, _) = crate::admin_api::team(&direct).await;
+/// A product of another shape than the demo's, added by staff: text to escape, no options,
+/// vendor, type, tags, collection or picture. The staff token, and the product's id.
+async fn odd_product(app: &TestApp) -> (String, i64) {
+    let (_, _, staff, _) = crate::admin_api::team(app).await;
     let (status, created) = crate::admin_api::send(
-        &direct,
+        app,
         "POST",
-        "/api/v1/admin/products",
-        &staff,
+        "/api/v1/admin/products",        &staff,
         json!({
             "slug": "mugs-and-cups",
             "title": "Mugs & \"cups\" <b>bold</b>",
@@ -115,6 +112,14 @@ async fn the_product_page_written_directly_is_the_page_leptos_renders(backend: B
     )
     .await;
     assert_eq!(status, 201, "{created}");
+    (staff, created["id"].as_i64().unwrap())
+}
+
+async fn the_product_page_written_directly_is_the_page_leptos_renders(backend: Backend) {
+    let (direct, leptos) = direct_and_leptos(backend).await;
+
+    odd_product(&direct).await;
+
     let products = crate::catalog_api::all_items(&direct, "/api/v1/products?limit=50").await;
     assert!(products.len() > 100, "the demo's products and the new one");
     for product in &products {
@@ -163,8 +168,7 @@ async fn the_product_page_written_directly_is_the_page_leptos_renders(backend: B
     }
 
     // Signed in: "Account" in the header.
-    let token = crate::accounts::signed_in(&direct, "ada@example.com").await;
-    let cookie = format!("{}={token}", app::accounts::COOKIE);
+    let cookie = signed_in_cookie(&direct).await;
     let page = assert_same_page(
         &direct,
         &leptos,
@@ -175,13 +179,119 @@ async fn the_product_page_written_directly_is_the_page_leptos_renders(backend: B
     assert!(page.contains(r#"<a href="/account" class="account-link">Account</a>"#));
 }
 
-async fn the_product_page_is_left_to_leptos_when_it_is_not_found(backend: Backend) {
+/// The session cookie of a shopper signed in.
+async fn signed_in_cookie(shop: &TestApp) -> String {
+    let token = crate::accounts::signed_in(shop, "ada@example.com").await;
+    format!("{}={token}", app::accounts::COOKIE)
+}
+
+/// The address of a page's "Next page" link, if it has one.
+fn next_page(page: &str) -> Option<String> {
+    let end = page.find("\" rel=\"next\"")?;
+    let start = page[..end].rfind("href=\"")? + 6;
+    Some(page[start..end].replace("&amp;", "&"))
+}
+
+async fn the_collection_page_written_directly_is_the_page_leptos_renders(backend: Backend) {
+    let (direct, leptos) = direct_and_leptos(backend).await;
+
+    // A collection without a cover (its one product has no picture), with text to escape.
+    let (staff, mug) = odd_product(&direct).await;
+    let (status, created) = crate::admin_api::send(
+        &direct,
+        "POST",
+        "/api/v1/admin/collections",
+        &staff,
+        json!({
+            "slug": "cups",
+            "title": "Cups & \"mugs\" <i>",
+            "description": "For **tea** & \"coffee\".",
+            "product_ids": [mug]
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+
+    let (status, collections) = direct.json("/api/v1/collections").await;
+    assert_eq!(status, 200, "{collections}");
+    let slugs: Vec<&str> = collections["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert!(slugs.contains(&"cups") && slugs.len() > 3, "{slugs:?}");
+    let queries = [
+        "",
+        "sort=newest",
+        "sort=price-asc",
+        "sort=price-desc",
+        "sort=name",
+        "sort=featured&in_stock=1",
+        "min=10&max=50.5",
+        "option=Size:M",
+        "option=Colour:Navy&option=Size:L&in_stock=1&sort=price-desc",
+        "option=size:m&min=+20+",
+        "sort=newest&sort=name&in_stock=yes&utm_source=mail",
+    ];
+    for slug in &slugs {
+        for query in queries {
+            let path = format!("/collections/{slug}?{query}");
+            let page = assert_same_page(&direct, &leptos, &path, &[]).await;
+            // The next page, and the one after it.
+            if let Some(next) = next_page(&page) {
+                let page = assert_same_page(&direct, &leptos, &next, &[]).await;
+                if let Some(next) = next_page(&page) {
+                    assert_same_page(&direct, &leptos, &next, &[]).await;
+                }
+            }
+        }
+    }
+    let page = assert_same_page(&direct, &leptos, "/collections/apparel", &[]).await;
+    assert!(
+        page.contains("data-component=\"CardButtons_"),
+        "the add buttons' island"
+    );
+    assert!(next_page(&page).is_some(), "apparel has a second page");
+
+    // Filters it refuses, a page past the last, no products left by the filters: the pages
+    // that say so (Leptos's).
+    for query in [
+        "min=abc",
+        "option=Size",
+        "cursor=nonsense",
+        "cursor=693a393930303a3131&sort=bogus",
+        "option=Size:XXXL",
+        "min=100000",
+        "%%%",
+        "min=%FF",
+    ] {
+        let path = format!("/collections/apparel?{query}");
+        assert_same_page(&direct, &leptos, &path, &[]).await;
+    }
+
+    // Signed in: "Account" in the header.
+    let cookie = signed_in_cookie(&direct).await;
+    let page = assert_same_page(
+        &direct,
+        &leptos,
+        "/collections/apparel?sort=name",
+        &[("Cookie", &cookie)],
+    )
+    .await;
+    assert!(page.contains(r#"<a href="/account" class="account-link">Account</a>"#));
+}
+
+async fn pages_are_left_to_leptos_when_they_are_not_found(backend: Backend) {
     let (direct, leptos) = direct_and_leptos(backend).await;
     for path in [
         "/products/no-such-product",
         "/products/%FF%FE",
         "/products/a%20b",
         "/products/everyday-organic-tee%00",
+        "/collections/no-such-collection",
+        "/collections/%FF",
+        "/collections/apparel%20",
     ] {
         let response = direct.get(path).await;
         let status = response.status().as_u16();
