@@ -156,7 +156,7 @@ pub fn stylesheet() -> &'static str {
 
 /// The stylesheet's address, with the content hash cargo-leptos put in its name for release
 /// builds, so it can be cached for a year.
-pub(crate) fn stylesheet_href(options: &LeptosOptions) -> String {
+fn stylesheet_href(options: &LeptosOptions) -> String {
     format!(
         "/{}/{}.css",
         options.site_pkg_dir,

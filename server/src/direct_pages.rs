@@ -14,7 +14,7 @@ use app::accounts::Customer;
 use app::catalog::memory::CatalogMemory;
 use app::catalog::{collection_document, product_document};
 use app::checkout::service::Checkout;
-use app::components::document::ShopFrame;
+use app::components::document::{self, ShopFrame};
 use app::db::Db;
 use app::SiteUrl;
 
@@ -71,6 +71,7 @@ pub fn take_routes<S: Clone + Send + Sync + 'static>(
         },
         move || app::shell(options.clone()),
     );
+    let write_pages = !parts.off && document::writable();
     // One reference count per request, not a copy of the options and the rest.
     let parts = Arc::new(parts);
     Page::ALL
@@ -90,7 +91,7 @@ pub fn take_routes<S: Clone + Send + Sync + 'static>(
                 let by_leptos = by_leptos.clone();
                 let parts = parts.clone();
                 async move {
-                    if !parts.off {
+                    if write_pages {
                         if let Some(written) = write(page, &parts, Asked::of(&request)).await {
                             return written;
                         }
@@ -122,13 +123,14 @@ impl Asked {
 }
 
 /// The page written here, if it can be: a slug of plain characters (Leptos decodes any other),
-/// and what the page's writer accepts.
+/// a query that is one, and what the page's writer accepts.
 async fn write(page: Page, parts: &Parts, asked: Asked) -> Option<Response> {
     let slug = asked.path.strip_prefix(page.prefix())?;
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~');
     if slug.is_empty() || !slug.chars().all(plain) {
         return None;
     }
+    let query = document::query_pairs(asked.query.as_deref())?;
     let shop_name = parts.checkout.shop_name();
     let frame = ShopFrame {
         options: &parts.options,
@@ -136,10 +138,9 @@ async fn write(page: Page, parts: &Parts, asked: Asked) -> Option<Response> {
         shop_name: &shop_name,
         signed_in: asked.signed_in,
     };
-    let query = asked.query.as_deref();
     match page {
         Page::Product => {
-            product_document::product_page(&parts.db, &parts.memory, frame, slug, query).await
+            product_document::product_page(&parts.db, &parts.memory, frame, slug, &query).await
         }
         Page::Collection => {
             collection_document::collection_page(
@@ -148,7 +149,7 @@ async fn write(page: Page, parts: &Parts, asked: Asked) -> Option<Response> {
                 &parts.checkout,
                 frame,
                 slug,
-                query,
+                &query,
             )
             .await
         }

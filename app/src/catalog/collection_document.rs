@@ -16,20 +16,16 @@ use crate::checkout::service::Checkout;
 use crate::components::document::{self, ShopFrame, Text, MARKER};
 use crate::db::Db;
 
-/// The page of the collection `slug`, for an address whose query string is `query`; `None`
-/// leaves the page to Leptos.
+/// The page of the collection `slug`, for an address whose query holds `query`
+/// ([`document::query_pairs`]); `None` leaves the page to Leptos.
 pub async fn collection_page(
     db: &Db,
     memory: &CatalogMemory,
     checkout: &Checkout,
     frame: ShopFrame<'_>,
     slug: &str,
-    query: Option<&str>,
+    query: &[(String, String)],
 ) -> Option<Response> {
-    if !document::writable() {
-        return None;
-    }
-    let query = document::query_pairs(query)?;
     let listing = listing_params_of(|key| {
         query
             .iter()

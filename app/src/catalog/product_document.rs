@@ -16,19 +16,15 @@ use super::{load_product, CollectionLink, Product, ProductCard};
 use crate::components::document::{self, ShopFrame, Text, MARKER};
 use crate::db::Db;
 
-/// The product page of `slug`, for an address whose query string is `query`; `None` leaves the
-/// page to Leptos.
+/// The product page of `slug`, for an address whose query holds `query`
+/// ([`document::query_pairs`]); `None` leaves the page to Leptos.
 pub async fn product_page(
     db: &Db,
     memory: &CatalogMemory,
     frame: ShopFrame<'_>,
     slug: &str,
-    query: Option<&str>,
+    query: &[(String, String)],
 ) -> Option<Response> {
-    if !document::writable() {
-        return None;
-    }
-    let query = document::query_pairs(query)?;
     let product = load_product(db, memory, frame.site_url, slug).await.ok()?;
     // As Leptos's query map reads a parameter given twice: its last value.
     let chosen = chosen_variant(&product, |key| {

@@ -37,10 +37,9 @@ pub struct ShopFrame<'a> {
 }
 
 /// Whether pages may be written here: not in development, where Leptos's `AutoReload` adds its
-/// script to every page (`LEPTOS_WATCH`).
+/// script to every page (`LEPTOS_WATCH`). The server asks once, when it builds its routes.
 pub fn writable() -> bool {
-    static WATCHING: OnceLock<bool> = OnceLock::new();
-    !*WATCHING.get_or_init(|| std::env::var_os("LEPTOS_WATCH").is_some())
+    std::env::var_os("LEPTOS_WATCH").is_none()
 }
 
 /// The marker Leptos leaves where an optional part is absent, or a list ends.
@@ -62,7 +61,6 @@ impl Render for Text<'_> {
 
 /// What every page writes the same way, made once.
 struct Fixed {
-    stylesheet: String,
     loader: IslandLoader,
     /// The header's cart island as the server renders it: empty (the browser fills it in).
     cart_count: String,
@@ -74,7 +72,6 @@ impl Fixed {
     fn get(options: &LeptosOptions) -> &'static Fixed {
         static FIXED: OnceLock<Fixed> = OnceLock::new();
         FIXED.get_or_init(|| Fixed {
-            stylesheet: crate::stylesheet_href(options),
             loader: IslandLoader::new(options),
             cart_count: Owner::new().with(|| view! { <CartCount/> }.to_html()),
             card_buttons: Owner::new().with(|| view! { <CardButtons/> }.to_html()),
@@ -103,7 +100,7 @@ pub fn page(frame: &ShopFrame<'_>, title: String, head: Markup, main: Markup) ->
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // Where `AutoReload` would be in development.
                 (MARKER)
-                link rel="stylesheet" id="kassa" href=(fixed.stylesheet);
+                link rel="stylesheet" id="kassa" href=(crate::stylesheet());
                 link rel="modulepreload" href=(loader.module) fetchpriority="low";
                 script type="module" nonce=(&*nonce) data-wasm=(loader.wasm) data-split=(loader.split) data-split-manifest=(loader.manifest) {
                     (PreEscaped(&loader.script))
@@ -207,8 +204,8 @@ pub fn breadcrumbs(trail: &[(String, String)], current: &str, json_ld: &str) -> 
     }
 }
 
-/// The parameters of an address's query string, in order; `None` if it is not one (the page
-/// is then left to Leptos, which reads it its own way).
+/// The parameters of an address's query string, in order, as a page writer is given them;
+/// `None` if it is not one (the page is then left to Leptos, which reads it its own way).
 pub fn query_pairs(query: Option<&str>) -> Option<Vec<(String, String)>> {
     match query {
         Some(query) => serde_urlencoded::from_str(query).ok(),
