@@ -31,13 +31,18 @@ impl Connectivity {
     #[cfg(feature = "hydrate")]
     fn watch_browser() -> Connectivity {
         let online = RwSignal::new(true);
+        // Only a change is news: the cart and checkout ask for prices again whenever this is
+        // set, and most pages open online.
+        let set = move |value: bool| {
+            online.maybe_update(|online| std::mem::replace(online, value) != value);
+        };
         // After hydration, like the cart, so the first render matches the server's.
         set_timeout(
-            move || online.set(window().navigator().on_line()),
+            move || set(window().navigator().on_line()),
             std::time::Duration::ZERO,
         );
         for (event, value) in [("online", true), ("offline", false)] {
-            let handle = window_event_listener_untyped(event, move |_| online.set(value));
+            let handle = window_event_listener_untyped(event, move |_| set(value));
             // Lives as long as the tab.
             std::mem::forget(handle);
         }

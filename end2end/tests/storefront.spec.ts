@@ -72,6 +72,44 @@ test.describe("with JavaScript", () => {
     await expect(count).toHaveText("0");
   });
 
+  test("a price answer for the cart as it was does not undo an edit made offline meanwhile", async ({ page, context }) => {
+    await page.goto("/products/stoneware-mug");
+    await hydrated(page);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect(page.getByTestId("cart-count")).toHaveText("1");
+    // The cart page asks for its prices as it opens; those answers are held back until the
+    // shopper has gone offline and added one more.
+    let asked!: () => void;
+    const quoteAsked = new Promise<void>((resolve) => (asked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const answers: Promise<void>[] = [];
+    await page.route("**/api/cart/quote", (route) => {
+      answers.push(
+        (async () => {
+          const response = await route.fetch();
+          asked();
+          await released;
+          await route.fulfill({ response });
+        })(),
+      );
+    });
+    await page.goto("/cart");
+    await hydrated(page);
+    await quoteAsked;
+    await page.waitForTimeout(300);
+    await context.setOffline(true);
+    await expect(page.getByTestId("offline-notice")).toBeVisible();
+    await page.getByRole("button", { name: "One more" }).click();
+    await expect(page.getByTestId("line-quantity")).toHaveText("2");
+    release();
+    await Promise.all(answers);
+    await page.waitForTimeout(300);
+    await expect(page.getByTestId("line-quantity")).toHaveText("2");
+    await expect(page.getByTestId("cart-count")).toHaveText("2");
+    await context.setOffline(false);
+  });
+
   test("two tabs stay in step", async ({ context }) => {
     const first = await context.newPage();
     const second = await context.newPage();

@@ -186,10 +186,13 @@ pub fn requote_on_change(
         let method = method.get();
         let email = email.get();
         let cards = gift_cards.map(|g| g.get()).unwrap_or_default();
+        // Any change makes the answers still on their way stale, offline too: a quote asked
+        // for one item, answering after the shopper raised it to two offline, would lower the
+        // line back to the quantity it priced.
+        generation.update_value(|g| *g += 1);
         if !online.get() || lines.is_empty() {
             return;
         }
-        generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
         let request = QuoteRequest {
             lines: cart.with_untracked(Cart::quote_lines),
