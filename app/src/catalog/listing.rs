@@ -331,6 +331,11 @@ async fn list_in_order(
         cursor: cursor.as_ref(),
     };
     let fts = search.map(|terms| full_text_query(backend, terms));
+    if let (Some(fts), Some(terms)) = (&fts, search) {
+        if let Some(found) = title_order_page(conn, &page, terms, fts).await? {
+            return Ok(found);
+        }
+    }
     if let (Backend::Sqlite, Some(fts), Some(terms)) = (backend, &fts, search) {
         if let Some(patterns) = relevance::word_patterns(terms) {
             let until = window_end(conn, collection_id, order, page.cursor).await?;
@@ -350,6 +355,203 @@ async fn list_in_order(
         }
     }
     page_in_order(conn, &page, fts.map(Matching::FullText)).await
+}
+
+/// The most title words a search's word may be the beginning of for [`title_order_page`]: one
+/// ordered read of `product_title_words` each.
+const TITLE_WORDS_READ: usize = 8;
+
+/// The word of a search that [`title_order_page`] reads the titles for: its longest matched
+/// word, if every matched word is a prefix of plain ASCII letters and digits (which both
+/// full-text indexes keep as they are: `product_title_words` holds the index's own words).
+fn title_anchor(terms: &[String]) -> Option<&str> {
+    let words = relevance::matched_words(terms);
+    let plain = |w: &str| {
+        w.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if words.is_empty() || !words.iter().all(|(w, prefix)| *prefix && plain(w)) {
+        return None;
+    }
+    words.into_iter().map(|(w, _)| w).max_by_key(|w| w.len())
+}
+
+/// The full-text query of the products that have a word beginning with `anchor` outside their
+/// title and none in it (SQLite's column filters; Postgres asks `untitled_words`).
+fn outside_titles_query(backend: Backend, anchor: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("{{description tags skus}} : \"{anchor}\"* NOT {{title}} : \"{anchor}\"*")
+        }
+        Backend::Postgres => format!("{anchor}:*"),
+    }
+}
+
+/// A search sorted by name, read from `product_title_words` in title order: each match's row
+/// there, for the search's longest word ([`title_anchor`]), is where the page finds it. Only
+/// when every product with that word has it in its title (else `None`, and the listing is
+/// read along the title as before); then the matches are exactly the products with a title
+/// word beginning with it that hold the search's other words too, checked row by row.
+///
+/// At 100,000 products "merino" by name read 3,758 listing rows to show 24 (Postgres 20 ms,
+/// SQLite 2–3 ms); here it reads 26.
+async fn title_order_page(
+    conn: &mut AnyConnection,
+    page: &InOrder<'_, impl Fn(&mut Sql)>,
+    terms: &[String],
+    fts: &str,
+) -> Result<Option<ProductList>, ListError> {
+    let InOrder {
+        query,
+        collection_id,
+        order,
+        filters,
+        cursor,
+    } = page;
+    if !order.text_key || order.descending {
+        return Ok(None);
+    }
+    let Some(anchor) = title_anchor(terms) else {
+        return Ok(None);
+    };
+    let backend = Backend::of(conn);
+    let outside = match backend {
+        Backend::Sqlite => "SELECT 1 FROM product_search WHERE product_search MATCH $1 LIMIT 1",
+        Backend::Postgres => {
+            "SELECT 1 FROM product_search WHERE untitled_words @@ to_tsquery('simple', $1) LIMIT 1"
+        }
+    };
+    let elsewhere = sqlx::query(outside)
+        .bind(outside_titles_query(backend, anchor))
+        .fetch_optional(&mut *conn)
+        .await?;
+    if elsewhere.is_some() {
+        return Ok(None);
+    }
+    // The title words beginning with the anchor (one index probe each), and one more if there
+    // are more than are read.
+    let begins = |sql: &mut Sql| {
+        match backend {
+            Backend::Sqlite => sql
+                .push("substr(w.word, 1, ")
+                .bind(anchor.len() as i64)
+                .push(") = ")
+                .bind(anchor.to_string()),
+            Backend::Postgres => sql
+                .push("starts_with(w.word, ")
+                .bind(anchor.to_string())
+                .push(")"),
+        };
+    };
+    let mut sql = Sql::default();
+    sql.push(
+        "WITH RECURSIVE w(word, n) AS (
+             SELECT (SELECT MIN(word) FROM product_title_words WHERE word >= ",
+    )
+    .bind(anchor.to_string())
+    .push(
+        "), 1
+             UNION ALL
+             SELECT (SELECT MIN(t.word) FROM product_title_words t WHERE t.word > w.word), w.n + 1
+               FROM w WHERE ",
+    );
+    begins(&mut sql);
+    sql.push(&format!(
+        " AND w.n <= {TITLE_WORDS_READ}) SELECT word FROM w WHERE "
+    ));
+    begins(&mut sql);
+    let words = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.try_get("word"))
+        .collect::<Result<Vec<String>, _>>()?;
+    if words.len() > TITLE_WORDS_READ {
+        return Ok(None);
+    }
+    if words.is_empty() {
+        // No title has the word, and no product has it elsewhere: nothing matches.
+        return Ok(Some(ProductList {
+            items: vec![],
+            next_cursor: None,
+        }));
+    }
+    // The other words, checked on each row read: every word, if the anchor is not the only one.
+    let others = relevance::matched_words(terms).len() > 1;
+    let patterns = match (backend, others) {
+        (Backend::Sqlite, true) => relevance::word_patterns(terms),
+        _ => None,
+    };
+    let page_rows = query.limit + 1;
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT id, sort_key FROM (");
+    for (n, word) in words.iter().enumerate() {
+        if n > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(
+            "SELECT * FROM (SELECT tw.product_id AS id, tw.title AS sort_key
+               FROM product_title_words tw CROSS JOIN catalog_listing l
+              WHERE tw.word = ",
+        )
+        .bind(word.clone())
+        .push(" AND l.collection_id = ")
+        .bind(*collection_id)
+        .push(" AND l.product_id = tw.product_id");
+        if let Some(cursor) = cursor {
+            let Cursor::Text { key, id } = cursor else {
+                return Err(another_order());
+            };
+            sql.push(" AND tw.title >= ")
+                .bind(key.clone())
+                .push(" AND (tw.title > ")
+                .bind(key.clone())
+                .push(" OR tw.product_id > ")
+                .bind(*id)
+                .push(")");
+        }
+        match (&patterns, backend, others) {
+            (Some(patterns), _, _) => {
+                sql.push(" AND (SELECT 1 FROM product_words pw WHERE pw.product_id = l.product_id");
+                for pattern in patterns {
+                    sql.push(" AND instr(pw.words, ")
+                        .bind(pattern.clone())
+                        .push(") > 0");
+                }
+                sql.push(") = 1");
+            }
+            (None, Backend::Postgres, true) => {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM product_search s WHERE s.product_id = l.product_id
+                                     AND s.document @@ to_tsquery('simple', ",
+                )
+                .bind(fts.to_string())
+                .push(") OFFSET 0)");
+            }
+            (None, Backend::Sqlite, true) => return Ok(None),
+            (None, _, false) => {}
+        }
+        filters(&mut sql);
+        sql.push(" ORDER BY tw.title, tw.product_id LIMIT ")
+            .bind(page_rows)
+            .push(") t");
+    }
+    sql.push(") page ORDER BY sort_key, id LIMIT ")
+        .bind(page_rows);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let has_more = rows.len() as i64 > query.limit;
+    let rows = &rows[..rows.len().min(query.limit as usize)];
+    let next_cursor = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
+        _ => None,
+    };
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    let items = cards_in_order(conn, *collection_id, &ids).await?;
+    Ok(Some(ProductList { items, next_cursor }))
 }
 
 /// What every statement of one page of [`list_in_order`] is asked with.

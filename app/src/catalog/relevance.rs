@@ -32,7 +32,7 @@ pub(crate) fn is_tier(tier: Tier) -> bool {
 /// letters beside longer words left out ("P1007-M", "t shirt"). Alone, single letters match
 /// as words: as a prefix, "m" is every word beginning with m in the whole catalog, and as a
 /// word still most of a clothing shop's SKUs.
-fn matched_words(terms: &[String]) -> Vec<(&str, bool)> {
+pub(crate) fn matched_words(terms: &[String]) -> Vec<(&str, bool)> {
     let long = |t: &str| t.chars().nth(1).is_some();
     let any_long = terms.iter().any(|t| long(t));
     terms

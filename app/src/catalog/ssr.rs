@@ -404,12 +404,15 @@ pub async fn refresh_search_documents(
         Backend::Postgres => {
             // The words of each field a relevance tier looks in have columns of their own:
             // see catalog::relevance and migration 0030.
-            "INSERT INTO product_search (product_id, document, title_words, label_words)
+            "INSERT INTO product_search (product_id, document, title_words, label_words,
+                                         untitled_words)
              SELECT p.id,
                     setweight(w.title, 'A') || setweight(w.tags, 'B') || setweight(w.skus, 'B')
-                 || setweight(to_tsvector('simple', p.description_md), 'C'),
-                    w.title, w.title || w.tags || w.skus
+                 || setweight(w.description, 'C'),
+                    w.title, w.title || w.tags || w.skus,
+                    ts_delete(w.tags || w.skus || w.description, tsvector_to_array(w.title))
                FROM products p CROSS JOIN LATERAL (SELECT
+                    to_tsvector('simple', p.description_md) AS description,
                     to_tsvector('simple', p.title) AS title,
                     to_tsvector('simple', COALESCE((SELECT string_agg(tag, ' ') FROM product_tags WHERE product_id = p.id), '')) AS tags,
                     to_tsvector('simple', COALESCE((SELECT string_agg(regexp_replace(sku, '[^[:alnum:]]+', ' ', 'g'), ' ') FROM variants WHERE product_id = p.id AND archived_at IS NULL), '')) AS skus) w
@@ -421,7 +424,8 @@ pub async fn refresh_search_documents(
         Backend::Sqlite => "",
         Backend::Postgres => {
             " ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document,
-                  title_words = EXCLUDED.title_words, label_words = EXCLUDED.label_words"
+                  title_words = EXCLUDED.title_words, label_words = EXCLUDED.label_words,
+                  untitled_words = EXCLUDED.untitled_words"
         }
     };
     for chunk in product_ids.chunks(1000) {
@@ -440,6 +444,54 @@ pub async fn refresh_search_documents(
         if Backend::of(conn) == Backend::Sqlite {
             refresh_product_words(conn, chunk).await?;
         }
+        refresh_title_words(conn, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the title words of `product_ids` in `product_title_words` (migrations: SQLite 0033,
+/// Postgres 0032), split as each database's full-text index splits the title: on SQLite by
+/// `product_search`'s tokenizer, through the scratch table of [`refresh_product_words`].
+async fn refresh_title_words(
+    conn: &mut AnyConnection,
+    product_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    let backend = Backend::of(conn);
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM product_title_words WHERE product_id IN ",
+            "INSERT INTO product_words_scratch (rowid, text) SELECT id, title FROM products WHERE id IN ",
+        ],
+        Backend::Postgres => &[
+            "DELETE FROM product_title_words WHERE product_id IN ",
+            "INSERT INTO product_title_words (word, title, product_id)
+             SELECT DISTINCT w, p.title, p.id
+               FROM products p
+                    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('simple', p.title))) w
+              WHERE p.id IN ",
+        ],
+    };
+    for statement in statements {
+        let mut sql = Sql::default();
+        sql.push(statement).bind_list(product_ids.iter().copied());
+        sql.query()
+            .persistent(product_ids.len() == 1)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if backend == Backend::Sqlite {
+        sqlx::query(
+            "INSERT INTO product_title_words (word, title, product_id)
+             SELECT DISTINCT t.term, p.title, t.doc
+               FROM product_words_scratch_terms t JOIN products p ON p.id = t.doc",
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO product_words_scratch (product_words_scratch) VALUES ('delete-all')",
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

@@ -322,12 +322,103 @@ on_both_databases!(
     prices_sort_in_order_across_pages,
     a_product_has_variants_and_images,
     search_finds_by_title_tag_and_sku,
+    searches_sorted_by_name_list_every_match_in_title_order,
     collections_list_and_page_through_their_products,
     bad_input_gets_a_json_error_with_a_message,
     filters_narrow_the_list,
     listings_follow_sales_restocks_and_catalog_edits,
     the_openapi_document_describes_every_route,
 );
+
+/// A search sorted by name lists exactly the search's matches (as the relevance order finds
+/// them), in title order, across pages: whether it is read from the titles' words (a word no
+/// product has outside its title) or along the listing (a word in descriptions too).
+async fn searches_sorted_by_name_list_every_match_in_title_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (title_served, elsewhere) = (
+        "SELECT COUNT(*) FROM product_title_words WHERE substr(word, 1, length($1)) = $1",
+        match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM product_search WHERE product_search MATCH
+                 '{description tags skus} : \"' || $1 || '\"* NOT {title} : \"' || $1 || '\"*'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM product_search
+                  WHERE untitled_words @@ to_tsquery('simple', $1 || ':*')"
+            }
+        },
+    );
+    let mut read_from_titles = 0;
+    for q in [
+        "hoodie",
+        "mug",
+        "merino",
+        "candle",
+        "wool",
+        "lambs",
+        "tee",
+        "linen",
+        "beanie",
+        "merino beanie",
+        "organic tee",
+        "zzzxxyq",
+        "sweater",
+    ] {
+        let key = q.split(' ').max_by_key(|w| w.len()).unwrap();
+        let in_titles: i64 = sqlx::query_scalar(title_served)
+            .bind(key)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        let outside: i64 = sqlx::query_scalar(elsewhere)
+            .bind(key)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        if in_titles > 0 && outside == 0 {
+            read_from_titles += 1;
+        }
+        for filter in ["", "&in_stock=1", "&min=3000", "&collection=apparel"] {
+            let q = q.replace(' ', "%20");
+            let by_relevance =
+                all_items(&app, &format!("/api/v1/products?q={q}&limit=50{filter}")).await;
+            let pairs = |items: &[Value]| -> Vec<(String, String)> {
+                items
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["title"].as_str().unwrap().into(),
+                            p["slug"].as_str().unwrap().into(),
+                        )
+                    })
+                    .collect()
+            };
+            let mut expected = pairs(&by_relevance);
+            expected.sort();
+            let by_name = all_items(
+                &app,
+                &format!("/api/v1/products?q={q}&sort=name&limit=2{filter}"),
+            )
+            .await;
+            let listed = pairs(&by_name);
+            let titles =
+                |l: &[(String, String)]| l.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                titles(&listed),
+                titles(&expected),
+                "q={q}{filter} (outside titles: {outside})"
+            );
+            let mut sorted = listed.clone();
+            sorted.sort();
+            assert_eq!(sorted, expected, "q={q}{filter}");
+        }
+    }
+    assert!(
+        read_from_titles >= 2,
+        "the titles' words serve some of these searches"
+    );
+    assert!(read_from_titles < 13, "and the listing the others");
+}
 
 /// What listings sort and filter on is kept up to date by every write: a sale of the last unit,
 /// a restock, a price edit, a product leaving the shop or a collection.
