@@ -626,8 +626,11 @@ pub const TABLES: &[Table] = &[
             "document",
             "title_words",
             "label_words",
+            "untitled_words",
         ],
     ),
+    // Each title's words with the title, for searches sorted by name (SQLite 0033, Postgres 0032).
+    catalog("product_title_words", &["word", "title", "product_id"]),
     catalog("product_search_config", &["k", "v"]),
     catalog("product_search_content", &["id", "c0", "c1", "c2", "c3"]),
     catalog("product_search_data", &["id", "block"]),
