@@ -376,22 +376,64 @@ fn title_anchor(terms: &[String]) -> Option<&str> {
     words.into_iter().map(|(w, _)| w).max_by_key(|w| w.len())
 }
 
-/// The full-text query of the products that have a word beginning with `anchor` outside their
-/// title and none in it (SQLite's column filters; Postgres asks `untitled_words`).
+/// The full-text query of the products with a word beginning with `anchor` that is not in their
+/// title: of `untitled_words` (Postgres) or `product_untitled_words` (SQLite).
 fn outside_titles_query(backend: Backend, anchor: &str) -> String {
     match backend {
-        Backend::Sqlite => {
-            format!("{{description tags skus}} : \"{anchor}\"* NOT {{title}} : \"{anchor}\"*")
-        }
+        Backend::Sqlite => format!("\"{anchor}\"*"),
         Backend::Postgres => format!("{anchor}:*"),
     }
 }
 
+/// ` SELECT` the ids (`product_id`) of the products with a word beginning with the anchor that
+/// is not in their title (`outside`, as [`outside_titles_query`]) and that match the whole
+/// search: `fts` on Postgres, each of `patterns` ([`relevance::word_patterns`]) in
+/// `product_words` on SQLite. A product with "merino" in its description and "merinos" in its
+/// title is among them though its title has the anchor too: it is then read twice, and the page
+/// keeps it once.
+fn push_outside_matches(
+    sql: &mut Sql,
+    backend: Backend,
+    outside: &str,
+    fts: &str,
+    patterns: &[String],
+) {
+    match backend {
+        Backend::Sqlite => {
+            sql.push(
+                "SELECT pw.product_id FROM product_untitled_words CROSS JOIN product_words pw
+                  WHERE product_untitled_words MATCH ",
+            )
+            .bind(outside.to_string())
+            .push(" AND pw.product_id = product_untitled_words.rowid");
+            for pattern in patterns {
+                sql.push(" AND instr(pw.words, ")
+                    .bind(pattern.clone())
+                    .push(") > 0");
+            }
+        }
+        // The few products with the anchor outside their title first (`OFFSET 0`), then
+        // their documents: not both indexes, whose "merino" is 8,000 products.
+        Backend::Postgres => {
+            sql.push(
+                "SELECT product_id FROM (SELECT product_id, document FROM product_search
+                                          WHERE untitled_words @@ to_tsquery('simple', ",
+            )
+            .bind(outside.to_string())
+            .push(") OFFSET 0) s WHERE document @@ to_tsquery('simple', ")
+            .bind(fts.to_string())
+            .push(")");
+        }
+    }
+}
+
 /// A search sorted by name, read from `product_title_words` in title order: each match's row
-/// there, for the search's longest word ([`title_anchor`]), is where the page finds it. Only
-/// when every product with that word has it in its title (else `None`, and the listing is
-/// read along the title as before); then the matches are exactly the products with a title
-/// word beginning with it that hold the search's other words too, checked row by row.
+/// there, for the search's longest word ([`title_anchor`]), is where the page finds it, and
+/// the search's other words are checked row by row. The products with that word only outside
+/// their title are not in that table: when there are none, or fewer than [`FEW_MATCHES`],
+/// they are looked up in the listing and sorted in; more, and this is `None` (the listing is
+/// read along the title as before). So is a word that begins more than [`TITLE_WORDS_READ`]
+/// title words.
 ///
 /// At 100,000 products "merino" by name read 3,758 listing rows to show 24 (Postgres 20 ms,
 /// SQLite 2–3 ms); here it reads 26.
@@ -415,17 +457,17 @@ async fn title_order_page(
         return Ok(None);
     };
     let backend = Backend::of(conn);
-    let outside = match backend {
-        Backend::Sqlite => "SELECT 1 FROM product_search WHERE product_search MATCH $1 LIMIT 1",
-        Backend::Postgres => {
-            "SELECT 1 FROM product_search WHERE untitled_words @@ to_tsquery('simple', $1) LIMIT 1"
-        }
-    };
-    let elsewhere = sqlx::query(outside)
-        .bind(outside_titles_query(backend, anchor))
-        .fetch_optional(&mut *conn)
-        .await?;
-    if elsewhere.is_some() {
+    // The matches with the anchor outside their title: none, or few enough to look each up
+    // in the listing and sort them (as `Matching::MatchesFirst`), or the tiers read the listing.
+    let outside = outside_titles_query(backend, anchor);
+    // Every matched word is plain (see `title_anchor`): these are all of them.
+    let all_patterns = relevance::word_patterns(terms).unwrap_or_default();
+    let mut count = Sql::default();
+    count.push("SELECT COUNT(*) AS n FROM (");
+    push_outside_matches(&mut count, backend, &outside, fts, &all_patterns);
+    count.push(&format!(" LIMIT {FEW_MATCHES}) m"));
+    let outside_count: i64 = count.query().fetch_one(&mut *conn).await?.try_get("n")?;
+    if outside_count >= FEW_MATCHES {
         return Ok(None);
     }
     // The title words beginning with the anchor (one index probe each), and one more if there
@@ -470,7 +512,7 @@ async fn title_order_page(
     if words.len() > TITLE_WORDS_READ {
         return Ok(None);
     }
-    if words.is_empty() {
+    if words.is_empty() && outside_count == 0 {
         // No title has the word, and no product has it elsewhere: nothing matches.
         return Ok(Some(ProductList {
             items: vec![],
@@ -534,6 +576,34 @@ async fn title_order_page(
         }
         filters(&mut sql);
         sql.push(" ORDER BY tw.title, tw.product_id LIMIT ")
+            .bind(page_rows)
+            .push(") t");
+    }
+    if outside_count > 0 {
+        if !words.is_empty() {
+            sql.push(" UNION ALL ");
+        }
+        let listing_row = match backend {
+            Backend::Sqlite => " CROSS JOIN catalog_listing l WHERE l.collection_id = ",
+            // Each match's own listing row (a join could hash the whole listing).
+            Backend::Postgres => {
+                " CROSS JOIN LATERAL (SELECT * FROM catalog_listing l
+                                      WHERE l.product_id = m.product_id
+                                        AND l.collection_id = "
+            }
+        };
+        sql.push("SELECT * FROM (SELECT l.product_id AS id, l.title AS sort_key FROM (");
+        push_outside_matches(&mut sql, backend, &outside, fts, &all_patterns);
+        sql.push(") m").push(listing_row).bind(*collection_id);
+        match backend {
+            Backend::Sqlite => sql.push(" AND l.product_id = m.product_id"),
+            Backend::Postgres => sql.push(" OFFSET 0) l WHERE TRUE"),
+        };
+        if let Some(cursor) = cursor {
+            push_past(&mut sql, order, cursor)?;
+        }
+        filters(&mut sql);
+        sql.push(" ORDER BY l.title, l.product_id LIMIT ")
             .bind(page_rows)
             .push(") t");
     }

@@ -441,10 +441,12 @@ pub async fn refresh_search_documents(
             .persistent(chunk.len() == 1)
             .execute(&mut *conn)
             .await?;
+        // The title words first: on SQLite the words outside titles are the product's words
+        // less those.
+        refresh_title_words(conn, chunk).await?;
         if Backend::of(conn) == Backend::Sqlite {
             refresh_product_words(conn, chunk).await?;
         }
-        refresh_title_words(conn, chunk).await?;
     }
     Ok(())
 }
@@ -522,6 +524,24 @@ async fn refresh_product_words(
         "INSERT INTO product_words (product_id, words)
          SELECT doc, ' ' || group_concat(term, ' ') || ' '
            FROM (SELECT DISTINCT doc, term FROM product_words_scratch_terms)
+          GROUP BY doc",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // The words that are not in the title (migration 0034), from the title words just written.
+    let mut sql = Sql::default();
+    sql.push("DELETE FROM product_untitled_words WHERE rowid IN ")
+        .bind_list(product_ids.iter().copied());
+    sql.query()
+        .persistent(product_ids.len() == 1)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO product_untitled_words (rowid, words)
+         SELECT doc, group_concat(term, ' ')
+           FROM (SELECT DISTINCT doc, term FROM product_words_scratch_terms t
+                  WHERE NOT EXISTS (SELECT 1 FROM product_title_words tw
+                                     WHERE tw.product_id = t.doc AND tw.word = t.term))
           GROUP BY doc",
     )
     .execute(&mut *conn)

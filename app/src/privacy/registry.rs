@@ -631,6 +631,12 @@ pub const TABLES: &[Table] = &[
     ),
     // Each title's words with the title, for searches sorted by name (SQLite 0033, Postgres 0032).
     catalog("product_title_words", &["word", "title", "product_id"]),
+    // SQLite: the words of each product not in its title (migration 0034), and its shadow tables.
+    catalog("product_untitled_words", &["words"]),
+    catalog("product_untitled_words_config", &["k", "v"]),
+    catalog("product_untitled_words_data", &["id", "block"]),
+    catalog("product_untitled_words_docsize", &["id", "sz", "origin"]),
+    catalog("product_untitled_words_idx", &["segid", "term", "pgno"]),
     catalog("product_search_config", &["k", "v"]),
     catalog("product_search_content", &["id", "c0", "c1", "c2", "c3"]),
     catalog("product_search_data", &["id", "block"]),
