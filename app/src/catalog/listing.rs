@@ -361,19 +361,41 @@ async fn list_in_order(
 /// ordered read of `product_title_words` each.
 const TITLE_WORDS_READ: usize = 8;
 
-/// The word of a search that [`title_order_page`] reads the titles for: its longest matched
-/// word, if every matched word is a prefix of plain ASCII letters and digits (which both
-/// full-text indexes keep as they are: `product_title_words` holds the index's own words).
-fn title_anchor(terms: &[String]) -> Option<&str> {
+/// The word of a search that [`title_order_page`] reads the titles for, its longest matched
+/// word, and every matched word's [`relevance::word_patterns`]: if every matched word is a
+/// prefix of plain ASCII letters and digits (which both full-text indexes keep as they are:
+/// `product_title_words` holds the index's own words).
+fn title_anchor(terms: &[String]) -> Option<(&str, Vec<String>)> {
+    let patterns = relevance::word_patterns(terms)?;
     let words = relevance::matched_words(terms);
-    let plain = |w: &str| {
-        w.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    };
-    if words.is_empty() || !words.iter().all(|(w, prefix)| *prefix && plain(w)) {
+    if !words.iter().all(|(_, prefix)| *prefix) {
         return None;
     }
-    words.into_iter().map(|(w, _)| w).max_by_key(|w| w.len())
+    let anchor = words.into_iter().map(|(w, _)| w).max_by_key(|w| w.len())?;
+    Some((anchor, patterns))
+}
+
+/// ` AND` the words `column` (of `product_words`) hold every one of `patterns`
+/// ([`relevance::word_patterns`]).
+fn push_word_patterns(sql: &mut Sql, column: &str, patterns: &[String]) {
+    for pattern in patterns {
+        sql.push(" AND instr(")
+            .push(column)
+            .push(", ")
+            .bind(pattern.clone())
+            .push(") > 0");
+    }
+}
+
+/// ` AND` the listing row `l`'s product matches the Postgres full-text query `fts`, looked up
+/// by its id (`OFFSET 0` keeps it a lookup per row).
+fn push_document_match(sql: &mut Sql, fts: &str) {
+    sql.push(
+        " AND EXISTS (SELECT 1 FROM product_search s WHERE s.product_id = l.product_id
+                         AND s.document @@ to_tsquery('simple', ",
+    )
+    .bind(fts.to_string())
+    .push(") OFFSET 0)");
 }
 
 /// The full-text query of the products with a word beginning with `anchor` that is not in their
@@ -406,11 +428,7 @@ fn push_outside_matches(
             )
             .bind(outside.to_string())
             .push(" AND pw.product_id = product_untitled_words.rowid");
-            for pattern in patterns {
-                sql.push(" AND instr(pw.words, ")
-                    .bind(pattern.clone())
-                    .push(") > 0");
-            }
+            push_word_patterns(sql, "pw.words", patterns);
         }
         // The few products with the anchor outside their title first (`OFFSET 0`), then
         // their documents: not both indexes, whose "merino" is 8,000 products.
@@ -453,18 +471,16 @@ async fn title_order_page(
     if !order.text_key || order.descending {
         return Ok(None);
     }
-    let Some(anchor) = title_anchor(terms) else {
+    let Some((anchor, patterns)) = title_anchor(terms) else {
         return Ok(None);
     };
     let backend = Backend::of(conn);
     // The matches with the anchor outside their title: none, or few enough to look each up
     // in the listing and sort them (as `Matching::MatchesFirst`), or the tiers read the listing.
     let outside = outside_titles_query(backend, anchor);
-    // Every matched word is plain (see `title_anchor`): these are all of them.
-    let all_patterns = relevance::word_patterns(terms).unwrap_or_default();
     let mut count = Sql::default();
     count.push("SELECT COUNT(*) AS n FROM (");
-    push_outside_matches(&mut count, backend, &outside, fts, &all_patterns);
+    push_outside_matches(&mut count, backend, &outside, fts, &patterns);
     count.push(&format!(" LIMIT {FEW_MATCHES}) m"));
     let outside_count: i64 = count.query().fetch_one(&mut *conn).await?.try_get("n")?;
     if outside_count >= FEW_MATCHES {
@@ -520,11 +536,7 @@ async fn title_order_page(
         }));
     }
     // The other words, checked on each row read: every word, if the anchor is not the only one.
-    let others = relevance::matched_words(terms).len() > 1;
-    let patterns = match (backend, others) {
-        (Backend::Sqlite, true) => relevance::word_patterns(terms),
-        _ => None,
-    };
+    let others = patterns.len() > 1;
     let page_rows = query.limit + 1;
     let mut sql = Sql::default();
     sql.push("SELECT DISTINCT id, sort_key FROM (");
@@ -553,26 +565,14 @@ async fn title_order_page(
                 .bind(*id)
                 .push(")");
         }
-        match (&patterns, backend, others) {
-            (Some(patterns), _, _) => {
+        match (backend, others) {
+            (Backend::Sqlite, true) => {
                 sql.push(" AND (SELECT 1 FROM product_words pw WHERE pw.product_id = l.product_id");
-                for pattern in patterns {
-                    sql.push(" AND instr(pw.words, ")
-                        .bind(pattern.clone())
-                        .push(") > 0");
-                }
+                push_word_patterns(&mut sql, "pw.words", &patterns);
                 sql.push(") = 1");
             }
-            (None, Backend::Postgres, true) => {
-                sql.push(
-                    " AND EXISTS (SELECT 1 FROM product_search s WHERE s.product_id = l.product_id
-                                     AND s.document @@ to_tsquery('simple', ",
-                )
-                .bind(fts.to_string())
-                .push(") OFFSET 0)");
-            }
-            (None, Backend::Sqlite, true) => return Ok(None),
-            (None, _, false) => {}
+            (Backend::Postgres, true) => push_document_match(&mut sql, fts),
+            (_, false) => {}
         }
         filters(&mut sql);
         sql.push(" ORDER BY tw.title, tw.product_id LIMIT ")
@@ -593,7 +593,7 @@ async fn title_order_page(
             }
         };
         sql.push("SELECT * FROM (SELECT l.product_id AS id, l.title AS sort_key FROM (");
-        push_outside_matches(&mut sql, backend, &outside, fts, &all_patterns);
+        push_outside_matches(&mut sql, backend, &outside, fts, &patterns);
         sql.push(") m").push(listing_row).bind(*collection_id);
         match backend {
             Backend::Sqlite => sql.push(" AND l.product_id = m.product_id"),
@@ -610,17 +610,8 @@ async fn title_order_page(
     sql.push(") page ORDER BY sort_key, id LIMIT ")
         .bind(page_rows);
     let rows = sql.query().fetch_all(&mut *conn).await?;
-    let has_more = rows.len() as i64 > query.limit;
-    let rows = &rows[..rows.len().min(query.limit as usize)];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
-        _ => None,
-    };
-    let ids = rows
-        .iter()
-        .map(|row| row.try_get("id"))
-        .collect::<Result<Vec<i64>, _>>()?;
-    let items = cards_in_order(conn, *collection_id, &ids).await?;
+    let (rows, next_cursor) = page_end(&rows, query.limit, order)?;
+    let items = cards_of_ids(conn, *collection_id, rows).await?;
     Ok(Some(ProductList { items, next_cursor }))
 }
 
@@ -805,11 +796,7 @@ async fn page_in_order(
                 }
                 Some(Matching::Words { patterns, until }) => {
                     sql.push(" AND w.product_id = l.product_id");
-                    for pattern in patterns {
-                        sql.push(" AND instr(w.words, ")
-                            .bind(pattern.clone())
-                            .push(") > 0");
-                    }
+                    push_word_patterns(&mut sql, "w.words", patterns);
                     if let Some(until) = until {
                         push_up_to(&mut sql, order, until)?;
                     }
@@ -842,20 +829,9 @@ async fn page_in_order(
             (sql, false)
         };
     let rows = sql.query().fetch_all(&mut *conn).await?;
-    let has_more = rows.len() as i64 > query.limit;
-    let rows = &rows[..rows.len().min(query.limit as usize)];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
-        _ => None,
-    };
+    let (rows, next_cursor) = page_end(&rows, query.limit, order)?;
     let items = match products_first {
-        true => {
-            let ids = rows
-                .iter()
-                .map(|row| row.try_get("id"))
-                .collect::<Result<Vec<i64>, _>>()?;
-            cards_in_order(conn, collection_id, &ids).await?
-        }
+        true => cards_of_ids(conn, collection_id, rows).await?,
         false => rows
             .iter()
             .map(card_from_row)
@@ -895,14 +871,7 @@ fn postgres_search_in_order<F: Fn(&mut Sql)>(
     let page_rows = query.limit + 1;
     let order_by = order.listing_order_by();
     let key = order.key;
-    let matches = |sql: &mut Sql| {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM product_search s WHERE s.product_id = l.product_id
-                             AND s.document @@ to_tsquery('simple', ",
-        )
-        .bind(fts.to_string())
-        .push(") OFFSET 0)");
-    };
+    let matches = |sql: &mut Sql| push_document_match(sql, fts);
     // The page's filters and, past the cursor, its place: the last conditions on `l` of the
     // second and third branches.
     let filtered_past_cursor = |sql: &mut Sql| -> Result<(), ListError> {
@@ -1047,6 +1016,34 @@ async fn list_by_relevance(
         items: cards,
         next_cursor,
     })
+}
+
+/// A page's rows out of the `limit` + 1 read in `order` (the one more tells there is a next
+/// page), and the cursor after them if there is.
+fn page_end<'r>(
+    rows: &'r [AnyRow],
+    limit: i64,
+    order: &Order,
+) -> Result<(&'r [AnyRow], Option<String>), sqlx::Error> {
+    let page = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = match (rows.len() as i64 > limit, page.last()) {
+        (true, Some(last)) => Some(cursor_after(last, order)?.encode()),
+        _ => None,
+    };
+    Ok((page, next_cursor))
+}
+
+/// [`cards_in_order`] of rows that name their products as `id`.
+async fn cards_of_ids(
+    conn: &mut AnyConnection,
+    collection_id: i64,
+    rows: &[AnyRow],
+) -> Result<Vec<ProductCard>, sqlx::Error> {
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    cards_in_order(conn, collection_id, &ids).await
 }
 
 /// The cards of the products `ids` listed in `collection_id`, in the order of `ids` (a product

@@ -474,12 +474,7 @@ async fn refresh_title_words(
         ],
     };
     for statement in statements {
-        let mut sql = Sql::default();
-        sql.push(statement).bind_list(product_ids.iter().copied());
-        sql.query()
-            .persistent(product_ids.len() == 1)
-            .execute(&mut *conn)
-            .await?;
+        execute_for_products(conn, statement, product_ids).await?;
     }
     if backend == Backend::Sqlite {
         sqlx::query(
@@ -489,12 +484,32 @@ async fn refresh_title_words(
         )
         .execute(&mut *conn)
         .await?;
-        sqlx::query(
-            "INSERT INTO product_words_scratch (product_words_scratch) VALUES ('delete-all')",
-        )
+        empty_words_scratch(conn).await?;
+    }
+    Ok(())
+}
+
+/// Runs `statement`, which ends in `IN `, for the list `product_ids`.
+async fn execute_for_products(
+    conn: &mut AnyConnection,
+    statement: &str,
+    product_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::default();
+    sql.push(statement).bind_list(product_ids.iter().copied());
+    // One product's statement is cached; a batch's text changes with its size.
+    sql.query()
+        .persistent(product_ids.len() == 1)
         .execute(&mut *conn)
         .await?;
-    }
+    Ok(())
+}
+
+/// Leaves `product_words_scratch` empty again, as it is between statements (migration 0032).
+async fn empty_words_scratch(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO product_words_scratch (product_words_scratch) VALUES ('delete-all')")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -513,12 +528,7 @@ async fn refresh_product_words(
                     || coalesce(tags, '') || ' ' || coalesce(skus, '')
            FROM product_search WHERE rowid IN ",
     ] {
-        let mut sql = Sql::default();
-        sql.push(statement).bind_list(product_ids.iter().copied());
-        sql.query()
-            .persistent(product_ids.len() == 1)
-            .execute(&mut *conn)
-            .await?;
+        execute_for_products(conn, statement, product_ids).await?;
     }
     sqlx::query(
         "INSERT INTO product_words (product_id, words)
@@ -529,13 +539,12 @@ async fn refresh_product_words(
     .execute(&mut *conn)
     .await?;
     // The words that are not in the title (migration 0034), from the title words just written.
-    let mut sql = Sql::default();
-    sql.push("DELETE FROM product_untitled_words WHERE rowid IN ")
-        .bind_list(product_ids.iter().copied());
-    sql.query()
-        .persistent(product_ids.len() == 1)
-        .execute(&mut *conn)
-        .await?;
+    execute_for_products(
+        conn,
+        "DELETE FROM product_untitled_words WHERE rowid IN ",
+        product_ids,
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO product_untitled_words (rowid, words)
          SELECT doc, group_concat(term, ' ')
@@ -546,10 +555,7 @@ async fn refresh_product_words(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO product_words_scratch (product_words_scratch) VALUES ('delete-all')")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    empty_words_scratch(conn).await
 }
 
 /// A manual collection with its products in the given order.
