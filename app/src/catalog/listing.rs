@@ -264,7 +264,8 @@ pub async fn list_products_among(
         }
         terms => {
             let order = order_for(query);
-            let filters = |sql: &mut Sql| push_filters(sql, query, &option_keys);
+            let backend = Backend::of(conn);
+            let filters = |sql: &mut Sql| push_filters(sql, backend, query, &option_keys);
             let search = terms.as_deref();
             list_in_order(conn, query, collection_id, &order, filters, search, cursor).await
         }
@@ -939,7 +940,12 @@ fn another_order() -> ListError {
 
 /// The page's price, stock and option filters on the listing row `l`, the options as
 /// [`facet_keys`].
-fn push_filters(sql: &mut Sql, query: &ProductQuery, option_keys: &[Vec<String>]) {
+fn push_filters(
+    sql: &mut Sql,
+    backend: Backend,
+    query: &ProductQuery,
+    option_keys: &[Vec<String>],
+) {
     // Unless the page is sorted by price, the price bounds are checked on rows read along the
     // sort's index: `+` keeps the planner from reading the price range first and sorting it
     // (a third of a 5,000-product collection for "20 to 60").
@@ -958,6 +964,19 @@ fn push_filters(sql: &mut Sql, query: &ProductQuery, option_keys: &[Vec<String>]
         sql.push(" AND l.buyable = 1");
     }
     for keys in option_keys {
+        // SQLite: first the row's facet bits, in the sort's index (migration 0035), against
+        // the option's, worked out once a statement. Only rows whose bits say yes are looked up
+        // below: Colour:Forest, 1 product in 10, read 500 rows of a 100,000-product catalog
+        // for its page and its statement went from 260 to 195 µs. A bit may be shared by
+        // several values, never missing.
+        if backend == Backend::Sqlite {
+            sql.push(
+                " AND (l.facet_bits & (SELECT SUM(DISTINCT 1 << ((b.id - 1) % 62))
+                                         FROM catalog_facet_bits b WHERE b.facet IN ",
+            )
+            .bind_list(keys.iter().cloned())
+            .push(")) <> 0");
+        }
         // One key of the product's facets, whichever its variants. A scalar subquery: by the
         // product's index, row by row along the sort, never by joining the collection's
         // facets (Postgres turns an EXISTS into a join over all of them; SQLite walked them
@@ -988,13 +1007,14 @@ async fn list_by_relevance(
         Some(Cursor::Int { key, id }) if relevance::is_tier(key) && id > 0 => (key, Some(id)),
         Some(_) => return Err(another_order()),
     };
+    let backend = Backend::of(conn);
     let mut found = relevance::page(
         conn,
         terms,
         collection_id,
         (from_tier, after),
         query.limit + 1,
-        |sql| push_filters(sql, query, option_keys),
+        |sql| push_filters(sql, backend, query, option_keys),
     )
     .await?;
     let has_more = found.len() as i64 > query.limit;

@@ -609,9 +609,13 @@ pub const TABLES: &[Table] = &[
             "title",
             "min_price",
             "buyable",
+            // SQLite only (migration 0035).
+            "facet_bits",
         ],
     ),
     catalog("catalog_facets", &["collection_id", "facet", "product_id"]),
+    // SQLite only: the option values, numbered for `catalog_listing.facet_bits` (migration 0035).
+    catalog("catalog_facet_bits", &["id", "facet"]),
     // SQLite only, empty outside an import's batch (migration 0031).
     catalog("catalog_listing_deferred", &["product_id"]),
     // The search index: SQLite's FTS5 table and its shadow tables, Postgres's documents.

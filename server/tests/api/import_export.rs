@@ -353,6 +353,60 @@ async fn replacing_a_product_keeps_its_orders_and_reservations(backend: Backend)
     assert_eq!(stock_of(&app, red).await, (1, 0));
 }
 
+/// The handles an option filter finds in the whole catalog, sorted.
+async fn with_option(app: &crate::helpers::TestApp, option: &str) -> Vec<String> {
+    let path = format!("/api/v1/products?limit=100&option={option}");
+    let (status, body) = app.json(&path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    assert!(body["next_cursor"].is_null(), "{path}: one page");
+    let mut handles: Vec<String> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["slug"].as_str().unwrap().to_string())
+        .collect();
+    handles.sort();
+    handles
+}
+
+/// An option filter finds the products that have the value now: after an import (written a
+/// batch at a time), after a replacing one drops, changes and adds values (written by the
+/// triggers), and with more values than SQLite's facet bits (62), some of which then share one.
+async fn option_filters_find_the_values_products_have_now(backend: Backend) {
+    let app = spawn_empty_app(backend).await;
+    let mut csv = HEADER.to_string();
+    for n in 0..70 {
+        csv.push_str(&format!("c-{n},Colour {n},Colour,C{n},C-{n},10,5,\n"));
+    }
+    csv.push_str("mug,Mug,Colour,Blue,MUG-B,12,5,\nmug,,,Red,MUG-R,12,3,\n");
+    import(&app, &csv, false).await.expect("import");
+    for n in 0..70 {
+        assert_eq!(
+            with_option(&app, &format!("Colour:C{n}")).await,
+            [format!("c-{n}")]
+        );
+    }
+    assert_eq!(with_option(&app, "Colour:Red").await, ["mug"]);
+    assert_eq!(with_option(&app, "Colour:Blue").await, ["mug"]);
+
+    // The mug drops red for green; c-3 becomes C4, as c-4 is.
+    let replaced = format!(
+        "{HEADER}mug,Mug,Colour,Blue,MUG-B,12,5,\n\
+         mug,,,Green,MUG-G,12,3,\n\
+         c-3,Colour 3,Colour,C4,C-3,10,5,\n"
+    );
+    import(&app, &replaced, true).await.expect("replace");
+    assert_eq!(with_option(&app, "Colour:Red").await, Vec::<String>::new());
+    assert_eq!(with_option(&app, "Colour:Green").await, ["mug"]);
+    assert_eq!(with_option(&app, "Colour:Blue").await, ["mug"]);
+    assert_eq!(with_option(&app, "Colour:C3").await, Vec::<String>::new());
+    assert_eq!(with_option(&app, "Colour:C4").await, ["c-3", "c-4"]);
+    assert_eq!(with_option(&app, "Colour:C5").await, ["c-5"]);
+    if backend == Backend::Sqlite {
+        assert_eq!(wrong_facet_bits(&app.db).await, 0);
+    }
+}
+
 /// The database itself refuses to delete a variant that orders or the ledger refer to, or its
 /// product: history is archived, never cascaded away.
 async fn variants_with_orders_or_history_cannot_be_deleted(backend: Backend) {
@@ -566,6 +620,19 @@ fn generated_csv(first: usize, count: usize, collections: usize) -> String {
     csv
 }
 
+/// SQLite's listing rows whose `facet_bits` are not those of their facets (migration 0035).
+async fn wrong_facet_bits(db: &app::db::Db) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM catalog_listing l
+           LEFT JOIN catalog_facet_bits_source s
+             ON s.collection_id = l.collection_id AND s.product_id = l.product_id
+          WHERE l.facet_bits <> IFNULL(s.facet_bits, 0)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+}
+
 /// Rows of `table` that `source` (a view of what it should hold) lacks, and the reverse.
 async fn differences(db: &app::db::Db, table: &str, source: &str, columns: &str) -> (i64, i64) {
     let count = |a: &str, b: &str| {
@@ -625,6 +692,11 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
             .await
             .unwrap();
         assert_eq!(deferred, 0, "no product is left out of the triggers");
+        assert_eq!(
+            wrong_facet_bits(&app.db).await,
+            0,
+            "each listing row has the bits of its facets"
+        );
     }
     let searchable = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM product_search WHERE skus LIKE 'P%-S P%-L'",
@@ -985,6 +1057,7 @@ async fn pictures_stored_before_webp_get_their_copies_later(backend: Backend) {
 on_both_databases!(
     pictures_stored_before_webp_get_their_copies_later,
     a_large_import_lists_every_product_as_its_variants_say,
+    option_filters_find_the_values_products_have_now,
     searches_rank_by_where_they_match_then_newest_first,
     a_file_that_changes_between_its_readings_stops_there,
     bulk_rows_go_in_as_many_statements_as_they_need,
