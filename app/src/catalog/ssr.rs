@@ -15,20 +15,82 @@ fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
     Ok(Money::new(amount, currency))
 }
 
-/// A product card from a row selected with `listing`'s card columns.
+/// What a card shows, in the order of `listing`'s card array: slug, title, variant id, its
+/// three option values, price, compare-at price, currency, whether it can be bought (1 or 0),
+/// the picture's url, alt, width, height, srcset and WebP srcset, and the units to sell.
+#[derive(serde::Deserialize)]
+struct CardFields(
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// A product card from a row selected with `listing`'s card columns (its `card` array).
 pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
-    let currency: String = row.try_get("currency")?;
-    let compare_at: Option<i64> = row.try_get("compare_at_amount")?;
+    let card: String = row.try_get("card")?;
+    let decode = |e: Box<dyn std::error::Error + Send + Sync>| sqlx::Error::Decode(e);
+    let CardFields(
+        slug,
+        title,
+        variant_id,
+        option1,
+        option2,
+        option3,
+        price,
+        compare_at,
+        currency,
+        buyable,
+        url,
+        alt,
+        width,
+        height,
+        srcset,
+        webp_srcset,
+        available,
+    ) = serde_json::from_str(&card).map_err(|e| decode(Box::new(e)))?;
+    let image = match url {
+        None => None,
+        Some(url) => {
+            let missing = |column: &str| decode(format!("a picture without {column}").into());
+            Some(Image {
+                url,
+                alt: alt.ok_or_else(|| missing("alt"))?,
+                width: width.ok_or_else(|| missing("width"))?,
+                height: height.ok_or_else(|| missing("height"))?,
+                srcset,
+                // Empty: the WebP copies could not be made (`media::add_missing_webp`).
+                webp_srcset: webp_srcset.filter(|set| !set.is_empty()),
+            })
+        }
+    };
     Ok(ProductCard {
-        slug: row.try_get("slug")?,
-        title: row.try_get("title")?,
-        variant_id: row.try_get("variant_id")?,
-        variant_buyable: row.try_get::<i64, _>("variant_buyable")? == 1,
-        variant_title: option_values(row).join(" / "),
-        price: money(row.try_get("price_amount")?, &currency)?,
+        slug,
+        title,
+        variant_id,
+        variant_buyable: buyable == 1,
+        variant_title: [option1, option2, option3]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" / "),
+        price: money(price, &currency)?,
         compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
-        image: image_from_row(row)?,
-        available: row.try_get("available")?,
+        image,
+        available,
     })
 }
 
