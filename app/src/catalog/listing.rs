@@ -350,6 +350,14 @@ async fn list_in_order(
         }
     }
     if let (Backend::Sqlite, Some(fts), Some(terms)) = (backend, &fts, search) {
+        // A code (a SKU, a model number) is nearly always rare, and its count is cheap (its
+        // prefix begins few words): counted first, the window is not read in vain. A SKU sorted
+        // by price at 100,000 products read 500 rows of it for nothing, 0.87 ms of 1.04.
+        let counted_first = looks_like_a_code(terms);
+        if counted_first && has_few_matches(conn, fts).await? {
+            let matching = Matching::MatchesFirst(fts.clone());
+            return page_in_order(conn, &page, Some(matching)).await;
+        }
         if let Some(patterns) = relevance::word_patterns(terms) {
             let until = window_end(conn, collection_id, order, page.cursor).await?;
             let matching = Matching::Words {
@@ -362,12 +370,21 @@ async fn list_in_order(
                 return Ok(found);
             }
         }
-        if has_few_matches(conn, fts).await? {
+        if !counted_first && has_few_matches(conn, fts).await? {
             let matching = Matching::MatchesFirst(fts.clone());
             return page_in_order(conn, &page, Some(matching)).await;
         }
     }
     page_in_order(conn, &page, fts.map(Matching::FullText)).await
+}
+
+/// Whether a search's matched words include one of three characters or more with a digit in
+/// it, as SKUs and model numbers have ("p90007", "x200"). Short ones ("p9") are left out: as a
+/// prefix they begin thousands of words, whose matches cost milliseconds to count.
+fn looks_like_a_code(terms: &[String]) -> bool {
+    relevance::matched_words(terms)
+        .iter()
+        .any(|(word, _)| word.chars().count() >= 3 && word.chars().any(|c| c.is_ascii_digit()))
 }
 
 /// The most title words a search's word may be the beginning of for [`title_order_page`]: one
@@ -1293,6 +1310,16 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn words_with_digits_look_like_codes_unless_short() {
+        let terms = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert!(looks_like_a_code(&terms(&["p90007", "m"])));
+        assert!(looks_like_a_code(&terms(&["merino", "x200"])));
+        assert!(!looks_like_a_code(&terms(&["merino"])));
+        assert!(!looks_like_a_code(&terms(&["p9"])));
+        assert!(!looks_like_a_code(&terms(&["merino", "42"])));
     }
 
     #[test]

@@ -846,6 +846,22 @@ async fn searches_rank_by_where_they_match_then_newest_first(backend: Backend) {
         search_pages(&app, "item&sort=price-asc", 50).await,
         every_item
     );
+    // A code (SQLite counts its matches before reading the listing): a SKU's product, and the
+    // 111 products whose SKUs begin with "P10", sorted in by price.
+    assert_eq!(
+        search_pages(&app, "P1050-M&sort=price-asc", 2).await,
+        ["p-1050"]
+    );
+    let begin_p10: Vec<String> = every_item
+        .iter()
+        .filter(|s| number(s).to_string().starts_with("10"))
+        .cloned()
+        .collect();
+    assert_eq!(begin_p10.len(), 111);
+    assert_eq!(
+        search_pages(&app, "P10&sort=price-asc", 20).await,
+        begin_p10
+    );
     // A word of a few products, far from the first listing rows read: every match once.
     assert_eq!(
         search_pages(&app, "harbour&sort=price-desc", 2).await,
