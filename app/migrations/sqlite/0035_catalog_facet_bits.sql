@@ -2,7 +2,7 @@
 -- indexes, so that a page filtered by option (Colour:Forest) checks most rows it reads along
 -- the sort without leaving the index. The exact check, one key of `catalog_facets` per row,
 -- then runs only for the rows whose bits say yes. At 100,000 products, a Forest page of one
--- collection (1 product in 10) read about 500 rows and looked each up in `catalog_facets`:
+-- collection (1 product in 10) read about 200 rows and looked each up in `catalog_facets`:
 -- 100 µs of its 260 µs statement (see catalog::listing::push_filters).
 --
 -- Each distinct facet gets a number in the order first seen; its bit is (number - 1) % 62, so a
