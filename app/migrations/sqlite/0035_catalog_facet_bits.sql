@@ -13,6 +13,12 @@ CREATE TABLE catalog_facet_bits (
     facet TEXT    NOT NULL UNIQUE
 );
 
+-- Each facet's bit as a mask: the one place that says which bit a number gets. The listing's
+-- bits are the masks of its facets put together (`SUM(DISTINCT mask)`: distinct powers of two add
+-- up to their OR), and so is an option filter's (catalog::listing::push_filters).
+CREATE VIEW catalog_facet_masks AS
+SELECT facet, 1 << ((id - 1) % 62) AS mask FROM catalog_facet_bits;
+
 -- A listing row's bits: those of its product's facets in its collection. Written by the triggers
 -- below as `catalog_facets` changes, and by an import's batch at once (`catalog::bulk`).
 ALTER TABLE catalog_listing ADD COLUMN facet_bits INTEGER NOT NULL DEFAULT 0;
@@ -35,9 +41,9 @@ SELECT l.collection_id, pf.facet, l.product_id
 
 -- The bits each listing row should hold (compared with them in the tests).
 CREATE VIEW catalog_facet_bits_source AS
-SELECT f.collection_id, f.product_id, SUM(DISTINCT 1 << ((b.id - 1) % 62)) AS facet_bits
+SELECT f.collection_id, f.product_id, SUM(DISTINCT m.mask) AS facet_bits
   FROM catalog_facets f
-  JOIN catalog_facet_bits b ON b.facet = f.facet
+  JOIN catalog_facet_masks m ON m.facet = f.facet
  GROUP BY f.collection_id, f.product_id;
 
 INSERT INTO catalog_facet_bits (facet) SELECT DISTINCT facet FROM catalog_facets ORDER BY facet;
@@ -70,7 +76,7 @@ WHEN NOT EXISTS (SELECT 1 FROM catalog_listing_deferred WHERE product_id = NEW.p
 BEGIN
     INSERT OR IGNORE INTO catalog_facet_bits (facet) VALUES (NEW.facet);
     UPDATE catalog_listing
-       SET facet_bits = facet_bits | (1 << (((SELECT id FROM catalog_facet_bits WHERE facet = NEW.facet) - 1) % 62))
+       SET facet_bits = facet_bits | (SELECT mask FROM catalog_facet_masks WHERE facet = NEW.facet)
      WHERE collection_id = NEW.collection_id AND product_id = NEW.product_id;
 END;
 

@@ -212,8 +212,8 @@ async fn list_deferred_products(conn: &mut AnyConnection) -> Result<(), sqlx::Er
                 AND product_id IN (SELECT product_id FROM catalog_listing_deferred)
               GROUP BY product_id),
          bits AS (
-             SELECT pf.product_id, SUM(DISTINCT 1 << ((b.id - 1) % 62)) AS facet_bits
-               FROM product_facet_values pf JOIN catalog_facet_bits b ON b.facet = pf.facet
+             SELECT pf.product_id, SUM(DISTINCT m.mask) AS facet_bits
+               FROM product_facet_values pf JOIN catalog_facet_masks m ON m.facet = pf.facet
               WHERE pf.product_id IN (SELECT product_id FROM catalog_listing_deferred)
               GROUP BY pf.product_id)
          SELECT 0, p.id, 0, p.created_at, p.title, f.min_price, f.buyable, IFNULL(b.facet_bits, 0)

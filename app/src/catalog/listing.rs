@@ -1000,8 +1000,8 @@ fn push_filters(
         // several values, never missing.
         if backend == Backend::Sqlite {
             sql.push(
-                " AND (l.facet_bits & (SELECT SUM(DISTINCT 1 << ((b.id - 1) % 62))
-                                         FROM catalog_facet_bits b WHERE b.facet IN ",
+                " AND (l.facet_bits & (SELECT SUM(DISTINCT mask) FROM catalog_facet_masks
+                                        WHERE facet IN ",
             )
             .bind_list(keys.iter().cloned())
             .push(")) <> 0");
