@@ -66,15 +66,14 @@ pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
         None => None,
         Some(url) => {
             let missing = |column: &str| decode(format!("a picture without {column}").into());
-            Some(Image {
+            Some(picture(
                 url,
-                alt: alt.ok_or_else(|| missing("alt"))?,
-                width: width.ok_or_else(|| missing("width"))?,
-                height: height.ok_or_else(|| missing("height"))?,
+                alt.ok_or_else(|| missing("alt"))?,
+                width.ok_or_else(|| missing("width"))?,
+                height.ok_or_else(|| missing("height"))?,
                 srcset,
-                // Empty: the WebP copies could not be made (`media::add_missing_webp`).
-                webp_srcset: webp_srcset.filter(|set| !set.is_empty()),
-            })
+                webp_srcset,
+            ))
         }
     };
     Ok(ProductCard {
@@ -100,17 +99,34 @@ fn image_from_row(row: &AnyRow) -> Result<Option<Image>, sqlx::Error> {
     let Some(url) = row.try_get::<Option<String>, _>("url")? else {
         return Ok(None);
     };
-    Ok(Some(Image {
+    Ok(Some(picture(
         url,
-        alt: row.try_get("alt")?,
-        width: row.try_get("width")?,
-        height: row.try_get("height")?,
-        srcset: row.try_get("srcset")?,
-        // Empty: the WebP copies could not be made (`media::add_missing_webp`).
-        webp_srcset: row
-            .try_get::<Option<String>, _>("webp_srcset")?
-            .filter(|set| !set.is_empty()),
-    }))
+        row.try_get("alt")?,
+        row.try_get("width")?,
+        row.try_get("height")?,
+        row.try_get("srcset")?,
+        row.try_get("webp_srcset")?,
+    )))
+}
+
+/// A picture as stored: an empty `webp_srcset` means its WebP copies could not be made
+/// (`media::add_missing_webp`), and none are offered.
+fn picture(
+    url: String,
+    alt: String,
+    width: i64,
+    height: i64,
+    srcset: Option<String>,
+    webp_srcset: Option<String>,
+) -> Image {
+    Image {
+        url,
+        alt,
+        width,
+        height,
+        srcset,
+        webp_srcset: webp_srcset.filter(|set| !set.is_empty()),
+    }
 }
 
 pub(crate) fn option_values(row: &AnyRow) -> Vec<String> {
