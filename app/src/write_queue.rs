@@ -8,7 +8,7 @@
 //! also means two writers of this process never fight over SQLite's lock. Another process on
 //! the same file (`kassa import` beside a running shop) takes the lock between groups; each
 //! side waits for the other up to `busy_timeout`, which is why long jobs write in short
-//! transactions (an import commits every 200 products).
+//! transactions (an import commits every 400 products).
 //!
 //! Postgres groups concurrent commits into one WAL flush by itself and locks rows, not the
 //! database, so there each job simply runs in its own transaction in the caller's task.

@@ -5,7 +5,7 @@
 //! Import reads the file twice, a product at a time, so a file of any size takes little memory.
 //! The first reading checks the whole file, against the database too, and reports every
 //! problem with its line and column; only a clean file is written. The second writes it
-//! through the shop's writer in batches of [`IMPORT_BATCH`] products, one transaction each, so
+//! through the shop's writer in batches of [`import_batch`] products, one transaction each, so
 //! a long import holds the write lock for moments at a time and shoppers' orders go on between
 //! batches (on SQLite also when the import runs from the command line beside a running shop).
 //!
@@ -25,7 +25,7 @@ use super::ssr::{
     insert_images, insert_product_parts, insert_variant, refresh_search_document, NewImage,
     NewProduct, NewVariant,
 };
-use crate::db::{now_epoch, Db, Sql};
+use crate::db::{now_epoch, Backend, Db, Sql};
 use crate::inventory::{self, AdjustReason, Movement, StockError, StockMove};
 use crate::money::{Currency, Money};
 use crate::write_queue::JobFuture;
@@ -692,14 +692,23 @@ pub enum ImportError {
 }
 
 /// Products per transaction of an import: small enough that the write lock is held for a
-/// moment (about 130 ms on SQLite at 100,000 products), large enough that a 100,000-product
-/// file is 500 commits. Each batch rewrites pages of the listing's indexes that the next batch
-/// rewrites again, and SQLite writes every page a commit changed: at 100 per batch a
-/// 100,000-product `kassa import` took 76 s on SQLite and 110 s on Postgres, at 200 64 s and
-/// 91 s. At 300 SQLite's statement journal (in memory for the command line's import, see
-/// `db::SQLITE_BULK_PRAGMAS`) took the import over 200 MB (`/usr/bin/time -v`, as
-/// scripts/bench-scale.sh measures it).
-pub const IMPORT_BATCH: usize = 200;
+/// moment, large enough that few commits rewrite the same pages. Each batch rewrites pages of
+/// the listing's indexes (titles and prices in random order) that the next batch rewrites
+/// again, and the database writes every page a commit changed. 100,000 products by
+/// `kassa import` (`/usr/bin/time`, as scripts/bench-scale.sh measures it):
+///
+/// - SQLite, with checkpoints every 40,000 pages (`db::SQLITE_BULK_PRAGMAS`): 200 a batch,
+///   48.9 s and 123 MB, the write lock held 114 ms a batch (median of the last 100 batches);
+///   300, 44.3 s and 156 MB; **400, 41.7 s and 159 MB, 153 ms**; 600, 40.2 s and 174 MB. The
+///   memory is SQLite's statement journals, kept in memory by the command line's import.
+/// - Postgres, 200: 86 s; 400: 107 s. Its triggers list a statement's rows at once, and
+///   larger statements were slower.
+pub fn import_batch(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 400,
+        Backend::Postgres => 200,
+    }
+}
 
 /// Products checked against the shop's handles and SKUs at a time.
 const CHECK_BATCH: usize = 1_000;
@@ -870,7 +879,7 @@ async fn check_against_shop(
 }
 
 /// The second reading: writes the checked file through the shop's writer, in batches of
-/// [`IMPORT_BATCH`] products, one transaction each; new products a few statements per batch
+/// [`import_batch`] products, one transaction each; new products a few statements per batch
 /// (see [`super::bulk`]), existing ones (with `replace`) updated in place one by one.
 /// `progress` is called with the number of products written so far.
 pub async fn write_import(
@@ -884,11 +893,12 @@ pub async fn write_import(
     let (total, replace) = (checked.products, checked.replace);
     let now = now_epoch();
     let mut written = 0;
+    let batch_size = import_batch(db.backend());
     // After the first batch, then every tenfold.
-    let mut analyze_at = IMPORT_BATCH;
+    let mut analyze_at = batch_size;
     loop {
-        let mut batch = Vec::with_capacity(IMPORT_BATCH);
-        for item in reader.by_ref().take(IMPORT_BATCH) {
+        let mut batch = Vec::with_capacity(batch_size);
+        for item in reader.by_ref().take(batch_size) {
             match item {
                 Ok(item) => batch.push(with_stored_pictures(item, &checked.stored)),
                 Err(mut e) => {
@@ -938,7 +948,7 @@ pub async fn write_import(
 /// a whole table would be kept as it grows (until autovacuum's next look, whenever that is),
 /// and a 100,000-product import took anything from 100 to 140 s.
 async fn analyze_catalog(db: &Db) {
-    if db.backend() != crate::db::Backend::Postgres {
+    if db.backend() != Backend::Postgres {
         return;
     }
     let tables = "products, variants, product_options, collection_products, catalog_listing, \

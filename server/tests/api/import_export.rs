@@ -2,7 +2,9 @@
 
 use std::process::Command;
 
-use app::catalog::csv_io::{check_import, export_products, write_import, ImportError};
+use app::catalog::csv_io::{
+    check_import, export_products, import_batch, write_import, ImportError,
+};
 use app::catalog::media::MediaStore;
 use app::money::Currency;
 
@@ -655,11 +657,11 @@ async fn differences(db: &app::db::Db, table: &str, source: &str, columns: &str)
 /// with the figures its variants give, offers every option value, and keeps the file's order.
 async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend) {
     let app = spawn_empty_app(backend).await;
-    // Some products the shop has already, in the same collections.
-    import(&app, &generated_csv(1000, 30, 4), false)
+    // Some products the shop has already, in the same collections, numbered after the file's.
+    import(&app, &generated_csv(10_000, 30, 4), false)
         .await
         .unwrap();
-    let count = 3 * app::catalog::csv_io::IMPORT_BATCH + 17;
+    let count = 3 * import_batch(app.db.backend()) + 17;
     assert_eq!(
         import(&app, &generated_csv(0, count, 4), false)
             .await
@@ -725,7 +727,7 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
     let positions: Vec<i64> = members.iter().map(|(_, p)| *p).collect();
     assert_eq!(positions, (0..members.len() as i64).collect::<Vec<_>>());
     let handles: Vec<&str> = members.iter().map(|(s, _)| s.as_str()).collect();
-    let expected: Vec<String> = (1000..1030)
+    let expected: Vec<String> = (10_000..10_030)
         .chain(0..count)
         .filter(|n| n % 4 == 1)
         .map(|n| format!("p-{n}"))
@@ -937,25 +939,26 @@ async fn a_file_that_changes_between_its_readings_stops_there(backend: Backend) 
     let app = spawn_empty_app(backend).await;
     let dir = app._data_dir.path();
     let media = MediaStore::new(dir);
-    let good = generated_csv(0, app::catalog::csv_io::IMPORT_BATCH + 5, 3);
+    let batch = import_batch(app.db.backend());
+    let good = generated_csv(0, batch + 5, 3);
     let checked = check_import(&app.db, good.as_bytes(), dir, Currency::EUR, &media, false)
         .await
         .unwrap();
     // The fourth product of the second batch, its large size's price as generated_csv writes it.
-    let n = app::catalog::csv_io::IMPORT_BATCH + 3;
+    let n = batch + 3;
     let price = format!("P{n}-L,{}.50", 5 + n % 40);
     let changed = good.replace(&price, &format!("P{n}-L,oops"));
     assert_ne!(changed, good);
     match write_import(&app.db, changed.as_bytes(), &checked, |_| {}).await {
         Err(ImportError::Changed { written, error }) => {
-            assert_eq!(written, app::catalog::csv_io::IMPORT_BATCH);
+            assert_eq!(written, batch);
             assert_eq!(error.column.as_deref(), Some("Variant Price"));
         }
         other => panic!("expected the change to be caught, got {other:?}"),
     }
     assert_eq!(
         product_count(&app.db).await,
-        app::catalog::csv_io::IMPORT_BATCH as i64,
+        batch as i64,
         "the batches before the change stay written"
     );
 }
