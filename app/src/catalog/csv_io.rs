@@ -701,8 +701,9 @@ pub enum ImportError {
 ///   48.9 s and 123 MB, the write lock held 114 ms a batch (median of the last 100 batches);
 ///   300, 44.3 s and 156 MB; **400, 41.7 s and 159 MB, 153 ms**; 600, 40.2 s and 174 MB. The
 ///   memory is SQLite's statement journals, kept in memory by the command line's import.
-/// - Postgres, 200: 86 s; 400: 107 s. Its triggers list a statement's rows at once, and
-///   larger statements were slower.
+/// - Postgres: 200 and 400 a batch were alike within this machine's noise (three runs of
+///   each, alternating: 86–118 s and 97–117 s), so it keeps 200. Its import waits on the
+///   database's own work (one core busy in the backend), not on its commits.
 pub fn import_batch(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 400,
