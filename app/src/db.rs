@@ -47,8 +47,9 @@ const SQLITE_PRAGMAS: &[&str] = &[
 /// be lost, as a cut import's are.
 ///
 /// A checkpoint copies each page once however many commits rewrote it, so fewer checkpoints
-/// copy less: at 100,000 products, every 10,000 pages (40 MB) took 58.5 s, every 40,000 (160
-/// MB of WAL at most, which [`Db::make_durable`] empties) 48.9 s, every 100,000 47.0 s.
+/// copy less: at 100,000 products, 200 a batch, every 10,000 pages (40 MB) took 58.5 s, every
+/// 40,000 (160 MB of WAL at most, which [`Db::make_durable`] empties) 48.9 s, every 100,000
+/// 47.0 s.
 /// Checkpoints run after a commit, with the write lock released: the shop's writes do not
 /// wait for them. Temporary files for the statement journals took 48 s instead of 42 and
 /// 109 MB instead of 159 (`csv_io::import_batch`).
