@@ -953,7 +953,7 @@ async fn analyze_catalog(db: &Db) {
         return;
     }
     let tables = "products, variants, product_options, collection_products, catalog_listing, \
-                  catalog_facets, product_search";
+                  catalog_facets, product_search, product_title_words";
     if let Err(error) = sqlx::query(&format!("ANALYZE {tables}"))
         .execute(db.pool())
         .await
