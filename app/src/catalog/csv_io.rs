@@ -941,7 +941,78 @@ pub async fn write_import(
             analyze_at *= 10;
         }
     }
+    // The statistics of the whole catalog, and its search indexes in their final shape,
+    // before the shop's searches read them. Not for a file of one batch, whose few entries
+    // would not be worth rewriting a large catalog's indexes.
+    if written >= batch_size {
+        analyze_catalog(db).await;
+        tidy_search_indexes(db).await;
+    }
     Ok(written)
+}
+
+/// Pages of a full-text index one step of [`tidy_search_indexes`] merges: a few tens of
+/// milliseconds of the writer each (11 steps for `product_search` at 100,000 products).
+const MERGE_PAGES_A_STEP: i64 = 500;
+
+/// Leaves the search indexes an import filled as a search reads them fastest.
+///
+/// On SQLite, each full-text index is merged into one segment, a step at a time through the
+/// writer, so that the shop's own writes go between the steps (0.4 s in all at 100,000
+/// products). An import leaves an index of many segments, every one of which a search reads:
+/// at 100,000 products a SKU's tier read the doclist of its size ("m") in each, 144 µs against
+/// 23 merged, and the four tiers of a SKU's search 0.58 ms against 0.09. FTS5's incremental optimize: a negative
+/// page count starts it, positive ones go on with it, and a step that changed fewer than two
+/// rows found nothing left to merge. (SQLite before 3.41 added a level to the index at each
+/// optimize and broke at 2,000; the bundled 3.46 does not.)
+///
+/// On Postgres, the GIN indexes' pending lists (up to 4 MB each of entries not yet in the
+/// index, which every search reads through) go into the indexes, as autovacuum would do later.
+async fn tidy_search_indexes(db: &Db) {
+    if db.backend() == Backend::Postgres {
+        let cleaned = sqlx::query(
+            "SELECT gin_clean_pending_list(indexrelid::regclass) FROM pg_index
+              WHERE indrelid = 'product_search'::regclass
+                AND indexrelid <> 'product_search_pkey'::regclass",
+        )
+        .execute(db.pool())
+        .await;
+        if let Err(error) = cleaned {
+            tracing::warn!(%error, "could not clean the search indexes' pending lists after an import");
+        }
+        return;
+    }
+    for table in ["product_search", "product_untitled_words"] {
+        let mut pages = -MERGE_PAGES_A_STEP;
+        loop {
+            let step = db
+                .writes()
+                .run(move |conn| -> JobFuture<'_, Result<bool, sqlx::Error>> {
+                    Box::pin(async move {
+                        let changes = "SELECT total_changes()";
+                        let before: i64 = sqlx::query_scalar(changes).fetch_one(&mut *conn).await?;
+                        sqlx::query(&format!(
+                            "INSERT INTO {table} ({table}, rank) VALUES ('merge', $1)"
+                        ))
+                        .bind(pages)
+                        .execute(&mut *conn)
+                        .await?;
+                        let after: i64 = sqlx::query_scalar(changes).fetch_one(&mut *conn).await?;
+                        Ok(after - before >= 2)
+                    })
+                })
+                .await;
+            match step {
+                Ok(true) => pages = MERGE_PAGES_A_STEP,
+                Ok(false) => break,
+                Err(error) => {
+                    // Only the speed of searches depends on it; FTS5 merges as it goes anyway.
+                    tracing::warn!(%error, table, "could not merge a full-text index after an import");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Refreshes Postgres's statistics of the tables an import fills. The listing's triggers keep
