@@ -285,7 +285,8 @@ pub async fn list_products_among(
 }
 
 /// Listing rows a search sorted by price, name or date reads along the sort looking for its
-/// page in `product_words` (SQLite), before it asks the full-text index instead.
+/// page in `product_words` (SQLite) or `product_search` (Postgres), before it asks the
+/// full-text index instead.
 const WORDS_WINDOW: i64 = 500;
 
 /// Below this many matches, a SQLite search sorted by price, name or date looks each match up
@@ -299,7 +300,9 @@ enum Matching<'a> {
     /// [`postgres_search_in_order`].
     FullText(String),
     /// The full-text index's matches (fewer than [`FEW_MATCHES`]), each looked up in the listing
-    /// and sorted (SQLite): reading the listing along the sort for them would read all of it.
+    /// and sorted: reading the listing along the sort for them would read all of it. On
+    /// Postgres, [`postgres_search_in_order`] without its window, which still reads the listing
+    /// along the sort if the matches are many after all.
     MatchesFirst(String),
     /// By each product's words, looked up as the listing is read, up to the listing row `until`
     /// (all of it if `None`); `patterns` as [`relevance::word_patterns`].
@@ -371,6 +374,15 @@ async fn list_in_order(
             }
         }
         if !counted_first && has_few_matches(conn, fts).await? {
+            let matching = Matching::MatchesFirst(fts.clone());
+            return page_in_order(conn, &page, Some(matching)).await;
+        }
+    }
+    // The same for a code on Postgres, whose statement counts the matches itself: its window
+    // of listing rows, each looked up in the full-text table, was 3.5 ms of a SKU's 4.2 at
+    // 100,000 products, all in vain.
+    if let (Backend::Postgres, Some(fts), Some(terms)) = (backend, &fts, search) {
+        if looks_like_a_code(terms) {
             let matching = Matching::MatchesFirst(fts.clone());
             return page_in_order(conn, &page, Some(matching)).await;
         }
@@ -780,84 +792,89 @@ async fn page_in_order(
     // split, 100,000 products served 6–13% more price-sorted searches a second. Postgres now
     // keeps one plan of each after five runs (`pg_stat_statements`: 24 plans for 9,411 calls
     // of each); whether one statement would serve faster now has not been measured.
-    let (sql, products_first) =
-        if let (Backend::Postgres, Some(Matching::FullText(fts))) = (backend, &matching) {
-            (postgres_search_in_order(page, fts)?, true)
-        } else {
-            let mut sql = Sql::default();
-            sql.push("SELECT ")
-                .push(card_sql(backend).0)
-                .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ");
-            sql.push(order.key).push(" AS sort_key FROM ");
-            // CROSS JOIN keeps the order of the tables as written: the listing first, read along the
-            // sort, and each row's words looked up; or the matches first, each looked up in the listing.
-            match &matching {
-                Some(Matching::Words { .. }) => {
-                    sql.push("catalog_listing l CROSS JOIN product_words w");
-                }
-                Some(Matching::MatchesFirst(fts)) => {
-                    sql.push(
+    let postgres_search = match (backend, &matching) {
+        (Backend::Postgres, Some(Matching::FullText(fts))) => Some((fts, WORDS_WINDOW)),
+        (Backend::Postgres, Some(Matching::MatchesFirst(fts))) => Some((fts, 0)),
+        _ => None,
+    };
+    let (sql, products_first) = if let Some((fts, window)) = postgres_search {
+        (postgres_search_in_order(page, fts, window)?, true)
+    } else {
+        let mut sql = Sql::default();
+        sql.push("SELECT ")
+            .push(card_sql(backend).0)
+            .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ");
+        sql.push(order.key).push(" AS sort_key FROM ");
+        // CROSS JOIN keeps the order of the tables as written: the listing first, read along
+        // the sort, and each row's words looked up; or the matches first, each looked up in
+        // the listing.
+        match &matching {
+            Some(Matching::Words { .. }) => {
+                sql.push("catalog_listing l CROSS JOIN product_words w");
+            }
+            Some(Matching::MatchesFirst(fts)) => {
+                sql.push(
                     "(SELECT rowid AS product_id FROM product_search WHERE product_search MATCH ",
                 )
                 .bind(fts.clone())
                 .push(") m CROSS JOIN catalog_listing l");
-                }
-                _ => {
-                    sql.push("catalog_listing l");
-                }
             }
-            // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
-            // page's newest products) is then a statement without parameters, which Postgres plans
-            // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
-            // it), its estimates for the whole catalog and for "any collection" being far apart.
-            // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
-            match (backend, collection_id) {
-                (Backend::Postgres, WHOLE_CATALOG) => {
-                    sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
-                }
-                (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
-            };
-            match matching {
-                // The matches are found once and the listing is read in the sort's order (matching
-                // per row would search once per row).
-                Some(Matching::FullText(fts)) => push_search_filter(&mut sql, fts),
-                Some(Matching::MatchesFirst(_)) => {
-                    sql.push(" AND l.product_id = m.product_id");
-                }
-                Some(Matching::Words { patterns, until }) => {
-                    sql.push(" AND w.product_id = l.product_id");
-                    push_word_patterns(&mut sql, "w.words", patterns);
-                    if let Some(until) = until {
-                        push_up_to(&mut sql, order, until)?;
-                    }
-                }
-                None => {}
+            _ => {
+                sql.push("catalog_listing l");
             }
-            filters(&mut sql);
-            if let Some(cursor) = cursor {
-                push_past(&mut sql, order, cursor)?;
+        }
+        // The whole catalog written as a number on Postgres: unfiltered, its first page (the home
+        // page's newest products) is then a statement without parameters, which Postgres plans
+        // once per connection. Bound, it planned it again on every run (0.65 ms, more than running
+        // it), its estimates for the whole catalog and for "any collection" being far apart.
+        // SQLite plans every statement anyway (and served price-sorted searches 8% slower so).
+        match (backend, collection_id) {
+            (Backend::Postgres, WHOLE_CATALOG) => {
+                sql.push(&format!(" WHERE l.collection_id = {WHOLE_CATALOG}"))
             }
-
-            sql.push(&order.listing_order_by());
-            // One more than asked tells whether there is a next page. Without a search, price or
-            // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
-            // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
-            // planning for the values, and planned every page again (0.4–0.5 ms of each collection
-            // and home page at 100,000 products). With one of those filters it stays bound: planned
-            // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
-            // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
-            // LIMIT reads along the sort's index.
-            let limit = query.limit + 1;
-            match limit_as_parameter {
-                true => sql.push(" LIMIT ").bind(limit),
-                false => sql.push(&format!(" LIMIT {limit}")),
-            };
-            let direction = order.direction();
-            sql.push(") page").push(card_sql(backend).1).push(&format!(
-                " ORDER BY page.sort_key {direction}, page.product_id {direction}"
-            ));
-            (sql, false)
+            (_, id) => sql.push(" WHERE l.collection_id = ").bind(id),
         };
+        match matching {
+            // The matches are found once and the listing is read in the sort's order (matching
+            // per row would search once per row).
+            Some(Matching::FullText(fts)) => push_search_filter(&mut sql, fts),
+            Some(Matching::MatchesFirst(_)) => {
+                sql.push(" AND l.product_id = m.product_id");
+            }
+            Some(Matching::Words { patterns, until }) => {
+                sql.push(" AND w.product_id = l.product_id");
+                push_word_patterns(&mut sql, "w.words", patterns);
+                if let Some(until) = until {
+                    push_up_to(&mut sql, order, until)?;
+                }
+            }
+            None => {}
+        }
+        filters(&mut sql);
+        if let Some(cursor) = cursor {
+            push_past(&mut sql, order, cursor)?;
+        }
+
+        sql.push(&order.listing_order_by());
+        // One more than asked tells whether there is a next page. Without a search, price or
+        // option filter it is written as a number (2 to 101), not bound: Postgres costs a prepared
+        // statement's unknown LIMIT as a tenth of the rows, found its one plan dearer than
+        // planning for the values, and planned every page again (0.4–0.5 ms of each collection
+        // and home page at 100,000 products). With one of those filters it stays bound: planned
+        // for 25 rows, Postgres guesses the filter keeps a few in a thousand and reads the
+        // collection another way (Size:M 51 ms instead of 0.6), where the plan it keeps for any
+        // LIMIT reads along the sort's index.
+        let limit = query.limit + 1;
+        match limit_as_parameter {
+            true => sql.push(" LIMIT ").bind(limit),
+            false => sql.push(&format!(" LIMIT {limit}")),
+        };
+        let direction = order.direction();
+        sql.push(") page").push(card_sql(backend).1).push(&format!(
+            " ORDER BY page.sort_key {direction}, page.product_id {direction}"
+        ));
+        (sql, false)
+    };
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let (rows, next_cursor) = page_end(&rows, query.limit, order)?;
     let items = match products_first {
@@ -873,9 +890,10 @@ async fn page_in_order(
 /// The ids and sort keys of a Postgres search's page sorted by price, name or date, in one
 /// statement that chooses by what it finds, as SQLite's tiers do ([`list_in_order`]), each
 /// branch run only if the one before found too little:
-/// - the next [`WORDS_WINDOW`] listing rows along the sort's index, each looked up in the
-///   full-text table (`OFFSET 0` keeps that a lookup per row); when they hold the whole page,
-///   it is the page: "merino" (8% of the products) sorted by price reads about 240 rows;
+/// - the next `window` listing rows along the sort's index ([`WORDS_WINDOW`], none for a
+///   code), each looked up in the full-text table (`OFFSET 0` keeps that a lookup per row);
+///   when they hold the whole page, it is the page: "merino" (8% of the products) sorted by
+///   price reads about 240 rows;
 /// - the full-text index's matches, when fewer than [`FEW_MATCHES`]: each looked up in the
 ///   listing by its key and sorted (a SKU, a rare word). A `LATERAL` lookup, not a join: after
 ///   five runs Postgres keeps one plan for any words, which guessed 500 matches and hashed the
@@ -890,6 +908,7 @@ async fn page_in_order(
 fn postgres_search_in_order<F: Fn(&mut Sql)>(
     page: &InOrder<'_, F>,
     fts: &str,
+    window: i64,
 ) -> Result<Sql, ListError> {
     let InOrder {
         query,
@@ -921,7 +940,7 @@ fn postgres_search_in_order<F: Fn(&mut Sql)>(
         push_past(&mut sql, order, cursor)?;
     }
     sql.push(&order_by)
-        .push(&format!(" LIMIT {WORDS_WINDOW}) l WHERE TRUE"));
+        .push(&format!(" LIMIT {window}) l WHERE TRUE"));
     matches(&mut sql);
     filters(&mut sql);
     sql.push(&order_by)
