@@ -9,6 +9,9 @@
 -- functions' `target` does: a plain join or `= ANY(targets)` grouped every variant of the shop
 -- (0.8 s for 200 products). The same `OFFSET 0` keeps the deletes' NOT EXISTS a lookup per
 -- listing row rather than an anti-join over the whole view.
+--
+-- The one-product functions of 0010 stay beside these for the row triggers (a staff edit):
+-- called with one product at a time, these took 1.3 ms a product against their 0.28.
 CREATE FUNCTION refresh_catalog_listings(targets BIGINT[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM catalog_listing l

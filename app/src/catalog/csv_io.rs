@@ -961,9 +961,9 @@ const MERGE_PAGES_A_STEP: i64 = 500;
 /// writer, so that the shop's own writes go between the steps (0.4 s in all at 100,000
 /// products). An import leaves an index of many segments, every one of which a search reads:
 /// at 100,000 products a SKU's tier read the doclist of its size ("m") in each, 144 µs against
-/// 23 merged, and the four tiers of a SKU's search 0.58 ms against 0.09. FTS5's incremental optimize: a negative
-/// page count starts it, positive ones go on with it, and a step that changed fewer than two
-/// rows found nothing left to merge. (SQLite before 3.41 added a level to the index at each
+/// 23 merged, and the four tiers of a SKU's search 0.58 ms against 0.09. FTS5's incremental
+/// optimize: a negative page count starts it, positive ones go on with it, and a step that
+/// changed fewer than two rows found nothing left to merge. (SQLite before 3.41 added a level to the index at each
 /// optimize and broke at 2,000; the bundled 3.46 does not.)
 ///
 /// On Postgres, the GIN indexes' pending lists (up to 4 MB each of entries not yet in the
