@@ -92,6 +92,7 @@ pub struct ApiProductSummary {
     pub price: Money,
     pub compare_at: Option<Money>,
     pub image: Option<Image>,
+    /// Units that can be bought now across all variants.
     pub available: i64,
     pub variants: Vec<Variant>,
 }
@@ -341,13 +342,14 @@ async fn summaries(db: &Db, cards: Vec<ProductCard>) -> Result<Vec<ApiProductSum
                 }
             }
             ApiProductSummary {
+                // Units that can be bought now across its live variants, as each says.
+                available: own.iter().map(|v| v.available).sum(),
                 url: format!("/products/{}", card.slug),
                 slug: card.slug,
                 title: card.title,
                 price: card.price,
                 compare_at: card.compare_at,
                 image: card.image,
-                available: card.available,
                 variants: own,
             }
         })

@@ -3,11 +3,12 @@
 //!
 //! On SQLite every statement is a round trip to the writer's thread, which cost more than the
 //! writing itself (an import of 20,000 products spent a third of its time switching threads).
-//! The listing's triggers still keep `catalog_listing` and `catalog_facets` up to date; the
-//! tables are written in the order that gives them the least to redo (memberships and options
-//! before variants, so each product's listing rows are written when its variants arrive). On
-//! SQLite the batch's products are set aside from the triggers on `variants` while their
-//! variants go in, and listed afterwards, once each ([`list_deferred_products`]).
+//! The listing's triggers still keep `catalog_listing`, `catalog_facets` and `product_cards` up
+//! to date; the tables are written in the order that gives them the least to redo (memberships
+//! and options before variants, so each product's listing rows are written when its variants
+//! arrive). On SQLite the batch's products are set aside from the triggers on `variants` and
+//! `product_images` while their rows go in, and listed afterwards, once each
+//! ([`list_deferred_products`]).
 
 use std::collections::HashMap;
 
@@ -145,9 +146,6 @@ pub async fn insert_products(
             .iter()
             .flat_map(|p| p.product.variants.iter().map(|v| v.sku.as_str())),
     )?;
-    if deferred {
-        list_deferred_products(conn).await?;
-    }
 
     let mut values: Vec<Arg> = Vec::new();
     let mut variant_ids_left = &variant_ids[..];
@@ -177,17 +175,22 @@ pub async fn insert_products(
         "",
     )
     .await?;
+    // After the pictures, which the cards show.
+    if deferred {
+        list_deferred_products(conn).await?;
+    }
 
     refresh_search_documents(conn, &ids).await?;
     Ok(ids)
 }
 
 /// Writes the listing rows (with their facets' bits) and facets of the products in
-/// `catalog_listing_deferred` (SQLite, migration 0031), whose triggers skipped them, and empties
-/// it: what the triggers on `variants` write, once per product instead of again for each of its
-/// variants (which made an import of four sizes a product a third slower). The test
+/// `catalog_listing_deferred` (SQLite, migration 0031), whose triggers skipped them, and their
+/// cards (migration 0036), and empties it: what the triggers on `variants` and
+/// `product_images` write, once per product instead of again for each of its variants (which made an import of four sizes a product a third slower). The test
 /// `a_large_import_lists_every_product_as_its_variants_say` compares the result with the views
-/// `catalog_listing_source`, `catalog_facets_source` and `catalog_facet_bits_source`.
+/// `catalog_listing_source`, `catalog_facets_source`, `catalog_facet_bits_source` and
+/// `product_card_source`.
 async fn list_deferred_products(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     // The batch's new option values numbered first (`catalog_facet_bits`, migration 0035), so
     // that each listing row is written with its facets' bits rather than rewritten for them.
@@ -234,6 +237,14 @@ async fn list_deferred_products(conn: &mut AnyConnection) -> Result<(), sqlx::Er
     sqlx::query(
         "INSERT OR IGNORE INTO catalog_facets (collection_id, facet, product_id)
          SELECT collection_id, facet, product_id FROM catalog_facets_source
+          WHERE product_id IN (SELECT product_id FROM catalog_listing_deferred)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // New products: no card to replace. The view by the products' keys (it has no GROUP BY).
+    sqlx::query(
+        "INSERT INTO product_cards (product_id, card)
+         SELECT product_id, card FROM product_card_source
           WHERE product_id IN (SELECT product_id FROM catalog_listing_deferred)",
     )
     .execute(&mut *conn)

@@ -160,7 +160,6 @@ mod tests {
                 srcset: Some("/media/mug-320.jpg 320w".into()),
                 webp_srcset: Some("/media/mug-320.webp 320w".into()),
             }),
-            available: 3,
         }
     }
 

@@ -1024,7 +1024,7 @@ async fn analyze_catalog(db: &Db) {
         return;
     }
     let tables = "products, variants, product_options, collection_products, catalog_listing, \
-                  catalog_facets, product_search, product_title_words";
+                  catalog_facets, product_search, product_title_words, product_images, product_cards";
     if let Err(error) = sqlx::query(&format!("ANALYZE {tables}"))
         .execute(db.pool())
         .await

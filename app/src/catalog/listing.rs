@@ -10,109 +10,18 @@ use super::ssr::card_from_row;
 use super::ProductCard;
 use crate::db::{Backend, Sql};
 
-/// A card's columns: the product's `id`, then everything its card shows in one JSON array
-/// `card` (read by `ssr::card_from_row`), built by `$array` (`json_array` or Postgres's
-/// `json_build_array`, then `$as_text`) and ending with `$available`, the units the product has
-/// to sell. Selected around a page of `catalog_listing` rows named `page` (`product_id`) joined
-/// to its cards by [`card_sql`]'s joins, so the per-card lookups run for the products shown,
-/// never for the whole catalog.
+/// A card's columns: the product's `id`, and `card`, everything its card shows in one JSON
+/// array (read by `ssr::card_from_row`), kept up to date on write in `product_cards`
+/// (migrations `product_cards`). Selected around a page of `catalog_listing` rows named `page`
+/// (`product_id`) joined to their cards by [`CARD_JOIN`]: one row by its key per card.
 ///
-/// One value, not 17 columns: sqlx copies each value a row brings back out of the database and
+/// One value, not 16 columns: sqlx copies each value a row brings back out of the database and
 /// converts it for `AnyRow`. Packed, the home page (48 cards) took about 10% less of the
 /// server's CPU, a collection page up to 9% (SQLite, one connection at a time).
-macro_rules! card_columns {
-    ($array:literal, $available:literal, $as_text:literal) => {
-        concat!(
-            "
-    p.id, ",
-            $array,
-            "(p.slug, p.title, v.id, v.option1, v.option2, v.option3,
-    v.price_amount, v.compare_at_amount, v.currency,
-    CASE WHEN v.on_hand > v.reserved OR v.backorder = 'allow' THEN 1 ELSE 0 END,
-    i.url, i.alt, i.width, i.height, i.srcset, i.webp_srcset, ",
-            $available,
-            ")",
-            $as_text,
-            " AS card"
-        )
-    };
-}
+const CARD_COLUMNS: &str = "pc.product_id AS id, pc.card";
 
-/// The cards' columns and the joins from `page` to each product's card variant `v` and
-/// picture `i`: its cheapest buyable variant (or cheapest, if none can be bought) and its first
-/// picture, by the product's own rows.
-fn card_sql(backend: Backend) -> (&'static str, &'static str) {
-    match backend {
-        Backend::Sqlite => (CARD_COLUMNS, CARD_JOINS),
-        Backend::Postgres => (CARD_COLUMNS_LATERAL, CARD_JOINS_LATERAL),
-    }
-}
-
-/// [`card_sql`]'s columns on SQLite: the units to sell summed over the product's live variants.
-const CARD_COLUMNS: &str = card_columns!(
-    "json_array",
-    "(SELECT CAST(SUM(CASE WHEN a.on_hand > a.reserved THEN a.on_hand - a.reserved ELSE 0 END) AS BIGINT)
-       FROM variants a WHERE a.product_id = p.id AND a.archived_at IS NULL)",
-    ""
-);
-
-/// [`card_sql`]'s columns on Postgres, whose card variant carries that sum, read in the same
-/// scan of the product's variants (a second scan was a tenth of a page of cards, `pgbench`).
-const CARD_COLUMNS_LATERAL: &str = card_columns!("json_build_array", "v.available", "::text");
-
-/// The variant a product's card shows, as `$columns` of `variants v2`: its cheapest buyable
-/// variant, or its cheapest if none can be bought. One rule for both joins below.
-macro_rules! card_variant {
-    ($columns:literal) => {
-        concat!(
-            "SELECT ",
-            $columns,
-            " FROM variants v2 WHERE v2.product_id = p.id AND v2.archived_at IS NULL
-              ORDER BY CASE WHEN v2.on_hand > v2.reserved OR v2.backorder = 'allow' THEN 0 ELSE 1 END,
-                       v2.price_amount, v2.position, v2.id
-              LIMIT 1"
-        )
-    };
-}
-
-/// The picture a product's card shows, as `$columns` of `product_images i2`: its first.
-macro_rules! card_picture {
-    ($columns:literal) => {
-        concat!(
-            "SELECT ",
-            $columns,
-            " FROM product_images i2 WHERE i2.product_id = p.id
-              ORDER BY i2.position, i2.id LIMIT 1"
-        )
-    };
-}
-
-/// [`card_sql`]'s joins on SQLite, which has no `LATERAL` and looks each card's variant up by
-/// its id.
-const CARD_JOINS: &str = concat!(
-    " JOIN products p ON p.id = page.product_id",
-    " JOIN variants v ON v.id = (",
-    card_variant!("v2.id"),
-    ") LEFT JOIN product_images i ON i.id = (",
-    card_picture!("i2.id"),
-    ")"
-);
-
-/// [`card_sql`]'s joins on Postgres. Given `v.id = (SELECT …)`, Postgres may hash every variant of the
-/// shop and probe it with each card's subquery, which it chose for a catalog of 1,000 products:
-/// 4,000 variants and 1,000 pictures read per page (a product page's recommendations 5.2 ms
-/// instead of 2.8). `LATERAL` reads each card's own few rows by the product indexes.
-const CARD_JOINS_LATERAL: &str = concat!(
-    " JOIN products p ON p.id = page.product_id",
-    " JOIN LATERAL (",
-    card_variant!(
-        "v2.*, CAST(SUM(CASE WHEN v2.on_hand > v2.reserved THEN v2.on_hand - v2.reserved ELSE 0 END)
-                      OVER () AS BIGINT) AS available"
-    ),
-    ") v ON TRUE LEFT JOIN LATERAL (",
-    card_picture!("i2.*"),
-    ") i ON TRUE"
-);
+/// See [`CARD_COLUMNS`].
+const CARD_JOIN: &str = " JOIN product_cards pc ON pc.product_id = page.product_id";
 
 /// How one sort orders rows and where the next page starts.
 struct Order {
@@ -802,7 +711,7 @@ async fn page_in_order(
     } else {
         let mut sql = Sql::default();
         sql.push("SELECT ")
-            .push(card_sql(backend).0)
+            .push(CARD_COLUMNS)
             .push(", page.sort_key FROM (SELECT l.product_id, l.min_price, ");
         sql.push(order.key).push(" AS sort_key FROM ");
         // CROSS JOIN keeps the order of the tables as written: the listing first, read along
@@ -870,7 +779,7 @@ async fn page_in_order(
             false => sql.push(&format!(" LIMIT {limit}")),
         };
         let direction = order.direction();
-        sql.push(") page").push(card_sql(backend).1).push(&format!(
+        sql.push(") page").push(CARD_JOIN).push(&format!(
             " ORDER BY page.sort_key {direction}, page.product_id {direction}"
         ));
         (sql, false)
@@ -1124,10 +1033,9 @@ async fn cards_in_order(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let (card_columns, card_joins) = card_sql(Backend::of(conn));
     let mut sql = Sql::default();
     sql.push("SELECT ")
-        .push(card_columns)
+        .push(CARD_COLUMNS)
         .push(
             // `+`: each product's rows by the product index. SQLite otherwise read the whole
             // collection along a covering index to find 24 products (10 ms at 100,000).
@@ -1138,7 +1046,7 @@ async fn cards_in_order(
         .push(" AND l.product_id IN ")
         .bind_list(ids.iter().copied())
         .push(") page")
-        .push(card_joins);
+        .push(CARD_JOIN);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     // In the order found (a product changed since its tier was read is left out).
     let mut placed = rows
@@ -1247,10 +1155,10 @@ pub async fn recommendations(
     // asked inside `page`, of its row in the whole catalog's listing, one index probe: asked
     // in the outer WHERE, SQLite walks every active product by the status index and joins the
     // candidates to each (110 ms instead of 2 ms at 20,000 products). Each row is ranked
-    // within its reason, so only the cards shown (at most RECOMMENDED of each) are joined to
-    // their variant and picture: 24 were (0.92 -> 0.62 ms at 100,000 products on Postgres,
-    // `pgbench`), and a product with more than 24 often bought with it showed no related.
-    let (card_columns, card_joins) = card_sql(Backend::of(conn));
+    // within its reason, so only the cards shown (at most RECOMMENDED of each) are read: when
+    // cards were worked out from their variants and pictures, that took 0.92 -> 0.62 ms at
+    // 100,000 products on Postgres (`pgbench`), and a product with more than 24 often bought
+    // with it showed no related.
     let sql = format!(
         "WITH me AS (SELECT id FROM products WHERE slug = $1),
          my_tags AS (SELECT tag FROM product_tags WHERE product_id = (SELECT id FROM me)),
@@ -1279,7 +1187,7 @@ pub async fn recommendations(
              SELECT * FROM (SELECT t.product_id, 1 AS reason, 0 AS score FROM product_tags t
                              WHERE t.tag = (SELECT MIN(tag) FROM my_tags) AND t.product_id > (SELECT id FROM me)
                              ORDER BY t.product_id LIMIT {NEIGHBOURS}) above)
-         SELECT {card_columns}, page.reason FROM (
+         SELECT {CARD_COLUMNS}, page.reason FROM (
              SELECT product_id, reason, score, 0 AS min_price FROM (
                  SELECT scored.*, ROW_NUMBER() OVER (
                             PARTITION BY reason ORDER BY score DESC, product_id) AS place
@@ -1295,8 +1203,8 @@ pub async fn recommendations(
                                        AND l.buyable = 1)
                       GROUP BY c.product_id) scored) ranked
               WHERE place <= {RECOMMENDED}
-         ) page{card_joins}
-          ORDER BY page.reason, page.score DESC, p.id"
+         ) page{CARD_JOIN}
+          ORDER BY page.reason, page.score DESC, page.product_id"
     );
     let rows = sqlx::query(&sql).bind(slug).fetch_all(conn).await?;
     let (mut together, mut related) = (Vec::new(), Vec::new());

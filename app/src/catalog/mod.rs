@@ -74,8 +74,6 @@ pub struct ProductCard {
     pub price: Money,
     pub compare_at: Option<Money>,
     pub image: Option<Image>,
-    /// Units that can be bought now across all variants.
-    pub available: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,9 +15,9 @@ fn money(amount: i64, currency: &str) -> Result<Money, sqlx::Error> {
     Ok(Money::new(amount, currency))
 }
 
-/// What a card shows, in the order of `listing`'s card array: slug, title, variant id, its
+/// What a card shows, in the order of `product_cards`' card array: slug, title, variant id, its
 /// three option values, price, compare-at price, currency, whether it can be bought (1 or 0),
-/// the picture's url, alt, width, height, srcset and WebP srcset, and the units to sell.
+/// and the picture's url, alt, width, height, srcset and WebP srcset.
 #[derive(serde::Deserialize)]
 struct CardFields(
     String,
@@ -36,7 +36,6 @@ struct CardFields(
     Option<i64>,
     Option<String>,
     Option<String>,
-    i64,
 );
 
 /// A product card from a row selected with `listing`'s card columns (its `card` array).
@@ -60,7 +59,6 @@ pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
         height,
         srcset,
         webp_srcset,
-        available,
     ) = serde_json::from_str(&card).map_err(|e| decode(Box::new(e)))?;
     let image = match url {
         None => None,
@@ -89,7 +87,6 @@ pub(crate) fn card_from_row(row: &AnyRow) -> Result<ProductCard, sqlx::Error> {
         price: money(price, &currency)?,
         compare_at: compare_at.map(|a| money(a, &currency)).transpose()?,
         image,
-        available,
     })
 }
 

@@ -256,8 +256,10 @@ impl Stock {
 }
 
 /// Tells the shop's listings (`catalog_listing`) whether the products whose variants sold out or
-/// came back can be bought. One product at a time in id order: on Postgres every transaction
-/// takes these row locks in the same order, after its variants', so none waits in a circle.
+/// came back can be bought, and their cards (`product_cards`) which variant they offer and
+/// whether it can be bought: the only stock changes either shows, so a sale of one unit of many
+/// writes neither. One product at a time in id order: on Postgres every transaction takes these
+/// row locks in the same order, after its variants', so none waits in a circle.
 async fn follow_in_listings(
     conn: &mut AnyConnection,
     mut products: Vec<i64>,
@@ -270,6 +272,15 @@ async fn follow_in_listings(
                     (SELECT buyable FROM product_figures WHERE product_id = $1), 0)
               WHERE product_id = $1 AND buyable <> COALESCE(
                     (SELECT buyable FROM product_figures WHERE product_id = $1), 0)",
+        )
+        .bind(product_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO product_cards (product_id, card)
+             SELECT product_id, card FROM product_card_source WHERE product_id = $1
+             ON CONFLICT (product_id) DO UPDATE SET card = excluded.card
+              WHERE product_cards.card <> excluded.card",
         )
         .bind(product_id)
         .execute(&mut *conn)

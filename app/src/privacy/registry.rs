@@ -614,6 +614,7 @@ pub const TABLES: &[Table] = &[
         ],
     ),
     catalog("catalog_facets", &["collection_id", "facet", "product_id"]),
+    catalog("product_cards", &["product_id", "card"]),
     // SQLite only: the option values, numbered for `catalog_listing.facet_bits` (migration 0035).
     catalog("catalog_facet_bits", &["id", "facet"]),
     // SQLite only, empty outside an import's batch (migration 0031).

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use app::inventory::{AdjustReason, Movement};
 
 use crate::checkout::{checkout, order_body};
-use crate::helpers::{move_stock, slugs_of, spawn_app, Backend, TestApp};
+use crate::helpers::{differences, move_stock, slugs_of, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 
 fn assert_variant_shape(variant: &Value) {
@@ -327,6 +327,7 @@ on_both_databases!(
     bad_input_gets_a_json_error_with_a_message,
     filters_narrow_the_list,
     listings_follow_sales_restocks_and_catalog_edits,
+    cards_follow_sales_and_catalog_edits,
     the_openapi_document_describes_every_route,
 );
 
@@ -525,4 +526,233 @@ async fn listings_follow_sales_restocks_and_catalog_edits(backend: Backend) {
     assert!(!all_slugs(&app, "/api/v1/products?limit=100")
         .await
         .contains(&slug));
+}
+
+/// The card of `slug` on the storefront's search for `title`: its `<article>`'s markup.
+async fn card_markup(app: &TestApp, slug: &str, title: &str) -> String {
+    let query: String = url::form_urlencoded::byte_serialize(title.as_bytes()).collect();
+    let response = app.get(&format!("/search?q={query}")).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let link = format!("href=\"/products/{slug}\"");
+    let start = html
+        .find(&link)
+        .unwrap_or_else(|| panic!("no card of {slug} when searching {title}"));
+    let end = start + html[start..].find("</article>").unwrap();
+    html[start..end].to_string()
+}
+
+/// Every card matches what its product's variants and pictures say (`product_card_source`).
+async fn assert_cards_follow(app: &TestApp, after: &str) {
+    assert_eq!(
+        differences(
+            &app.db,
+            "product_cards",
+            "product_card_source",
+            "product_id, card"
+        )
+        .await,
+        (0, 0),
+        "cards out of date after {after}"
+    );
+}
+
+/// A product's card (its title, the variant it offers with that variant's price and whether it
+/// can be bought, its first picture) is kept on write: it follows the last unit selling and a
+/// restock, price and title edits, pictures added and removed, variants archived and deleted.
+async fn cards_follow_sales_and_catalog_edits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let product: (i64, String, String) = sqlx::query_as(
+        "SELECT p.id, p.slug, p.title FROM products p
+          WHERE p.status = 'active'
+            AND (SELECT COUNT(*) FROM variants v
+                  WHERE v.product_id = p.id AND v.archived_at IS NULL) >= 3
+          ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let (product_id, slug, title) = product;
+    assert_cards_follow(&app, "the demo catalog").await;
+    let variants: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, on_hand, reserved FROM variants
+          WHERE product_id = $1 AND archived_at IS NULL ORDER BY id",
+    )
+    .bind(product_id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let write = |sql: &'static str, value: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql)
+                .bind(value)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+    };
+    write(
+        "UPDATE variants SET backorder = 'deny' WHERE product_id = $1",
+        product_id,
+    )
+    .await;
+    // One unit left of the first variant, none of the others: the card offers the first.
+    for (i, (id, on_hand, reserved)) in variants.iter().enumerate() {
+        let keep = if i == 0 { 1 } else { 0 };
+        let delta = keep + reserved - on_hand;
+        if delta != 0 {
+            move_stock(&app, *id, Movement::Adjust(AdjustReason::Counted), delta).await;
+        }
+    }
+    assert_cards_follow(&app, "stock counts").await;
+    let card = card_markup(&app, &slug, &title).await;
+    assert!(
+        card.contains(&format!("data-variant=\"{}\"", variants[0].0)),
+        "{card}"
+    );
+
+    // The last unit sells: sold out.
+    let (status, placed) = checkout(
+        &app,
+        &order_body(&[(variants[0].0, 1)], "pm_card_visa"),
+        "card-last-unit",
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    assert_cards_follow(&app, "the last unit sold").await;
+    let card = card_markup(&app, &slug, &title).await;
+    assert!(card.contains(">Sold out</button>"), "{card}");
+
+    // The second variant restocked: offered, and bought from the card.
+    move_stock(&app, variants[1].0, Movement::Restock, 3).await;
+    assert_cards_follow(&app, "a restock").await;
+    let card = card_markup(&app, &slug, &title).await;
+    assert!(
+        card.contains(&format!("data-variant=\"{}\"", variants[1].0)),
+        "{card}"
+    );
+    assert!(card.contains(">Add to cart</button>"), "{card}");
+
+    // A price edit shows on the card.
+    write(
+        "UPDATE variants SET price_amount = 123 WHERE id = $1",
+        variants[1].0,
+    )
+    .await;
+    assert_cards_follow(&app, "a price edit").await;
+    assert!(card_markup(&app, &slug, &title)
+        .await
+        .contains("data-amount=\"123\""));
+
+    // So does a new title (searched for once its search document follows, as an edit does).
+    write(
+        "UPDATE products SET title = 'Quillwort Lantern' WHERE id = $1",
+        product_id,
+    )
+    .await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    app::catalog::ssr::refresh_search_documents(&mut conn, &[product_id])
+        .await
+        .unwrap();
+    drop(conn);
+    assert_cards_follow(&app, "a title edit").await;
+    let card = card_markup(&app, &slug, "Quillwort Lantern").await;
+    assert!(card.contains(">Quillwort Lantern</h3>"), "{card}");
+    let title = "Quillwort Lantern";
+
+    // A picture put first is the card's, until it is removed.
+    write(
+        "INSERT INTO product_images (product_id, position, url, alt, width, height)
+         VALUES ($1, -1, '/media/first-of-all.jpg', 'First', 10, 10)",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "a picture added").await;
+    assert!(card_markup(&app, &slug, title)
+        .await
+        .contains("/media/first-of-all.jpg"));
+    write(
+        "UPDATE product_images SET position = 1000 WHERE url = '/media/first-of-all.jpg' AND product_id = $1",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "a picture moved").await;
+    write(
+        "DELETE FROM product_images WHERE url = '/media/first-of-all.jpg' AND product_id = $1",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "a picture removed").await;
+    assert!(!card_markup(&app, &slug, title)
+        .await
+        .contains("/media/first-of-all.jpg"));
+
+    // The offered variant archived: another is offered (sold out again).
+    write(
+        "UPDATE variants SET archived_at = 1 WHERE id = $1",
+        variants[1].0,
+    )
+    .await;
+    assert_cards_follow(&app, "a variant archived").await;
+    let card = card_markup(&app, &slug, title).await;
+    assert!(
+        !card.contains(&format!("data-variant=\"{}\"", variants[1].0)),
+        "{card}"
+    );
+    assert!(card.contains(">Sold out</button>"), "{card}");
+    // A cheaper variant in stock, added: offered; deleted: no longer.
+    write(
+        "INSERT INTO variants (product_id, position, sku, option1, price_amount, currency, on_hand)
+         VALUES ($1, 99, 'CARD-NEW', 'New', 7, 'EUR', 5)",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "a variant added").await;
+    let card = card_markup(&app, &slug, title).await;
+    assert!(card.contains("data-amount=\"7\""), "{card}");
+    write(
+        "DELETE FROM variants WHERE sku = 'CARD-NEW' AND product_id = $1",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "a variant deleted").await;
+    let card = card_markup(&app, &slug, title).await;
+    assert!(card.contains(">Sold out</button>"), "{card}");
+
+    // No live variant, no card; the product deleted, none either.
+    write(
+        "UPDATE variants SET archived_at = 1 WHERE product_id = $1",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "every variant archived").await;
+    write(
+        "UPDATE variants SET archived_at = NULL WHERE product_id = $1",
+        product_id,
+    )
+    .await;
+    assert_cards_follow(&app, "variants brought back").await;
+    let cards = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM product_cards WHERE product_id = $1")
+                    .bind(id)
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    assert_eq!(cards(product_id).await, 1);
+    // Another product, never ordered.
+    let other: i64 = sqlx::query_scalar("SELECT MAX(product_id) FROM product_cards")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_ne!(other, product_id);
+    write("DELETE FROM products WHERE id = $1", other).await;
+    assert_eq!(cards(other).await, 0);
+    assert_cards_follow(&app, "a product deleted").await;
 }

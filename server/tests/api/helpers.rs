@@ -343,3 +343,21 @@ pub async fn move_stock(app: &TestApp, variant_id: i64, movement: Movement, quan
         .await
         .unwrap();
 }
+
+/// Rows of `table` that `source` (a view of what it should hold) lacks, and the reverse.
+pub async fn differences(db: &Db, table: &str, source: &str, columns: &str) -> (i64, i64) {
+    let count = |a: &str, b: &str| {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT {columns} FROM {a} EXCEPT SELECT {columns} FROM {b}) d"
+        )
+    };
+    let extra: i64 = sqlx::query_scalar(&count(table, source))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let missing: i64 = sqlx::query_scalar(&count(source, table))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    (extra, missing)
+}

@@ -9,7 +9,7 @@ use app::catalog::media::MediaStore;
 use app::money::Currency;
 
 use crate::checkout::{checkout, count, ledger_of, order_body, stock_of};
-use crate::helpers::{fresh_database, slugs_of, spawn_app, spawn_empty_app, Backend};
+use crate::helpers::{differences, fresh_database, slugs_of, spawn_app, spawn_empty_app, Backend};
 use crate::on_both_databases;
 
 async fn export(db: &app::db::Db) -> String {
@@ -681,24 +681,6 @@ async fn gin_pending_pages(db: &app::db::Db) -> i64 {
     .unwrap()
 }
 
-/// Rows of `table` that `source` (a view of what it should hold) lacks, and the reverse.
-async fn differences(db: &app::db::Db, table: &str, source: &str, columns: &str) -> (i64, i64) {
-    let count = |a: &str, b: &str| {
-        format!(
-            "SELECT COUNT(*) FROM (SELECT {columns} FROM {a} EXCEPT SELECT {columns} FROM {b}) d"
-        )
-    };
-    let extra: i64 = sqlx::query_scalar(&count(table, source))
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
-    let missing: i64 = sqlx::query_scalar(&count(source, table))
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
-    (extra, missing)
-}
-
 /// A file of several batches, written a batch per few statements, lists every product once
 /// with the figures its variants give, offers every option value, and keeps the file's order.
 async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend) {
@@ -727,6 +709,17 @@ async fn a_large_import_lists_every_product_as_its_variants_say(backend: Backend
         .await,
         (0, 0),
         "the listing holds what the products' variants and memberships say"
+    );
+    assert_eq!(
+        differences(
+            &app.db,
+            "product_cards",
+            "product_card_source",
+            "product_id, card"
+        )
+        .await,
+        (0, 0),
+        "each product's card is the one its variants and pictures say"
     );
     let facets = "collection_id, facet, product_id";
     assert_eq!(
