@@ -35,30 +35,35 @@ SELECT p.id AS product_id,
 
 INSERT INTO product_cards (product_id, card) SELECT product_id, card FROM product_card_source WHERE true;
 
--- Each trigger brings its products' cards in line with `product_card_source`, writing only what
--- changed. An import's batch is skipped while it is written (`catalog_listing_deferred`).
+-- The one rule every trigger below follows, as a procedure (SQLite triggers call no
+-- functions): a row inserted here brings that product's card in line with
+-- `product_card_source`, writing only what changed, and nothing is stored.
+CREATE VIEW product_card_refresh AS SELECT NULL AS product_id;
+
+CREATE TRIGGER product_card_refresh_applied INSTEAD OF INSERT ON product_card_refresh
+BEGIN
+    DELETE FROM product_cards WHERE product_id = NEW.product_id
+       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = NEW.product_id
+                                                  AND v.archived_at IS NULL);
+    INSERT INTO product_cards (product_id, card)
+    SELECT product_id, card FROM product_card_source WHERE product_id = NEW.product_id
+    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+END;
+
+-- The products whose cards a write may change. An import's batch is skipped while it is
+-- written (`catalog_listing_deferred`). `UNION` names a product once when it did not move.
 
 CREATE TRIGGER product_cards_product
 AFTER UPDATE OF slug, title ON products
 BEGIN
-    DELETE FROM product_cards WHERE product_id = NEW.id
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id = NEW.id
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) VALUES (NEW.id);
 END;
 
 CREATE TRIGGER product_cards_variant_added
 AFTER INSERT ON variants
 WHEN NOT EXISTS (SELECT 1 FROM catalog_listing_deferred WHERE product_id = NEW.product_id)
 BEGIN
-    DELETE FROM product_cards WHERE product_id = NEW.product_id
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id = NEW.product_id
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) VALUES (NEW.product_id);
 END;
 
 -- Not `on_hand` or `reserved`: see `inventory::apply`.
@@ -66,55 +71,30 @@ CREATE TRIGGER product_cards_variant_changed
 AFTER UPDATE OF option1, option2, option3, price_amount, compare_at_amount, currency,
                 backorder, archived_at, position, product_id ON variants
 BEGIN
-    DELETE FROM product_cards WHERE product_id IN (OLD.product_id, NEW.product_id)
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id IN (OLD.product_id, NEW.product_id)
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) SELECT OLD.product_id UNION SELECT NEW.product_id;
 END;
 
 CREATE TRIGGER product_cards_variant_removed
 AFTER DELETE ON variants
 BEGIN
-    DELETE FROM product_cards WHERE product_id = OLD.product_id
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id = OLD.product_id
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) VALUES (OLD.product_id);
 END;
 
 CREATE TRIGGER product_cards_image_added
 AFTER INSERT ON product_images
 WHEN NOT EXISTS (SELECT 1 FROM catalog_listing_deferred WHERE product_id = NEW.product_id)
 BEGIN
-    DELETE FROM product_cards WHERE product_id = NEW.product_id
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id = NEW.product_id
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) VALUES (NEW.product_id);
 END;
 
 CREATE TRIGGER product_cards_image_changed
 AFTER UPDATE ON product_images
 BEGIN
-    DELETE FROM product_cards WHERE product_id IN (OLD.product_id, NEW.product_id)
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id IN (OLD.product_id, NEW.product_id)
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) SELECT OLD.product_id UNION SELECT NEW.product_id;
 END;
 
 CREATE TRIGGER product_cards_image_removed
 AFTER DELETE ON product_images
 BEGIN
-    DELETE FROM product_cards WHERE product_id = OLD.product_id
-       AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = product_cards.product_id
-                                                  AND v.archived_at IS NULL);
-    INSERT INTO product_cards (product_id, card)
-    SELECT product_id, card FROM product_card_source WHERE product_id = OLD.product_id
-    ON CONFLICT (product_id) DO UPDATE SET card = excluded.card WHERE card <> excluded.card;
+    INSERT INTO product_card_refresh (product_id) VALUES (OLD.product_id);
 END;
