@@ -184,13 +184,13 @@ pub async fn insert_products(
     Ok(ids)
 }
 
-/// Writes the listing rows (with their facets' bits) and facets of the products in
-/// `catalog_listing_deferred` (SQLite, migration 0031), whose triggers skipped them, and their
-/// cards (migration 0036), and empties it: what the triggers on `variants` and
-/// `product_images` write, once per product instead of again for each of its variants (which made an import of four sizes a product a third slower). The test
-/// `a_large_import_lists_every_product_as_its_variants_say` compares the result with the views
-/// `catalog_listing_source`, `catalog_facets_source`, `catalog_facet_bits_source` and
-/// `product_card_source`.
+/// Writes the listing rows (with their facets' bits), facets and cards (migration 0036) of the
+/// products in `catalog_listing_deferred` (SQLite, migration 0031), whose triggers skipped them,
+/// and empties it: what the triggers on `variants` and `product_images` write, once per product
+/// instead of again for each of its variants (which made an import of four sizes a product a
+/// third slower). The test `a_large_import_lists_every_product_as_its_variants_say` compares
+/// the result with the views `catalog_listing_source`, `catalog_facets_source`,
+/// `catalog_facet_bits_source` and `product_card_source`.
 async fn list_deferred_products(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     // The batch's new option values numbered first (`catalog_facet_bits`, migration 0035), so
     // that each listing row is written with its facets' bits rather than rewritten for them.

@@ -963,8 +963,8 @@ const MERGE_PAGES_A_STEP: i64 = 500;
 /// at 100,000 products a SKU's tier read the doclist of its size ("m") in each, 144 µs against
 /// 23 merged, and the four tiers of a SKU's search 0.58 ms against 0.09. FTS5's incremental
 /// optimize: a negative page count starts it, positive ones go on with it, and a step that
-/// changed fewer than two rows found nothing left to merge. (SQLite before 3.41 added a level to the index at each
-/// optimize and broke at 2,000; the bundled 3.46 does not.)
+/// changed fewer than two rows found nothing left to merge. (SQLite before 3.41 added a level
+/// to the index at each optimize and broke at 2,000; the bundled 3.46 does not.)
 ///
 /// On Postgres, the GIN indexes' pending lists (up to 4 MB each of entries not yet in the
 /// index, which every search reads through) go into the indexes, as autovacuum would do later.

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use app::inventory::{AdjustReason, Movement};
 
 use crate::checkout::{checkout, order_body};
-use crate::helpers::{differences, move_stock, slugs_of, spawn_app, Backend, TestApp};
+use crate::helpers::{assert_cards_follow, move_stock, slugs_of, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 
 fn assert_variant_shape(variant: &Value) {
@@ -540,21 +540,6 @@ async fn card_markup(app: &TestApp, slug: &str, title: &str) -> String {
         .unwrap_or_else(|| panic!("no card of {slug} when searching {title}"));
     let end = start + html[start..].find("</article>").unwrap();
     html[start..end].to_string()
-}
-
-/// Every card matches what its product's variants and pictures say (`product_card_source`).
-async fn assert_cards_follow(app: &TestApp, after: &str) {
-    assert_eq!(
-        differences(
-            &app.db,
-            "product_cards",
-            "product_card_source",
-            "product_id, card"
-        )
-        .await,
-        (0, 0),
-        "cards out of date after {after}"
-    );
 }
 
 /// A product's card (its title, the variant it offers with that variant's price and whether it

@@ -361,3 +361,18 @@ pub async fn differences(db: &Db, table: &str, source: &str, columns: &str) -> (
         .unwrap();
     (extra, missing)
 }
+
+/// Every card matches what its product's variants and pictures say (`product_card_source`).
+pub async fn assert_cards_follow(app: &TestApp, after: &str) {
+    assert_eq!(
+        differences(
+            &app.db,
+            "product_cards",
+            "product_card_source",
+            "product_id, card"
+        )
+        .await,
+        (0, 0),
+        "cards out of date after {after}"
+    );
+}
