@@ -309,6 +309,16 @@ fn fts5_tier(
     sql
 }
 
+/// A Postgres full-text query `query`, parsed once per statement: in a scalar subquery (an
+/// InitPlan). Written as a call on a parameter, a prepared statement's generic plan parses it
+/// again for each row it checks: the price-sorted search of "merino", which checks about 300
+/// products, took 0.68–0.89 ms instead of 0.45–0.48 (`pgbench`, 100,000 products).
+pub(crate) fn push_tsquery(sql: &mut Sql, query: &str) {
+    sql.push("(SELECT to_tsquery('simple', ")
+        .bind(query.to_string())
+        .push("))");
+}
+
 /// Which of a Postgres tier's matches a branch of the search reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
@@ -344,9 +354,7 @@ fn columns_tier(
     filters(sql);
     sql.push(" OFFSET 0) listed WHERE true");
     for (column, query, holds) in conditions {
-        // The query parsed once per statement, in a scalar subquery: written as a call on a
-        // parameter, a prepared statement's plan parses it again for each row it checks.
-        // Among the newest products a word that must be there is checked row by row, never
+        // The query parsed once per statement ([`push_tsquery`]). Among the newest products a word that must be there is checked row by row, never
         // looked up in the GIN index (`COALESCE` keeps it from being an index condition), so
         // that the branch reads products newest first whatever the planner guesses of the
         // words; among the older ones it is the index's to find.
@@ -355,13 +363,9 @@ fn columns_tier(
             (true, Part::Older | Part::All) => (" AND ", ""),
             (false, _) => (" AND NOT ", ""),
         };
-        sql.push(opening)
-            .push("s.")
-            .push(column)
-            .push(" @@ (SELECT to_tsquery('simple', ")
-            .bind(query.clone())
-            .push("))")
-            .push(closing);
+        sql.push(opening).push("s.").push(column).push(" @@ ");
+        push_tsquery(sql, query);
+        sql.push(closing);
     }
     if let Some(after) = after {
         sql.push(" AND s.product_id < ").bind(after);
