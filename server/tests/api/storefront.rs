@@ -477,6 +477,42 @@ async fn a_product_page_recommends_related_and_often_bought_together_products(ba
         recommended_in(&html, "bought-together").is_empty(),
         "no orders yet"
     );
+    // Those sharing most of its tags first: a neighbour in its collection (the last by id,
+    // which a tie would put last) given all its tags, and two more they both get, leads.
+    let neighbour: String = sqlx::query_scalar(
+        "SELECT p.slug FROM collection_products m \
+           JOIN collection_products cp ON cp.collection_id = m.collection_id \
+            AND cp.position BETWEEN m.position - 12 AND m.position + 12 \
+           JOIN products p ON p.id = cp.product_id \
+          WHERE m.product_id = $1 AND p.id <> $1 AND p.status = 'active' \
+          ORDER BY p.id DESC LIMIT 1",
+    )
+    .bind(product)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    for sql in [
+        "INSERT INTO product_tags (product_id, tag) \
+         SELECT p.id, t.tag FROM products p, product_tags t WHERE p.slug = $1 AND t.product_id = $2 \
+         ON CONFLICT DO NOTHING",
+        "INSERT INTO product_tags (product_id, tag) \
+         SELECT p.id, t.tag FROM products p \
+          CROSS JOIN (SELECT 'zz-shared-a' AS tag UNION ALL SELECT 'zz-shared-b') t \
+          WHERE p.slug = $1 OR p.id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(&neighbour)
+            .bind(product)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    let html = app.html(&format!("/products/{slug}")).await;
+    assert_eq!(
+        recommended_in(&html, "related").first(),
+        Some(&neighbour),
+        "the most tags shared first"
+    );
     // A product from elsewhere in the catalog, bought with it in a paid order.
     let (other, other_id) = pick(
         "SELECT p.slug, p.id FROM products p WHERE p.status = 'active' ORDER BY p.id DESC LIMIT 1",
