@@ -572,10 +572,11 @@ const PLAN_ONCE: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_gene
 /// then Postgres keeps a generic plan only if it estimates it costs no more, and otherwise
 /// plans every run. For a search's tiers it plans every run, and planning cost more than
 /// running (100,000 products: 1.5 ms planning + 0.35 ms running), though the generic plan
-/// reads the same rows; so it did for a search sorted by name. Those statements are written so that their way through the tables
-/// does not depend on their parameters. Only such statements belong here: the price-sorted
-/// search of that time (the listing along the sort, kept to `l.product_id IN (matches)`)
-/// read every match under its generic plan (95 pages a second instead of 785). Its successor,
+/// reads the same rows; so it did for a search sorted by name. Those statements are written
+/// so that their way through the tables does not depend on their parameters. Only such
+/// statements belong here: the price-sorted search of that time (the listing along the sort,
+/// kept to `l.product_id IN (matches)`) read every match under its generic plan (95 pages a
+/// second instead of 785). Its successor,
 /// `listing::postgres_search_in_order`, is written so that the generic plan Postgres keeps
 /// of its own accord serves any words, and needs none of this; nor does a statement without
 /// parameters, which Postgres plans once (the home page's).

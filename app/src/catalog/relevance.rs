@@ -354,10 +354,11 @@ fn columns_tier(
     filters(sql);
     sql.push(" OFFSET 0) listed WHERE true");
     for (column, query, holds) in conditions {
-        // The query parsed once per statement ([`push_tsquery`]). Among the newest products a word that must be there is checked row by row, never
-        // looked up in the GIN index (`COALESCE` keeps it from being an index condition), so
-        // that the branch reads products newest first whatever the planner guesses of the
-        // words; among the older ones it is the index's to find.
+        // The query parsed once per statement ([`push_tsquery`]). Among the newest products a
+        // word that must be there is checked row by row, never looked up in the GIN index
+        // (`COALESCE` keeps it from being an index condition), so that the branch reads
+        // products newest first whatever the planner guesses of the words; among the older
+        // ones it is the index's to find.
         let (opening, closing) = match (*holds, part) {
             (true, Part::Newest) => (" AND COALESCE(", ", false)"),
             (true, Part::Older | Part::All) => (" AND ", ""),
