@@ -154,10 +154,11 @@ impl Admin {
                         .push(" OR p.id IN (SELECT rowid FROM product_search WHERE product_search MATCH ")
                         .bind(fts)
                         .push(")"),
-                    Backend::Postgres => sql
-                        .push(" OR p.id IN (SELECT product_id FROM product_search WHERE document @@ to_tsquery('simple', ")
-                        .bind(fts)
-                        .push("))"),
+                    Backend::Postgres => {
+                        sql.push(" OR p.id IN (SELECT product_id FROM product_search WHERE document @@ ");
+                        crate::catalog::relevance::push_tsquery(&mut sql, &fts);
+                        sql.push(")")
+                    }
                 };
             }
             sql.push(")");
